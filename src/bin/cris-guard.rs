@@ -1,0 +1,2 @@
+//! cris-guard CLI.
+fn main() {}

@@ -1,0 +1,1 @@
+//! cris-guard library.
