@@ -1,1 +1,34 @@
-//! cris-guard library.
+//! cris-guard: decides whether Amazon Bedrock cross-Region inference profiles are reachable
+//! under an organization's service control policies, and proposes proven fixes.
+//!
+//! Bird's-eye view: **gather → decide → act**.
+//! - gather: a [`snapshot::Snapshot`] from a file, or from live AWS (`aws`, feature `aws`).
+//! - decide: [`policy`] parses SCPs, [`evaluation`] evaluates one request against an SCP chain,
+//!   [`reachability`] expands inference profiles into requests and evaluates every OU/account,
+//!   [`remediation`] proposes the smallest fix and proves it by re-evaluation.
+//! - act: [`report`] renders; the CLI prints, the Lambda publishes to SNS.
+//!
+//! **Invariant:** everything outside `aws` and `lambda` is synchronous, pure and does no IO: no
+//! files, no environment, no clock. Every decision is reproducible from a saved snapshot.
+//! **Invariant:** only `aws` (and `lambda`) know SDK types.
+
+pub mod alert;
+pub mod arn;
+pub mod check;
+pub mod error;
+pub mod evaluation;
+pub mod explanation;
+pub mod ids;
+pub mod org;
+pub mod policy;
+pub mod reachability;
+pub mod remediation;
+pub mod report;
+pub mod request;
+pub mod snapshot;
+pub mod what_if;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "aws")]
+pub mod lambda;

@@ -1,2 +1,339 @@
-//! cris-guard CLI.
-fn main() {}
+//! The `cris-guard` CLI: reads files, calls the pure core, prints, and exits with a code that
+//! carries the decision (contract §1). All output is built before anything is printed, so an
+//! error never leaves half a report on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use cris_guard::error::InputError;
+use cris_guard::report::Report;
+use cris_guard::{check, reachability, remediation, report, snapshot, what_if};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cris-guard",
+    version,
+    about = "Is Amazon Bedrock cross-Region inference reachable under your SCPs? Which SCP blocks it, and what is the smallest proven fix?"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decide reachability for every OU/account × inference profile × source Region.
+    Evaluate(EvaluateArgs),
+    /// Evaluate, then propose the smallest verified SCP / Control Tower change per problem.
+    Propose(ProposeArgs),
+    /// Answer one concrete request under the SCPs that apply to a target.
+    Check(CheckArgs),
+    /// Read the live organization and Bedrock inference profiles into a snapshot (needs AWS credentials).
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SelectionArgs {
+    /// The snapshot file (contract §2).
+    #[arg(long)]
+    snapshot: PathBuf,
+    /// Only these inference profile ids.
+    #[arg(long = "profile")]
+    profiles: Vec<String>,
+    /// Only these source Regions.
+    #[arg(long = "source-region")]
+    source_regions: Vec<String>,
+    /// Only these OUs (and what is below them).
+    #[arg(long = "ou")]
+    ous: Vec<String>,
+    /// Drop reachable findings.
+    #[arg(long)]
+    only_problems: bool,
+    /// Apply these policy changes to the snapshot first.
+    #[arg(long)]
+    what_if: Option<PathBuf>,
+    /// More administration principals (ARN patterns) not counted as "every principal".
+    #[arg(long = "admin-principal")]
+    admin_principals: Vec<String>,
+    /// List every account, not only those whose result differs from their OU's.
+    #[arg(long)]
+    all_accounts: bool,
+    /// Actions in the check set (default: bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream).
+    #[arg(long = "action")]
+    actions: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+struct ProposeArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    format: ProposeFormat,
+    /// Profiles a fix may open (default: the ones found blocked or conditional).
+    #[arg(long = "approved-profile")]
+    approved_profiles: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    #[arg(long)]
+    snapshot: PathBuf,
+    /// An account, OU (read as a new account in it) or root id.
+    #[arg(long)]
+    target: String,
+    /// REQUEST.json: principal, action, resource, context.
+    #[arg(long)]
+    request: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    format: ProposeFormat,
+}
+
+#[derive(clap::Args, Debug)]
+struct SnapshotArgs {
+    /// Source Regions to list inference profiles in (comma-separated; default: every Region with cross-Region profiles).
+    #[arg(long, value_delimiter = ',')]
+    profile_regions: Option<Vec<String>>,
+    /// Write the snapshot here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Format {
+    Text,
+    Json,
+    Markdown,
+    Html,
+    Sarif,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ProposeFormat {
+    Text,
+    Json,
+}
+
+/// Why the command failed: invalid input (exit 3) or IO (exit 4).
+enum Failure {
+    Input(InputError),
+    Io(String),
+}
+
+impl From<InputError> for Failure {
+    fn from(err: InputError) -> Failure {
+        Failure::Input(err)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 3 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Evaluate(args) => evaluate(args),
+        Command::Propose(args) => propose(args),
+        Command::Check(args) => run_check(args),
+        Command::Snapshot(args) => snapshot_command(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Input(err)) => {
+            eprintln!("error: invalid input: {err}");
+            ExitCode::from(3)
+        }
+        Err(Failure::Io(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(4)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    let metadata =
+        std::fs::metadata(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))?;
+    if metadata.len() > snapshot::MAX_SNAPSHOT_BYTES as u64 {
+        return Err(Failure::Input(InputError::new(
+            path.display().to_string(),
+            "$",
+            format!(
+                "{} bytes is over the {} byte input limit",
+                metadata.len(),
+                snapshot::MAX_SNAPSHOT_BYTES
+            ),
+        )));
+    }
+    std::fs::read(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Failure> {
+    let name = selection.snapshot.display().to_string();
+    let loaded = snapshot::load(&name, &read(&selection.snapshot)?)?;
+    match &selection.what_if {
+        None => Ok(loaded),
+        Some(path) => {
+            let what_if_name = path.display().to_string();
+            let changes = what_if::parse(&what_if_name, &read(path)?)?;
+            Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
+        }
+    }
+}
+
+fn options(selection: &SelectionArgs) -> Result<reachability::Options, Failure> {
+    for (i, region) in selection.source_regions.iter().enumerate() {
+        if !cris_guard::ids::is_region(region) {
+            return Err(Failure::Input(InputError::new(
+                "--source-region",
+                format!("[{i}]"),
+                format!("`{region}` is not an AWS Region name"),
+            )));
+        }
+    }
+    for (i, ou) in selection.ous.iter().enumerate() {
+        if !cris_guard::ids::is_ou_id(ou) {
+            return Err(Failure::Input(InputError::new(
+                "--ou",
+                format!("[{i}]"),
+                format!("`{ou}` is not an OU id (ou-…)"),
+            )));
+        }
+    }
+    Ok(reachability::Options {
+        actions: selection.actions.clone(),
+        profiles: selection.profiles.clone(),
+        source_regions: selection.source_regions.clone(),
+        ous: selection.ous.clone(),
+        only_problems: selection.only_problems,
+        admin_principals: selection.admin_principals.clone(),
+        all_accounts: selection.all_accounts,
+    })
+}
+
+fn check_ous_exist(
+    selection: &SelectionArgs,
+    loaded: &snapshot::ValidSnapshot,
+) -> Result<(), Failure> {
+    for (i, ou) in selection.ous.iter().enumerate() {
+        if !loaded
+            .snapshot
+            .organizational_units
+            .iter()
+            .any(|o| &o.id == ou)
+        {
+            return Err(Failure::Input(InputError::new(
+                "--ou",
+                format!("[{i}]"),
+                format!("OU `{ou}` is not in the snapshot"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> Result<u8, Failure> {
+    let options = options(&args.selection)?;
+    let loaded = load(&args.selection)?;
+    check_ous_exist(&args.selection, &loaded)?;
+    let report = reachability::evaluate(&loaded, &options);
+    let output = render(&report, args.format);
+    emit(&output)?;
+    Ok(report.exit_code())
+}
+
+fn render(report: &Report, format: Format) -> String {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match format {
+        Format::Json => json(report),
+        Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
+        Format::Markdown => report::markdown::render(report),
+        Format::Html => report::html::render(report),
+        Format::Sarif => report::sarif::render(report),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_string_pretty(value) {
+        Ok(mut text) => {
+            text.push('\n');
+            text
+        }
+        Err(err) => format!("{{\"error\":\"{err}\"}}\n"),
+    }
+}
+
+fn emit(output: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(Failure::Io(format!("writing output: {err}"))),
+    }
+}
+
+fn propose(args: ProposeArgs) -> Result<u8, Failure> {
+    let options = options(&args.selection)?;
+    let loaded = load(&args.selection)?;
+    check_ous_exist(&args.selection, &loaded)?;
+    let mut report = reachability::evaluate(&loaded, &options);
+    let proposal_options = remediation::Options {
+        approved_profiles: args.approved_profiles,
+        evaluation: options,
+    };
+    report.proposals = remediation::propose(&loaded, &report, &proposal_options);
+    let output = match args.format {
+        ProposeFormat::Json => json(&report),
+        ProposeFormat::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            report::text::render(&report, &report::text::RenderOptions { color })
+        }
+    };
+    emit(&output)?;
+    Ok(report.exit_code())
+}
+
+fn run_check(args: CheckArgs) -> Result<u8, Failure> {
+    let name = args.snapshot.display().to_string();
+    let loaded = snapshot::load(&name, &read(&args.snapshot)?)?;
+    let request_name = args.request.display().to_string();
+    let spec = check::parse_request(&request_name, &read(&args.request)?)?;
+    let result = check::check(&loaded, &args.target, &spec)?;
+    let output = match args.format {
+        ProposeFormat::Json => json(&result),
+        ProposeFormat::Text => check::render_text(&result),
+    };
+    emit(&output)?;
+    Ok(if result.decision == "allowed" { 0 } else { 1 })
+}
+
+#[cfg(feature = "aws")]
+fn snapshot_command(args: SnapshotArgs) -> Result<u8, Failure> {
+    Ok(cris_guard::aws::reader::run_snapshot_command(
+        args.profile_regions,
+        args.output,
+    ))
+}
+
+#[cfg(not(feature = "aws"))]
+fn snapshot_command(_args: SnapshotArgs) -> Result<u8, Failure> {
+    Err(Failure::Io(
+        "this build has no AWS support (built without the `aws` feature)".to_string(),
+    ))
+}

@@ -1,0 +1,1 @@
+//! Alerts: what changed between two reports, and the SNS message (contract §5) that says so.

@@ -1,0 +1,295 @@
+//! `cris-guard check`: one concrete, fully specified request under the SCPs of one target.
+
+use serde::{Deserialize, Serialize};
+
+use crate::arn::Arn;
+use crate::error::InputError;
+use crate::evaluation::{self, Outcome};
+use crate::org::{Org, TargetRef};
+use crate::policy::Applies;
+use crate::request::{Context, MissingKeys, Request};
+use crate::snapshot::ValidSnapshot;
+
+/// REQUEST.json (contract §1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestSpec {
+    #[serde(default)]
+    pub principal: Option<String>,
+    pub action: String,
+    pub resource: String,
+    #[serde(default)]
+    pub context: std::collections::BTreeMap<String, ContextValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub decision: String,
+    pub levels: Vec<LevelReport>,
+    pub explanation: String,
+    /// Size of each SCP in the chain, raw and minified, against the 5,120-character limit.
+    pub policies: Vec<PolicySizeReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelReport {
+    pub target_id: String,
+    pub decision: String,
+    pub matched_statements: Vec<MatchedStatement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchedStatement {
+    pub policy_id: String,
+    pub policy_name: String,
+    pub sid: Option<String>,
+    pub statement_index: usize,
+    pub effect: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySizeReport {
+    pub policy_id: String,
+    pub size_chars: usize,
+    pub minified_chars: usize,
+}
+
+/// Parses REQUEST.json.
+pub fn parse_request(source: &str, bytes: &[u8]) -> Result<RequestSpec, InputError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let spec: RequestSpec = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        InputError::new(
+            source,
+            if path == "." {
+                "$".to_string()
+            } else {
+                format!("$.{path}")
+            },
+            err.into_inner().to_string(),
+        )
+    })?;
+    if !spec.action.contains(':') {
+        return Err(InputError::new(
+            source,
+            "$.action",
+            format!("`{}` is not of the form service:action", spec.action),
+        ));
+    }
+    if let Some(principal) = &spec.principal
+        && Arn::parse(principal).is_none()
+    {
+        return Err(InputError::new(
+            source,
+            "$.principal",
+            format!("`{principal}` is not an ARN"),
+        ));
+    }
+    Ok(spec)
+}
+
+/// Evaluates the request for a target (an OU means a new account directly in it).
+pub fn check(
+    snapshot: &ValidSnapshot,
+    target_id: &str,
+    spec: &RequestSpec,
+) -> Result<CheckResult, InputError> {
+    let org = Org::new(snapshot);
+    let s = &snapshot.snapshot;
+    let target = if s.accounts.iter().any(|a| a.id == target_id) {
+        TargetRef::Account(
+            s.accounts
+                .iter()
+                .find(|a| a.id == target_id)
+                .map(|a| a.id.as_str())
+                .unwrap_or(""),
+        )
+    } else if let Some(ou) = s.organizational_units.iter().find(|o| o.id == target_id) {
+        TargetRef::OrganizationalUnit(&ou.id)
+    } else if let Some(root) = s.roots.iter().find(|r| r.id == target_id) {
+        TargetRef::Root(&root.id)
+    } else {
+        return Err(InputError::new(
+            "--target",
+            "$",
+            format!("`{target_id}` is not an account, OU or root in the snapshot"),
+        ));
+    };
+    let chain = match target {
+        TargetRef::Account(id) => org.account_chain(id),
+        TargetRef::OrganizationalUnit(id) | TargetRef::Root(id) => org.new_account_chain(id),
+    };
+    let levels = org.chain_levels(chain);
+    let mut context = Context::new(MissingKeys::Absent);
+    for (key, value) in &spec.context {
+        let values = match value {
+            ContextValue::One(v) => vec![v.clone()],
+            ContextValue::Many(vs) => vs.clone(),
+        };
+        context.set(key, values);
+    }
+    if let Some(principal) = &spec.principal {
+        if !spec
+            .context
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("aws:PrincipalArn"))
+        {
+            context.set("aws:PrincipalArn", vec![principal.clone()]);
+        }
+        if !spec
+            .context
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("aws:PrincipalAccount"))
+            && let Some(arn) = Arn::parse(principal)
+            && !arn.account.is_empty()
+        {
+            context.set("aws:PrincipalAccount", vec![arn.account]);
+        }
+    }
+    let request = Request::new(&spec.action, &spec.resource, context);
+    let decision = evaluation::evaluate(levels, org.policies(), &request);
+    let level_targets = org.level_targets(target);
+    let policies = org.policies();
+    let mut level_reports = Vec::new();
+    for level in &decision.levels {
+        let matched = level
+            .matched
+            .iter()
+            .filter(|m| m.applies == Applies::Yes)
+            .filter_map(|m| {
+                let policy = policies.get(m.policy)?;
+                let statement = policy.statements.get(m.statement)?;
+                Some(MatchedStatement {
+                    policy_id: policy.id.clone(),
+                    policy_name: policy.name.clone(),
+                    sid: statement.sid.clone(),
+                    statement_index: statement.index,
+                    effect: m.effect.as_str().to_string(),
+                })
+            })
+            .collect();
+        level_reports.push(LevelReport {
+            target_id: level_targets.get(level.level).cloned().unwrap_or_default(),
+            decision: level.outcome.as_str().to_string(),
+            matched_statements: matched,
+        });
+    }
+    let explanation = match decision.outcome {
+        _ if levels.is_empty() => format!(
+            "{target_id} is not restricted by SCPs (management account, or SCPs not enabled)."
+        ),
+        Outcome::Allowed => format!(
+            "{} on {} is allowed: every level has an SCP that allows it and none denies it.",
+            spec.action, spec.resource
+        ),
+        Outcome::ExplicitlyDenied => {
+            let denies: Vec<String> = decision
+                .explicit_denies()
+                .filter_map(|(level, m)| {
+                    let policy = policies.get(m.policy)?;
+                    let statement = policy.statements.get(m.statement)?;
+                    Some(format!(
+                        "{} ({}) {} attached to {}",
+                        policy.name,
+                        policy.id,
+                        statement
+                            .sid
+                            .as_ref()
+                            .map(|s| format!("Sid {s}"))
+                            .unwrap_or_else(|| format!("statement {}", statement.index)),
+                        level_targets.get(level).map(String::as_str).unwrap_or("?")
+                    ))
+                })
+                .collect();
+            format!(
+                "{} on {} is explicitly denied by {}.",
+                spec.action,
+                spec.resource,
+                denies.join("; ")
+            )
+        }
+        Outcome::ImplicitlyDenied => {
+            let missing: Vec<String> = decision
+                .levels_without_allow()
+                .map(|l| level_targets.get(l.level).cloned().unwrap_or_default())
+                .collect();
+            format!(
+                "{} on {} is implicitly denied: no SCP attached to {} allows it.",
+                spec.action,
+                spec.resource,
+                missing.join(", ")
+            )
+        }
+        Outcome::Conditional | Outcome::Indeterminate => {
+            "The request is not fully specified.".to_string()
+        }
+    };
+    let mut sizes = Vec::new();
+    for level in levels {
+        for &index in level {
+            if let (Some(record), Some(size)) =
+                (s.policies.get(index), snapshot.policy_sizes.get(index))
+                && !sizes
+                    .iter()
+                    .any(|p: &PolicySizeReport| p.policy_id == record.id)
+            {
+                sizes.push(PolicySizeReport {
+                    policy_id: record.id.clone(),
+                    size_chars: size.chars,
+                    minified_chars: size.minified_chars,
+                });
+            }
+        }
+    }
+    Ok(CheckResult {
+        decision: match decision.outcome {
+            Outcome::Allowed => "allowed",
+            Outcome::ExplicitlyDenied => "explicitlyDenied",
+            _ => "implicitlyDenied",
+        }
+        .to_string(),
+        levels: level_reports,
+        explanation,
+        policies: sizes,
+    })
+}
+
+/// A short human-readable rendering of a check result.
+pub fn render_text(result: &CheckResult) -> String {
+    let mut out = format!("decision: {}\n", result.decision);
+    for level in &result.levels {
+        out.push_str(&format!("  {} {}\n", level.target_id, level.decision));
+        for m in &level.matched_statements {
+            out.push_str(&format!(
+                "    {} {} ({}) {}\n",
+                m.effect,
+                m.policy_name,
+                m.policy_id,
+                m.sid
+                    .as_ref()
+                    .map(|s| format!("Sid {s}"))
+                    .unwrap_or_else(|| format!("statement {}", m.statement_index))
+            ));
+        }
+    }
+    for p in &result.policies {
+        out.push_str(&format!(
+            "  size {}: {} characters ({} minified) of 5120\n",
+            p.policy_id, p.size_chars, p.minified_chars
+        ));
+    }
+    out.push_str(&result.explanation);
+    out.push('\n');
+    out
+}

@@ -1,0 +1,448 @@
+//! The organization tree: roots, OUs and accounts, the SCPs attached to each, and every
+//! target's SCP chain, interned so that identical chains are evaluated once.
+
+use std::collections::HashMap;
+
+use crate::policy::Policy;
+use crate::reachability::Caller;
+use crate::snapshot::{Account, ValidSnapshot};
+
+/// The AWS-managed policy AWS attaches to every new account.
+pub const FULL_AWS_ACCESS_NAME: &str = "FullAWSAccess";
+const FULL_AWS_ACCESS_CONTENT: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// A target the report speaks about. `Root` stands for a new account created directly in a
+/// root; it is used as a baseline and not reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetRef<'a> {
+    Root(&'a str),
+    OrganizationalUnit(&'a str),
+    Account(&'a str),
+}
+
+#[derive(Debug)]
+struct Node<'a> {
+    name: &'a str,
+    parent: Option<&'a str>,
+    /// Child OUs and accounts, in name order.
+    child_ous: Vec<&'a str>,
+    accounts: Vec<&'a str>,
+}
+
+/// The organization, ready for evaluation.
+#[derive(Debug)]
+pub struct Org<'a> {
+    snapshot: &'a ValidSnapshot,
+    /// Roots and OUs by id.
+    containers: HashMap<&'a str, Node<'a>>,
+    accounts: HashMap<&'a str, &'a Account>,
+    root_ids: Vec<&'a str>,
+    policies: Vec<Policy>,
+    full_aws_access: usize,
+    /// Chain id → levels (policy indices per level, root first).
+    chains: Vec<Vec<Vec<usize>>>,
+    chain_sensitive: Vec<bool>,
+    container_chain: HashMap<&'a str, usize>,
+    new_account_chain: HashMap<&'a str, usize>,
+    account_chain: HashMap<&'a str, usize>,
+    target_index: HashMap<&'a str, usize>,
+    organization_wide_gap: Option<String>,
+}
+
+impl<'a> Org<'a> {
+    pub fn new(snapshot: &'a ValidSnapshot) -> Org<'a> {
+        let s = &snapshot.snapshot;
+        let mut containers: HashMap<&str, Node> = HashMap::new();
+        for root in &s.roots {
+            containers.insert(
+                &root.id,
+                Node {
+                    name: &root.name,
+                    parent: None,
+                    child_ous: Vec::new(),
+                    accounts: Vec::new(),
+                },
+            );
+        }
+        for ou in &s.organizational_units {
+            containers.insert(
+                &ou.id,
+                Node {
+                    name: &ou.name,
+                    parent: Some(&ou.parent_id),
+                    child_ous: Vec::new(),
+                    accounts: Vec::new(),
+                },
+            );
+        }
+        let mut ous_sorted: Vec<_> = s.organizational_units.iter().collect();
+        ous_sorted.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        for ou in ous_sorted {
+            if let Some(parent) = containers.get_mut(ou.parent_id.as_str()) {
+                parent.child_ous.push(&ou.id);
+            }
+        }
+        let mut accounts_sorted: Vec<_> = s.accounts.iter().collect();
+        accounts_sorted.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        let mut accounts = HashMap::new();
+        for account in accounts_sorted {
+            accounts.insert(account.id.as_str(), account);
+            if let Some(parent) = containers.get_mut(account.parent_id.as_str()) {
+                parent.accounts.push(&account.id);
+            }
+        }
+        let mut policies = snapshot.policies.clone();
+        let full_aws_access = match s.policies.iter().position(|p| {
+            p.name == FULL_AWS_ACCESS_NAME && (p.aws_managed || p.id == "p-FullAWSAccess")
+        }) {
+            Some(index) => index,
+            None => {
+                // The snapshot does not carry it (a hand-written fixture): AWS's text is fixed.
+                if let Ok(policy) = crate::policy::parse(
+                    "p-FullAWSAccess",
+                    FULL_AWS_ACCESS_NAME,
+                    FULL_AWS_ACCESS_CONTENT,
+                ) {
+                    policies.push(policy);
+                }
+                policies.len().saturating_sub(1)
+            }
+        };
+        let mut attached: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (index, record) in s.policies.iter().enumerate() {
+            for target in &record.targets {
+                attached.entry(target.as_str()).or_default().push(index);
+            }
+        }
+        for list in attached.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+        let organization_wide_gap = s
+            .gaps
+            .iter()
+            .find(|g| g.scope == "organization" || crate::ids::is_policy_id(&g.scope))
+            .map(|g| format!("{} could not be read: {}", g.scope, g.reason));
+        let mut org = Org {
+            snapshot,
+            containers,
+            accounts,
+            root_ids: s.roots.iter().map(|r| r.id.as_str()).collect(),
+            policies,
+            full_aws_access,
+            chains: Vec::new(),
+            chain_sensitive: Vec::new(),
+            container_chain: HashMap::new(),
+            new_account_chain: HashMap::new(),
+            account_chain: HashMap::new(),
+            target_index: HashMap::new(),
+            organization_wide_gap,
+        };
+        org.intern_chains(&attached);
+        org
+    }
+
+    fn intern_chains(&mut self, attached: &HashMap<&'a str, Vec<usize>>) {
+        let s = &self.snapshot.snapshot;
+        let mut interned: HashMap<(Option<usize>, Vec<usize>), usize> = HashMap::new();
+        // Chain 0 is the empty chain: the management account, or SCPs not enabled.
+        let exempt = 0;
+        self.chains.push(Vec::new());
+        self.chain_sensitive.push(false);
+        let mut order: Vec<&'a str> = Vec::new();
+        for root in &s.roots {
+            self.collect_containers(&root.id, &mut order);
+        }
+        for id in order {
+            let Some(node) = self.containers.get(id) else {
+                continue;
+            };
+            let root_disabled = self.root_of(id).is_some_and(|root| {
+                s.roots
+                    .iter()
+                    .any(|r| r.id == root && r.scp_enabled == Some(false))
+            });
+            if root_disabled {
+                // SCPs not enabled: nothing restricts anyone under this root.
+                self.container_chain.insert(id, exempt);
+                self.new_account_chain.insert(id, exempt);
+                continue;
+            }
+            let parent_chain = node
+                .parent
+                .and_then(|p| self.container_chain.get(p).copied());
+            let own = attached.get(id).cloned().unwrap_or_default();
+            let chain = self.intern(&mut interned, parent_chain, own);
+            self.container_chain.insert(id, chain);
+            let new_account = self.intern(&mut interned, Some(chain), vec![self.full_aws_access]);
+            self.new_account_chain.insert(id, new_account);
+        }
+        let management = s.organization.management_account_id.as_str();
+        for account in &s.accounts {
+            let id = account.id.as_str();
+            let parent_chain = self
+                .container_chain
+                .get(account.parent_id.as_str())
+                .copied();
+            let chain = if id == management || parent_chain == Some(exempt) {
+                exempt
+            } else {
+                let own = attached.get(id).cloned().unwrap_or_default();
+                self.intern(&mut interned, parent_chain, own)
+            };
+            self.account_chain.insert(id, chain);
+        }
+        for (i, id) in s
+            .roots
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(s.organizational_units.iter().map(|o| o.id.as_str()))
+            .chain(s.accounts.iter().map(|a| a.id.as_str()))
+            .enumerate()
+        {
+            self.target_index.insert(id, i);
+        }
+    }
+
+    /// Interns the chain "parent chain + one level".
+    fn intern(
+        &mut self,
+        interned: &mut HashMap<(Option<usize>, Vec<usize>), usize>,
+        parent: Option<usize>,
+        own: Vec<usize>,
+    ) -> usize {
+        let key = (parent, own);
+        if let Some(&id) = interned.get(&key) {
+            return id;
+        }
+        let (parent, own) = &key;
+        let mut levels = parent
+            .and_then(|p| self.chains.get(p).cloned())
+            .unwrap_or_default();
+        let sensitive = parent
+            .and_then(|p| self.chain_sensitive.get(p).copied())
+            .unwrap_or(false)
+            || own
+                .iter()
+                .any(|&p| self.policies.get(p).is_some_and(|p| p.account_sensitive));
+        levels.push(own.clone());
+        let id = self.chains.len();
+        self.chains.push(levels);
+        self.chain_sensitive.push(sensitive);
+        interned.insert(key, id);
+        id
+    }
+
+    fn collect_containers(&self, id: &'a str, out: &mut Vec<&'a str>) {
+        out.push(id);
+        if let Some(node) = self.containers.get(id) {
+            for child in &node.child_ous {
+                self.collect_containers(child, out);
+            }
+        }
+    }
+
+    fn root_of(&self, id: &'a str) -> Option<&'a str> {
+        let mut current = id;
+        loop {
+            let node = self.containers.get(current)?;
+            match node.parent {
+                Some(parent) => current = parent,
+                None => return Some(current),
+            }
+        }
+    }
+
+    /// OUs and accounts in tree order (each OU, its accounts, then its child OUs), limited to
+    /// the subtrees of `ous` when given.
+    pub fn targets_in_order(&self, ous: &[String]) -> Vec<TargetRef<'a>> {
+        let mut out = Vec::new();
+        for root in &self.root_ids {
+            self.walk(root, ous.is_empty(), ous, &mut out);
+        }
+        out
+    }
+
+    fn walk(&self, id: &'a str, included: bool, ous: &[String], out: &mut Vec<TargetRef<'a>>) {
+        let Some(node) = self.containers.get(id) else {
+            return;
+        };
+        let included = included || ous.iter().any(|o| o == id);
+        let is_root = node.parent.is_none();
+        if included && !is_root {
+            out.push(TargetRef::OrganizationalUnit(id));
+        }
+        if included {
+            for account in &node.accounts {
+                out.push(TargetRef::Account(account));
+            }
+        }
+        for child in &node.child_ous {
+            self.walk(child, included, ous, out);
+        }
+    }
+
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    pub fn chain_levels(&self, chain: usize) -> &[Vec<usize>] {
+        self.chains.get(chain).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn chain_is_sensitive(&self, chain: usize) -> bool {
+        self.chain_sensitive.get(chain).copied().unwrap_or(false)
+    }
+
+    /// The chain of a new account created directly in a root or OU.
+    pub fn new_account_chain(&self, container: &str) -> usize {
+        self.new_account_chain.get(container).copied().unwrap_or(0)
+    }
+
+    pub fn account_chain(&self, account: &str) -> usize {
+        self.account_chain.get(account).copied().unwrap_or(0)
+    }
+
+    /// The chain of a new account in the account's parent.
+    pub fn parent_new_account_chain(&self, account: &str) -> Option<usize> {
+        let parent = self.accounts.get(account)?.parent_id.as_str();
+        self.new_account_chain.get(parent).copied()
+    }
+
+    /// The account's parent as a target (an OU, or a root).
+    pub fn parent_target(&self, account: &str) -> TargetRef<'a> {
+        match self.accounts.get(account) {
+            Some(record) => {
+                let parent = record.parent_id.as_str();
+                if self.root_ids.contains(&parent) {
+                    TargetRef::Root(parent)
+                } else {
+                    TargetRef::OrganizationalUnit(parent)
+                }
+            }
+            None => TargetRef::Account(""),
+        }
+    }
+
+    pub fn account(&self, id: &str) -> Option<&'a Account> {
+        self.accounts.get(id).copied()
+    }
+
+    pub fn is_management(&self, account: &str) -> bool {
+        self.snapshot.snapshot.organization.management_account_id == account
+    }
+
+    pub fn target_id(&self, target: TargetRef<'a>) -> &'a str {
+        match target {
+            TargetRef::Root(id) | TargetRef::OrganizationalUnit(id) | TargetRef::Account(id) => id,
+        }
+    }
+
+    pub fn target_index(&self, target: TargetRef<'a>) -> usize {
+        self.target_index
+            .get(self.target_id(target))
+            .copied()
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The display name of a root, OU or account id (the id itself when unknown).
+    pub fn name_of(&self, id: &str) -> String {
+        if let Some(node) = self.containers.get(id) {
+            return node.name.to_string();
+        }
+        match self.accounts.get(id) {
+            Some(account) => account.name.clone(),
+            None => id.to_string(),
+        }
+    }
+
+    /// Ids from the root down to the target's container (the target itself for OUs).
+    fn container_path(&self, target: TargetRef<'a>) -> Vec<&'a str> {
+        let start = match target {
+            TargetRef::Root(id) | TargetRef::OrganizationalUnit(id) => Some(id),
+            TargetRef::Account(id) => self.accounts.get(id).map(|a| a.parent_id.as_str()),
+        };
+        let mut path = Vec::new();
+        let mut current = start;
+        while let Some(id) = current {
+            path.push(id);
+            current = self.containers.get(id).and_then(|n| n.parent);
+            if path.len() > self.containers.len() {
+                break;
+            }
+        }
+        path.reverse();
+        path
+    }
+
+    /// `Root/Sandbox/dev-account`.
+    pub fn path(&self, target: TargetRef<'a>) -> String {
+        let mut names: Vec<String> = self
+            .container_path(target)
+            .iter()
+            .map(|id| self.name_of(id))
+            .collect();
+        if let TargetRef::Account(id) = target {
+            names.push(self.name_of(id));
+        }
+        names.join("/")
+    }
+
+    /// The target id each level of the target's chain is attached to.
+    pub fn level_targets(&self, target: TargetRef<'a>) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .container_path(target)
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        match target {
+            TargetRef::Account(id) => ids.push(id.to_string()),
+            // A new account's own level carries FullAWSAccess; name it by its OU.
+            TargetRef::OrganizationalUnit(id) | TargetRef::Root(id) => ids.push(id.to_string()),
+        }
+        ids
+    }
+
+    /// The caller facts of a target.
+    pub fn caller(&self, target: TargetRef<'a>) -> Caller {
+        let org_id = &self.snapshot.snapshot.organization.id;
+        let path: Vec<&str> = self.container_path(target);
+        let org_path = format!("{org_id}/{}/", path.join("/"));
+        Caller {
+            account_id: match target {
+                TargetRef::Account(id) => Some(id.to_string()),
+                _ => None,
+            },
+            organization_id: org_id.clone(),
+            org_path,
+        }
+    }
+
+    /// Why the target's findings are unknown, when a part of the organization above or at it
+    /// could not be read.
+    pub fn gap_for(&self, target: TargetRef<'a>) -> Option<String> {
+        if let Some(gap) = &self.organization_wide_gap {
+            return Some(gap.clone());
+        }
+        let gaps = &self.snapshot.snapshot.gaps;
+        if gaps.is_empty() {
+            return None;
+        }
+        let mut scopes = self.container_path(target);
+        let own = self.target_id(target);
+        if !scopes.contains(&own) {
+            scopes.push(own);
+        }
+        gaps.iter()
+            .find(|g| scopes.contains(&g.scope.as_str()))
+            .map(|g| {
+                format!(
+                    "{} ({}) could not be read: {}",
+                    self.name_of(&g.scope),
+                    g.scope,
+                    g.reason
+                )
+            })
+    }
+}

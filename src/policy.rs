@@ -1,0 +1,631 @@
+//! SCP documents: parsing into compiled statements, matching actions and resources, and size.
+//!
+//! Parsing checks the full IAM grammar an SCP may use (since September 2025 SCPs accept the
+//! full IAM language except `Principal`/`NotPrincipal`) and names the JSON path of any problem.
+//! Everything a request is matched against is compiled here, once: lowercased action patterns
+//! bucketed by service, wildcard tokens, condition operators.
+
+pub mod condition;
+pub mod json;
+pub mod wildcard;
+
+use std::collections::{HashMap, HashSet};
+
+use condition::{ConditionClause, Tri};
+use json::Json;
+use wildcard::Wildcard;
+
+use crate::request::Request;
+
+/// The policy language version AWS requires.
+pub const POLICY_VERSION: &str = "2012-10-17";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A parsed, compiled SCP.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub id: String,
+    pub name: String,
+    pub statements: Vec<Statement>,
+    /// True when some statement's outcome can depend on the caller's account id (a resource
+    /// pattern with a specific account, an account-related key, or a policy variable); such
+    /// policies are not shared across accounts by the reachability cache.
+    pub account_sensitive: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub index: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub action: ActionMatch,
+    pub resource: ResourceMatch,
+    pub conditions: Vec<ConditionClause>,
+}
+
+/// `Action` or `NotAction`.
+#[derive(Debug, Clone)]
+pub enum ActionMatch {
+    Action(ActionSet),
+    NotAction(ActionSet),
+}
+
+/// `Resource` or `NotResource`.
+#[derive(Debug, Clone)]
+pub enum ResourceMatch {
+    Resource(Vec<ResourcePattern>),
+    NotResource(Vec<ResourcePattern>),
+}
+
+/// A set of action patterns, compiled for fast lookup: exact names in a hash set, patterns with
+/// a literal service prefix bucketed by service, the rest scanned.
+#[derive(Debug, Clone, Default)]
+pub struct ActionSet {
+    /// The patterns as written (for display and remediation).
+    pub patterns: Vec<String>,
+    exact: HashSet<String>,
+    by_service: HashMap<String, Vec<Wildcard>>,
+    others: Vec<Wildcard>,
+}
+
+impl ActionSet {
+    pub fn new(patterns: Vec<String>) -> ActionSet {
+        let mut set = ActionSet {
+            patterns,
+            ..ActionSet::default()
+        };
+        for pattern in &set.patterns {
+            let lower = pattern.to_ascii_lowercase();
+            let wildcard = Wildcard::new(&lower);
+            if wildcard.literal().is_some() {
+                set.exact.insert(lower);
+                continue;
+            }
+            match lower.split_once(':') {
+                Some((service, _)) if !service.contains(['*', '?']) => {
+                    set.by_service
+                        .entry(service.to_string())
+                        .or_default()
+                        .push(wildcard);
+                }
+                _ => set.others.push(wildcard),
+            }
+        }
+        set
+    }
+
+    /// Whether a lowercased action name matches any pattern.
+    pub fn matches(&self, action_lowercase: &str) -> bool {
+        if self.exact.contains(action_lowercase) {
+            return true;
+        }
+        if let Some((service, _)) = action_lowercase.split_once(':')
+            && let Some(bucket) = self.by_service.get(service)
+            && bucket.iter().any(|w| w.matches_lowercase(action_lowercase))
+        {
+            return true;
+        }
+        self.others
+            .iter()
+            .any(|w| w.matches_lowercase(action_lowercase))
+    }
+}
+
+/// One `Resource`/`NotResource` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct ResourcePattern {
+    pub text: String,
+    kind: ResourceKind,
+}
+
+#[derive(Debug, Clone)]
+enum ResourceKind {
+    Any,
+    /// Six ARN parts (or fewer, when the last part ends with `*` and spans the rest).
+    Arn(Vec<PatternPart>),
+    /// Not an ARN pattern: matched against the whole resource string.
+    Whole(PatternPart),
+}
+
+/// A pattern part, possibly holding policy variables resolved at evaluation time.
+#[derive(Debug, Clone)]
+enum PatternPart {
+    Fixed(Wildcard),
+    WithVariables(Vec<condition::Piece>),
+}
+
+impl ResourcePattern {
+    fn compile(text: &str) -> Result<ResourcePattern, String> {
+        if text == "*" {
+            return Ok(ResourcePattern {
+                text: text.to_string(),
+                kind: ResourceKind::Any,
+            });
+        }
+        let kind = if text.starts_with("arn:") {
+            let parts: Vec<&str> = text.splitn(6, ':').collect();
+            if parts.len() < 6 && !text.ends_with('*') {
+                return Err(format!(
+                    "`{text}` is not a valid ARN pattern (fewer than six parts)"
+                ));
+            }
+            let compiled: Result<Vec<PatternPart>, String> =
+                parts.iter().map(|p| PatternPart::compile(p)).collect();
+            ResourceKind::Arn(compiled?)
+        } else {
+            ResourceKind::Whole(PatternPart::compile(text)?)
+        };
+        Ok(ResourcePattern {
+            text: text.to_string(),
+            kind,
+        })
+    }
+
+    /// Whether the account segment can make a difference (not a pure wildcard).
+    fn account_sensitive(&self) -> bool {
+        match &self.kind {
+            ResourceKind::Any => false,
+            ResourceKind::Arn(parts) => {
+                parts
+                    .iter()
+                    .any(|p| matches!(p, PatternPart::WithVariables(_)))
+                    || match parts.get(4) {
+                        Some(PatternPart::Fixed(w)) => !w.is_any(),
+                        Some(PatternPart::WithVariables(_)) => true,
+                        None => false,
+                    }
+            }
+            ResourceKind::Whole(_) => true,
+        }
+    }
+
+    /// Tri-state match: `Unknown` when a policy variable's value is unknown.
+    fn matches(&self, resource: &str, request: &Request) -> Tri {
+        match &self.kind {
+            ResourceKind::Any => Tri::True,
+            ResourceKind::Whole(part) => part.matches(resource, request),
+            ResourceKind::Arn(parts) => {
+                let resource_parts: Vec<&str> = resource.splitn(6, ':').collect();
+                let mut result = Tri::True;
+                for (i, part) in parts.iter().enumerate() {
+                    let is_last = i + 1 == parts.len();
+                    let text = if is_last && i < 5 {
+                        // A short pattern's final `*` spans the remaining parts, colons included.
+                        let rest: Vec<&str> = resource_parts.iter().skip(i).copied().collect();
+                        if rest.is_empty() {
+                            return Tri::False;
+                        }
+                        rest.join(":")
+                    } else {
+                        match resource_parts.get(i) {
+                            Some(text) => (*text).to_string(),
+                            None => return Tri::False,
+                        }
+                    };
+                    result = result.and(part.matches(&text, request));
+                    if result == Tri::False {
+                        return Tri::False;
+                    }
+                }
+                result
+            }
+        }
+    }
+}
+
+impl PatternPart {
+    fn compile(text: &str) -> Result<PatternPart, String> {
+        if !text.contains("${") {
+            return Ok(PatternPart::Fixed(Wildcard::new(text)));
+        }
+        Ok(PatternPart::WithVariables(condition::parse_template(text)?))
+    }
+
+    fn matches(&self, text: &str, request: &Request) -> Tri {
+        match self {
+            PatternPart::Fixed(wildcard) => Tri::from(wildcard.matches(text)),
+            PatternPart::WithVariables(pieces) => match condition::resolve(pieces, request) {
+                condition::Resolved::Value { pattern, .. } => Tri::from(pattern.matches(text)),
+                condition::Resolved::NeverMatches => Tri::False,
+                condition::Resolved::Unknown => Tri::Unknown,
+            },
+        }
+    }
+}
+
+/// Raw and minified size of a policy document, in characters as AWS counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicySize {
+    pub chars: usize,
+    pub minified_chars: usize,
+}
+
+impl PolicySize {
+    pub fn of(text: &str) -> PolicySize {
+        let minified = minify(text).map(|m| m.chars().count()).unwrap_or(0);
+        PolicySize {
+            chars: text.chars().count(),
+            minified_chars: minified,
+        }
+    }
+}
+
+/// The document with insignificant whitespace removed, key order kept.
+pub fn minify(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    serde_json::to_string(&value).ok()
+}
+
+/// A policy that cannot be used, with the JSON path inside the document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: {message}")]
+pub struct ParseError {
+    pub path: String,
+    pub message: String,
+}
+
+fn parse_error(path: impl Into<String>, message: impl Into<String>) -> ParseError {
+    ParseError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// The deepest JSON nesting a policy may have; deeper input is refused before it is walked.
+const MAX_DEPTH: usize = 32;
+
+/// Parses and compiles a policy document.
+pub fn parse(id: &str, name: &str, text: &str) -> Result<Policy, ParseError> {
+    let document: Json = serde_json::from_str(text)
+        .map_err(|err| parse_error("$", format!("invalid JSON: {err}")))?;
+    check_depth(&document, 0)?;
+    let Json::Object(top) = &document else {
+        return Err(parse_error(
+            "$",
+            format!("expected an object, found {}", document.kind()),
+        ));
+    };
+    check_duplicates(top, "$")?;
+    let mut version = None;
+    let mut statements_json = None;
+    for (key, value) in top {
+        match key.as_str() {
+            "Version" => version = Some(value),
+            "Statement" => statements_json = Some(value),
+            "Id" => {}
+            other => {
+                return Err(parse_error(
+                    format!("$.{other}"),
+                    format!("unknown policy element `{other}` (expected Version, Id, Statement)"),
+                ));
+            }
+        }
+    }
+    match version {
+        Some(Json::String(v)) if v == POLICY_VERSION => {}
+        Some(Json::String(v)) => {
+            return Err(parse_error(
+                "$.Version",
+                format!("version `{v}` is not supported, SCPs require `{POLICY_VERSION}`"),
+            ));
+        }
+        Some(other) => {
+            return Err(parse_error(
+                "$.Version",
+                format!("expected a string, found {}", other.kind()),
+            ));
+        }
+        None => return Err(parse_error("$", "missing `Version`")),
+    }
+    let statements_json = statements_json.ok_or_else(|| parse_error("$", "missing `Statement`"))?;
+    let items: Vec<(&Json, String)> = match statements_json {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s, format!("$.Statement[{i}]")))
+            .collect(),
+        Json::Object(_) => vec![(statements_json, "$.Statement".to_string())],
+        other => {
+            return Err(parse_error(
+                "$.Statement",
+                format!("expected an object or an array, found {}", other.kind()),
+            ));
+        }
+    };
+    let mut statements = Vec::with_capacity(items.len());
+    let mut sids = HashSet::new();
+    for (index, (json, path)) in items.into_iter().enumerate() {
+        let statement = parse_statement(index, json, &path)?;
+        if let Some(sid) = &statement.sid
+            && !sids.insert(sid.clone())
+        {
+            return Err(parse_error(
+                format!("{path}.Sid"),
+                format!("duplicate Sid `{sid}`"),
+            ));
+        }
+        statements.push(statement);
+    }
+    let account_sensitive = statements.iter().any(|s| {
+        let patterns = match &s.resource {
+            ResourceMatch::Resource(p) | ResourceMatch::NotResource(p) => p,
+        };
+        patterns.iter().any(ResourcePattern::account_sensitive)
+            || s.conditions.iter().any(ConditionClause::account_sensitive)
+    });
+    Ok(Policy {
+        id: id.to_string(),
+        name: name.to_string(),
+        statements,
+        account_sensitive,
+    })
+}
+
+fn check_depth(value: &Json, depth: usize) -> Result<(), ParseError> {
+    if depth > MAX_DEPTH {
+        return Err(parse_error(
+            "$",
+            format!("nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    match value {
+        Json::Array(items) => items.iter().try_for_each(|v| check_depth(v, depth + 1)),
+        Json::Object(entries) => entries
+            .iter()
+            .try_for_each(|(_, v)| check_depth(v, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+fn check_duplicates(entries: &[(String, Json)], path: &str) -> Result<(), ParseError> {
+    let mut seen = HashSet::new();
+    for (key, _) in entries {
+        if !seen.insert(key.as_str()) {
+            return Err(parse_error(
+                format!("{path}.{key}"),
+                format!("duplicate key `{key}`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_statement(index: usize, json: &Json, path: &str) -> Result<Statement, ParseError> {
+    let Json::Object(entries) = json else {
+        return Err(parse_error(
+            path,
+            format!("expected a statement object, found {}", json.kind()),
+        ));
+    };
+    check_duplicates(entries, path)?;
+    let mut sid = None;
+    let mut effect = None;
+    let mut action = None;
+    let mut resource = None;
+    let mut conditions = Vec::new();
+    for (key, value) in entries {
+        let at = format!("{path}.{key}");
+        match key.as_str() {
+            "Sid" => match value {
+                Json::String(s) => sid = Some(s.clone()),
+                other => {
+                    return Err(parse_error(
+                        at,
+                        format!("expected a string, found {}", other.kind()),
+                    ));
+                }
+            },
+            "Effect" => match value {
+                Json::String(s) if s == "Allow" => effect = Some(Effect::Allow),
+                Json::String(s) if s == "Deny" => effect = Some(Effect::Deny),
+                Json::String(s) => {
+                    return Err(parse_error(
+                        at,
+                        format!("effect `{s}` is neither `Allow` nor `Deny`"),
+                    ));
+                }
+                other => {
+                    return Err(parse_error(
+                        at,
+                        format!("expected a string, found {}", other.kind()),
+                    ));
+                }
+            },
+            "Action" | "NotAction" => {
+                if action.is_some() {
+                    return Err(parse_error(
+                        at,
+                        "a statement has either Action or NotAction, not both",
+                    ));
+                }
+                let patterns = string_list(value, &at)?;
+                for (i, pattern) in patterns.iter().enumerate() {
+                    if pattern != "*" && !pattern.contains(':') {
+                        return Err(parse_error(
+                            format!("{at}[{i}]"),
+                            format!("action `{pattern}` is not of the form service:action"),
+                        ));
+                    }
+                }
+                let set = ActionSet::new(patterns);
+                action = Some(if key == "Action" {
+                    ActionMatch::Action(set)
+                } else {
+                    ActionMatch::NotAction(set)
+                });
+            }
+            "Resource" | "NotResource" => {
+                if resource.is_some() {
+                    return Err(parse_error(
+                        at,
+                        "a statement has either Resource or NotResource, not both",
+                    ));
+                }
+                let mut patterns = Vec::new();
+                for (i, text) in string_list(value, &at)?.iter().enumerate() {
+                    patterns.push(
+                        ResourcePattern::compile(text)
+                            .map_err(|m| parse_error(format!("{at}[{i}]"), m))?,
+                    );
+                }
+                resource = Some(if key == "Resource" {
+                    ResourceMatch::Resource(patterns)
+                } else {
+                    ResourceMatch::NotResource(patterns)
+                });
+            }
+            "Condition" => conditions = condition::parse_block(value, &at)?,
+            "Principal" | "NotPrincipal" => {
+                return Err(parse_error(at, format!("SCPs do not support `{key}`")));
+            }
+            other => {
+                return Err(parse_error(
+                    at,
+                    format!(
+                        "unknown statement element `{other}` (expected Sid, Effect, Action, NotAction, Resource, NotResource, Condition)"
+                    ),
+                ));
+            }
+        }
+    }
+    let effect = effect.ok_or_else(|| parse_error(path, "missing `Effect`"))?;
+    let action = action.ok_or_else(|| parse_error(path, "missing `Action` or `NotAction`"))?;
+    // SCPs written before the full IAM language often omit Resource; AWS reads that as `*`.
+    let resource = resource.unwrap_or_else(|| {
+        ResourceMatch::Resource(vec![ResourcePattern {
+            text: "*".into(),
+            kind: ResourceKind::Any,
+        }])
+    });
+    Ok(Statement {
+        index,
+        sid,
+        effect,
+        action,
+        resource,
+        conditions,
+    })
+}
+
+/// A string or a non-empty array of strings.
+pub(crate) fn string_list(value: &Json, path: &str) -> Result<Vec<String>, ParseError> {
+    match value {
+        Json::String(s) => Ok(vec![s.clone()]),
+        Json::Array(items) if items.is_empty() => Err(parse_error(path, "empty list")),
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Json::String(s) => Ok(s.clone()),
+                other => Err(parse_error(
+                    format!("{path}[{i}]"),
+                    format!("expected a string, found {}", other.kind()),
+                )),
+            })
+            .collect(),
+        other => Err(parse_error(
+            path,
+            format!(
+                "expected a string or an array of strings, found {}",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+impl Statement {
+    /// Whether this statement applies to the request: `True`, `False`, `Unknown` (a fact the
+    /// answer needs is not fixed), with the residual condition clauses when it depends only on
+    /// unknown context keys.
+    pub fn applies(&self, request: &Request) -> Applies {
+        let action = match &self.action {
+            ActionMatch::Action(set) => set.matches(&request.action_lowercase),
+            ActionMatch::NotAction(set) => !set.matches(&request.action_lowercase),
+        };
+        if !action {
+            return Applies::No;
+        }
+        let mut resource = self.resource_matches(&request.resource, request);
+        if let Some(alternative) = &request.resource_alternative {
+            let other = self.resource_matches(alternative, request);
+            if other != resource {
+                resource = Tri::Unknown;
+            }
+        }
+        if resource == Tri::False {
+            return Applies::No;
+        }
+        let mut residual = Vec::new();
+        for clause in &self.conditions {
+            match clause.evaluate(request) {
+                Tri::True => {}
+                Tri::False => return Applies::No,
+                Tri::Unknown => residual.push(clause),
+            }
+        }
+        if resource == Tri::Unknown {
+            return Applies::Indeterminate;
+        }
+        if residual.is_empty() {
+            Applies::Yes
+        } else {
+            Applies::Residual(residual.into_iter().cloned().collect())
+        }
+    }
+
+    fn resource_matches(&self, resource: &str, request: &Request) -> Tri {
+        match &self.resource {
+            ResourceMatch::Resource(patterns) => {
+                any_tri(patterns.iter().map(|p| p.matches(resource, request)))
+            }
+            ResourceMatch::NotResource(patterns) => {
+                any_tri(patterns.iter().map(|p| p.matches(resource, request))).not()
+            }
+        }
+    }
+
+    /// `policyId/Sid` or `policyId/#index` for display.
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(sid) => sid.clone(),
+            None => format!("#{}", self.index),
+        }
+    }
+}
+
+fn any_tri(items: impl Iterator<Item = Tri>) -> Tri {
+    let mut result = Tri::False;
+    for item in items {
+        result = result.or(item);
+        if result == Tri::True {
+            return Tri::True;
+        }
+    }
+    result
+}
+
+/// Whether a statement applies to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applies {
+    Yes,
+    No,
+    /// Applies exactly when all these clauses (on unknown keys) hold.
+    Residual(Vec<ConditionClause>),
+    /// Depends on a fact that cannot be expressed as a condition (an unknown account in a
+    /// resource ARN, an unknown policy variable).
+    Indeterminate,
+}

@@ -1,0 +1,741 @@
+//! Condition blocks: every IAM operator family, `...IfExists`, `ForAnyValue:`/`ForAllValues:`,
+//! policy variables in values, and three-valued evaluation for unknown context keys.
+//!
+//! Rules (IAM User Guide, condition operators): different operators and keys are ANDed, values
+//! of one key are ORed, negated operators are NOR; a missing key makes a positive operator
+//! false and a negated operator true; `IfExists` makes a missing key true; `Null` tests
+//! presence; `ForAllValues` is true on a missing or empty key, `ForAnyValue` false.
+
+use std::net::IpAddr;
+
+use super::json::Json;
+use super::wildcard::{Token, Wildcard};
+use super::{ParseError, string_list};
+use crate::request::{Lookup, Request};
+
+/// Three-valued logic for partial evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    True,
+    False,
+    Unknown,
+}
+
+impl Tri {
+    pub fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::False, _) | (_, Tri::False) => Tri::False,
+            (Tri::True, Tri::True) => Tri::True,
+            _ => Tri::Unknown,
+        }
+    }
+
+    pub fn or(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::True, _) | (_, Tri::True) => Tri::True,
+            (Tri::False, Tri::False) => Tri::False,
+            _ => Tri::Unknown,
+        }
+    }
+
+    pub fn not(self) -> Tri {
+        match self {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            Tri::Unknown => Tri::Unknown,
+        }
+    }
+}
+
+impl From<bool> for Tri {
+    fn from(value: bool) -> Tri {
+        if value { Tri::True } else { Tri::False }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetQualifier {
+    ForAllValues,
+    ForAnyValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    StringEquals,
+    StringEqualsIgnoreCase,
+    StringLike,
+    Numeric(Ordering),
+    Date(Ordering),
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    /// ArnEquals and ArnLike behave the same: part-wise, case-sensitive, wildcards allowed.
+    ArnLike,
+    Null,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ordering {
+    Equals,
+    LessThan,
+    LessThanEquals,
+    GreaterThan,
+    GreaterThanEquals,
+}
+
+/// One operator + key + values entry of a Condition block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionClause {
+    /// As written, e.g. `ForAnyValue:StringNotLikeIfExists`.
+    pub operator: String,
+    /// As written, e.g. `aws:PrincipalARN`.
+    pub key: String,
+    pub values: Vec<String>,
+    key_lowercase: String,
+    base: Base,
+    negated: bool,
+    if_exists: bool,
+    set: Option<SetQualifier>,
+    compiled: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Text { literal: String, pattern: Wildcard },
+    Template(Vec<Piece>),
+    Number(f64),
+    Date(f64),
+    Bool(bool),
+    Network { address: IpAddr, prefix: u8 },
+}
+
+/// A piece of a value holding policy variables.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Piece {
+    Text(String),
+    Variable {
+        key: String,
+        default: Option<String>,
+    },
+}
+
+/// Parses a `Condition` element.
+pub fn parse_block(value: &Json, path: &str) -> Result<Vec<ConditionClause>, ParseError> {
+    let Json::Object(operators) = value else {
+        return Err(error(
+            path,
+            format!("expected an object, found {}", value.kind()),
+        ));
+    };
+    super::check_duplicates(operators, path)?;
+    let mut clauses = Vec::new();
+    for (operator, keys) in operators {
+        let at = format!("{path}.{operator}");
+        let (base, negated, if_exists, set) = parse_operator(operator)
+            .ok_or_else(|| error(&at, format!("unknown condition operator `{operator}`")))?;
+        let Json::Object(keys) = keys else {
+            return Err(error(
+                &at,
+                format!(
+                    "expected an object of condition keys, found {}",
+                    keys.kind()
+                ),
+            ));
+        };
+        if keys.is_empty() {
+            return Err(error(&at, "no condition keys"));
+        }
+        // Key names are case-insensitive, so `aws:RequestedRegion` twice in two spellings is
+        // a duplicate too.
+        let mut seen = std::collections::HashSet::new();
+        for (key, values) in keys {
+            let key_at = format!("{at}.{key}");
+            if !seen.insert(key.to_ascii_lowercase()) {
+                return Err(error(&key_at, format!("duplicate condition key `{key}`")));
+            }
+            if key.is_empty() {
+                return Err(error(&key_at, "empty condition key"));
+            }
+            let values = condition_values(values, &key_at)?;
+            let compiled = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    compile_value(base, v).map_err(|m| error(format!("{key_at}[{i}]"), m))
+                })
+                .collect::<Result<Vec<Value>, ParseError>>()?;
+            clauses.push(ConditionClause {
+                operator: operator.clone(),
+                key: key.clone(),
+                values,
+                key_lowercase: key.to_ascii_lowercase(),
+                base,
+                negated,
+                if_exists,
+                set,
+                compiled,
+            });
+        }
+    }
+    Ok(clauses)
+}
+
+fn error(path: impl Into<String>, message: impl Into<String>) -> ParseError {
+    ParseError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// Condition values may be strings, numbers or booleans, alone or in an array.
+fn condition_values(value: &Json, path: &str) -> Result<Vec<String>, ParseError> {
+    let scalar = |v: &Json, at: &str| match v {
+        Json::String(s) => Ok(s.clone()),
+        Json::Number(n) => Ok(n.clone()),
+        Json::Bool(b) => Ok(b.to_string()),
+        other => Err(error(
+            at,
+            format!(
+                "expected a string, number or boolean, found {}",
+                other.kind()
+            ),
+        )),
+    };
+    match value {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| scalar(item, &format!("{path}[{i}]")))
+            .collect(),
+        Json::Object(_) | Json::Null => string_list(value, path),
+        other => Ok(vec![scalar(other, path)?]),
+    }
+}
+
+fn parse_operator(text: &str) -> Option<(Base, bool, bool, Option<SetQualifier>)> {
+    let (set, rest) = if let Some(rest) = text.strip_prefix("ForAllValues:") {
+        (Some(SetQualifier::ForAllValues), rest)
+    } else if let Some(rest) = text.strip_prefix("ForAnyValue:") {
+        (Some(SetQualifier::ForAnyValue), rest)
+    } else {
+        (None, text)
+    };
+    let (name, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(name) => (name, true),
+        None => (rest, false),
+    };
+    let (base, negated) = match name {
+        "StringEquals" => (Base::StringEquals, false),
+        "StringNotEquals" => (Base::StringEquals, true),
+        "StringEqualsIgnoreCase" => (Base::StringEqualsIgnoreCase, false),
+        "StringNotEqualsIgnoreCase" => (Base::StringEqualsIgnoreCase, true),
+        "StringLike" => (Base::StringLike, false),
+        "StringNotLike" => (Base::StringLike, true),
+        "NumericEquals" => (Base::Numeric(Ordering::Equals), false),
+        "NumericNotEquals" => (Base::Numeric(Ordering::Equals), true),
+        "NumericLessThan" => (Base::Numeric(Ordering::LessThan), false),
+        "NumericLessThanEquals" => (Base::Numeric(Ordering::LessThanEquals), false),
+        "NumericGreaterThan" => (Base::Numeric(Ordering::GreaterThan), false),
+        "NumericGreaterThanEquals" => (Base::Numeric(Ordering::GreaterThanEquals), false),
+        "DateEquals" => (Base::Date(Ordering::Equals), false),
+        "DateNotEquals" => (Base::Date(Ordering::Equals), true),
+        "DateLessThan" => (Base::Date(Ordering::LessThan), false),
+        "DateLessThanEquals" => (Base::Date(Ordering::LessThanEquals), false),
+        "DateGreaterThan" => (Base::Date(Ordering::GreaterThan), false),
+        "DateGreaterThanEquals" => (Base::Date(Ordering::GreaterThanEquals), false),
+        "Bool" => (Base::Bool, false),
+        "BinaryEquals" => (Base::BinaryEquals, false),
+        "IpAddress" => (Base::IpAddress, false),
+        "NotIpAddress" => (Base::IpAddress, true),
+        "ArnEquals" | "ArnLike" => (Base::ArnLike, false),
+        "ArnNotEquals" | "ArnNotLike" => (Base::ArnLike, true),
+        "Null" => (Base::Null, false),
+        _ => return None,
+    };
+    // `Null` takes no qualifiers.
+    if base == Base::Null && (if_exists || set.is_some()) {
+        return None;
+    }
+    Some((base, negated, if_exists, set))
+}
+
+fn compile_value(base: Base, text: &str) -> Result<Value, String> {
+    match base {
+        Base::StringEquals
+        | Base::StringEqualsIgnoreCase
+        | Base::StringLike
+        | Base::ArnLike
+        | Base::BinaryEquals => {
+            if text.contains("${") {
+                Ok(Value::Template(parse_template(text)?))
+            } else {
+                Ok(Value::Text {
+                    literal: text.to_string(),
+                    pattern: Wildcard::new(text),
+                })
+            }
+        }
+        Base::Numeric(_) => text
+            .trim()
+            .parse::<f64>()
+            .map(Value::Number)
+            .map_err(|_| format!("`{text}` is not a number")),
+        Base::Date(_) => parse_date(text).map(Value::Date).ok_or_else(|| {
+            format!("`{text}` is not a date (ISO 8601 like 2026-01-31T00:00:00Z, or epoch seconds)")
+        }),
+        Base::Bool | Base::Null => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("`{text}` is not `true` or `false`")),
+        },
+        Base::IpAddress => parse_network(text)
+            .ok_or_else(|| format!("`{text}` is not an IP address or CIDR block")),
+    }
+}
+
+/// Parses `${...}` policy variables; `${*}`, `${?}` and `${$}` are escapes for literal characters.
+pub(crate) fn parse_template(text: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        if start > 0 {
+            pieces.push(Piece::Text(rest[..start].to_string()));
+        }
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated policy variable in `{text}`"))?;
+        let inner = after[..end].trim();
+        match inner {
+            "*" | "?" | "$" => pieces.push(Piece::Variable {
+                key: inner.to_string(),
+                default: None,
+            }),
+            _ => {
+                let (key, default) = match inner.split_once(',') {
+                    Some((key, default)) => {
+                        let d = default.trim();
+                        let d = d
+                            .strip_prefix('\'')
+                            .and_then(|d| d.strip_suffix('\''))
+                            .ok_or_else(|| {
+                                format!("policy variable default must be quoted in `{text}`")
+                            })?;
+                        (key.trim(), Some(d.to_string()))
+                    }
+                    None => (inner, None),
+                };
+                if key.is_empty() {
+                    return Err(format!("empty policy variable in `{text}`"));
+                }
+                pieces.push(Piece::Variable {
+                    key: key.to_ascii_lowercase(),
+                    default,
+                });
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Ok(pieces)
+}
+
+/// Seconds since the epoch from `YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|±hh:mm]` or a plain number.
+pub fn parse_date(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Some(seconds);
+    }
+    let (date, time) = match text.split_once(['T', 't', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut seconds = days_from_civil(year, month, day) as f64 * 86_400.0;
+    if let Some(time) = time {
+        let (clock, offset) = split_offset(time)?;
+        let mut fields = clock.split(':');
+        let hours: f64 = fields.next()?.parse().ok()?;
+        let minutes: f64 = fields.next().unwrap_or("0").parse().ok()?;
+        let secs: f64 = fields.next().unwrap_or("0").parse().ok()?;
+        if fields.next().is_some() || hours >= 24.0 || minutes >= 60.0 || secs >= 61.0 {
+            return None;
+        }
+        seconds += hours * 3600.0 + minutes * 60.0 + secs - offset;
+    }
+    Some(seconds)
+}
+
+fn split_offset(time: &str) -> Option<(&str, f64)> {
+    if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        return Some((clock, 0.0));
+    }
+    if let Some(pos) = time.rfind(['+', '-']) {
+        let (clock, offset) = time.split_at(pos);
+        let sign = if offset.starts_with('-') { -1.0 } else { 1.0 };
+        let (h, m) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
+        let hours: f64 = h.parse().ok()?;
+        let minutes: f64 = m.parse().ok()?;
+        return Some((clock, sign * (hours * 3600.0 + minutes * 60.0)));
+    }
+    Some((time, 0.0))
+}
+
+/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn parse_network(text: &str) -> Option<Value> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+        None => (text.parse::<IpAddr>().ok()?, None),
+    };
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = prefix.unwrap_or(max);
+    (prefix <= max).then_some(Value::Network { address, prefix })
+}
+
+fn in_network(candidate: IpAddr, network: IpAddr, prefix: u8) -> bool {
+    match (candidate, network) {
+        (IpAddr::V4(c), IpAddr::V4(n)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
+            (u32::from(c) & mask) == (u32::from(n) & mask)
+        }
+        (IpAddr::V6(c), IpAddr::V6(n)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
+            (u128::from(c) & mask) == (u128::from(n) & mask)
+        }
+        _ => false,
+    }
+}
+
+/// ARN matching for ArnLike/ArnEquals: the six parts one by one, wildcards inside each.
+fn arn_like(pattern: &Wildcard, pattern_text: &str, value: &str) -> bool {
+    if pattern_text == "*" {
+        return true;
+    }
+    let value_parts: Vec<&str> = value.splitn(6, ':').collect();
+    let pattern_parts: Vec<&str> = pattern_text.splitn(6, ':').collect();
+    if value_parts.len() != 6 {
+        return pattern.matches(value);
+    }
+    if pattern_parts.len() != 6 {
+        // A short pattern ending in `*` spans the rest; otherwise compare as a whole.
+        return pattern.matches(value);
+    }
+    pattern_parts
+        .iter()
+        .zip(value_parts.iter())
+        .all(|(p, v)| Wildcard::new(p).matches(v))
+}
+
+/// A value after policy-variable substitution.
+pub(crate) enum Resolved {
+    Value { literal: String, pattern: Wildcard },
+    NeverMatches,
+    Unknown,
+}
+
+/// Substitutes variables from the request context; an absent key without default matches
+/// nothing (iam-simulate's reading of "might make the statement invalid").
+pub(crate) fn resolve(pieces: &[Piece], request: &Request) -> Resolved {
+    let mut literal = String::new();
+    let mut tokens = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => {
+                literal.push_str(text);
+                tokens.extend(Wildcard::new(text).tokens().iter().cloned());
+            }
+            Piece::Variable { key, default } => {
+                let value = match key.as_str() {
+                    "*" | "?" | "$" => key.clone(),
+                    _ => match request.context.get(key) {
+                        Lookup::Present([value]) => value.clone(),
+                        Lookup::Present(_) => return Resolved::NeverMatches,
+                        Lookup::Absent => match default {
+                            Some(default) => default.clone(),
+                            None => return Resolved::NeverMatches,
+                        },
+                        Lookup::Unknown => return Resolved::Unknown,
+                    },
+                };
+                literal.push_str(&value);
+                tokens.push(Token::Literal(value));
+            }
+        }
+    }
+    Resolved::Value {
+        literal,
+        pattern: Wildcard::from_tokens(tokens),
+    }
+}
+
+impl ConditionClause {
+    /// Evaluates the clause; `Unknown` when the key (or a variable in a value) is unknown.
+    pub fn evaluate(&self, request: &Request) -> Tri {
+        let lookup = request.context.get(&self.key_lowercase);
+        if self.base == Base::Null {
+            let want_absent = matches!(self.compiled.first(), Some(Value::Bool(true)));
+            return match lookup {
+                Lookup::Unknown => Tri::Unknown,
+                Lookup::Absent => Tri::from(want_absent),
+                Lookup::Present(_) => Tri::from(!want_absent),
+            };
+        }
+        let values = match lookup {
+            Lookup::Unknown => return Tri::Unknown,
+            Lookup::Absent => {
+                return Tri::from(match self.set {
+                    _ if self.if_exists => true,
+                    Some(SetQualifier::ForAllValues) => true,
+                    Some(SetQualifier::ForAnyValue) => false,
+                    None => self.negated,
+                });
+            }
+            Lookup::Present(values) => values,
+        };
+        match self.set {
+            Some(SetQualifier::ForAllValues) => {
+                let mut result = Tri::True;
+                for value in values {
+                    result = result.and(self.one(value, request));
+                }
+                result
+            }
+            Some(SetQualifier::ForAnyValue) => {
+                let mut result = Tri::False;
+                for value in values {
+                    result = result.or(self.one(value, request));
+                }
+                result
+            }
+            None => {
+                // A single-valued operator on several values: true if any value satisfies a
+                // positive operator, and for a negated one if no value matches (NOR).
+                let mut any = Tri::False;
+                for value in values {
+                    any = any.or(self.base_match(value, request));
+                }
+                if self.negated { any.not() } else { any }
+            }
+        }
+    }
+
+    /// One request value against the policy values, negation included.
+    fn one(&self, value: &str, request: &Request) -> Tri {
+        let matched = self.base_match(value, request);
+        if self.negated { matched.not() } else { matched }
+    }
+
+    /// Whether one request value matches any policy value under the base operator.
+    fn base_match(&self, value: &str, request: &Request) -> Tri {
+        let mut result = Tri::False;
+        for compiled in &self.compiled {
+            let matched = match compiled {
+                Value::Text { literal, pattern } => {
+                    Tri::from(self.text_match(literal, pattern, value))
+                }
+                Value::Template(pieces) => match resolve(pieces, request) {
+                    Resolved::Value { literal, pattern } => {
+                        Tri::from(self.text_match(&literal, &pattern, value))
+                    }
+                    Resolved::NeverMatches => Tri::False,
+                    Resolved::Unknown => Tri::Unknown,
+                },
+                Value::Number(expected) => Tri::from(
+                    value
+                        .trim()
+                        .parse::<f64>()
+                        .is_ok_and(|actual| compare(self.base, actual, *expected)),
+                ),
+                Value::Date(expected) => Tri::from(
+                    parse_date(value).is_some_and(|actual| compare(self.base, actual, *expected)),
+                ),
+                Value::Bool(expected) => {
+                    Tri::from(value.eq_ignore_ascii_case(if *expected { "true" } else { "false" }))
+                }
+                Value::Network { address, prefix } => Tri::from(
+                    value
+                        .parse::<IpAddr>()
+                        .is_ok_and(|ip| in_network(ip, *address, *prefix)),
+                ),
+            };
+            result = result.or(matched);
+            if result == Tri::True {
+                return Tri::True;
+            }
+        }
+        result
+    }
+
+    fn text_match(&self, literal: &str, pattern: &Wildcard, value: &str) -> bool {
+        match self.base {
+            Base::StringEquals | Base::BinaryEquals => literal == value,
+            Base::StringEqualsIgnoreCase => literal.eq_ignore_ascii_case(value),
+            Base::StringLike => pattern.matches(value),
+            Base::ArnLike => arn_like(pattern, literal, value),
+            _ => false,
+        }
+    }
+
+    /// The condition key, lowercased.
+    pub fn key_lowercase(&self) -> &str {
+        &self.key_lowercase
+    }
+
+    /// True for `...IfExists`, `ForAllValues:`/`ForAnyValue:` or a negated operator: used by
+    /// remediation to read a clause's shape.
+    pub fn is_negated(&self) -> bool {
+        self.negated
+    }
+
+    pub fn set_qualifier(&self) -> Option<SetQualifier> {
+        self.set
+    }
+
+    pub fn if_exists(&self) -> bool {
+        self.if_exists
+    }
+
+    /// Whether the clause can depend on which account or OU the caller is in (beyond the
+    /// policies in its chain).
+    pub fn account_sensitive(&self) -> bool {
+        matches!(
+            self.key_lowercase.as_str(),
+            "aws:principalaccount" | "aws:resourceaccount" | "aws:principalorgpaths"
+        ) || self
+            .compiled
+            .iter()
+            .any(|v| matches!(v, Value::Template(_)))
+    }
+
+    /// The operator and values that hold exactly when this clause does not (for reporting
+    /// "reachable only if").
+    pub fn negation(&self) -> (String, Vec<String>) {
+        let values = self.values.clone();
+        if self.set.is_some() || self.if_exists {
+            return (format!("Not:{}", self.operator), values);
+        }
+        let flipped = match self.operator.as_str() {
+            "StringEquals" => "StringNotEquals",
+            "StringNotEquals" => "StringEquals",
+            "StringEqualsIgnoreCase" => "StringNotEqualsIgnoreCase",
+            "StringNotEqualsIgnoreCase" => "StringEqualsIgnoreCase",
+            "StringLike" => "StringNotLike",
+            "StringNotLike" => "StringLike",
+            "NumericEquals" => "NumericNotEquals",
+            "NumericNotEquals" => "NumericEquals",
+            "NumericLessThan" => "NumericGreaterThanEquals",
+            "NumericLessThanEquals" => "NumericGreaterThan",
+            "NumericGreaterThan" => "NumericLessThanEquals",
+            "NumericGreaterThanEquals" => "NumericLessThan",
+            "DateEquals" => "DateNotEquals",
+            "DateNotEquals" => "DateEquals",
+            "DateLessThan" => "DateGreaterThanEquals",
+            "DateLessThanEquals" => "DateGreaterThan",
+            "DateGreaterThan" => "DateLessThanEquals",
+            "DateGreaterThanEquals" => "DateLessThan",
+            "IpAddress" => "NotIpAddress",
+            "NotIpAddress" => "IpAddress",
+            "ArnEquals" => "ArnNotEquals",
+            "ArnNotEquals" => "ArnEquals",
+            "ArnLike" => "ArnNotLike",
+            "ArnNotLike" => "ArnLike",
+            "Bool" | "Null" => {
+                let flipped_values = values
+                    .iter()
+                    .map(|v| {
+                        if v.eq_ignore_ascii_case("true") {
+                            "false".to_string()
+                        } else {
+                            "true".to_string()
+                        }
+                    })
+                    .collect();
+                return (self.operator.clone(), flipped_values);
+            }
+            other => return (format!("Not:{other}"), values),
+        };
+        (flipped.to_string(), values)
+    }
+}
+
+fn compare(base: Base, actual: f64, expected: f64) -> bool {
+    let ordering = match base {
+        Base::Numeric(o) | Base::Date(o) => o,
+        _ => return false,
+    };
+    match ordering {
+        Ordering::Equals => actual == expected,
+        Ordering::LessThan => actual < expected,
+        Ordering::LessThanEquals => actual <= expected,
+        Ordering::GreaterThan => actual > expected,
+        Ordering::GreaterThanEquals => actual >= expected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_date("1970-01-02"), Some(86_400.0));
+        assert_eq!(
+            parse_date("2026-11-29T01:00:00+01:00"),
+            parse_date("2026-11-29T00:00:00Z")
+        );
+        assert_eq!(parse_date("1700000000"), Some(1_700_000_000.0));
+        assert_eq!(parse_date("2026-13-01"), None);
+    }
+
+    #[test]
+    fn networks() {
+        let Some(Value::Network { address, prefix }) = parse_network("10.0.0.0/8") else {
+            panic!("parse")
+        };
+        assert!(in_network("10.1.2.3".parse().unwrap(), address, prefix));
+        assert!(!in_network("11.1.2.3".parse().unwrap(), address, prefix));
+        assert!(parse_network("10.0.0.0/33").is_none());
+    }
+
+    #[test]
+    fn arn_parts() {
+        let p = "arn:aws:iam::*:role/AWSControlTowerExecution";
+        assert!(arn_like(
+            &Wildcard::new(p),
+            p,
+            "arn:aws:iam::123456789012:role/AWSControlTowerExecution"
+        ));
+        assert!(!arn_like(
+            &Wildcard::new(p),
+            p,
+            "arn:aws:iam::123456789012:role/awscontroltowerexecution"
+        ));
+    }
+}

@@ -1,0 +1,188 @@
+//! IAM wildcard matching: `*` matches any run of characters (including none), `?` exactly one.
+//!
+//! Patterns are compiled once into literal runs and wildcards, so matching allocates nothing.
+//! Literal `*`/`?` (from the `${*}`/`${?}` policy-variable escapes) are kept as literals.
+
+/// One piece of a compiled pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    Literal(String),
+    Star,
+    Question,
+}
+
+/// A compiled wildcard pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wildcard {
+    tokens: Vec<Token>,
+}
+
+impl Wildcard {
+    /// Compiles `*` and `?` as wildcards; every other character is literal.
+    pub fn new(pattern: &str) -> Wildcard {
+        let mut tokens = Vec::new();
+        let mut literal = String::new();
+        for c in pattern.chars() {
+            match c {
+                '*' | '?' => {
+                    if !literal.is_empty() {
+                        tokens.push(Token::Literal(std::mem::take(&mut literal)));
+                    }
+                    // Consecutive stars are one star.
+                    if c == '*' {
+                        if tokens.last() != Some(&Token::Star) {
+                            tokens.push(Token::Star);
+                        }
+                    } else {
+                        tokens.push(Token::Question);
+                    }
+                }
+                _ => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(literal));
+        }
+        Wildcard { tokens }
+    }
+
+    /// Builds a pattern from tokens (used after policy-variable substitution).
+    pub fn from_tokens(tokens: Vec<Token>) -> Wildcard {
+        let mut merged: Vec<Token> = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            match (merged.last_mut(), token) {
+                (Some(Token::Literal(prev)), Token::Literal(next)) => prev.push_str(&next),
+                (Some(Token::Star), Token::Star) => {}
+                (_, Token::Literal(next)) if next.is_empty() => {}
+                (_, token) => merged.push(token),
+            }
+        }
+        Wildcard { tokens: merged }
+    }
+
+    /// True when the pattern is only `*` (matches everything).
+    pub fn is_any(&self) -> bool {
+        self.tokens == [Token::Star]
+    }
+
+    /// True when the pattern has no wildcard.
+    pub fn literal(&self) -> Option<&str> {
+        match self.tokens.as_slice() {
+            [] => Some(""),
+            [Token::Literal(text)] => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn tokens(&self) -> &[Token] {
+        &self.tokens
+    }
+
+    /// Case-sensitive match of the whole text.
+    pub fn matches(&self, text: &str) -> bool {
+        matches_tokens(&self.tokens, text.as_bytes(), false)
+    }
+
+    /// ASCII-case-insensitive match; the pattern must already be lowercase for speed.
+    pub fn matches_lowercase(&self, lowercase_text: &str) -> bool {
+        matches_tokens(&self.tokens, lowercase_text.as_bytes(), false)
+    }
+
+    /// Case-insensitive match (both sides folded here).
+    pub fn matches_ignore_case(&self, text: &str) -> bool {
+        matches_tokens(&self.tokens, text.as_bytes(), true)
+    }
+}
+
+fn literal_at(literal: &[u8], text: &[u8], at: usize, ignore_case: bool) -> bool {
+    match text.get(at..at + literal.len()) {
+        Some(slice) if ignore_case => slice.eq_ignore_ascii_case(literal),
+        Some(slice) => slice == literal,
+        None => false,
+    }
+}
+
+/// Greedy matching with backtracking to the last star: O(len(text) × len(pattern)) at worst.
+fn matches_tokens(tokens: &[Token], text: &[u8], ignore_case: bool) -> bool {
+    let mut t = 0usize; // token index
+    let mut pos = 0usize; // byte position in text
+    let mut backtrack: Option<(usize, usize)> = None; // (token after the star, text position)
+    loop {
+        if let Some(token) = tokens.get(t) {
+            match token {
+                Token::Star => {
+                    backtrack = Some((t + 1, pos));
+                    t += 1;
+                    continue;
+                }
+                Token::Question => {
+                    if let Some(width) = char_width(text, pos) {
+                        pos += width;
+                        t += 1;
+                        continue;
+                    }
+                }
+                Token::Literal(literal) => {
+                    if literal_at(literal.as_bytes(), text, pos, ignore_case) {
+                        pos += literal.len();
+                        t += 1;
+                        continue;
+                    }
+                }
+            }
+        } else if pos == text.len() {
+            return true;
+        }
+        // Mismatch (or tokens exhausted with text left): let the last star eat one more char.
+        match backtrack {
+            Some((after_star, star_pos)) => match char_width(text, star_pos) {
+                Some(width) => {
+                    backtrack = Some((after_star, star_pos + width));
+                    t = after_star;
+                    pos = star_pos + width;
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+}
+
+/// Width in bytes of the UTF-8 character starting at `pos`, `None` at the end.
+fn char_width(text: &[u8], pos: usize) -> Option<usize> {
+    let first = *text.get(pos)?;
+    let width = match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    };
+    Some(width.min(text.len() - pos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basics() {
+        assert!(Wildcard::new("*").matches(""));
+        assert!(Wildcard::new("bedrock:invoke*").matches("bedrock:invokemodel"));
+        assert!(
+            !Wildcard::new("bedrock:invokemodel").matches("bedrock:invokemodelwithresponsestream")
+        );
+        assert!(Wildcard::new("s3:?et*").matches("s3:getobject"));
+        assert!(!Wildcard::new("s3:?et").matches("s3:et"));
+        assert!(Wildcard::new("a*b*c").matches("aXbYbZc"));
+        assert!(!Wildcard::new("a*b*c").matches("aXbYbZ"));
+        assert!(Wildcard::new("é?").matches("éü"));
+        assert!(Wildcard::new("ARN*").matches_ignore_case("arn:x"));
+    }
+
+    #[test]
+    fn escaped_literals_stay_literal() {
+        let pattern = Wildcard::from_tokens(vec![Token::Literal("a*".into()), Token::Star]);
+        assert!(pattern.matches("a*zz"));
+        assert!(!pattern.matches("abzz"));
+    }
+}

@@ -1,0 +1,157 @@
+//! `--what-if`: applies attach/detach/update/create changes to a snapshot before evaluating, so
+//! a policy change can be checked before it is made (contract §1).
+//!
+//! File shape: a JSON array of changes:
+//! `{"op": "attach"|"detach", "policyId": "p-…", "targetId": "ou-…"}`,
+//! `{"op": "update", "policyId": "p-…", "content": <string or object>, "name"?: "…"}`,
+//! `{"op": "create", "policyId"?: "p-…", "name": "…", "content": …, "targets"?: ["ou-…"]}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::snapshot::{PolicyContent, PolicyRecord, Snapshot, ValidSnapshot};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Change {
+    #[serde(rename_all = "camelCase")]
+    Attach {
+        policy_id: String,
+        target_id: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Detach {
+        policy_id: String,
+        target_id: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Update {
+        policy_id: String,
+        content: PolicyContent,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Create {
+        #[serde(default)]
+        policy_id: Option<String>,
+        name: String,
+        content: PolicyContent,
+        #[serde(default)]
+        targets: Vec<String>,
+    },
+}
+
+/// Parses a change list; `source` names the file in errors.
+pub fn parse(source: &str, bytes: &[u8]) -> Result<Vec<Change>, InputError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        InputError::new(
+            source,
+            if path == "." {
+                "$".to_string()
+            } else {
+                format!("$.{path}")
+            },
+            err.into_inner().to_string(),
+        )
+    })
+}
+
+/// Applies changes to a copy of the snapshot and validates the result.
+pub fn apply(
+    source: &str,
+    snapshot: &Snapshot,
+    changes: &[Change],
+) -> Result<ValidSnapshot, InputError> {
+    let mut next = snapshot.clone();
+    for (i, change) in changes.iter().enumerate() {
+        apply_one(&mut next, change)
+            .map_err(|message| InputError::new(source, format!("$[{i}]"), message))?;
+    }
+    crate::snapshot::validate(source, next)
+}
+
+/// Applies one change in place; the message says what is wrong.
+pub fn apply_one(snapshot: &mut Snapshot, change: &Change) -> Result<(), String> {
+    let find = |snapshot: &mut Snapshot, id: &str| -> Result<usize, String> {
+        snapshot
+            .policies
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| format!("policy `{id}` is not in the snapshot"))
+    };
+    match change {
+        Change::Attach {
+            policy_id,
+            target_id,
+        } => {
+            let index = find(snapshot, policy_id)?;
+            let policy = &mut snapshot.policies[index];
+            if policy.targets.contains(target_id) {
+                return Err(format!(
+                    "policy `{policy_id}` is already attached to `{target_id}`"
+                ));
+            }
+            policy.targets.push(target_id.clone());
+        }
+        Change::Detach {
+            policy_id,
+            target_id,
+        } => {
+            let index = find(snapshot, policy_id)?;
+            let policy = &mut snapshot.policies[index];
+            let before = policy.targets.len();
+            policy.targets.retain(|t| t != target_id);
+            if policy.targets.len() == before {
+                return Err(format!(
+                    "policy `{policy_id}` is not attached to `{target_id}`"
+                ));
+            }
+        }
+        Change::Update {
+            policy_id,
+            content,
+            name,
+        } => {
+            let index = find(snapshot, policy_id)?;
+            let policy = &mut snapshot.policies[index];
+            policy.content = content.clone();
+            if let Some(name) = name {
+                policy.name = name.clone();
+            }
+        }
+        Change::Create {
+            policy_id,
+            name,
+            content,
+            targets,
+        } => {
+            let id = match policy_id {
+                Some(id) => id.clone(),
+                None => next_policy_id(snapshot),
+            };
+            if snapshot.policies.iter().any(|p| p.id == id) {
+                return Err(format!("policy `{id}` already exists"));
+            }
+            snapshot.policies.push(PolicyRecord {
+                id,
+                name: name.clone(),
+                aws_managed: false,
+                policy_type: "SERVICE_CONTROL_POLICY".to_string(),
+                content: content.clone(),
+                targets: targets.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A policy id not yet used in the snapshot (`p-whatif01`, `p-whatif02`, …).
+pub fn next_policy_id(snapshot: &Snapshot) -> String {
+    (1..)
+        .map(|n| format!("p-whatif{n:02}"))
+        .find(|id| !snapshot.policies.iter().any(|p| &p.id == id))
+        .unwrap_or_else(|| "p-whatif00".to_string())
+}
