@@ -15,7 +15,7 @@ use condition::{ConditionClause, Tri};
 use json::Json;
 use wildcard::Wildcard;
 
-use crate::request::Request;
+use crate::request::{Request, UNKNOWN_ACCOUNT};
 
 /// The policy language version AWS requires.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -212,6 +212,14 @@ impl ResourcePattern {
                         rest.join(":")
                     } else {
                         match resource_parts.get(i) {
+                            Some(text) if i == 4 && *text == UNKNOWN_ACCOUNT => {
+                                // Only a pure wildcard is sure to match an account not yet known.
+                                result = result.and(match part {
+                                    PatternPart::Fixed(w) if w.is_any() => Tri::True,
+                                    _ => Tri::Unknown,
+                                });
+                                continue;
+                            }
                             Some(text) => (*text).to_string(),
                             None => return Tri::False,
                         }
@@ -559,13 +567,7 @@ impl Statement {
         if !action {
             return Applies::No;
         }
-        let mut resource = self.resource_matches(&request.resource, request);
-        if let Some(alternative) = &request.resource_alternative {
-            let other = self.resource_matches(alternative, request);
-            if other != resource {
-                resource = Tri::Unknown;
-            }
-        }
+        let resource = self.resource_matches(&request.resource, request);
         if resource == Tri::False {
             return Applies::No;
         }

@@ -17,7 +17,7 @@ use crate::policy::{Applies, Effect, Policy};
 use crate::report::{
     Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
 };
-use crate::request::{Context, MissingKeys, Request};
+use crate::request::{Context, MissingKeys, Request, UNKNOWN_ACCOUNT};
 use crate::snapshot::{InferenceProfile, ValidSnapshot};
 
 /// The actions checked when none are given.
@@ -290,28 +290,21 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
         None => context.set_absent("bedrock:InferenceProfileArn"),
     }
     let resource = if leg.kind == LegKind::Profile {
-        with_account(&leg.resource, caller)
+        match &caller.account_id {
+            Some(_) => with_account(&leg.resource, caller),
+            // A new account's id is not known yet.
+            None => match Arn::parse(&leg.resource) {
+                Some(mut arn) if !arn.account.is_empty() => {
+                    arn.account = UNKNOWN_ACCOUNT.to_string();
+                    arn.to_string()
+                }
+                _ => leg.resource.clone(),
+            },
+        }
     } else {
         leg.resource.clone()
     };
-    let mut request = Request::new(&leg.action, &resource, context);
-    if caller.account_id.is_none() && leg.kind == LegKind::Profile {
-        // The new account's id is not known: a pattern matching only one of two ids depends on it.
-        let alternative = match Arn::parse(&resource) {
-            Some(mut arn) if !arn.account.is_empty() => {
-                arn.account = if arn.account == "000000000000" {
-                    "999999999999"
-                } else {
-                    "000000000000"
-                }
-                .into();
-                Some(arn.to_string())
-            }
-            _ => None,
-        };
-        request.resource_alternative = alternative;
-    }
-    request
+    Request::new(&leg.action, &resource, context)
 }
 
 /// The profile ARN as seen from the caller's account (profiles are per-account resources).

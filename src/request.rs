@@ -106,6 +106,10 @@ impl Context {
     }
 }
 
+/// Stands for the account part of a resource ARN when the account is not fixed (an OU read
+/// as a new account): a resource pattern naming a specific account then matches `Unknown`.
+pub const UNKNOWN_ACCOUNT: &str = "{account}";
+
 /// One authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -113,11 +117,8 @@ pub struct Request {
     pub action: String,
     /// Lowercased, for matching (actions are case-insensitive).
     pub action_lowercase: String,
+    /// The resource ARN; its account part may be [`UNKNOWN_ACCOUNT`].
     pub resource: String,
-    /// When the resource's account is not fixed (an OU read as a new account), a second
-    /// rendering with another account id: a pattern that matches only one of the two depends
-    /// on the account, and the answer is unknown.
-    pub resource_alternative: Option<String>,
     pub context: Context,
 }
 
@@ -127,7 +128,6 @@ impl Request {
             action: action.to_string(),
             action_lowercase: action.to_ascii_lowercase(),
             resource: resource.to_string(),
-            resource_alternative: None,
             context,
         }
     }

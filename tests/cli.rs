@@ -1,0 +1,390 @@
+//! The `cris-guard` binary end to end: exit codes (contract §1), nothing on stdout on invalid
+//! input, and the blog's scenario with its two fixes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run cris-guard")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn write_temp(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn blog_snapshot() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/blog/snapshot.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn blog_scenario_is_blocked_by_us_east_2_with_exit_1() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sandbox = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["targetId"] == "ou-ab12-11111111" && f["sourceRegion"] == "us-east-1")
+        .expect("Sandbox finding");
+    assert_eq!(sandbox["status"], "blocked");
+    assert_eq!(sandbox["blockers"][0]["region"], "us-east-2");
+    assert_eq!(sandbox["blockers"][0]["sid"], "GRREGIONDENY");
+    assert_eq!(
+        sandbox["blockers"][0]["policyName"],
+        "aws-guardrails-AbCdEf"
+    );
+    assert_eq!(sandbox["blockers"][0]["attachedTo"], "ou-ab12-11111111");
+}
+
+#[test]
+fn blog_option_2_what_if_makes_everything_reachable_with_exit_0() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--what-if",
+        "examples/blog/option2-what-if.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["blocked"], 0);
+    assert!(report["summary"]["reachable"].as_u64().unwrap() >= 4);
+}
+
+#[test]
+fn blog_option_1_opens_sandbox_and_keeps_security_closed() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--what-if",
+        "examples/blog/option1-what-if.json",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for finding in report["findings"].as_array().unwrap() {
+        let expected = match finding["targetId"].as_str().unwrap() {
+            "ou-ab12-11111111" | "111111111111" => "reachable",
+            "ou-ab12-22222222" => "blocked",
+            other => panic!("unexpected target {other}"),
+        };
+        assert_eq!(finding["status"], expected, "{finding}");
+    }
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn only_unknown_findings_exit_2() {
+    let mut snapshot = blog_snapshot();
+    snapshot["inferenceProfiles"]["us-east-1"][0]["models"] = serde_json::json!([]);
+    snapshot["policies"][1]["targets"] = serde_json::json!([]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        &file,
+        "--format",
+        "json",
+        "--source-region",
+        "us-east-1",
+    ]);
+    assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+fn assert_invalid(out: &Output, mentions: &[&str]) {
+    assert_eq!(
+        code(out),
+        3,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout must be empty on invalid input"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for m in mentions {
+        assert!(stderr.contains(m), "stderr {stderr:?} should mention {m:?}");
+    }
+}
+
+#[test]
+fn malformed_json_exits_3_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "broken.json", "{\"formatVersion\": 1,");
+    assert_invalid(&run(&["evaluate", "--snapshot", &file]), &["broken.json"]);
+}
+
+#[test]
+fn unknown_field_exits_3_with_its_path() {
+    let mut snapshot = blog_snapshot();
+    snapshot["accounts"][1]["colour"] = serde_json::json!("blue");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    assert_invalid(
+        &run(&["evaluate", "--snapshot", &file]),
+        &["accounts[1]", "colour"],
+    );
+}
+
+#[test]
+fn wrong_type_exits_3_with_its_path() {
+    let mut snapshot = blog_snapshot();
+    snapshot["roots"][0]["name"] = serde_json::json!(7);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    assert_invalid(&run(&["evaluate", "--snapshot", &file]), &["roots[0].name"]);
+}
+
+#[test]
+fn dangling_parent_and_unknown_target_exit_3() {
+    let mut snapshot = blog_snapshot();
+    snapshot["accounts"][1]["parentId"] = serde_json::json!("ou-ab12-99999999");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    assert_invalid(
+        &run(&["evaluate", "--snapshot", &file]),
+        &["accounts[1].parentId", "ou-ab12-99999999"],
+    );
+
+    let mut snapshot = blog_snapshot();
+    snapshot["policies"][1]["targets"] = serde_json::json!(["ou-ab12-99999999"]);
+    let file = write_temp(dir.path(), "t.json", &snapshot.to_string());
+    assert_invalid(
+        &run(&["evaluate", "--snapshot", &file]),
+        &["policies[1].targets[0]"],
+    );
+}
+
+#[test]
+fn ou_cycle_exits_3() {
+    let mut snapshot = blog_snapshot();
+    snapshot["organizationalUnits"][0]["parentId"] = serde_json::json!("ou-ab12-22222222");
+    snapshot["organizationalUnits"][1]["parentId"] = serde_json::json!("ou-ab12-11111111");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    assert_invalid(&run(&["evaluate", "--snapshot", &file]), &["cycle"]);
+}
+
+#[test]
+fn bad_policy_exits_3_naming_policy_and_statement_path() {
+    let mut snapshot = blog_snapshot();
+    snapshot["policies"][1]["content"] = serde_json::json!(
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"StringEqualz\":{\"aws:RequestedRegion\":\"x\"}}}]}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    assert_invalid(
+        &run(&["evaluate", "--snapshot", &file]),
+        &[
+            "p-abcd1234",
+            "Statement[0].Condition.StringEqualz",
+            "unknown condition operator",
+        ],
+    );
+}
+
+#[test]
+fn policy_over_5120_characters_exits_3() {
+    let mut snapshot = blog_snapshot();
+    let padding = " ".repeat(5_200);
+    snapshot["policies"][0]["content"] = serde_json::json!(format!(
+        "{{\"Version\":\"2012-10-17\",{padding}\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}]}}"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    assert_invalid(
+        &run(&["evaluate", "--snapshot", &file]),
+        &["5120", "p-FullAWSAccess"],
+    );
+}
+
+#[test]
+fn non_utf8_input_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bin.json");
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x7b]).unwrap();
+    assert_invalid(
+        &run(&["evaluate", "--snapshot", path.to_str().unwrap()]),
+        &["UTF-8"],
+    );
+}
+
+#[test]
+fn missing_file_exits_4() {
+    let out = run(&["evaluate", "--snapshot", "does/not/exist.json"]);
+    assert_eq!(code(&out), 4);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_what_if_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(
+        dir.path(),
+        "w.json",
+        r#"[{"op":"attach","policyId":"p-nothere1","targetId":"ou-ab12-11111111"}]"#,
+    );
+    assert_invalid(
+        &run(&[
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--what-if",
+            &file,
+        ]),
+        &["w.json", "$[0]", "p-nothere1"],
+    );
+}
+
+#[test]
+fn unknown_ou_filter_exits_3() {
+    assert_invalid(
+        &run(&[
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--ou",
+            "ou-ab12-99999999",
+        ]),
+        &["ou-ab12-99999999"],
+    );
+}
+
+#[test]
+fn check_exit_codes_follow_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let denied = write_temp(
+        dir.path(),
+        "denied.json",
+        r#"{"principal":"arn:aws:iam::222222222222:role/app","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:us-east-2::foundation-model/M","context":{"aws:RequestedRegion":"us-east-2"}}"#,
+    );
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "222222222222",
+        "--request",
+        &denied,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1);
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["decision"], "explicitlyDenied");
+    assert_eq!(result["levels"][1]["targetId"], "ou-ab12-11111111");
+    assert_eq!(result["levels"][1]["decision"], "explicitlyDenied");
+    let sids: Vec<&str> = result["levels"][1]["matchedStatements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["sid"].as_str())
+        .collect();
+    assert_eq!(sids, ["GRREGIONDENY"]);
+
+    let admin = write_temp(
+        dir.path(),
+        "admin.json",
+        r#"{"principal":"arn:aws:iam::222222222222:role/AWSControlTowerExecution","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:us-east-2::foundation-model/M","context":{"aws:RequestedRegion":"us-east-2"}}"#,
+    );
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "ou-ab12-11111111",
+        "--request",
+        &admin,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "111111111111",
+        "--request",
+        &denied,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "the management account is never restricted");
+
+    let bad = write_temp(
+        dir.path(),
+        "bad.json",
+        r#"{"action":"bedrock:InvokeModel","resource":"x","extra":1}"#,
+    );
+    assert_invalid(
+        &run(&[
+            "check",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--target",
+            "222222222222",
+            "--request",
+            &bad,
+        ]),
+        &["bad.json", "extra"],
+    );
+    assert_invalid(
+        &run(&[
+            "check",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--target",
+            "999999999999",
+            "--request",
+            &denied,
+        ]),
+        &["999999999999"],
+    );
+}
+
+#[test]
+fn usage_errors_exit_3() {
+    assert_eq!(code(&run(&["evaluate"])), 3);
+    assert_eq!(
+        code(&run(&[
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--format",
+            "pdf"
+        ])),
+        3
+    );
+}

@@ -1,0 +1,212 @@
+//! Scenario corpus for reachability: each file in `tests/corpus/reachability/` is a snapshot,
+//! options and the findings it must produce (status, blockers with policy/Sid/attachment,
+//! conditions). Every file is checked; all failures are reported together by file name.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use cris_guard::reachability::{self, Options};
+use cris_guard::report::{Finding, Report};
+use cris_guard::snapshot;
+use serde_json::Value;
+
+fn options(value: Option<&Value>) -> Options {
+    let list = |key: &str| -> Vec<String> {
+        value
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let flag = |key: &str| {
+        value
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    Options {
+        actions: list("actions"),
+        profiles: list("profiles"),
+        source_regions: list("sourceRegions"),
+        ous: list("ous"),
+        only_problems: flag("onlyProblems"),
+        admin_principals: list("adminPrincipals"),
+        all_accounts: flag("allAccounts"),
+    }
+}
+
+fn blocker_set(blockers: &[Value], with_action: bool) -> BTreeSet<String> {
+    blockers
+        .iter()
+        .map(|b| {
+            let field = |k: &str| {
+                b.get(k)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "null".into())
+            };
+            let mut key = format!(
+                "{} {} {} {} {}",
+                field("region"),
+                field("policyId"),
+                field("sid"),
+                field("kind"),
+                field("attachedTo")
+            );
+            if with_action {
+                key.push(' ');
+                key.push_str(&field("action"));
+            }
+            key
+        })
+        .collect()
+}
+
+fn condition_set(conditions: &[Value]) -> BTreeSet<String> {
+    conditions
+        .iter()
+        .map(|c| {
+            let field = |k: &str| c.get(k).map(|v| v.to_string()).unwrap_or_default();
+            format!(
+                "{} {} {} {}",
+                field("key"),
+                field("operator"),
+                field("values"),
+                field("effect")
+            )
+        })
+        .collect()
+}
+
+fn check_case(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let case: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let snapshot_bytes = serde_json::to_vec(&case["snapshot"]).map_err(|e| e.to_string())?;
+    let loaded =
+        snapshot::load(&path.display().to_string(), &snapshot_bytes).map_err(|e| e.to_string())?;
+    let report: Report = reachability::evaluate(&loaded, &options(case.get("options")));
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| serde_json::to_value(f).unwrap())
+        .collect();
+    let mut problems = Vec::new();
+    for expected in case["expect"].as_array().into_iter().flatten() {
+        let matches: Vec<&Value> = findings
+            .iter()
+            .filter(|f| {
+                f["targetId"] == expected["targetId"]
+                    && f["profileId"] == expected["profileId"]
+                    && f["sourceRegion"] == expected["sourceRegion"]
+            })
+            .collect();
+        let [actual] = matches.as_slice() else {
+            problems.push(format!(
+                "expected one finding for {expected}, found {}",
+                matches.len()
+            ));
+            continue;
+        };
+        if actual["status"] != expected["status"] {
+            problems.push(format!(
+                "{} {}: status {} expected {} ({})",
+                expected["targetId"],
+                expected["sourceRegion"],
+                actual["status"],
+                expected["status"],
+                actual["explanation"]
+            ));
+        }
+        if let Some(want) = expected.get("blockers").and_then(Value::as_array) {
+            let with_action = want.iter().any(|b| b.get("action").is_some());
+            let got = blocker_set(
+                actual["blockers"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                with_action,
+            );
+            let want = blocker_set(want, with_action);
+            if got != want {
+                problems.push(format!(
+                    "{}: blockers {got:?} expected {want:?}",
+                    expected["targetId"]
+                ));
+            }
+        }
+        if let Some(want) = expected.get("conditions").and_then(Value::as_array) {
+            let got = condition_set(
+                actual["conditions"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            );
+            let want = condition_set(want);
+            if got != want {
+                problems.push(format!(
+                    "{}: conditions {got:?} expected {want:?}",
+                    expected["targetId"]
+                ));
+            }
+        }
+        if actual["explanation"].as_str().is_none_or(str::is_empty) {
+            problems.push(format!("{}: empty explanation", expected["targetId"]));
+        }
+    }
+    for absent in case
+        .get("expectAbsent")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if report
+            .findings
+            .iter()
+            .any(|f: &Finding| Some(f.target_id.as_str()) == absent.as_str())
+        {
+            problems.push(format!("{absent} should not be listed"));
+        }
+    }
+    let summed = report.summary.reachable
+        + report.summary.blocked
+        + report.summary.conditional
+        + report.summary.unknown;
+    if summed != report.findings.len() || report.summary.checks != report.findings.len() {
+        problems.push("summary does not add up to the findings".into());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n    "))
+    }
+}
+
+#[test]
+fn reachability_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/reachability");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "the corpus has {} files", files.len());
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            check_case(f)
+                .err()
+                .map(|e| format!("{}:\n    {e}", f.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
