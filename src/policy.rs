@@ -157,7 +157,7 @@ impl ResourcePattern {
             });
         }
         let kind = if text.starts_with("arn:") {
-            let parts: Vec<&str> = text.splitn(6, ':').collect();
+            let parts = split_arn_pattern(text);
             if parts.len() < 6 && !text.ends_with('*') {
                 return Err(format!(
                     "`{text}` is not a valid ARN pattern (fewer than six parts)"
@@ -233,6 +233,31 @@ impl ResourcePattern {
             }
         }
     }
+}
+
+/// Splits an ARN pattern into at most six parts at the colons that are not inside a policy
+/// variable: `${aws:PrincipalAccount}` is one piece of the account part, not two parts.
+pub(crate) fn split_arn_pattern(text: &str) -> Vec<&str> {
+    let mut parts = Vec::with_capacity(6);
+    let mut start = 0;
+    let mut in_variable = false;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if parts.len() == 5 {
+            break;
+        }
+        match b {
+            b'$' if bytes.get(i + 1) == Some(&b'{') => in_variable = true,
+            b'}' if in_variable => in_variable = false,
+            b':' if !in_variable => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 impl PatternPart {
@@ -595,7 +620,7 @@ impl Statement {
                 any_tri(patterns.iter().map(|p| p.matches(resource, request)))
             }
             ResourceMatch::NotResource(patterns) => {
-                any_tri(patterns.iter().map(|p| p.matches(resource, request))).not()
+                !any_tri(patterns.iter().map(|p| p.matches(resource, request)))
             }
         }
     }

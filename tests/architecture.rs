@@ -1,6 +1,13 @@
 //! Tidy checks that keep the architecture honest: every file says what it is for, the core does
 //! no IO and knows no SDK types, and no test is ignored or expected to panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -2,6 +2,13 @@
 //! options and the findings it must produce (status, blockers with policy/Sid/attachment,
 //! conditions). Every file is checked; all failures are reported together by file name.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

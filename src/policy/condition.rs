@@ -37,8 +37,12 @@ impl Tri {
             _ => Tri::Unknown,
         }
     }
+}
 
-    pub fn not(self) -> Tri {
+impl std::ops::Not for Tri {
+    type Output = Tri;
+
+    fn not(self) -> Tri {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
@@ -432,24 +436,22 @@ fn in_network(candidate: IpAddr, network: IpAddr, prefix: u8) -> bool {
     }
 }
 
-/// ARN matching for ArnLike/ArnEquals: the six parts one by one, wildcards inside each.
-fn arn_like(pattern: &Wildcard, pattern_text: &str, value: &str) -> bool {
-    if pattern_text == "*" {
+/// ARN matching for ArnLike/ArnEquals: the six parts one by one, wildcards inside each. Works
+/// on the compiled pattern, so a literal `*` from `${*}` is not turned back into a wildcard.
+fn arn_like(pattern: &Wildcard, value: &str) -> bool {
+    if pattern.is_any() {
         return true;
     }
     let value_parts: Vec<&str> = value.splitn(6, ':').collect();
-    let pattern_parts: Vec<&str> = pattern_text.splitn(6, ':').collect();
-    if value_parts.len() != 6 {
-        return pattern.matches(value);
-    }
-    if pattern_parts.len() != 6 {
+    let pattern_parts = pattern.split_colons(6);
+    if value_parts.len() != 6 || pattern_parts.len() != 6 {
         // A short pattern ending in `*` spans the rest; otherwise compare as a whole.
         return pattern.matches(value);
     }
     pattern_parts
         .iter()
         .zip(value_parts.iter())
-        .all(|(p, v)| Wildcard::new(p).matches(v))
+        .all(|(p, v)| p.matches(v))
 }
 
 /// A value after policy-variable substitution.
@@ -540,7 +542,7 @@ impl ConditionClause {
                 for value in values {
                     any = any.or(self.base_match(value, request));
                 }
-                if self.negated { any.not() } else { any }
+                if self.negated { !any } else { any }
             }
         }
     }
@@ -548,7 +550,7 @@ impl ConditionClause {
     /// One request value against the policy values, negation included.
     fn one(&self, value: &str, request: &Request) -> Tri {
         let matched = self.base_match(value, request);
-        if self.negated { matched.not() } else { matched }
+        if self.negated { !matched } else { matched }
     }
 
     /// Whether one request value matches any policy value under the base operator.
@@ -597,7 +599,7 @@ impl ConditionClause {
             Base::StringEquals | Base::BinaryEquals => literal == value,
             Base::StringEqualsIgnoreCase => literal.eq_ignore_ascii_case(value),
             Base::StringLike => pattern.matches(value),
-            Base::ArnLike => arn_like(pattern, literal, value),
+            Base::ArnLike => arn_like(pattern, value),
             _ => false,
         }
     }
@@ -631,6 +633,14 @@ impl ConditionClause {
             .compiled
             .iter()
             .any(|v| matches!(v, Value::Template(_)))
+            // ARN-valued keys (`bedrock:InferenceProfileArn`, `aws:PrincipalArn`, …) carry the
+            // caller's account: a value that pins the account part tells accounts apart.
+            || (self.key_lowercase.ends_with("arn")
+                && self.values.iter().any(|v| {
+                    super::split_arn_pattern(v)
+                        .get(4)
+                        .is_some_and(|account| *account != "*")
+                }))
     }
 
     /// The operator and values that hold exactly when this clause does not (for reporting
@@ -729,12 +739,10 @@ mod tests {
         let p = "arn:aws:iam::*:role/AWSControlTowerExecution";
         assert!(arn_like(
             &Wildcard::new(p),
-            p,
             "arn:aws:iam::123456789012:role/AWSControlTowerExecution"
         ));
         assert!(!arn_like(
             &Wildcard::new(p),
-            p,
             "arn:aws:iam::123456789012:role/awscontroltowerexecution"
         ));
     }

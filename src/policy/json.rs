@@ -28,6 +28,53 @@ impl Json {
             Json::Object(_) => "an object",
         }
     }
+
+    /// The document without insignificant whitespace, keys in document order (what AWS counts
+    /// against a policy's size limit).
+    pub fn minified(&self) -> String {
+        let mut out = String::new();
+        self.write_minified(&mut out);
+        out
+    }
+
+    fn write_minified(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(n),
+            Json::String(s) => write_string(s, out),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_minified(out);
+                }
+                out.push(']');
+            }
+            Json::Object(entries) => {
+                out.push('{');
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(key, out);
+                    out.push(':');
+                    value.write_minified(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// A JSON string literal (serde_json's escaping).
+pub fn write_string(s: &str, out: &mut String) {
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
 }
 
 impl<'de> Deserialize<'de> for Json {

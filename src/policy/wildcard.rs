@@ -74,6 +74,32 @@ impl Wildcard {
         }
     }
 
+    /// Splits the pattern at literal colons into at most `max` parts, the last one keeping the
+    /// rest: the per-part view of an ARN pattern. Literal `*` from `${*}` stay literal.
+    pub fn split_colons(&self, max: usize) -> Vec<Wildcard> {
+        let mut parts = Vec::with_capacity(max);
+        let mut current: Vec<Token> = Vec::new();
+        for token in &self.tokens {
+            match token {
+                Token::Literal(text) if parts.len() + 1 < max && text.contains(':') => {
+                    let mut rest = text.as_str();
+                    while let Some((head, tail)) = rest.split_once(':') {
+                        if parts.len() + 1 >= max {
+                            break;
+                        }
+                        current.push(Token::Literal(head.to_string()));
+                        parts.push(Wildcard::from_tokens(std::mem::take(&mut current)));
+                        rest = tail;
+                    }
+                    current.push(Token::Literal(rest.to_string()));
+                }
+                other => current.push(other.clone()),
+            }
+        }
+        parts.push(Wildcard::from_tokens(current));
+        parts
+    }
+
     pub fn tokens(&self) -> &[Token] {
         &self.tokens
     }
