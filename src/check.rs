@@ -22,11 +22,46 @@ pub struct RequestSpec {
     pub context: std::collections::BTreeMap<String, ContextValue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A context value: a string or a list of strings (contract §1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ContextValue {
     One(String),
     Many(Vec<String>),
+}
+
+/// Hand-written so a wrong type says what is expected ("a string or a list of strings") at the
+/// key's path, where an untagged derive says only "did not match any variant".
+impl<'de> Deserialize<'de> for ContextValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ContextValueVisitor)
+    }
+}
+
+struct ContextValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ContextValueVisitor {
+    type Value = ContextValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or a list of strings")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ContextValue, E> {
+        Ok(ContextValue::One(v.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ContextValue, E> {
+        Ok(ContextValue::One(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ContextValue, A::Error> {
+        let mut values = Vec::new();
+        while let Some(value) = seq.next_element::<String>()? {
+            values.push(value);
+        }
+        Ok(ContextValue::Many(values))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,21 +100,22 @@ pub struct PolicySizeReport {
     pub minified_chars: usize,
 }
 
-/// Parses REQUEST.json.
+/// Parses REQUEST.json. Reading is strict ([`crate::json_input`]): an object, no repeated
+/// keys; context keys are case-insensitive, so two spellings of one key are refused too.
 pub fn parse_request(source: &str, bytes: &[u8]) -> Result<RequestSpec, InputError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let spec: RequestSpec = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        InputError::new(
-            source,
-            if path == "." {
-                "$".to_string()
-            } else {
-                format!("$.{path}")
-            },
-            err.into_inner().to_string(),
-        )
-    })?;
+    let spec: RequestSpec = crate::json_input::read(source, "request", bytes)?;
+    let mut keys: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for key in spec.context.keys() {
+        if let Some(first) = keys.insert(key.to_ascii_lowercase(), key) {
+            return Err(InputError::new(
+                source,
+                format!("$.context.{key}"),
+                format!(
+                    "duplicate key `{key}`: condition keys are case-insensitive and `{first}` is also given"
+                ),
+            ));
+        }
+    }
     if !spec.action.contains(':') {
         return Err(InputError::new(
             source,

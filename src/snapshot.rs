@@ -12,7 +12,7 @@ use crate::error::InputError;
 use crate::policy::{Policy, PolicySize};
 
 /// The largest snapshot file the loader accepts; larger input is refused before parsing.
-pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
+pub const MAX_SNAPSHOT_BYTES: usize = crate::json_input::MAX_INPUT_BYTES;
 
 /// AWS's limit on an SCP document, counted in characters, whitespace included.
 pub const MAX_SCP_CHARS: usize = 5_120;
@@ -155,47 +155,12 @@ pub struct ValidSnapshot {
 }
 
 /// Parses and validates snapshot JSON. `source` names the input (a file path) in errors.
+///
+/// Reading is strict ([`crate::json_input`]): size and nesting limits, no duplicate keys, objects
+/// where the contract says objects.
 pub fn load(source: &str, bytes: &[u8]) -> Result<ValidSnapshot, InputError> {
-    if bytes.len() > MAX_SNAPSHOT_BYTES {
-        return Err(InputError::new(
-            source,
-            "$",
-            format!(
-                "the snapshot is {} bytes, over the {} byte limit",
-                bytes.len(),
-                MAX_SNAPSHOT_BYTES
-            ),
-        ));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|err| {
-        InputError::new(
-            source,
-            "$",
-            format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                err.valid_up_to()
-            ),
-        )
-    })?;
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let snapshot: Snapshot =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            InputError::new(source, json_path(&path), inner.to_string())
-        })?;
-    deserializer
-        .end()
-        .map_err(|err| InputError::new(source, "$", err.to_string()))?;
+    let snapshot: Snapshot = crate::json_input::read(source, "snapshot", bytes)?;
     validate(source, snapshot)
-}
-
-fn json_path(serde_path: &str) -> String {
-    if serde_path.is_empty() || serde_path == "." {
-        "$".to_string()
-    } else {
-        format!("$.{serde_path}")
-    }
 }
 
 /// Checks ids, links, cycles and policy documents.

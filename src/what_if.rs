@@ -42,21 +42,10 @@ pub enum Change {
     },
 }
 
-/// Parses a change list; `source` names the file in errors.
+/// Parses a change list; `source` names the file in errors. Reading is strict
+/// ([`crate::json_input`]): each change must be an object, keys must not repeat.
 pub fn parse(source: &str, bytes: &[u8]) -> Result<Vec<Change>, InputError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        InputError::new(
-            source,
-            if path == "." {
-                "$".to_string()
-            } else {
-                format!("$.{path}")
-            },
-            err.into_inner().to_string(),
-        )
-    })
+    crate::json_input::read(source, "what-if file", bytes)
 }
 
 /// Applies changes to a copy of the snapshot and validates the result.
