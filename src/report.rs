@@ -16,6 +16,19 @@ pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub proposals: Vec<Proposal>,
+    /// Blocked or conditional findings `propose` found no verified fix for (an addition to the
+    /// contract's report; absent when empty and from `evaluate`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// Problems with no verified fix, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unresolved {
+    /// Finding keys ([`Finding::key`]) this is about.
+    pub fixes: Vec<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

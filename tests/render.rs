@@ -1,0 +1,452 @@
+//! Renderer tests: concrete properties of each output format, plus snapshots of a small report.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
+use cris_guard::report::text::RenderOptions;
+use cris_guard::report::{
+    Blocker, BlockerKind, Condition, Finding, Proposal, ProposalKind, Report, Status, Summary,
+    TargetKind, Verification, html, markdown, sarif, text,
+};
+
+const PROFILE: &str = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
+const GLOBAL: &str = "global.anthropic.claude-sonnet-4-20250514-v1:0";
+const SANDBOX: &str = "ou-ab12-11111111";
+const INJECTED: &str = "Data <script>alert(1)</script> | lake";
+
+fn deny(action: &str, resource: &str) -> Blocker {
+    Blocker {
+        region: "us-east-2".to_string(),
+        action: action.to_string(),
+        resource: resource.to_string(),
+        policy_id: Some("p-abcd1234".to_string()),
+        policy_name: Some("aws-guardrails-AbCdEf".to_string()),
+        sid: Some("GRREGIONDENY".to_string()),
+        statement_index: Some(0),
+        attached_to: Some(SANDBOX.to_string()),
+        kind: BlockerKind::ExplicitDeny,
+    }
+}
+
+fn finding(
+    target_id: &str,
+    target_kind: TargetKind,
+    target_path: &str,
+    profile_id: &str,
+    status: Status,
+    explanation: &str,
+) -> Finding {
+    Finding {
+        target_id: target_id.to_string(),
+        target_kind,
+        target_path: target_path.to_string(),
+        profile_id: profile_id.to_string(),
+        source_region: "us-east-1".to_string(),
+        status,
+        blockers: Vec::new(),
+        conditions: Vec::new(),
+        explanation: explanation.to_string(),
+    }
+}
+
+/// An OU blocked by an explicit deny in us-east-2, an account that is conditional, an OU whose
+/// answer is unknown, and a reachable OU whose name tries to inject markup; one proposal.
+fn sample() -> Report {
+    let model =
+        "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0";
+    let mut blocked = finding(
+        SANDBOX,
+        TargetKind::OrganizationalUnit,
+        "Root/Sandbox",
+        PROFILE,
+        Status::Blocked,
+        "InvokeModel from us-east-1 is routed to us-east-2, which the Region deny in aws-guardrails-AbCdEf (Sid GRREGIONDENY, attached to Sandbox) rejects.",
+    );
+    blocked.blockers = vec![
+        deny("bedrock:InvokeModel", model),
+        deny("bedrock:InvokeModelWithResponseStream", model),
+    ];
+
+    let mut conditional = finding(
+        "333333333333",
+        TargetKind::Account,
+        "Root/Workloads/prod-app",
+        PROFILE,
+        Status::Conditional,
+        "Reachable only for principals whose ARN matches arn:aws:iam::*:role/Bedrock-Access-CRI.",
+    );
+    conditional.blockers = vec![Blocker {
+        region: "us-east-1".to_string(),
+        action: "bedrock:InvokeModel".to_string(),
+        resource: format!("arn:aws:bedrock:us-east-1:333333333333:inference-profile/{PROFILE}"),
+        policy_id: Some("p-bedrock01".to_string()),
+        policy_name: Some("BedrockOnlyThroughRole".to_string()),
+        sid: None,
+        statement_index: Some(2),
+        attached_to: Some("333333333333".to_string()),
+        kind: BlockerKind::ExplicitDeny,
+    }];
+    conditional.conditions = vec![Condition {
+        key: "aws:PrincipalARN".to_string(),
+        operator: "ArnLike".to_string(),
+        values: vec!["arn:aws:iam::*:role/Bedrock-Access-CRI".to_string()],
+        effect: "reachableOnlyIf".to_string(),
+        group: None,
+        from: Some("p-bedrock01/2".to_string()),
+    }];
+
+    let unknown = finding(
+        SANDBOX,
+        TargetKind::OrganizationalUnit,
+        "Root/Sandbox",
+        GLOBAL,
+        Status::Unknown,
+        "Cannot decide global.anthropic.claude-sonnet-4-20250514-v1:0 from us-east-1: the snapshot has no inference profiles for us-east-1.",
+    );
+
+    let reachable = finding(
+        "ou-ab12-22222222",
+        TargetKind::OrganizationalUnit,
+        &format!("Root/{INJECTED}"),
+        PROFILE,
+        Status::Reachable,
+        "Every request is allowed.",
+    );
+
+    let workloads = finding(
+        "ou-ab12-33333333",
+        TargetKind::OrganizationalUnit,
+        "Root/Workloads",
+        PROFILE,
+        Status::Reachable,
+        "Every request is allowed.",
+    );
+
+    let findings = vec![blocked, unknown, reachable, workloads, conditional];
+    let before = r#"{"AllowedRegions":["us-east-1"]}"#;
+    let after = r#"{"AllowedRegions":["us-east-1","us-east-2","us-west-2"]}"#;
+    Report {
+        format_version: 1,
+        organization_id: "o-exampleorgid".to_string(),
+        snapshot_captured_at: "2026-11-29T00:00:00Z".to_string(),
+        summary: Summary::of(&findings),
+        proposals: vec![Proposal {
+            id: "prop-1".to_string(),
+            fixes: vec![format!("{SANDBOX}|{PROFILE}|us-east-1")],
+            kind: ProposalKind::ControlTowerParameters,
+            policy_id: Some("p-abcd1234".to_string()),
+            target_ids: vec![SANDBOX.to_string()],
+            before: Some(before.to_string()),
+            after: Some(after.to_string()),
+            diff: Some(
+                "--- before\n+++ after\n@@ -1,5 +1,7 @@\n {\n   \"AllowedRegions\": [\n-    \"us-east-1\"\n+    \"us-east-1\",\n+    \"us-east-2\",\n+    \"us-west-2\"\n   ]\n }\n"
+                    .to_string(),
+            ),
+            size_chars: None,
+            verification: Verification { fixed_findings: 1, still_blocked: 0, newly_allowed_outside_profiles: Vec::new() },
+            apply: "aws controltower update-enabled-control --enabled-control-identifier arn:aws:controltower:us-east-1:111111111111:enabledcontrol/EXAMPLE --parameters file://parameters.json".to_string(),
+            summary: "Add the destination Regions of the profile to the Region deny control (CT.MULTISERVICE.PV.1) instead of editing the Control Tower SCP.".to_string(),
+            artifact: Some(serde_json::json!({ "AllowedRegions": ["us-east-1", "us-east-2", "us-west-2"] })),
+        }],
+        unresolved: Vec::new(),
+        findings,
+    }
+}
+
+const BLOCKER_LINE: &str = "us-east-2 bedrock:InvokeModel denied by aws-guardrails-AbCdEf (p-abcd1234) Sid GRREGIONDENY #0 attached to ou-ab12-11111111";
+
+#[test]
+fn text_has_the_matrix_problems_and_proposals() {
+    let report = sample();
+    let out = text::render(&report, &RenderOptions { color: false });
+    assert!(out.contains(BLOCKER_LINE), "{out}");
+    assert!(out.contains("o-exampleorgid"));
+    assert!(out.contains("2026-11-29T00:00:00Z"));
+    assert!(
+        out.contains("5 checks: 2 reachable, 1 blocked, 1 conditional, 1 unknown"),
+        "{out}"
+    );
+    assert!(
+        out.contains("us.claude-3-5-sonnet"),
+        "abbreviated column header: {out}"
+    );
+    assert!(
+        out.contains("us.claude-3-5-sonnet = us.anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        "legend: {out}"
+    );
+    assert!(out.contains(
+        "reachable only if aws:PrincipalARN ArnLike arn:aws:iam::*:role/Bedrock-Access-CRI"
+    ));
+    assert!(out.contains("Problems (3)"));
+    assert!(out.contains("prop-1"));
+    assert!(out.contains("+    \"us-east-2\","));
+    assert!(out.contains("aws controltower update-enabled-control"));
+    // Rows are indented by depth: the account sits under its OU.
+    assert!(out.contains("\n  Workloads"), "{out}");
+    assert!(out.contains("\n    prod-app (333333333333)"), "{out}");
+    assert!(!out.contains('\x1b'), "no ANSI without colour");
+    // Reachable findings are not problems.
+    assert!(!out.contains("Every request is allowed."));
+}
+
+#[test]
+fn text_colours_only_when_asked() {
+    let out = text::render(&sample(), &RenderOptions { color: true });
+    assert!(out.contains("\x1b[31m"), "red for blocked");
+    assert!(out.contains("\x1b[32m"), "green for reachable");
+    assert!(out.contains("\x1b[33m"), "yellow for conditional");
+    assert!(out.contains("\x1b[35m"), "magenta for unknown");
+    assert!(out.contains("\x1b[0m"));
+}
+
+#[test]
+fn text_never_passes_escapes_from_data() {
+    let mut report = sample();
+    report.findings[0].explanation = "evil \x1b[2J explanation".to_string();
+    let out = text::render(&report, &RenderOptions { color: false });
+    assert!(!out.contains('\x1b'));
+}
+
+#[test]
+fn text_is_deterministic_whatever_the_finding_order() {
+    let report = sample();
+    let mut reversed = report.clone();
+    reversed.findings.reverse();
+    let options = RenderOptions { color: false };
+    assert_eq!(
+        text::render(&report, &options),
+        text::render(&reversed, &options)
+    );
+    assert_eq!(markdown::render(&report), markdown::render(&reversed));
+    assert_eq!(html::render(&report), html::render(&reversed));
+    assert_eq!(sarif::render(&report), sarif::render(&reversed));
+}
+
+#[test]
+fn text_numbers_columns_when_they_do_not_fit() {
+    let mut report = sample();
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-northeast-1",
+    ];
+    let profiles = [
+        PROFILE,
+        GLOBAL,
+        "us.meta.llama3-2-90b-instruct-v1:0",
+        "us.amazon.nova-pro-v1:0",
+    ];
+    report.findings.clear();
+    for profile in profiles {
+        for region in regions {
+            let mut f = finding(
+                "ou-ab12-33333333",
+                TargetKind::OrganizationalUnit,
+                "Root/Workloads",
+                profile,
+                Status::Reachable,
+                "",
+            );
+            f.source_region = region.to_string();
+            report.findings.push(f);
+        }
+    }
+    report.summary = Summary::of(&report.findings);
+    let out = text::render(&report, &RenderOptions { color: false });
+    assert!(out.contains("Key: ✓ reachable"), "{out}");
+    assert!(out.contains(&format!("18  {PROFILE} @ us-west-2")), "{out}");
+    let matrix_width = out
+        .lines()
+        .skip(2)
+        .take(2)
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(matrix_width <= 120, "{out}");
+}
+
+#[test]
+fn markdown_has_tables_problems_and_fences() {
+    let out = markdown::render(&sample());
+    assert!(out.contains("**Status: blocked**"), "{out}");
+    assert!(out.contains("| Checks | Reachable | Blocked | Conditional | Unknown |"));
+    assert!(out.contains("| 5 | 2 | 1 | 1 | 1 |"));
+    assert!(out.contains("| Target | `global.claude-sonnet-4`<br>us-east-1 | `us.claude-3-5-sonnet`<br>us-east-1 |"), "{out}");
+    // The `|` (and the markup) in a target name is escaped, so the row keeps its cells.
+    assert!(
+        out.contains(r"Data \<script\>alert(1)\</script\> \| lake"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.contains("alert(1)"))
+        .unwrap_or_default();
+    let columns = 2;
+    assert_eq!(
+        row.replace(r"\|", "").matches('|').count(),
+        columns + 2,
+        "{row}"
+    );
+    assert!(out.contains("### Problems (3)"));
+    assert!(out.contains(
+        "`us-east-2` `bedrock:InvokeModel` denied by aws-guardrails-AbCdEf (`p-abcd1234`) Sid `GRREGIONDENY` #0 attached to `ou-ab12-11111111`\n"
+    ), "{out}");
+    assert!(out.contains("```diff\n--- before\n"));
+    assert!(out.contains("```sh\naws controltower update-enabled-control"));
+    assert!(out.ends_with("```\n") && !out.ends_with("\n\n"));
+}
+
+#[test]
+fn markdown_survives_backticks_in_data() {
+    let mut report = sample();
+    report.proposals[0].diff = Some("+ ```\n+ x".to_string());
+    report.findings[0].target_path = "Root/a`b".to_string();
+    let out = markdown::render(&report);
+    assert!(out.contains("````diff\n+ ```\n+ x\n````"), "{out}");
+    assert!(out.contains("``Root/a`b``"), "{out}");
+}
+
+#[test]
+fn html_is_one_self_contained_escaped_page() {
+    let out = html::render(&sample());
+    assert!(out.starts_with("<!DOCTYPE html>"));
+    assert_eq!(out.matches("<html").count(), 1);
+    assert_eq!(out.matches("</html>").count(), 1);
+    assert!(out.trim_end().ends_with("</html>"));
+    assert!(
+        !out.contains("http://") && !out.contains("https://"),
+        "no external references"
+    );
+    assert!(!out.contains("<link") && !out.contains("<script") && !out.contains("<img"));
+    assert!(out.contains("Data &lt;script&gt;alert(1)&lt;/script&gt; | lake"));
+    // Summary, badges with their blockers, proposals.
+    assert!(out.contains("<div class=\"tile blocked\"><b>1</b>"));
+    assert!(out.contains("<summary class=\"badge blocked\""));
+    assert!(out.contains("aws-guardrails-AbCdEf <code>p-abcd1234</code>"));
+    assert!(out.contains("<code>GRREGIONDENY</code> #0"));
+    assert!(out.contains("<code>ou-ab12-11111111</code>"));
+    assert!(out.contains("<span class=\"add\">+    &quot;us-east-2&quot;,</span>"));
+    assert!(out.contains("<h4>Apply</h4><pre>aws controltower"));
+    // The account is nested under its OU.
+    let workloads = out.find("title=\"Root/Workloads\"").unwrap_or(usize::MAX);
+    let account = out.find("title=\"Root/Workloads/prod-app\"").unwrap_or(0);
+    assert!(workloads < account);
+    assert!(out[workloads..account].contains("<ul>"));
+}
+
+#[test]
+fn sarif_is_valid_with_one_result_per_problem() {
+    let out = sarif::render(&sample());
+    let log: serde_json::Value = match serde_json::from_str(&out) {
+        Ok(value) => value,
+        Err(err) => unreachable!("invalid JSON: {err}\n{out}"),
+    };
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "cris-guard");
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .map(|rules| rules.iter().filter_map(|r| r["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rules, ["CRIS001", "CRIS002", "CRIS003"]);
+    let results = run["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(results.len(), 3);
+    let mut ids: Vec<(&str, &str)> = results
+        .iter()
+        .filter_map(|r| Some((r["ruleId"].as_str()?, r["level"].as_str()?)))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            ("CRIS001", "error"),
+            ("CRIS002", "warning"),
+            ("CRIS003", "note")
+        ]
+    );
+    for result in &results {
+        let rule_index = result["ruleIndex"].as_u64().unwrap_or(99) as usize;
+        assert_eq!(
+            run["tool"]["driver"]["rules"][rule_index]["id"],
+            result["ruleId"]
+        );
+    }
+    let blocked = results
+        .iter()
+        .find(|r| r["ruleId"] == "CRIS001")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        blocked["message"]["text"]
+            .as_str()
+            .map(|t| t.starts_with("InvokeModel from us-east-1")),
+        Some(true)
+    );
+    let location = &blocked["locations"][0]["logicalLocations"][0];
+    assert_eq!(location["fullyQualifiedName"], "Root/Sandbox");
+    assert_eq!(location["kind"], "organizationalUnit");
+    assert_eq!(
+        blocked["partialFingerprints"]["crisFindingKey/v1"],
+        format!("{SANDBOX}|{PROFILE}|us-east-1")
+    );
+    assert_eq!(blocked["properties"]["profileId"], PROFILE);
+    assert_eq!(blocked["properties"]["sourceRegion"], "us-east-1");
+    assert_eq!(blocked["properties"]["blockers"][0]["sid"], "GRREGIONDENY");
+    let account = results
+        .iter()
+        .find(|r| r["ruleId"] == "CRIS002")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        account["locations"][0]["logicalLocations"][0]["kind"],
+        "account"
+    );
+}
+
+#[test]
+fn every_format_handles_an_empty_report() {
+    let mut report = sample();
+    report.findings.clear();
+    report.proposals.clear();
+    report.summary = Summary::of(&report.findings);
+    let out = text::render(&report, &RenderOptions { color: true });
+    assert!(out.contains("No findings."));
+    assert!(markdown::render(&report).contains("**Status: reachable**"));
+    assert!(html::render(&report).contains("No findings."));
+    let log: serde_json::Value = serde_json::from_str(&sarif::render(&report)).unwrap_or_default();
+    assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn snapshot_text() {
+    insta::assert_snapshot!(
+        "text",
+        text::render(&sample(), &RenderOptions { color: false })
+    );
+}
+
+#[test]
+fn snapshot_markdown() {
+    insta::assert_snapshot!("markdown", markdown::render(&sample()));
+}
+
+#[test]
+fn snapshot_html() {
+    insta::assert_snapshot!("html", html::render(&sample()));
+}
+
+#[test]
+fn snapshot_sarif() {
+    let out = sarif::render(&sample()).replace(
+        &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"version\": \"[crate version]\"",
+    );
+    insta::assert_snapshot!("sarif", out);
+}
