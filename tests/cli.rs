@@ -1,6 +1,13 @@
 //! The `cris-guard` binary end to end: exit codes (contract §1), nothing on stdout on invalid
 //! input, and the blog's scenario with its two fixes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -386,5 +393,38 @@ fn usage_errors_exit_3() {
             "pdf"
         ])),
         3
+    );
+}
+
+#[test]
+fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--approved-profile",
+        "us.amazon.nova-pro-v1:0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["proposals"].as_array().map(Vec::len), Some(0));
+    let unresolved = report["unresolved"].as_array().expect("unresolved");
+    let keys: usize = unresolved
+        .iter()
+        .map(|u| u["fixes"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(keys, 4, "every blocked finding is named: {unresolved:#?}");
+    assert!(
+        unresolved[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not an approved profile")
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("4 problem(s) have no verified fix"),
+        "{stderr}"
     );
 }

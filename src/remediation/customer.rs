@@ -1,0 +1,491 @@
+//! Fixes in customer-managed SCPs: a blocking Deny gets an `ArnNotLike` exemption on
+//! `bedrock:InferenceProfileArn` for the approved profiles (NotAction Region denies are split so
+//! the exemption covers exactly the checked actions), and a level lacking an Allow gets one,
+//! restricted to the approved profiles and their models.
+
+use std::collections::BTreeSet;
+
+use crate::policy::ActionSet;
+use crate::policy::json::Json;
+use crate::report::{BlockerKind, ProposalKind};
+use crate::snapshot::{MAX_SCP_CHARS, PolicyContent, PolicyRecord};
+use crate::what_if::Change;
+
+use super::document as doc;
+use super::{Ctx, Doc, Group, IdAllocator, MAX_SCPS_PER_TARGET, Plan, file_name, join_list};
+
+const IPA: &str = "bedrock:InferenceProfileArn";
+
+/// How one statement was patched (for the summary).
+enum Edit {
+    NewKey {
+        sid: String,
+    },
+    NewBlockKey {
+        sid: String,
+    },
+    Appended {
+        sid: String,
+    },
+    Split {
+        sid: String,
+        new_sid: String,
+        added: Vec<String>,
+    },
+}
+
+/// Patches the Deny statements of `policy_id` that block the group's findings.
+pub(crate) fn patch_deny(
+    ctx: &Ctx,
+    group: &Group,
+    policy_id: &str,
+    profiles: &BTreeSet<String>,
+    ids: &mut IdAllocator,
+) -> Result<Plan, String> {
+    let record = ctx
+        .record(policy_id)
+        .ok_or_else(|| format!("policy `{policy_id}` is not in the snapshot"))?;
+    let indices: BTreeSet<usize> = group
+        .blockers()
+        .filter(|b| {
+            b.kind == BlockerKind::ExplicitDeny && b.policy_id.as_deref() == Some(policy_id)
+        })
+        .filter_map(|b| b.statement_index)
+        .collect();
+    let patterns = ctx.exemption_patterns(profiles);
+    let original = doc::parse(&record.content.text())?;
+    let file = file_name(&record.name, &record.id);
+    // Preferred: NotAction denies split (exemption limited to the checked actions), others
+    // patched in place. Then: everything in place (smaller). Then: the patched statements moved
+    // to a new SCP on the same targets.
+    let mut sizes = Vec::new();
+    for split in [true, false] {
+        let (after, edits) = patched(&original, &indices, &patterns, &ctx.actions, split)?;
+        let size = doc::minified(&after).chars().count();
+        if size <= MAX_SCP_CHARS {
+            let mut plan = Plan::new(ProposalKind::PatchScp);
+            plan.policy_id = Some(record.id.clone());
+            plan.apply.push(format!(
+                "aws organizations update-policy --policy-id {} --content file://{file}",
+                record.id
+            ));
+            plan.update_policy(record, original, after);
+            plan.targets.extend(record.targets.iter().cloned());
+            plan.summary
+                .push(patch_summary(ctx, record, &edits, &patterns));
+            return Ok(plan);
+        }
+        sizes.push(size);
+    }
+    moved(ctx, record, &original, &indices, &patterns, ids, &sizes)
+}
+
+/// The policy with the statements at `indices` patched.
+fn patched(
+    original: &Json,
+    indices: &BTreeSet<usize>,
+    patterns: &[String],
+    actions: &[String],
+    split: bool,
+) -> Result<(Json, Vec<Edit>), String> {
+    let mut policy = original.clone();
+    let mut taken: BTreeSet<String> = doc::statements(original)
+        .iter()
+        .filter_map(|s| doc::sid(s))
+        .collect();
+    let statements = doc::statements_mut(&mut policy).ok_or("the policy has no Statement list")?;
+    let mut edits = Vec::new();
+    for &index in indices.iter().rev() {
+        let statement = statements
+            .get_mut(index)
+            .ok_or_else(|| format!("statement #{index} is not in the policy"))?;
+        let sid = doc::sid(statement).unwrap_or_else(|| format!("#{index}"));
+        let not_action = doc::get(statement, "NotAction").map(doc::string_list);
+        match not_action {
+            Some(existing) if split => {
+                let set = ActionSet::new(existing.clone());
+                let added: Vec<String> = actions
+                    .iter()
+                    .filter(|a| !set.matches(&a.to_ascii_lowercase()))
+                    .cloned()
+                    .collect();
+                let mut list = existing;
+                list.extend(added.iter().cloned());
+                let mut copy = statement.clone();
+                doc::set(statement, "NotAction", doc::strings(&list));
+                let new_sid = unique_sid(
+                    &match doc::sid(&copy) {
+                        Some(s) => format!("{s}ExceptApprovedCRIS"),
+                        None => "DenyBedrockInvokeExceptApprovedCRIS".to_string(),
+                    },
+                    &mut taken,
+                );
+                if let Json::Object(entries) = &mut copy {
+                    for (key, value) in entries.iter_mut() {
+                        if key == "NotAction" {
+                            *key = "Action".to_string();
+                            *value = doc::strings(actions);
+                        }
+                    }
+                    match entries.iter_mut().find(|(k, _)| k == "Sid") {
+                        Some(entry) => entry.1 = Json::String(new_sid.clone()),
+                        None => entries.insert(0, ("Sid".into(), Json::String(new_sid.clone()))),
+                    }
+                }
+                doc::merge_condition(&mut copy, "ArnNotLike", IPA, patterns);
+                statements.insert(index + 1, copy);
+                edits.push(Edit::Split {
+                    sid,
+                    new_sid,
+                    added,
+                });
+            }
+            _ => {
+                let had_block = doc::get(statement, "Condition")
+                    .and_then(|c| doc::get(c, "ArnNotLike"))
+                    .is_some();
+                let had_key = !doc::condition_values(statement, "ArnNotLike", IPA).is_empty();
+                doc::merge_condition(statement, "ArnNotLike", IPA, patterns);
+                edits.push(match (had_block, had_key) {
+                    (_, true) => Edit::Appended { sid },
+                    (true, false) => Edit::NewBlockKey { sid },
+                    (false, false) => Edit::NewKey { sid },
+                });
+            }
+        }
+    }
+    edits.reverse();
+    Ok((policy, edits))
+}
+
+fn unique_sid(base: &str, taken: &mut BTreeSet<String>) -> String {
+    let sid = (1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}{n}")
+            }
+        })
+        .find(|s| !taken.contains(s))
+        .unwrap_or_else(|| base.to_string());
+    taken.insert(sid.clone());
+    sid
+}
+
+fn attached_labels(ctx: &Ctx, record: &PolicyRecord) -> String {
+    join_list(
+        &record
+            .targets
+            .iter()
+            .map(|t| ctx.tree.label(t))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn patch_summary(ctx: &Ctx, record: &PolicyRecord, edits: &[Edit], patterns: &[String]) -> String {
+    let profiles = join_list(
+        &patterns
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>(),
+    );
+    let parts: Vec<String> = edits
+        .iter()
+        .map(|edit| match edit {
+            Edit::NewKey { sid } => format!(
+                "its Deny statement {sid} gets an `ArnNotLike` condition on `{IPA}` for {profiles}"
+            ),
+            Edit::NewBlockKey { sid } => format!(
+                "its Deny statement {sid} gets `{IPA}` ({profiles}) in its existing `ArnNotLike` block"
+            ),
+            Edit::Appended { sid } => format!(
+                "its Deny statement {sid} gets {profiles} appended to its existing `ArnNotLike` values on `{IPA}`"
+            ),
+            Edit::Split { sid, new_sid, added } => format!(
+                "its NotAction Region deny {sid} is split: {} {} added to its NotAction list, and a new statement {new_sid} denies exactly those actions under the same conditions unless the call is routed through {profiles}",
+                join_list(&added.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>()),
+                if added.len() == 1 { "is" } else { "are" }
+            ),
+        })
+        .collect();
+    format!(
+        "Patches the customer-managed SCP {} ({}, attached to {}) in place: {}. Only the model requests Bedrock makes on behalf of an approved profile carry that profile ARN, so everything else the statement denied stays denied: other services, direct model calls, other profiles, and calls that originate in a denied Region (the request on the profile itself carries no profile ARN). No Allow is added.",
+        record.name,
+        record.id,
+        attached_labels(ctx, record),
+        parts.join("; ")
+    )
+}
+
+/// The patched statements moved to a new SCP on the same targets, when the patch does not fit.
+fn moved(
+    ctx: &Ctx,
+    record: &PolicyRecord,
+    original: &Json,
+    indices: &BTreeSet<usize>,
+    patterns: &[String],
+    ids: &mut IdAllocator,
+    sizes: &[usize],
+) -> Result<Plan, String> {
+    let too_big = format!(
+        "patching {} ({}) would make it {} characters, over the 5,120-character SCP limit even minified",
+        record.name,
+        record.id,
+        sizes.iter().min().copied().unwrap_or(0)
+    );
+    let all = doc::statements(original);
+    if indices.len() >= all.len() {
+        return Err(format!(
+            "{too_big}, and the patched statements are the whole policy, so splitting it across policies does not help"
+        ));
+    }
+    for target in &record.targets {
+        let n = ctx.tree.attached.get(target).copied().unwrap_or(0);
+        if n >= MAX_SCPS_PER_TARGET {
+            return Err(format!(
+                "{too_big}, and moving the patched statement to a new SCP is not possible: {} already has {n} SCPs attached (the limit is {MAX_SCPS_PER_TARGET})",
+                ctx.tree.label(target)
+            ));
+        }
+    }
+    let (patched_policy, edits) = patched(original, indices, patterns, &[], false)?;
+    let patched_statements = doc::statements(&patched_policy);
+    let mut kept = Vec::new();
+    let mut moved = Vec::new();
+    for (i, statement) in patched_statements.into_iter().enumerate() {
+        if indices.contains(&i) {
+            moved.push(statement.clone());
+        } else if let Some(original) = all.get(i) {
+            kept.push((*original).clone());
+        }
+    }
+    let mut remaining = original.clone();
+    doc::set(&mut remaining, "Statement", Json::Array(kept));
+    let new_policy = doc::policy_of(moved);
+    let new_size = doc::minified(&new_policy).chars().count();
+    if new_size > MAX_SCP_CHARS {
+        return Err(format!(
+            "{too_big}, and the patched statements alone would be {new_size} characters"
+        ));
+    }
+    let id = ids.next();
+    let name: String = format!("{}-cris", record.name).chars().take(128).collect();
+    let file = file_name(&name, &id);
+    let old_file = file_name(&record.name, &record.id);
+    let mut plan = Plan::new(ProposalKind::PatchScp);
+    plan.policy_id = Some(record.id.clone());
+    plan.changes.push(Change::Update {
+        policy_id: record.id.clone(),
+        content: PolicyContent::Text(doc::minified(&remaining)),
+        name: None,
+    });
+    plan.changes.push(Change::Create {
+        policy_id: Some(id.clone()),
+        name: name.clone(),
+        content: PolicyContent::Text(doc::minified(&new_policy)),
+        targets: record.targets.clone(),
+    });
+    plan.apply.push(format!(
+        "NEW_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"{} statements with the CRIS exemption (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)",
+        record.name
+    ));
+    for target in &record.targets {
+        plan.apply.push(format!(
+            "aws organizations attach-policy --policy-id \"$NEW_POLICY_ID\" --target-id {target}"
+        ));
+    }
+    plan.apply.push(format!(
+        "aws organizations update-policy --policy-id {} --content file://{old_file}",
+        record.id
+    ));
+    plan.documents.push(Doc {
+        file: old_file,
+        before: Some(original.clone()),
+        after: remaining,
+    });
+    plan.documents.push(Doc {
+        file,
+        before: None,
+        after: new_policy,
+    });
+    plan.targets.extend(record.targets.iter().cloned());
+    plan.summary.push(format!(
+        "{too_big}, so the patched statement moves to a new SCP {name} attached to the same targets (create it and attach it before updating {}, so the Region deny is never absent). {}",
+        record.name,
+        patch_summary(ctx, record, &edits, patterns)
+    ));
+    Ok(plan)
+}
+
+/// Adds an Allow for the approved profiles (and their models, only through those profiles) to
+/// the allow-list SCP of a level that has none for Bedrock.
+pub(crate) fn add_allow(
+    ctx: &Ctx,
+    group: &Group,
+    level: &str,
+    profiles: &BTreeSet<String>,
+    ids: &mut IdAllocator,
+) -> Result<Plan, String> {
+    let findings: Vec<&crate::report::Finding> = group
+        .findings
+        .iter()
+        .copied()
+        .chain(group.hidden.iter())
+        .filter(|f| {
+            profiles.contains(&f.profile_id)
+                && f.blockers.iter().any(|b| {
+                    b.kind == BlockerKind::NoAllow && b.attached_to.as_deref() == Some(level)
+                })
+        })
+        .collect();
+    let (profile_arns, model_arns) = super::leg_resources(ctx, &findings);
+    if profile_arns.is_empty() || model_arns.is_empty() {
+        return Err(format!(
+            "the requests to allow at {} could not be derived from the snapshot",
+            ctx.tree.label(level)
+        ));
+    }
+    let profile_arns: Vec<String> = profile_arns.into_iter().collect();
+    let model_arns: Vec<String> = model_arns.into_iter().collect();
+    let statements = |taken: &mut BTreeSet<String>| {
+        vec![
+            doc::object(vec![
+                (
+                    "Sid",
+                    Json::String(unique_sid("AllowBedrockCRISProfiles", taken)),
+                ),
+                ("Effect", Json::String("Allow".into())),
+                ("Action", doc::one_or_many(&ctx.actions)),
+                ("Resource", doc::one_or_many(&profile_arns)),
+            ]),
+            doc::object(vec![
+                (
+                    "Sid",
+                    Json::String(unique_sid("AllowBedrockCRISModelsViaProfiles", taken)),
+                ),
+                ("Effect", Json::String("Allow".into())),
+                ("Action", doc::one_or_many(&ctx.actions)),
+                ("Resource", doc::one_or_many(&model_arns)),
+                (
+                    "Condition",
+                    doc::object(vec![(
+                        "ArnLike",
+                        doc::object(vec![(IPA, doc::one_or_many(&profile_arns))]),
+                    )]),
+                ),
+            ]),
+        ]
+    };
+    let what = format!(
+        "an Allow for {} on the approved profiles ({}) and, only when the call carries one of those profiles in `{IPA}`, on their foundation models ({})",
+        join_list(
+            &ctx.actions
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+        ),
+        join_list(
+            &profile_arns
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+        ),
+        join_list(
+            &model_arns
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let why = format!(
+        "{} has no SCP that allows these requests (an allow-list without Bedrock). This fixes a missing Allow, not a Deny: direct model calls, other profiles and other services get no new Allow at this level.",
+        ctx.tree.label(level)
+    );
+    let mut candidates: Vec<&PolicyRecord> = ctx
+        .snapshot
+        .snapshot
+        .policies
+        .iter()
+        .filter(|p| {
+            p.targets.iter().any(|t| t == level)
+                && !p.aws_managed
+                && !p.name.starts_with("aws-guardrails-")
+        })
+        .filter(|p| {
+            doc::parse(&p.content.text()).is_ok_and(|json| {
+                doc::statements(&json)
+                    .iter()
+                    .any(|s| matches!(doc::get(s, "Effect"), Some(Json::String(e)) if e == "Allow"))
+            })
+        })
+        .collect();
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    for record in candidates {
+        let original = doc::parse(&record.content.text())?;
+        let mut taken: BTreeSet<String> = doc::statements(&original)
+            .iter()
+            .filter_map(|s| doc::sid(s))
+            .collect();
+        let mut after = original.clone();
+        let Some(list) = doc::statements_mut(&mut after) else {
+            continue;
+        };
+        list.extend(statements(&mut taken));
+        if doc::minified(&after).chars().count() > MAX_SCP_CHARS {
+            continue;
+        }
+        let file = file_name(&record.name, &record.id);
+        let mut plan = Plan::new(ProposalKind::PatchScp);
+        plan.policy_id = Some(record.id.clone());
+        plan.apply.push(format!(
+            "aws organizations update-policy --policy-id {} --content file://{file}",
+            record.id
+        ));
+        plan.update_policy(record, original, after);
+        plan.targets.insert(level.to_string());
+        plan.summary.push(format!(
+            "Adds to the allow-list SCP {} ({}, attached to {}) {what}. {why}",
+            record.name,
+            record.id,
+            attached_labels(ctx, record)
+        ));
+        return Ok(plan);
+    }
+    let n = ctx.tree.attached.get(level).copied().unwrap_or(0);
+    if n >= MAX_SCPS_PER_TARGET {
+        return Err(format!(
+            "{} needs an Allow for the approved profiles, but no allow-list SCP there has room and it already has {n} SCPs attached (the limit is {MAX_SCPS_PER_TARGET})",
+            ctx.tree.label(level)
+        ));
+    }
+    let mut taken = BTreeSet::new();
+    let policy = doc::policy_of(statements(&mut taken));
+    let id = ids.next();
+    let name = "allow-bedrock-cris".to_string();
+    let file = file_name(&name, &id);
+    let mut plan = Plan::new(ProposalKind::NewScp);
+    plan.changes.push(Change::Create {
+        policy_id: Some(id),
+        name: name.clone(),
+        content: PolicyContent::Text(doc::minified(&policy)),
+        targets: vec![level.to_string()],
+    });
+    plan.apply.push(format!(
+        "NEW_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"Allow Bedrock inference through approved cross-Region inference profiles (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)"
+    ));
+    plan.apply.push(format!(
+        "aws organizations attach-policy --policy-id \"$NEW_POLICY_ID\" --target-id {level}"
+    ));
+    plan.documents.push(Doc {
+        file,
+        before: None,
+        after: policy,
+    });
+    plan.targets.insert(level.to_string());
+    plan.summary.push(format!(
+        "Creates the SCP {name} with {what}, attached to {}. {why}",
+        ctx.tree.label(level)
+    ));
+    Ok(plan)
+}

@@ -1,0 +1,387 @@
+//! Proof of a proposal: apply its changes to the snapshot, re-evaluate, and compare a probe set
+//! before and after, so that a proposal is shown only when it fixes what it claims and opens
+//! nothing else.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::arn::Arn;
+use crate::org::{Org, TargetRef};
+use crate::reachability::{self, Check, Leg, LegKind, Verdict};
+use crate::report::Status;
+use crate::snapshot::{MAX_SCP_CHARS, ValidSnapshot};
+use crate::what_if::Change;
+
+use super::Ctx;
+
+/// A profile no proposal approves, used as the "other profile" probe.
+const OTHER_PROFILE: &str =
+    "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.meta.llama3-3-70b-instruct-v1:0";
+/// At most this many readable entries in `newlyAllowedOutsideProfiles`.
+const MAX_LISTED: usize = 40;
+
+/// What re-evaluation found.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outcome {
+    pub fixed: usize,
+    pub still_blocked: Vec<String>,
+    /// The claimed findings still not reachable, as re-evaluated.
+    pub still_findings: Vec<crate::report::Finding>,
+    pub newly_allowed: Vec<String>,
+    /// Probe requests compared per target.
+    pub probes: usize,
+    pub targets: usize,
+}
+
+/// What a proposal claims and may open.
+pub(crate) struct Claim<'a> {
+    pub changes: &'a [Change],
+    /// Finding keys the proposal claims to fix.
+    pub fixes: &'a BTreeSet<String>,
+    /// Targets where an approved profile may become reachable.
+    pub affected: &'a BTreeSet<String>,
+    /// Profiles the proposal may open.
+    pub profiles: &'a BTreeSet<String>,
+    /// Regions the proposal starts governing (probed too).
+    pub new_regions: &'a BTreeSet<String>,
+}
+
+/// Builds a probe leg from action, resource, Region and profile ARN.
+type LegBuilder = dyn Fn(&str, String, &str, Option<String>) -> Leg;
+
+/// One probe request.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub leg: Leg,
+    pub label: String,
+}
+
+/// Applies the changes and checks the claim. `Err` when the changed snapshot is invalid (a
+/// limit broken, a bad reference).
+pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, String> {
+    let after = crate::what_if::apply("proposal", &ctx.snapshot.snapshot, claim.changes)
+        .map_err(|e| format!("the changed organization is not valid: {}", e.message))?;
+    check_limits(ctx.snapshot, &after)?;
+    let mut outcome = Outcome::default();
+    let mut options = ctx.options.evaluation.clone();
+    options.all_accounts = true;
+    options.only_problems = false;
+    let report = reachability::evaluate(&after, &options);
+    let status: HashMap<String, Status> = report
+        .findings
+        .iter()
+        .map(|f| (f.key(), f.status))
+        .collect();
+    for key in claim.fixes {
+        match status.get(key) {
+            Some(Status::Reachable) => outcome.fixed += 1,
+            Some(other) => {
+                outcome
+                    .still_blocked
+                    .push(format!("{key} is {}", other.as_str()));
+                outcome
+                    .still_findings
+                    .extend(report.findings.iter().filter(|f| &f.key() == key).cloned());
+            }
+            None => outcome
+                .still_blocked
+                .push(format!("{key} is no longer evaluated")),
+        }
+    }
+    for finding in &ctx.report.findings {
+        let key = finding.key();
+        if claim.fixes.contains(&key) {
+            continue;
+        }
+        let Some(&now) = status.get(&key) else {
+            continue;
+        };
+        let opened = match finding.status {
+            Status::Blocked => matches!(now, Status::Reachable | Status::Conditional),
+            Status::Conditional => now == Status::Reachable,
+            _ => false,
+        };
+        let allowed_here = claim.profiles.contains(&finding.profile_id)
+            && claim.affected.contains(&finding.target_id);
+        if opened && !allowed_here {
+            outcome.newly_allowed.push(format!(
+                "{}: {} from {} becomes {} (was {})",
+                finding.target_id,
+                finding.profile_id,
+                finding.source_region,
+                now.as_str(),
+                finding.status.as_str()
+            ));
+        }
+    }
+    let probes = probes(
+        ctx.snapshot,
+        &ctx.actions,
+        claim.profiles,
+        claim.new_regions,
+    );
+    outcome.probes = probes.len();
+    let flips = flipped_probes(ctx, &after, &probes);
+    outcome.targets = flips.1;
+    outcome.newly_allowed.extend(flips.0);
+    if outcome.newly_allowed.len() > MAX_LISTED {
+        let more = outcome.newly_allowed.len() - MAX_LISTED;
+        outcome.newly_allowed.truncate(MAX_LISTED);
+        outcome.newly_allowed.push(format!("… and {more} more"));
+    }
+    Ok(outcome)
+}
+
+/// At most 5 SCPs directly attached per target (only checked where a change added some), and
+/// every document within 5,120 characters.
+fn check_limits(before: &ValidSnapshot, after: &ValidSnapshot) -> Result<(), String> {
+    let count = |s: &ValidSnapshot| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for policy in &s.snapshot.policies {
+            for target in &policy.targets {
+                *counts.entry(target.clone()).or_default() += 1;
+            }
+        }
+        counts
+    };
+    let old = count(before);
+    let mut new: Vec<(String, usize)> = count(after).into_iter().collect();
+    new.sort();
+    for (target, n) in new {
+        if n > super::MAX_SCPS_PER_TARGET && n > old.get(&target).copied().unwrap_or(0) {
+            return Err(format!(
+                "{target} would have {n} SCPs attached, over the limit of {}",
+                super::MAX_SCPS_PER_TARGET
+            ));
+        }
+    }
+    for (record, size) in after.snapshot.policies.iter().zip(&after.policy_sizes) {
+        if size.chars > MAX_SCP_CHARS {
+            return Err(format!(
+                "{} would be {} characters, over the 5,120-character SCP limit",
+                record.id, size.chars
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every Region the snapshot's profiles mention (sources and destinations), plus `extra`.
+fn probe_regions(snapshot: &ValidSnapshot, extra: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut regions: BTreeSet<String> = snapshot
+        .snapshot
+        .inference_profiles
+        .keys()
+        .cloned()
+        .collect();
+    for profiles in snapshot.snapshot.inference_profiles.values() {
+        for profile in profiles {
+            for model in &profile.models {
+                if let Some(arn) = Arn::parse(&model.model_arn)
+                    && !arn.region.is_empty()
+                {
+                    regions.insert(arn.region);
+                }
+            }
+        }
+    }
+    regions.extend(extra.iter().filter(|r| *r != "unspecified").cloned());
+    regions
+}
+
+/// The probe set (contract §4): other services in every probed Region, direct model calls
+/// without `bedrock:InferenceProfileArn`, and model calls through profiles not approved.
+pub(crate) fn probes(
+    snapshot: &ValidSnapshot,
+    actions: &[String],
+    approved: &BTreeSet<String>,
+    extra_regions: &BTreeSet<String>,
+) -> Vec<Probe> {
+    let regions = probe_regions(snapshot, extra_regions);
+    let mut models: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut global_models: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut others: Vec<String> = Vec::new();
+    let mut seen_others = BTreeSet::new();
+    for profiles in snapshot.snapshot.inference_profiles.values() {
+        for profile in profiles {
+            for model in &profile.models {
+                if let Some(arn) = Arn::parse(&model.model_arn) {
+                    let key = (arn.partition.clone(), arn.resource.clone());
+                    if arn.region.is_empty() || profile.inference_profile_id.starts_with("global.")
+                    {
+                        global_models.insert(key.clone());
+                    }
+                    models.insert(key);
+                }
+            }
+            if !approved.contains(&profile.inference_profile_id)
+                && seen_others.insert(profile.inference_profile_id.clone())
+                && others.len() < 3
+            {
+                others.push(profile.inference_profile_arn.clone());
+            }
+        }
+    }
+    if !approved
+        .iter()
+        .any(|p| OTHER_PROFILE.ends_with(&format!("/{p}")))
+    {
+        others.push(OTHER_PROFILE.to_string());
+    }
+    let leg = |action: &str, resource: String, region: &str, ipa: Option<String>| Leg {
+        action: action.to_string(),
+        resource,
+        region: region.to_string(),
+        inference_profile_arn: ipa,
+        kind: LegKind::DestinationModel,
+    };
+    let mut probes = Vec::new();
+    for region in &regions {
+        for (action, resource) in [
+            ("ec2:RunInstances", "*".to_string()),
+            ("s3:GetObject", "arn:aws:s3:::probe-bucket/key".to_string()),
+            ("lambda:InvokeFunction", "*".to_string()),
+            ("sts:AssumeRole", "*".to_string()),
+        ] {
+            probes.push(Probe {
+                label: format!("{action} in {region}"),
+                leg: leg(action, resource, region, None),
+            });
+        }
+        for (partition, model) in &models {
+            bedrock_probes(
+                &mut probes,
+                actions,
+                &others,
+                partition,
+                model,
+                region,
+                &leg,
+            );
+        }
+    }
+    if !global_models.is_empty() || extra_regions.contains("unspecified") {
+        for (partition, model) in &global_models {
+            bedrock_probes(
+                &mut probes,
+                actions,
+                &others,
+                partition,
+                model,
+                "unspecified",
+                &leg,
+            );
+        }
+    }
+    probes
+}
+
+fn bedrock_probes(
+    probes: &mut Vec<Probe>,
+    actions: &[String],
+    others: &[String],
+    partition: &str,
+    model: &str,
+    region: &str,
+    leg: &LegBuilder,
+) {
+    let arn_region = if region == "unspecified" { "" } else { region };
+    let resource = format!("arn:{partition}:bedrock:{arn_region}::{model}");
+    for action in actions {
+        probes.push(Probe {
+            label: format!("{action} on {resource} in {region} without an inference profile"),
+            leg: leg(action, resource.clone(), region, None),
+        });
+        for other in others {
+            probes.push(Probe {
+                label: format!(
+                    "{action} on {resource} in {region} through the profile {other}, which is not approved"
+                ),
+                leg: leg(action, resource.clone(), region, Some(other.clone())),
+            });
+        }
+    }
+}
+
+/// Probes denied before and allowed (for some non-admin principal) after, per target, as
+/// readable strings; and the number of targets probed.
+fn flipped_probes(ctx: &Ctx, after: &ValidSnapshot, probes: &[Probe]) -> (Vec<String>, usize) {
+    let before_org = Org::new(ctx.snapshot);
+    let after_org = Org::new(after);
+    let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
+    let before_targets = before_org.targets_in_order(&[]);
+    let after_targets = after_org.targets_in_order(&[]);
+    let mut before_cache: HashMap<(usize, usize, Option<usize>), Status> = HashMap::new();
+    let mut after_cache: HashMap<(usize, usize, Option<usize>), Status> = HashMap::new();
+    let mut flipped = Vec::new();
+    let mut targets = 0usize;
+    for (b, a) in before_targets.iter().zip(after_targets.iter()) {
+        let (b_chain, a_chain) = match (b, a) {
+            (TargetRef::OrganizationalUnit(x), TargetRef::OrganizationalUnit(y)) => (
+                before_org.new_account_chain(x),
+                after_org.new_account_chain(y),
+            ),
+            (TargetRef::Account(x), TargetRef::Account(y)) => {
+                if before_org.is_management(x) {
+                    continue;
+                }
+                (before_org.account_chain(x), after_org.account_chain(y))
+            }
+            _ => continue,
+        };
+        targets += 1;
+        let id = before_org.target_id(*b);
+        for (p, probe) in probes.iter().enumerate() {
+            let was = status_of(
+                &before_org,
+                *b,
+                b_chain,
+                p,
+                probe,
+                &admins,
+                &mut before_cache,
+            );
+            if was != Status::Blocked {
+                continue;
+            }
+            let now = status_of(&after_org, *a, a_chain, p, probe, &admins, &mut after_cache);
+            if now != Status::Blocked {
+                flipped.push(format!("{id}: {}", probe.label));
+            }
+        }
+    }
+    (flipped, targets)
+}
+
+fn status_of<'a>(
+    org: &Org<'a>,
+    target: TargetRef<'a>,
+    chain: usize,
+    index: usize,
+    probe: &Probe,
+    admins: &[crate::policy::wildcard::Wildcard],
+    cache: &mut HashMap<(usize, usize, Option<usize>), Status>,
+) -> Status {
+    let per_target = org
+        .chain_is_sensitive(chain)
+        .then(|| org.target_index(target));
+    let key = (chain, index, per_target);
+    if let Some(status) = cache.get(&key) {
+        return *status;
+    }
+    let check = Check {
+        profile_id: String::new(),
+        source_region: probe.leg.region.clone(),
+        profile_arn: String::new(),
+        legs: vec![probe.leg.clone()],
+        missing: None,
+    };
+    let verdict: Verdict = reachability::verdict(
+        &check,
+        org.chain_levels(chain),
+        org.policies(),
+        &org.caller(target),
+        admins,
+    );
+    cache.insert(key, verdict.status);
+    verdict.status
+}

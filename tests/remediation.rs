@@ -1,0 +1,650 @@
+//! Remediation: every proposal is re-checked here independently of its own `verification`
+//! (apply its what-if changes, re-evaluate, and send concrete requests through `check`), over a
+//! corpus of scenarios (`tests/corpus/remediation/`, golden `after`/diff snapshots), the blog's
+//! two Control Tower options, and randomly generated organizations (proptest).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use cris_guard::check::{self, ContextValue, RequestSpec};
+use cris_guard::reachability::{self, Options as EvalOptions};
+use cris_guard::remediation::{self, Options};
+use cris_guard::report::Unresolved;
+use cris_guard::report::{Proposal, ProposalKind, Report, Status};
+use cris_guard::snapshot::{self, ValidSnapshot};
+use cris_guard::what_if::{self, Change};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const OTHER_PROFILE: &str =
+    "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.meta.llama3-3-70b-instruct-v1:0";
+const PROBE_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "unspecified",
+];
+
+fn load_value(value: &Value) -> ValidSnapshot {
+    let bytes = serde_json::to_vec(value).unwrap();
+    snapshot::load("test", &bytes).unwrap()
+}
+
+fn run(
+    snapshot: &ValidSnapshot,
+    eval: &EvalOptions,
+    approved: &[String],
+) -> (Report, Vec<Proposal>, Vec<Unresolved>) {
+    let report = reachability::evaluate(snapshot, eval);
+    let options = Options {
+        approved_profiles: approved.to_vec(),
+        evaluation: eval.clone(),
+    };
+    let (proposals, rejections) = remediation::propose_with_rejections(snapshot, &report, &options);
+    (report, proposals, rejections)
+}
+
+fn changes_of(proposal: &Proposal) -> Vec<Change> {
+    let what_if = proposal
+        .artifact
+        .as_ref()
+        .and_then(|a| a.get("whatIf"))
+        .cloned()
+        .expect("every proposal carries its what-if changes");
+    serde_json::from_value(what_if).unwrap()
+}
+
+/// Concrete requests a non-admin principal sends, for every target: other services, direct
+/// model calls, and model calls through a profile nobody approved.
+fn probe_specs(snapshot: &ValidSnapshot, principal_account: &str) -> Vec<RequestSpec> {
+    let mut models = BTreeSet::new();
+    for profile in snapshot.snapshot.inference_profiles.values().flatten() {
+        for model in &profile.models {
+            if let Some((_, resource)) = model.model_arn.split_once("::") {
+                models.insert(resource.to_string());
+            }
+        }
+    }
+    let principal = format!("arn:aws:iam::{principal_account}:role/app");
+    let spec = |action: &str, resource: String, region: &str, profile: Option<&str>| {
+        let mut context = std::collections::BTreeMap::new();
+        context.insert(
+            "aws:RequestedRegion".to_string(),
+            ContextValue::One(region.to_string()),
+        );
+        if let Some(profile) = profile {
+            context.insert(
+                "bedrock:InferenceProfileArn".to_string(),
+                ContextValue::One(profile.to_string()),
+            );
+        }
+        RequestSpec {
+            principal: Some(principal.clone()),
+            action: action.to_string(),
+            resource,
+            context,
+        }
+    };
+    let mut specs = Vec::new();
+    for region in PROBE_REGIONS {
+        if *region != "unspecified" {
+            specs.push(spec("ec2:RunInstances", "*".into(), region, None));
+            specs.push(spec(
+                "s3:GetObject",
+                "arn:aws:s3:::probe-bucket/key".into(),
+                region,
+                None,
+            ));
+        }
+        let arn_region = if *region == "unspecified" { "" } else { region };
+        for model in &models {
+            let resource = format!("arn:aws:bedrock:{arn_region}::{model}");
+            for action in reachability::DEFAULT_ACTIONS {
+                specs.push(spec(action, resource.clone(), region, None));
+                specs.push(spec(action, resource.clone(), region, Some(OTHER_PROFILE)));
+            }
+        }
+    }
+    specs
+}
+
+fn targets(snapshot: &ValidSnapshot) -> Vec<(String, String)> {
+    let s = &snapshot.snapshot;
+    let mut out: Vec<(String, String)> = s
+        .organizational_units
+        .iter()
+        .map(|o| (o.id.clone(), "999999999999".to_string()))
+        .collect();
+    out.extend(
+        s.accounts
+            .iter()
+            .filter(|a| a.id != s.organization.management_account_id)
+            .map(|a| (a.id.clone(), a.id.clone())),
+    );
+    out
+}
+
+/// Problems with a proposal, found without trusting its `verification`.
+fn independent_problems(
+    snapshot: &ValidSnapshot,
+    report: &Report,
+    proposal: &Proposal,
+    eval: &EvalOptions,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let after = match what_if::apply("proposal", &snapshot.snapshot, &changes_of(proposal)) {
+        Ok(after) => after,
+        Err(err) => return vec![format!("{}: changes do not apply: {err}", proposal.id)],
+    };
+    let mut options = eval.clone();
+    options.all_accounts = true;
+    let after_report = reachability::evaluate(&after, &options);
+    for key in &proposal.fixes {
+        let status = after_report
+            .findings
+            .iter()
+            .find(|f| &f.key() == key)
+            .map(|f| f.status);
+        if status != Some(Status::Reachable) {
+            problems.push(format!(
+                "{}: claimed {key} is {status:?} after",
+                proposal.id
+            ));
+        }
+    }
+    for finding in &report.findings {
+        if proposal.fixes.contains(&finding.key()) || finding.status != Status::Blocked {
+            continue;
+        }
+        let now = after_report
+            .findings
+            .iter()
+            .find(|f| f.key() == finding.key())
+            .map(|f| f.status);
+        let approved_here = proposal
+            .fixes
+            .iter()
+            .any(|k| k.starts_with(&format!("{}|{}|", finding.target_id, finding.profile_id)));
+        if now == Some(Status::Reachable) && !approved_here {
+            problems.push(format!(
+                "{}: unclaimed {} became reachable",
+                proposal.id,
+                finding.key()
+            ));
+        }
+    }
+    for (target, account) in targets(snapshot) {
+        for spec in probe_specs(snapshot, &account) {
+            let before = check::check(snapshot, &target, &spec).unwrap().decision;
+            let now = check::check(&after, &target, &spec).unwrap().decision;
+            if before != "allowed" && now == "allowed" {
+                problems.push(format!(
+                    "{}: {target}: {} on {} in {:?} with {:?} flips to allowed",
+                    proposal.id,
+                    spec.action,
+                    spec.resource,
+                    spec.context.get("aws:RequestedRegion"),
+                    spec.context.get("bedrock:InferenceProfileArn")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn assert_verified(
+    snapshot: &ValidSnapshot,
+    report: &Report,
+    proposal: &Proposal,
+    eval: &EvalOptions,
+) {
+    assert!(proposal.verification.fixed_findings > 0, "{proposal:#?}");
+    assert_eq!(proposal.verification.still_blocked, 0, "{proposal:#?}");
+    assert!(
+        proposal
+            .verification
+            .newly_allowed_outside_profiles
+            .is_empty(),
+        "{proposal:#?}"
+    );
+    assert_eq!(proposal.fixes.len(), proposal.verification.fixed_findings);
+    let problems = independent_problems(snapshot, report, proposal, eval);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(!proposal.summary.is_empty());
+    assert!(!proposal.apply.is_empty());
+    if let Some(after) = &proposal.after {
+        // sizeChars is the largest document of the proposal.
+        assert!(proposal.size_chars.unwrap_or(0) >= after.chars().count());
+        assert!(proposal.size_chars.unwrap_or(0) <= 5_120);
+    }
+}
+
+fn kind_name(kind: ProposalKind) -> &'static str {
+    match kind {
+        ProposalKind::PatchScp => "patchScp",
+        ProposalKind::NewScp => "newScp",
+        ProposalKind::ControlTowerParameters => "controlTowerParameters",
+        ProposalKind::CfctManifest => "cfctManifest",
+    }
+}
+
+fn list(value: Option<&Value>, key: &str) -> Vec<String> {
+    value
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/remediation");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "corpus is missing");
+    for path in files {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let case: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let snapshot = load_value(&case["snapshot"]);
+        let options = case.get("options");
+        let eval = EvalOptions {
+            ous: list(options, "ous"),
+            ..EvalOptions::default()
+        };
+        let (report, proposals, rejections) =
+            run(&snapshot, &eval, &list(options, "approvedProfiles"));
+        let expect = &case["expect"];
+        let got: Vec<(String, Option<String>)> = proposals
+            .iter()
+            .map(|p| (kind_name(p.kind).to_string(), p.policy_id.clone()))
+            .collect();
+        let want: Vec<(String, Option<String>)> = expect["proposals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["kind"].as_str().unwrap().to_string(),
+                    p["policyId"].as_str().map(str::to_string),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{name}: proposals; rejections: {rejections:#?}");
+        let rejected: usize = rejections.iter().map(|r| r.fixes.len()).sum();
+        assert_eq!(
+            rejected,
+            expect["rejections"].as_u64().unwrap() as usize,
+            "{name}: rejected findings: {rejections:#?}"
+        );
+        if let Some(needle) = expect.get("reasonContains").and_then(Value::as_str) {
+            assert!(
+                rejections.iter().any(|r| r.reason.contains(needle)),
+                "{name}: no rejection mentions {needle:?}: {rejections:#?}"
+            );
+        }
+        for proposal in &proposals {
+            assert_verified(&snapshot, &report, proposal, &eval);
+            let changes = changes_of(proposal);
+            for change in &changes {
+                // Control Tower SCPs are only ever re-written the way Control Tower itself does
+                // (governed Regions), never patched by a customer-SCP proposal.
+                if let Change::Update { policy_id, .. } = change {
+                    let record = snapshot
+                        .snapshot
+                        .policies
+                        .iter()
+                        .find(|p| &p.id == policy_id)
+                        .unwrap();
+                    if proposal.kind == ProposalKind::PatchScp {
+                        assert!(!record.name.starts_with("aws-guardrails-"), "{name}");
+                    }
+                }
+            }
+        }
+        if case["golden"].as_bool().unwrap_or(false) {
+            for (i, proposal) in proposals.iter().enumerate() {
+                let after: Value =
+                    serde_json::from_str(proposal.after.as_deref().unwrap()).unwrap();
+                insta::assert_snapshot!(
+                    format!("{name}-{}", i + 1),
+                    format!(
+                        "{}\n\n{}",
+                        serde_json::to_string_pretty(&after).unwrap(),
+                        proposal.diff.as_deref().unwrap()
+                    )
+                );
+            }
+        }
+    }
+}
+
+fn blog() -> ValidSnapshot {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/blog/snapshot.json");
+    snapshot::load("blog", &std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn blog_yields_both_options_verified() {
+    let snapshot = blog();
+    let eval = EvalOptions::default();
+    let (report, proposals, rejections) = run(&snapshot, &eval, &[]);
+    assert!(rejections.is_empty(), "{rejections:#?}");
+    let kinds: Vec<ProposalKind> = proposals.iter().map(|p| p.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ProposalKind::ControlTowerParameters,
+            ProposalKind::CfctManifest
+        ]
+    );
+    for proposal in &proposals {
+        assert_verified(&snapshot, &report, proposal, &eval);
+        assert_eq!(proposal.policy_id.as_deref(), Some("p-abcd1234"));
+    }
+    let option1 = &proposals[0];
+    let controls = &option1.artifact.as_ref().unwrap()["controlTower"]["controls"];
+    let first = &controls[0];
+    assert_eq!(first["operation"], "enable-control");
+    assert_eq!(
+        first["parameters"],
+        json!([
+            {"key": "AllowedRegions", "value": ["us-east-1", "us-west-2"]},
+            {"key": "ExemptedActions", "value": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]}
+        ])
+    );
+    assert!(option1.apply.contains("aws controltower enable-control --target-identifier arn:aws:organizations::111111111111:ou/o-exampleorgid/ou-ab12-11111111 --control-identifier arn:aws:controltower:${HOME_REGION}::control/CT.MULTISERVICE.PV.1"));
+    assert!(option1.summary.contains("bedrock:Invoke*"));
+    let option2 = &proposals[1];
+    let manifest = option2.artifact.as_ref().unwrap()["cfct"]["manifest"]
+        .as_str()
+        .unwrap();
+    assert!(manifest.contains("version: 2021-03-15"));
+    assert!(manifest.contains("resource_file: policies/deny-us-east-2-allow-cris.json"));
+    assert!(manifest.contains("deploy_method: scp"));
+    assert!(manifest.contains("        - Sandbox\n"));
+}
+
+#[test]
+fn blog_scoped_to_sandbox_closes_the_region_on_security() {
+    let snapshot = blog();
+    let eval = EvalOptions {
+        ous: vec!["ou-ab12-11111111".into()],
+        ..EvalOptions::default()
+    };
+    let (report, proposals, rejections) = run(&snapshot, &eval, &[]);
+    assert!(rejections.is_empty(), "{rejections:#?}");
+    assert_eq!(proposals.len(), 2);
+    for proposal in &proposals {
+        assert_verified(&snapshot, &report, proposal, &eval);
+        assert!(
+            proposal
+                .fixes
+                .iter()
+                .all(|k| k.starts_with("ou-ab12-11111111|"))
+        );
+    }
+    let option1 = &proposals[0];
+    assert!(option1.apply.contains(
+        "ou/o-exampleorgid/ou-ab12-22222222 --control-identifier arn:aws:controltower:${HOME_REGION}::control/CT.MULTISERVICE.PV.1 --parameters '[{\"key\":\"AllowedRegions\",\"value\":[\"us-east-1\",\"us-west-2\"]}]'"
+    ));
+    let manifest = proposals[1].artifact.as_ref().unwrap()["cfct"]["manifest"]
+        .as_str()
+        .unwrap();
+    assert!(
+        manifest.contains("  - name: deny-us-east-2\n"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("        - Security\n"), "{manifest}");
+}
+
+/// The probe set is what makes option 1 need its guard SCP: without it, exempting the invoke
+/// actions lets anyone call any model directly in the newly governed Region.
+#[test]
+fn option1_without_its_guard_would_open_direct_model_calls() {
+    let snapshot = blog();
+    let eval = EvalOptions::default();
+    let (report, proposals, _) = run(&snapshot, &eval, &[]);
+    let mut option1 = proposals[0].clone();
+    let changes: Vec<Change> = changes_of(&option1)
+        .into_iter()
+        .filter(|c| !matches!(c, Change::Create { name, .. } if name.starts_with("deny-bedrock-invoke")))
+        .collect();
+    option1.artifact = Some(json!({ "whatIf": changes }));
+    let problems = independent_problems(&snapshot, &report, &option1, &eval);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                .contains("bedrock:InvokeModel on arn:aws:bedrock:us-east-2::foundation-model")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn approved_profiles_limit_what_is_proposed() {
+    let snapshot = blog();
+    let eval = EvalOptions::default();
+    let (_, proposals, rejections) = run(&snapshot, &eval, &["some.other-profile".to_string()]);
+    assert!(proposals.is_empty());
+    assert_eq!(rejections.len(), 4);
+    assert!(
+        rejections
+            .iter()
+            .all(|r| r.reason.contains("not an approved profile"))
+    );
+}
+
+#[test]
+fn propose_is_propose_with_rejections() {
+    let snapshot = blog();
+    let eval = EvalOptions::default();
+    let report = reachability::evaluate(&snapshot, &eval);
+    let options = Options {
+        approved_profiles: Vec::new(),
+        evaluation: eval,
+    };
+    assert_eq!(
+        remediation::propose(&snapshot, &report, &options),
+        remediation::propose_with_rejections(&snapshot, &report, &options).0
+    );
+}
+
+// ---- random organizations -------------------------------------------------------------------
+
+const POOL: &[&str] = &["us-east-1", "us-east-2", "us-west-2", "eu-west-1"];
+const CT_NOT_ACTION: &[&str] = &[
+    "iam:*",
+    "organizations:*",
+    "sts:*",
+    "support:*",
+    "route53:*",
+];
+
+#[derive(Debug, Clone)]
+struct Deny {
+    /// 0 = root, i = OU i-1.
+    level: usize,
+    allowed: u8,
+    not_action: bool,
+    control_tower: bool,
+}
+
+#[derive(Debug, Clone)]
+struct GenOrg {
+    parents: Vec<usize>,
+    denies: Vec<Deny>,
+    global: bool,
+}
+
+fn gen_org() -> impl Strategy<Value = GenOrg> {
+    (1usize..=5).prop_flat_map(|n| {
+        (
+            proptest::collection::vec(0usize..=5, n),
+            proptest::collection::vec(
+                (0usize..=n, 1u8..16, any::<bool>(), any::<bool>()).prop_map(
+                    |(level, allowed, not_action, control_tower)| Deny {
+                        level,
+                        allowed,
+                        not_action,
+                        control_tower,
+                    },
+                ),
+                0..=3,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(raw, denies, global)| {
+                // OU i's parent is the root or an earlier OU, at most 3 OUs deep.
+                let mut parents = Vec::new();
+                let mut depth = Vec::new();
+                for (i, p) in raw.into_iter().enumerate() {
+                    let parent = p % (i + 1);
+                    let d = if parent == 0 {
+                        1
+                    } else {
+                        depth[parent - 1] + 1
+                    };
+                    let (parent, d) = if d > 3 { (0, 1) } else { (parent, d) };
+                    parents.push(parent);
+                    depth.push(d);
+                }
+                GenOrg {
+                    parents,
+                    denies,
+                    global,
+                }
+            })
+    })
+}
+
+fn build(org: &GenOrg) -> Value {
+    let ou_id = |i: usize| format!("ou-ab12-{:08}", 10_000_000 + i);
+    let level_id = |l: usize| {
+        if l == 0 {
+            "r-ab12".to_string()
+        } else {
+            ou_id(l - 1)
+        }
+    };
+    let ous: Vec<Value> = org
+        .parents
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({"id": ou_id(i), "name": format!("OU{i}"), "parentId": level_id(*p)}))
+        .collect();
+    let mut accounts = vec![
+        json!({"id": "111111111111", "name": "management", "parentId": "r-ab12", "status": "ACTIVE"}),
+    ];
+    for i in 0..org.parents.len() {
+        accounts.push(json!({"id": format!("2000000000{i:02}"), "name": format!("acct{i}"), "parentId": ou_id(i), "status": "ACTIVE"}));
+    }
+    let mut full_targets: Vec<String> = vec!["r-ab12".into()];
+    full_targets.extend((0..org.parents.len()).map(ou_id));
+    full_targets.extend(
+        accounts
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string()),
+    );
+    let mut policies = vec![
+        json!({"id": "p-FullAWSAccess", "name": "FullAWSAccess", "awsManaged": true,
+        "content": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        "targets": full_targets}),
+    ];
+    for (k, deny) in org.denies.iter().enumerate() {
+        let level = deny.level.min(org.parents.len());
+        let allowed: Vec<&str> = POOL
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| deny.allowed & (1 << i) != 0)
+            .map(|(_, r)| *r)
+            .collect();
+        let (name, statement) = if deny.control_tower {
+            (
+                format!("aws-guardrails-Gen{k:03}"),
+                json!({"Sid": "GRREGIONDENY", "Effect": "Deny", "NotAction": CT_NOT_ACTION, "Resource": "*",
+                  "Condition": {"StringNotEquals": {"aws:RequestedRegion": allowed},
+                                "ArnNotLike": {"aws:PrincipalARN": ["arn:aws:iam::*:role/AWSControlTowerExecution"]}}}),
+            )
+        } else if deny.not_action {
+            (
+                format!("region-deny-{k}"),
+                json!({"Sid": "DenyOutside", "Effect": "Deny", "NotAction": CT_NOT_ACTION, "Resource": "*",
+                  "Condition": {"StringNotEquals": {"aws:RequestedRegion": allowed}}}),
+            )
+        } else {
+            (
+                format!("region-deny-{k}"),
+                json!({"Sid": "DenyAll", "Effect": "Deny", "Action": "*", "Resource": "*",
+                  "Condition": {"StringNotEquals": {"aws:RequestedRegion": allowed}}}),
+            )
+        };
+        policies.push(json!({"id": format!("p-gendeny{k:02}"), "name": name,
+            "content": {"Version": "2012-10-17", "Statement": [statement]}, "targets": [level_id(level)]}));
+    }
+    let models: Vec<Value> = ["us-east-1", "us-east-2", "us-west-2"]
+        .iter()
+        .map(|r| json!({"modelArn": format!("arn:aws:bedrock:{r}::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0")}))
+        .collect();
+    let us = |src: &str| {
+        json!({"inferenceProfileId": "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+          "inferenceProfileArn": format!("arn:aws:bedrock:{src}:111111111111:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0"),
+          "type": "SYSTEM_DEFINED", "status": "ACTIVE",
+          "models": models.clone()})
+    };
+    let mut east = vec![us("us-east-1")];
+    if org.global {
+        east.push(json!({"inferenceProfileId": "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+          "inferenceProfileArn": "arn:aws:bedrock:us-east-1:111111111111:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+          "type": "SYSTEM_DEFINED", "status": "ACTIVE",
+          "models": [{"modelArn": "arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"}]}));
+    }
+    json!({"formatVersion": 1, "capturedAt": "2026-11-29T00:00:00Z",
+      "organization": {"id": "o-exampleorgid", "managementAccountId": "111111111111"},
+      "roots": [{"id": "r-ab12", "name": "Root"}], "organizationalUnits": ous, "accounts": accounts,
+      "policies": policies, "inferenceProfiles": {"us-east-1": east, "us-west-2": [us("us-west-2")]}})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_emitted_proposal_fixes_its_claims_and_opens_nothing(org in gen_org()) {
+        let snapshot = load_value(&build(&org));
+        let eval = EvalOptions::default();
+        let (report, proposals, rejections) = run(&snapshot, &eval, &[]);
+        let problems: usize = report
+            .findings
+            .iter()
+            .filter(|f| matches!(f.status, Status::Blocked | Status::Conditional))
+            .count();
+        let accounted: BTreeSet<String> = proposals
+            .iter()
+            .flat_map(|p| p.fixes.iter().cloned())
+            .chain(rejections.iter().flat_map(|r| r.fixes.iter().cloned()))
+            .collect();
+        // Every problem is either claimed by a proposal or rejected with a reason.
+        prop_assert_eq!(accounted.len(), problems);
+        for proposal in &proposals {
+            prop_assert_eq!(proposal.verification.still_blocked, 0);
+            let problems = independent_problems(&snapshot, &report, proposal, &eval);
+            prop_assert!(problems.is_empty(), "{}", problems.join("\n"));
+        }
+    }
+}
