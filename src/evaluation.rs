@@ -103,71 +103,41 @@ impl Decision {
 /// into `policies` of the SCPs attached there). An empty chain is the management account:
 /// allowed, since SCPs never apply to it.
 pub fn evaluate(levels: &[Vec<usize>], policies: &[Policy], request: &Request) -> Decision {
-    let mut results = Vec::with_capacity(levels.len());
+    let results: Vec<LevelResult> = levels
+        .iter()
+        .enumerate()
+        .map(|(index, level)| evaluate_level(index, level, policies, request))
+        .collect();
+    Decision {
+        outcome: combine(results.iter()),
+        levels: results,
+    }
+}
+
+/// The overall outcome of a chain from its levels' results: any Deny wins, then a level
+/// without Allow, then an indeterminate Allow or Deny, then a conditional Allow or Deny.
+pub fn combine<'r>(levels: impl Iterator<Item = &'r LevelResult>) -> Outcome {
     let mut any_deny = false;
     let mut any_no_allow = false;
     let mut any_indeterminate = false;
     let mut any_conditional = false;
-    for (index, level) in levels.iter().enumerate() {
-        let mut matched = Vec::new();
-        let mut allow_yes = false;
-        let mut allow_residual = false;
-        let mut allow_indeterminate = false;
-        let mut level_deny = false;
-        for &policy_index in level {
-            let Some(policy) = policies.get(policy_index) else {
-                continue;
-            };
-            for statement in &policy.statements {
-                // Once this level is known to allow, further Allows add nothing but cost; Denies
-                // must still be looked at.
-                if statement.effect == Effect::Allow && allow_yes {
-                    continue;
-                }
-                let applies = statement.applies(request);
-                match (&applies, statement.effect) {
-                    (Applies::No, _) => continue,
-                    (Applies::Yes, Effect::Allow) => allow_yes = true,
-                    (Applies::Residual(_), Effect::Allow) => allow_residual = true,
-                    (Applies::Indeterminate, Effect::Allow) => allow_indeterminate = true,
-                    (Applies::Yes, Effect::Deny) => level_deny = true,
-                    (Applies::Residual(_), Effect::Deny) => any_conditional = true,
-                    (Applies::Indeterminate, Effect::Deny) => any_indeterminate = true,
-                }
-                matched.push(Matched {
-                    policy: policy_index,
-                    statement: statement.index,
-                    effect: statement.effect,
-                    applies,
-                });
+    for level in levels {
+        match level.outcome {
+            Outcome::ExplicitlyDenied => any_deny = true,
+            Outcome::ImplicitlyDenied => any_no_allow = true,
+            Outcome::Indeterminate => any_indeterminate = true,
+            Outcome::Conditional => any_conditional = true,
+            Outcome::Allowed => {}
+        }
+        for m in level.matched.iter().filter(|m| m.effect == Effect::Deny) {
+            match m.applies {
+                Applies::Residual(_) => any_conditional = true,
+                Applies::Indeterminate => any_indeterminate = true,
+                Applies::Yes | Applies::No => {}
             }
         }
-        if allow_yes {
-            // Conditional Allows are moot once an unconditional one applies at this level.
-            matched.retain(|m| m.effect == Effect::Deny || m.applies == Applies::Yes);
-        }
-        let outcome = if level_deny {
-            any_deny = true;
-            Outcome::ExplicitlyDenied
-        } else if allow_yes {
-            Outcome::Allowed
-        } else if allow_residual {
-            any_conditional = true;
-            Outcome::Conditional
-        } else if allow_indeterminate {
-            any_indeterminate = true;
-            Outcome::Indeterminate
-        } else {
-            any_no_allow = true;
-            Outcome::ImplicitlyDenied
-        };
-        results.push(LevelResult {
-            level: index,
-            outcome,
-            matched,
-        });
     }
-    let outcome = if any_deny {
+    if any_deny {
         Outcome::ExplicitlyDenied
     } else if any_no_allow {
         Outcome::ImplicitlyDenied
@@ -177,9 +147,69 @@ pub fn evaluate(levels: &[Vec<usize>], policies: &[Policy], request: &Request) -
         Outcome::Conditional
     } else {
         Outcome::Allowed
-    };
-    Decision {
-        outcome,
-        levels: results,
     }
+}
+
+/// Evaluates `request` against the SCPs of one level (indices into `policies`). The result
+/// depends only on the policies and the request, so callers may memoize it per level content
+/// and combine the levels of a chain with [`combine`].
+pub fn evaluate_level(
+    index: usize,
+    level: &[usize],
+    policies: &[Policy],
+    request: &Request,
+) -> LevelResult {
+    let mut matched = Vec::new();
+    let mut allow_yes = false;
+    let mut allow_residual = false;
+    let mut allow_indeterminate = false;
+    let mut level_deny = false;
+    for &policy_index in level {
+        let Some(policy) = policies.get(policy_index) else {
+            continue;
+        };
+        for statement in &policy.statements {
+            // Once this level is known to allow, further Allows add nothing but cost; Denies
+            // must still be looked at.
+            if statement.effect == Effect::Allow && allow_yes {
+                continue;
+            }
+            let applies = statement.applies(request);
+            match (&applies, statement.effect) {
+                (Applies::No, _) => continue,
+                (Applies::Yes, Effect::Allow) => allow_yes = true,
+                (Applies::Residual(_), Effect::Allow) => allow_residual = true,
+                (Applies::Indeterminate, Effect::Allow) => allow_indeterminate = true,
+                (Applies::Yes, Effect::Deny) => level_deny = true,
+                (Applies::Residual(_) | Applies::Indeterminate, Effect::Deny) => {}
+            }
+            matched.push(Matched {
+                policy: policy_index,
+                statement: statement.index,
+                effect: statement.effect,
+                applies,
+            });
+        }
+    }
+    if allow_yes {
+        // Conditional Allows are moot once an unconditional one applies at this level.
+        matched.retain(|m| m.effect == Effect::Deny || m.applies == Applies::Yes);
+    }
+    let mut result = LevelResult {
+        level: index,
+        outcome: Outcome::ImplicitlyDenied,
+        matched,
+    };
+    result.outcome = if level_deny {
+        Outcome::ExplicitlyDenied
+    } else if allow_yes {
+        Outcome::Allowed
+    } else if allow_residual {
+        Outcome::Conditional
+    } else if allow_indeterminate {
+        Outcome::Indeterminate
+    } else {
+        Outcome::ImplicitlyDenied
+    };
+    result
 }

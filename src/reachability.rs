@@ -7,13 +7,14 @@
 //! OU path (see [`crate::policy::Policy::account_sensitive`]) make results per target.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::arn::Arn;
-use crate::evaluation::{self, Decision, Outcome};
+use crate::evaluation::{self, Decision, LevelResult, Outcome};
 use crate::org::{Org, TargetRef};
 use crate::policy::condition::ConditionClause;
 use crate::policy::wildcard::Wildcard;
-use crate::policy::{Applies, Effect, Policy};
+use crate::policy::{ActionMatch, Applies, Effect, Policy, ResourceMatch};
 use crate::report::{
     Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
 };
@@ -77,6 +78,7 @@ pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {
         summary: Summary::of(&findings),
         findings,
         proposals: Vec::new(),
+        unresolved: Vec::new(),
     }
 }
 
@@ -349,32 +351,62 @@ pub fn verdict(
     admins: &[Wildcard],
 ) -> Verdict {
     if let Some(reason) = &check.missing {
-        return Verdict {
-            status: Status::Unknown,
-            blockers: Vec::new(),
-            conditions: Vec::new(),
-            reason: Some(reason.clone()),
-            requests: 0,
-        };
+        return unknown_verdict(reason.clone());
     }
+    let decisions: Vec<Decision> = check
+        .legs
+        .iter()
+        .map(|leg| evaluation::evaluate(chain, policies, &request_for(leg, caller)))
+        .collect();
+    let legs: Vec<Vec<&LevelResult>> = decisions
+        .iter()
+        .map(|d| d.levels.iter().collect())
+        .collect();
+    assemble(check, &legs, policies, admins, &mut AdminMemo::default())
+}
+
+fn unknown_verdict(reason: String) -> Verdict {
+    Verdict {
+        status: Status::Unknown,
+        blockers: Vec::new(),
+        conditions: Vec::new(),
+        reason: Some(reason),
+        requests: 0,
+    }
+}
+
+/// Builds the verdict of a check from the level results of each of its legs (`legs[leg]`
+/// lists the chain's levels, root first; a level's position is its index, whatever its
+/// `level` field says, so that memoized level results can be shared between chains).
+fn assemble(
+    check: &Check,
+    legs: &[Vec<&LevelResult>],
+    policies: &[Policy],
+    admins: &[Wildcard],
+    memo: &mut AdminMemo,
+) -> Verdict {
     let mut blocked = Vec::new();
     let mut conditional_blockers = Vec::new();
     let mut conditions: Vec<Condition> = Vec::new();
     let mut indeterminate = None;
     let mut group = 0usize;
-    for (leg_index, leg) in check.legs.iter().enumerate() {
-        let request = request_for(leg, caller);
-        let decision = evaluation::evaluate(chain, policies, &request);
-        match decision.outcome {
+    for (leg_index, (leg, levels)) in check.legs.iter().zip(legs).enumerate() {
+        match evaluation::combine(levels.iter().copied()) {
             Outcome::Allowed => {}
             Outcome::ExplicitlyDenied => {
-                for (level, m) in decision.explicit_denies() {
-                    blocked.push(deny_blocker(leg_index, level, m.policy, m.statement));
+                for (position, level) in levels.iter().enumerate() {
+                    for m in &level.matched {
+                        if m.effect == Effect::Deny && m.applies == Applies::Yes {
+                            blocked.push(deny_blocker(leg_index, position, m.policy, m.statement));
+                        }
+                    }
                 }
             }
             Outcome::ImplicitlyDenied => {
-                for level in decision.levels_without_allow() {
-                    blocked.push(no_allow_blocker(leg_index, level.level));
+                for (position, level) in levels.iter().enumerate() {
+                    if level.outcome == Outcome::ImplicitlyDenied {
+                        blocked.push(no_allow_blocker(leg_index, position));
+                    }
                 }
             }
             Outcome::Indeterminate => {
@@ -387,14 +419,17 @@ pub fn verdict(
             }
             Outcome::Conditional => {
                 classify_conditional(
-                    &decision,
+                    levels,
                     leg_index,
                     policies,
                     admins,
-                    &mut blocked,
-                    &mut conditional_blockers,
-                    &mut conditions,
-                    &mut group,
+                    memo,
+                    &mut Accumulators {
+                        blocked: &mut blocked,
+                        conditional_blockers: &mut conditional_blockers,
+                        conditions: &mut conditions,
+                        group: &mut group,
+                    },
                 );
             }
         }
@@ -472,86 +507,95 @@ fn no_allow_blocker(leg: usize, level: usize) -> AbstractBlocker {
     }
 }
 
-/// Splits a conditional decision into what blocks every non-admin principal (`blocked`) and
-/// what only blocks principals that miss a condition (`conditional_blockers` + `conditions`).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site; the accumulators are the verdict being built"
-)]
+/// The verdict being built by [`assemble`].
+struct Accumulators<'a> {
+    /// What blocks every non-admin principal.
+    blocked: &'a mut Vec<AbstractBlocker>,
+    /// What only blocks principals that miss a condition.
+    conditional_blockers: &'a mut Vec<AbstractBlocker>,
+    conditions: &'a mut Vec<Condition>,
+    group: &'a mut usize,
+}
+
+/// Splits a conditional decision (the level results of one leg) into what blocks every
+/// non-admin principal and what only blocks principals that miss a condition.
 fn classify_conditional(
-    decision: &Decision,
+    levels: &[&LevelResult],
     leg: usize,
     policies: &[Policy],
     admins: &[Wildcard],
-    blocked: &mut Vec<AbstractBlocker>,
-    conditional_blockers: &mut Vec<AbstractBlocker>,
-    conditions: &mut Vec<Condition>,
-    group: &mut usize,
+    memo: &mut AdminMemo,
+    out: &mut Accumulators<'_>,
 ) {
-    for (level, m, clauses) in decision.conditional_denies() {
-        let from = statement_label(policies, m.policy, m.statement);
-        // The deny is escaped when any one clause fails. Escapes that only admin principals can
-        // take do not count: for everyone else the deny applies.
-        let escapes: Vec<&ConditionClause> = clauses
-            .iter()
-            .filter(|c| !escape_is_admin_only(c, admins))
-            .collect();
-        if escapes.is_empty() {
-            blocked.push(deny_blocker(leg, level, m.policy, m.statement));
-            continue;
-        }
-        conditional_blockers.push(deny_blocker(leg, level, m.policy, m.statement));
-        let grouped = escapes.len() > 1;
-        if grouped {
-            *group += 1;
-        }
-        for clause in escapes {
-            let (operator, values) = clause.negation();
-            conditions.push(Condition {
-                key: clause.key.clone(),
-                operator,
-                values,
-                effect: if grouped {
-                    "reachableIfAnyOf"
-                } else {
-                    "reachableOnlyIf"
-                }
-                .to_string(),
-                group: grouped.then_some(*group),
-                from: Some(from.clone()),
-            });
+    for (position, level) in levels.iter().enumerate() {
+        for m in &level.matched {
+            let (Applies::Residual(clauses), Effect::Deny) = (&m.applies, m.effect) else {
+                continue;
+            };
+            // The deny is escaped when any one clause fails. Escapes that only admin principals
+            // can take do not count: for everyone else the deny applies.
+            let escapes: Vec<&ConditionClause> = clauses
+                .iter()
+                .filter(|c| !escape_is_admin_only(c, admins, memo))
+                .collect();
+            if escapes.is_empty() {
+                out.blocked
+                    .push(deny_blocker(leg, position, m.policy, m.statement));
+                continue;
+            }
+            out.conditional_blockers
+                .push(deny_blocker(leg, position, m.policy, m.statement));
+            let from = statement_label(policies, m.policy, m.statement);
+            let grouped = escapes.len() > 1;
+            if grouped {
+                *out.group += 1;
+            }
+            for clause in escapes {
+                let (operator, values) = clause.negation();
+                out.conditions.push(Condition {
+                    key: clause.key.clone(),
+                    operator,
+                    values,
+                    effect: if grouped {
+                        "reachableIfAnyOf"
+                    } else {
+                        "reachableOnlyIf"
+                    }
+                    .to_string(),
+                    group: grouped.then_some(*out.group),
+                    from: Some(from.clone()),
+                });
+            }
         }
     }
-    for level in &decision.levels {
+    for (position, level) in levels.iter().enumerate() {
         if level.outcome != Outcome::Conditional {
             continue;
         }
-        let allows: Vec<(&crate::evaluation::Matched, &Vec<ConditionClause>)> = level
+        // An Allow whose condition only admin principals meet allows nobody we count.
+        let usable: Vec<(&crate::evaluation::Matched, &Vec<ConditionClause>)> = level
             .matched
             .iter()
             .filter_map(|m| match (&m.applies, m.effect) {
                 (Applies::Residual(clauses), Effect::Allow) => Some((m, clauses)),
                 _ => None,
             })
-            .collect();
-        // An Allow whose condition only admin principals meet allows nobody we count.
-        let usable: Vec<_> = allows
-            .into_iter()
-            .filter(|(_, clauses)| !clauses.iter().any(|c| allow_is_admin_only(c, admins)))
+            .filter(|(_, clauses)| !clauses.iter().any(|c| allow_is_admin_only(c, admins, memo)))
             .collect();
         if usable.is_empty() {
-            blocked.push(no_allow_blocker(leg, level.level));
+            out.blocked.push(no_allow_blocker(leg, position));
             continue;
         }
-        conditional_blockers.push(no_allow_blocker(leg, level.level));
+        out.conditional_blockers
+            .push(no_allow_blocker(leg, position));
         let grouped = usable.len() > 1;
         if grouped {
-            *group += 1;
+            *out.group += 1;
         }
         for (m, clauses) in usable {
             let from = statement_label(policies, m.policy, m.statement);
             for clause in clauses {
-                conditions.push(Condition {
+                out.conditions.push(Condition {
                     key: clause.key.clone(),
                     operator: clause.operator.clone(),
                     values: clause.values.clone(),
@@ -561,7 +605,7 @@ fn classify_conditional(
                         "reachableOnlyIf"
                     }
                     .to_string(),
-                    group: grouped.then_some(*group),
+                    group: grouped.then_some(*out.group),
                     from: Some(from.clone()),
                 });
             }
@@ -583,20 +627,44 @@ const PRINCIPAL_KEYS: &[&str] = &["aws:principalarn"];
 
 /// A deny clause like `ArnNotLike aws:PrincipalARN [AWSControlTowerExecution]` is escaped only
 /// by principals matching its values; if they are all admin roles, nobody we count escapes.
-fn escape_is_admin_only(clause: &ConditionClause, admins: &[Wildcard]) -> bool {
+fn escape_is_admin_only(
+    clause: &ConditionClause,
+    admins: &[Wildcard],
+    memo: &mut AdminMemo,
+) -> bool {
     PRINCIPAL_KEYS.contains(&clause.key_lowercase())
         && clause.is_negated()
         && clause.set_qualifier().is_none()
         && !clause.if_exists()
-        && clause.values.iter().all(|v| is_admin_pattern(v, admins))
+        && clause.values.iter().all(|v| memo.is_admin(v, admins))
 }
 
 /// An allow clause like `ArnLike aws:PrincipalARN [AWSControlTowerExecution]`.
-fn allow_is_admin_only(clause: &ConditionClause, admins: &[Wildcard]) -> bool {
+fn allow_is_admin_only(
+    clause: &ConditionClause,
+    admins: &[Wildcard],
+    memo: &mut AdminMemo,
+) -> bool {
     PRINCIPAL_KEYS.contains(&clause.key_lowercase())
         && !clause.is_negated()
         && clause.set_qualifier().is_none()
-        && clause.values.iter().all(|v| is_admin_pattern(v, admins))
+        && clause.values.iter().all(|v| memo.is_admin(v, admins))
+}
+
+/// [`is_admin_pattern`] answers by pattern, remembered for one evaluation run (the same few
+/// principal patterns come back for every chain and check).
+#[derive(Debug, Default)]
+struct AdminMemo(HashMap<String, bool>);
+
+impl AdminMemo {
+    fn is_admin(&mut self, pattern: &str, admins: &[Wildcard]) -> bool {
+        if let Some(&known) = self.0.get(pattern) {
+            return known;
+        }
+        let answer = is_admin_pattern(pattern, admins);
+        self.0.insert(pattern.to_string(), answer);
+        answer
+    }
 }
 
 /// Whether every principal a pattern matches is an admin principal, tested on an instance of
@@ -629,20 +697,165 @@ struct Engine<'a> {
     options: &'a Options,
     checks: Vec<Check>,
     admins: Vec<Wildcard>,
+    /// The distinct actions of each check's legs, lowercased.
+    check_actions: Vec<Vec<String>>,
+}
+
+/// The memo tables of one evaluation run. Work is shared at three grains:
+/// - a verdict per chain × check (per target too when the chain is account-sensitive);
+/// - a level result per distinct level content (the SCPs attached at one level) × check × leg,
+///   shared by every chain that has that level, for levels that cannot depend on the account;
+/// - the requests of each check's legs, built once.
+///
+/// So the policy work grows with distinct level contents × legs, and the per-chain work is
+/// combining cached level results.
+#[derive(Default)]
+struct Memo {
+    verdicts: HashMap<(usize, usize, Option<usize>), Rc<Verdict>>,
+    /// Level content → level-set id.
+    level_ids: HashMap<Vec<usize>, usize>,
+    /// Level-set id → its policy indices and whether any of them is account-sensitive.
+    level_sets: Vec<(Vec<usize>, bool)>,
+    /// Chain id → the level-set id of each of its levels.
+    chain_sets: HashMap<usize, Rc<[usize]>>,
+    /// (level set, check) → the level's result for each leg (account-independent sets only).
+    levels: HashMap<(usize, usize), Vec<LevelResult>>,
+    /// Check → the requests of its legs, for account-independent levels.
+    requests: HashMap<usize, Vec<Request>>,
+    admin: AdminMemo,
+    /// (level set, check) → whether the level's result for the check can depend on the account.
+    set_sensitive: HashMap<(usize, usize), Sensitivity>,
+    /// Chain → whether its result for some check can depend on the account.
+    chain_sensitive: HashMap<usize, bool>,
+}
+
+/// What, beyond its chain, a level's (or chain's) result for a check can depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Sensitivity {
+    /// Nothing: shared by every target with the chain.
+    None,
+    /// The caller's OU path (`aws:PrincipalOrgPaths`): shared by an OU and its accounts.
+    Path,
+    /// The caller's account.
+    Account,
 }
 
 impl<'a> Engine<'a> {
     fn new(snapshot: &'a ValidSnapshot, org: &'a Org<'a>, options: &'a Options) -> Engine<'a> {
+        let checks = checks(snapshot, options);
+        let check_actions = checks
+            .iter()
+            .map(|check| {
+                let mut actions: Vec<String> = check
+                    .legs
+                    .iter()
+                    .map(|leg| leg.action.to_ascii_lowercase())
+                    .collect();
+                actions.sort_unstable();
+                actions.dedup();
+                actions
+            })
+            .collect();
         Engine {
             org,
             options,
-            checks: checks(snapshot, options),
+            checks,
             admins: admin_patterns(&options.admin_principals),
+            check_actions,
         }
     }
 
+    /// Whether a level's result for a check can depend on the caller's account or OU path:
+    /// some account-sensitive policy there has a statement that can match one of the check's
+    /// actions (actions are fixed per leg, so other statements never apply whatever the account)
+    /// and that names a resource or an account- or path-related condition. Finer than
+    /// [`Policy::account_sensitive`]: the Control Tower guardrail is account-sensitive through
+    /// an S3 statement that never applies to Bedrock.
+    fn set_sensitive_for(&self, memo: &mut Memo, set: usize, check_index: usize) -> Sensitivity {
+        let Some((content, true)) = memo.level_sets.get(set) else {
+            return Sensitivity::None;
+        };
+        if let Some(&known) = memo.set_sensitive.get(&(set, check_index)) {
+            return known;
+        }
+        let actions = self
+            .check_actions
+            .get(check_index)
+            .map_or(&[][..], Vec::as_slice);
+        let policies = self.org.policies();
+        let sensitive = content
+            .iter()
+            .filter_map(|&p| policies.get(p))
+            .filter(|p| p.account_sensitive)
+            .flat_map(|p| &p.statements)
+            .filter(|statement| {
+                actions.iter().any(|action| match &statement.action {
+                    ActionMatch::Action(set) => set.matches(action),
+                    ActionMatch::NotAction(set) => !set.matches(action),
+                })
+            })
+            .map(|statement| {
+                let patterns = match &statement.resource {
+                    ResourceMatch::Resource(p) | ResourceMatch::NotResource(p) => p,
+                };
+                let resource = if patterns.iter().any(|p| p.text != "*") {
+                    Sensitivity::Account
+                } else {
+                    Sensitivity::None
+                };
+                statement
+                    .conditions
+                    .iter()
+                    .filter(|c| c.account_sensitive())
+                    .map(|c| {
+                        let path_only = c.key_lowercase() == "aws:principalorgpaths"
+                            && !c.values.iter().any(|v| v.contains("${"));
+                        if path_only {
+                            Sensitivity::Path
+                        } else {
+                            Sensitivity::Account
+                        }
+                    })
+                    .fold(resource, Ord::max)
+            })
+            .fold(Sensitivity::None, Ord::max);
+        memo.set_sensitive.insert((set, check_index), sensitive);
+        sensitive
+    }
+
+    /// What a chain's result for this check can depend on beyond the chain.
+    fn chain_sensitive_for(
+        &self,
+        memo: &mut Memo,
+        chain: usize,
+        check_index: usize,
+    ) -> Sensitivity {
+        if !self.org.chain_is_sensitive(chain) {
+            return Sensitivity::None;
+        }
+        let sets = self.chain_sets(memo, chain);
+        sets.iter()
+            .map(|&set| self.set_sensitive_for(memo, set, check_index))
+            .fold(Sensitivity::None, Ord::max)
+    }
+
+    /// Whether a chain's result for some check can depend on the caller's account (a path
+    /// dependence is shared with the account's OU).
+    fn chain_sensitive_any(&self, memo: &mut Memo, chain: usize) -> bool {
+        if !self.org.chain_is_sensitive(chain) {
+            return false;
+        }
+        if let Some(&known) = memo.chain_sensitive.get(&chain) {
+            return known;
+        }
+        let sensitive = (0..self.checks.len())
+            .any(|c| self.chain_sensitive_for(memo, chain, c) == Sensitivity::Account);
+        memo.chain_sensitive.insert(chain, sensitive);
+        sensitive
+    }
+
     fn findings(&self) -> Vec<Finding> {
-        let mut cache: HashMap<(usize, usize, Option<usize>), Verdict> = HashMap::new();
+        let mut memo = Memo::default();
         let mut findings = Vec::new();
         let targets = self.org.targets_in_order(&self.options.ous);
         for target in targets {
@@ -650,9 +863,10 @@ impl<'a> Engine<'a> {
                 TargetRef::Root(_) => {}
                 TargetRef::OrganizationalUnit(ou) => {
                     let chain = self.org.new_account_chain(ou);
+                    let facts = TargetFacts::of(self.org, target);
                     for (c, check) in self.checks.iter().enumerate() {
-                        let verdict = self.cached(&mut cache, chain, c, check, target);
-                        findings.push(self.finding(target, check, &verdict));
+                        let verdict = self.cached(&mut memo, chain, c, check, target);
+                        findings.push(self.finding(target, &facts, check, &verdict));
                     }
                 }
                 TargetRef::Account(account) => {
@@ -661,8 +875,8 @@ impl<'a> Engine<'a> {
                     let chain = self.org.account_chain(account);
                     let baseline = self.org.parent_new_account_chain(account);
                     let same_chain = baseline == Some(chain)
-                        && !self.org.chain_is_sensitive(chain)
-                        && !self.org.is_management(account);
+                        && !self.org.is_management(account)
+                        && !self.chain_sensitive_any(&mut memo, chain);
                     if !self.options.all_accounts
                         && active
                         && same_chain
@@ -670,9 +884,10 @@ impl<'a> Engine<'a> {
                     {
                         continue;
                     }
+                    let facts = TargetFacts::of(self.org, target);
                     for (c, check) in self.checks.iter().enumerate() {
                         let verdict = if !active {
-                            Verdict {
+                            Rc::new(Verdict {
                                 status: Status::Blocked,
                                 blockers: vec![AbstractBlocker {
                                     leg: 0,
@@ -684,22 +899,24 @@ impl<'a> Engine<'a> {
                                 conditions: Vec::new(),
                                 reason: None,
                                 requests: check.legs.len(),
-                            }
+                            })
                         } else {
-                            self.cached(&mut cache, chain, c, check, target)
+                            self.cached(&mut memo, chain, c, check, target)
                         };
                         if !self.options.all_accounts && active && !self.org.is_management(account)
                         {
                             // Listed only where the result differs from a new account's in the OU.
                             if let Some(base) = baseline {
                                 let parent = self.org.parent_target(account);
-                                let base_verdict = self.cached(&mut cache, base, c, check, parent);
-                                if same_verdict(&base_verdict, &verdict) {
+                                let base_verdict = self.cached(&mut memo, base, c, check, parent);
+                                if Rc::ptr_eq(&base_verdict, &verdict)
+                                    || same_verdict(&base_verdict, &verdict)
+                                {
                                     continue;
                                 }
                             }
                         }
-                        findings.push(self.finding(target, check, &verdict));
+                        findings.push(self.finding(target, &facts, check, &verdict));
                     }
                 }
             }
@@ -709,43 +926,171 @@ impl<'a> Engine<'a> {
 
     fn cached(
         &self,
-        cache: &mut HashMap<(usize, usize, Option<usize>), Verdict>,
+        memo: &mut Memo,
+        chain: usize,
+        check_index: usize,
+        check: &Check,
+        target: TargetRef<'a>,
+    ) -> Rc<Verdict> {
+        if let Some(gap) = self.org.gap_for(target) {
+            return Rc::new(unknown_verdict(gap));
+        }
+        let per_target = match self.chain_sensitive_for(memo, chain, check_index) {
+            Sensitivity::None => None,
+            // Every account directly in an OU has the OU's path: keyed by the container.
+            Sensitivity::Path => Some(match target {
+                TargetRef::Account(account) => {
+                    self.org.target_index(self.org.parent_target(account))
+                }
+                TargetRef::Root(_) | TargetRef::OrganizationalUnit(_) => {
+                    self.org.target_index(target)
+                }
+            }),
+            Sensitivity::Account => Some(self.org.target_index(target)),
+        };
+        let key = (chain, check_index, per_target);
+        if let Some(verdict) = memo.verdicts.get(&key) {
+            return Rc::clone(verdict);
+        }
+        let verdict = Rc::new(self.compute(memo, chain, check_index, check, target));
+        memo.verdicts.insert(key, Rc::clone(&verdict));
+        verdict
+    }
+
+    /// The same as [`verdict`] for the target's caller, from memoized level results where a
+    /// level cannot depend on the account.
+    fn compute(
+        &self,
+        memo: &mut Memo,
         chain: usize,
         check_index: usize,
         check: &Check,
         target: TargetRef<'a>,
     ) -> Verdict {
-        if let Some(gap) = self.org.gap_for(target) {
-            return Verdict {
-                status: Status::Unknown,
-                blockers: Vec::new(),
-                conditions: Vec::new(),
-                reason: Some(gap),
-                requests: 0,
+        if let Some(reason) = &check.missing {
+            return unknown_verdict(reason.clone());
+        }
+        let policies = self.org.policies();
+        let sets = self.chain_sets(memo, chain);
+        let mut caller = None;
+        // Account-independent levels: computed once per level content × check.
+        let sensitive: Vec<usize> = sets
+            .iter()
+            .enumerate()
+            .filter(|&(_, &set)| {
+                self.set_sensitive_for(memo, set, check_index) != Sensitivity::None
+            })
+            .map(|(position, _)| position)
+            .collect();
+        for (position, &set) in sets.iter().enumerate() {
+            if sensitive.contains(&position) || memo.levels.contains_key(&(set, check_index)) {
+                continue;
+            }
+            let Some((content, _)) = memo.level_sets.get(set) else {
+                continue;
             };
+            let requests = memo.requests.entry(check_index).or_insert_with(|| {
+                let caller = caller.get_or_insert_with(|| self.org.caller(target));
+                check
+                    .legs
+                    .iter()
+                    .map(|leg| request_for(leg, caller))
+                    .collect()
+            });
+            let results = requests
+                .iter()
+                .map(|request| evaluation::evaluate_level(0, content, policies, request))
+                .collect();
+            memo.levels.insert((set, check_index), results);
         }
-        let per_target = self
-            .org
-            .chain_is_sensitive(chain)
-            .then(|| self.org.target_index(target));
-        let key = (chain, check_index, per_target);
-        if let Some(verdict) = cache.get(&key) {
-            return verdict.clone();
+        // Account-sensitive levels: computed for this target's own requests.
+        let own: Vec<Vec<LevelResult>> = if sensitive.is_empty() {
+            Vec::new()
+        } else {
+            let caller = caller.get_or_insert_with(|| self.org.caller(target));
+            check
+                .legs
+                .iter()
+                .map(|leg| {
+                    let request = request_for(leg, caller);
+                    sensitive
+                        .iter()
+                        .map(|&position| {
+                            let content = sets
+                                .get(position)
+                                .and_then(|&set| memo.level_sets.get(set))
+                                .map_or(&[][..], |(content, _)| content.as_slice());
+                            evaluation::evaluate_level(position, content, policies, &request)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let Memo { levels, admin, .. } = memo;
+        let mut legs: Vec<Vec<&LevelResult>> = Vec::with_capacity(check.legs.len());
+        for leg in 0..check.legs.len() {
+            let mut row = Vec::with_capacity(sets.len());
+            let mut own_row = own.get(leg).map(|r| r.iter());
+            for (position, &set) in sets.iter().enumerate() {
+                let result = if sensitive.contains(&position) {
+                    own_row.as_mut().and_then(Iterator::next)
+                } else {
+                    levels.get(&(set, check_index)).and_then(|r| r.get(leg))
+                };
+                match result {
+                    Some(result) => row.push(result),
+                    // Unreachable by construction; the plain computation is always right.
+                    None => {
+                        return verdict(
+                            check,
+                            self.org.chain_levels(chain),
+                            policies,
+                            &self.org.caller(target),
+                            &self.admins,
+                        );
+                    }
+                }
+            }
+            legs.push(row);
         }
-        let caller = self.org.caller(target);
-        let verdict = verdict(
-            check,
-            self.org.chain_levels(chain),
-            self.org.policies(),
-            &caller,
-            &self.admins,
-        );
-        cache.insert(key, verdict.clone());
-        verdict
+        assemble(check, &legs, policies, &self.admins, admin)
     }
 
-    fn finding(&self, target: TargetRef<'a>, check: &Check, verdict: &Verdict) -> Finding {
-        let levels = self.org.level_targets(target);
+    /// The level-set ids of a chain's levels.
+    fn chain_sets(&self, memo: &mut Memo, chain: usize) -> Rc<[usize]> {
+        if let Some(sets) = memo.chain_sets.get(&chain) {
+            return Rc::clone(sets);
+        }
+        let policies = self.org.policies();
+        let sets: Rc<[usize]> = self
+            .org
+            .chain_levels(chain)
+            .iter()
+            .map(|level| {
+                if let Some(&id) = memo.level_ids.get(level) {
+                    return id;
+                }
+                let id = memo.level_sets.len();
+                let sensitive = level
+                    .iter()
+                    .any(|&p| policies.get(p).is_some_and(|p| p.account_sensitive));
+                memo.level_sets.push((level.clone(), sensitive));
+                memo.level_ids.insert(level.clone(), id);
+                id
+            })
+            .collect();
+        memo.chain_sets.insert(chain, Rc::clone(&sets));
+        sets
+    }
+
+    fn finding(
+        &self,
+        target: TargetRef<'a>,
+        facts: &TargetFacts,
+        check: &Check,
+        verdict: &Verdict,
+    ) -> Finding {
+        let levels = &facts.level_targets;
         let policies = self.org.policies();
         let blockers: Vec<Blocker> = verdict
             .blockers
@@ -780,13 +1125,29 @@ impl<'a> Engine<'a> {
                 TargetRef::OrganizationalUnit(_) => TargetKind::OrganizationalUnit,
                 TargetRef::Account(_) => TargetKind::Account,
             },
-            target_path: self.org.path(target),
+            target_path: facts.path.clone(),
             profile_id: check.profile_id.clone(),
             source_region: check.source_region.clone(),
             status: verdict.status,
             blockers,
             conditions: verdict.conditions.clone(),
             explanation,
+        }
+    }
+}
+
+/// What every finding of one target repeats, computed once per target.
+struct TargetFacts {
+    /// The target id each level of the target's chain is attached to.
+    level_targets: Vec<String>,
+    path: String,
+}
+
+impl TargetFacts {
+    fn of(org: &Org<'_>, target: TargetRef<'_>) -> TargetFacts {
+        TargetFacts {
+            level_targets: org.level_targets(target),
+            path: org.path(target),
         }
     }
 }

@@ -32,6 +32,8 @@ enum Command {
     Check(CheckArgs),
     /// Read the live organization and Bedrock inference profiles into a snapshot (needs AWS credentials).
     Snapshot(SnapshotArgs),
+    /// Write a deterministic synthetic organization snapshot (for benchmarks and tests).
+    Generate(GenerateArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -108,6 +110,19 @@ struct SnapshotArgs {
     output: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Debug)]
+struct GenerateArgs {
+    /// Number of accounts, the management account included (1 to 1,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    accounts: u64,
+    /// Seed of the pseudo-random stream: the same seed gives the same snapshot.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the snapshot here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum Format {
     Text,
@@ -149,6 +164,7 @@ fn main() -> ExitCode {
         Command::Propose(args) => propose(args),
         Command::Check(args) => run_check(args),
         Command::Snapshot(args) => snapshot_command(args),
+        Command::Generate(args) => generate_command(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -288,6 +304,35 @@ fn emit(output: &str) -> Result<(), Failure> {
     }
 }
 
+/// Writes to `path` (atomically) or, without one, to stdout.
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), Failure> {
+    match path {
+        None => emit(text),
+        Some(path) => write_file_atomically(path, text.as_bytes())
+            .map_err(|e| Failure::Io(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Writes `--output FILE` without ever leaving half a file: a temporary file in the same
+/// directory, synced, then renamed over `path` (removed again on any error).
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 fn propose(args: ProposeArgs) -> Result<u8, Failure> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
@@ -297,7 +342,16 @@ fn propose(args: ProposeArgs) -> Result<u8, Failure> {
         approved_profiles: args.approved_profiles,
         evaluation: options,
     };
-    report.proposals = remediation::propose(&loaded, &report, &proposal_options);
+    let (proposals, unresolved) =
+        remediation::propose_with_rejections(&loaded, &report, &proposal_options);
+    report.proposals = proposals;
+    report.unresolved = unresolved;
+    let unfixed: usize = report.unresolved.iter().map(|u| u.fixes.len()).sum();
+    if unfixed > 0 {
+        eprintln!(
+            "cris-guard: {unfixed} problem(s) have no verified fix; see `unresolved` in the output"
+        );
+    }
     let output = match args.format {
         ProposeFormat::Json => json(&report),
         ProposeFormat::Text => {
@@ -323,12 +377,29 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
     Ok(if result.decision == "allowed" { 0 } else { 1 })
 }
 
+fn generate_command(args: &GenerateArgs) -> Result<u8, Failure> {
+    let options = cris_guard::generate::GenerateOptions {
+        accounts: usize::try_from(args.accounts).unwrap_or(usize::MAX),
+        seed: args.seed,
+        ..cris_guard::generate::GenerateOptions::default()
+    };
+    let generated = cris_guard::generate::organization(&options);
+    let mut text = serde_json::to_string(&generated)
+        .map_err(|e| Failure::Io(format!("serializing the snapshot: {e}")))?;
+    text.push('\n');
+    write_output(args.output.as_deref(), &text)?;
+    Ok(0)
+}
+
 #[cfg(feature = "aws")]
 fn snapshot_command(args: SnapshotArgs) -> Result<u8, Failure> {
-    Ok(cris_guard::aws::reader::run_snapshot_command(
-        args.profile_regions,
-        args.output,
-    ))
+    match cris_guard::aws::reader::run_snapshot_command(args.profile_regions) {
+        Ok(json) => {
+            write_output(args.output.as_deref(), &json)?;
+            Ok(0)
+        }
+        Err(code) => Ok(code),
+    }
 }
 
 #[cfg(not(feature = "aws"))]
