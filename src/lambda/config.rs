@@ -1,0 +1,173 @@
+//! The Lambda's configuration from environment variables, validated once at cold start.
+
+use crate::{reachability, remediation};
+
+pub const TOPIC_ARN: &str = "CRIS_GUARD_TOPIC_ARN";
+pub const TABLE_NAME: &str = "CRIS_GUARD_TABLE_NAME";
+pub const SOURCE_REGIONS: &str = "CRIS_GUARD_SOURCE_REGIONS";
+pub const APPROVED_PROFILES: &str = "CRIS_GUARD_APPROVED_PROFILES";
+pub const ADMIN_PRINCIPALS: &str = "CRIS_GUARD_ADMIN_PRINCIPALS";
+
+/// A configuration variable that is missing or malformed; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable `{variable}`: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// Everything the function needs besides the AWS clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The SNS topic alerts go to.
+    pub topic_arn: String,
+    /// The DynamoDB table of alert state (partition key `pk`, string).
+    pub table_name: String,
+    /// Source Regions checked (and read from Bedrock); empty: every Region in the snapshot.
+    pub source_regions: Vec<String>,
+    /// Profiles a proposed fix may open; empty: the ones found blocked or conditional.
+    pub approved_profiles: Vec<String>,
+    /// ARN patterns of administration principals, added to the built-in list.
+    pub admin_principals: Vec<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let required = |variable: &'static str| -> Result<String, ConfigError> {
+            match lookup(variable).map(|v| v.trim().to_string()) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => Err(ConfigError {
+                    variable,
+                    problem: "is not set (or empty)".into(),
+                }),
+            }
+        };
+        let list = |variable: &'static str| -> Vec<String> {
+            lookup(variable)
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let topic_arn = required(TOPIC_ARN)?;
+        if !is_sns_topic_arn(&topic_arn) {
+            return Err(ConfigError {
+                variable: TOPIC_ARN,
+                problem: format!(
+                    "`{topic_arn}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                ),
+            });
+        }
+        let table_name = required(TABLE_NAME)?;
+        let source_regions = list(SOURCE_REGIONS);
+        if let Some(bad) = source_regions.iter().find(|r| !crate::ids::is_region(r)) {
+            return Err(ConfigError {
+                variable: SOURCE_REGIONS,
+                problem: format!("`{bad}` is not a Region name such as us-east-1"),
+            });
+        }
+        let admin_principals = list(ADMIN_PRINCIPALS);
+        if let Some(bad) = admin_principals.iter().find(|p| !p.starts_with("arn:")) {
+            return Err(ConfigError {
+                variable: ADMIN_PRINCIPALS,
+                problem: format!("`{bad}` is not an ARN pattern (arn:...)"),
+            });
+        }
+        Ok(Config {
+            topic_arn,
+            table_name,
+            source_regions,
+            approved_profiles: list(APPROVED_PROFILES),
+            admin_principals,
+        })
+    }
+
+    /// The evaluation options: configured Regions and admin principals, OUs plus the accounts
+    /// that differ from their OU (never every account), reachable findings kept (they are
+    /// needed to notice a fix).
+    pub fn evaluation(&self) -> reachability::Options {
+        reachability::Options {
+            source_regions: self.source_regions.clone(),
+            admin_principals: self.admin_principals.clone(),
+            all_accounts: false,
+            only_problems: false,
+            ..reachability::Options::default()
+        }
+    }
+
+    pub fn remediation(&self) -> remediation::Options {
+        remediation::Options {
+            approved_profiles: self.approved_profiles.clone(),
+            evaluation: self.evaluation(),
+        }
+    }
+}
+
+/// `arn:<partition>:sns:<region>:<12 digits>:<topic name>`.
+fn is_sns_topic_arn(text: &str) -> bool {
+    let Some(arn) = crate::arn::Arn::parse(text) else {
+        return false;
+    };
+    arn.partition.starts_with("aws")
+        && arn.service == "sns"
+        && crate::ids::is_region(&arn.region)
+        && crate::ids::is_account_id(&arn.account)
+        && !arn.resource.contains(':')
+        && arn
+            .resource
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn valid_and_invalid() {
+        let ok = from(&[
+            (
+                TOPIC_ARN,
+                "arn:aws:sns:us-east-1:111111111111:cris-guard-alerts",
+            ),
+            (TABLE_NAME, "cris-guard-state"),
+            (SOURCE_REGIONS, "us-east-1, us-west-2"),
+            (APPROVED_PROFILES, ""),
+        ])
+        .unwrap();
+        assert_eq!(ok.source_regions, vec!["us-east-1", "us-west-2"]);
+        assert!(ok.approved_profiles.is_empty());
+        let err = from(&[
+            (TOPIC_ARN, "arn:aws:sqs:us-east-1:111111111111:q"),
+            (TABLE_NAME, "t"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, TOPIC_ARN);
+        let err = from(&[(TOPIC_ARN, "arn:aws:sns:us-east-1:111111111111:t")]).unwrap_err();
+        assert_eq!(err.variable, TABLE_NAME);
+        let err = from(&[
+            (TOPIC_ARN, "arn:aws:sns:us-east-1:111111111111:t"),
+            (TABLE_NAME, "t"),
+            (SOURCE_REGIONS, "us-east-1,useast2"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, SOURCE_REGIONS);
+        assert!(err.to_string().contains("CRIS_GUARD_SOURCE_REGIONS"));
+    }
+}

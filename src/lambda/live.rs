@@ -1,0 +1,56 @@
+//! The production [`SnapshotSource`]: the live organization through [`SnapshotReader`].
+
+use std::time::SystemTime;
+
+use aws_config::SdkConfig;
+
+use crate::aws::reader::{self, NoProgress, ReaderOptions, SnapshotReader};
+use crate::lambda::{SnapshotSource, SourceError};
+use crate::snapshot::Snapshot;
+
+/// Reads the organization and the inference profiles of the configured Regions, stamping each
+/// read with the current time as `capturedAt`.
+#[derive(Debug, Clone)]
+pub struct ReaderSource {
+    conf: SdkConfig,
+    /// Source Regions whose profiles are read; empty: the reader's default list.
+    profile_regions: Vec<String>,
+}
+
+impl ReaderSource {
+    pub fn new(conf: &SdkConfig, profile_regions: Vec<String>) -> Self {
+        ReaderSource {
+            conf: conf.clone(),
+            profile_regions,
+        }
+    }
+}
+
+impl SnapshotSource for ReaderSource {
+    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        let mut options = ReaderOptions::new(reader::rfc3339(SystemTime::now()));
+        if !self.profile_regions.is_empty() {
+            options.profile_regions = self.profile_regions.clone();
+        }
+        // Clients are cheap to make from the shared configuration; the options carry this
+        // read's timestamp.
+        let outcome = SnapshotReader::new(&self.conf, options)
+            .read(&NoProgress)
+            .await
+            .map_err(|err| SourceError {
+                message: err.to_string(),
+            })?;
+        tracing::info!(
+            organization_id = %outcome.snapshot.organization.id,
+            captured_at = %outcome.snapshot.captured_at,
+            calls = outcome.stats.total_calls(),
+            retries = outcome.stats.total_retries(),
+            gaps = outcome.snapshot.gaps.len(),
+            "read the organization"
+        );
+        for gap in &outcome.snapshot.gaps {
+            tracing::warn!(scope = %gap.scope, reason = %gap.reason, "part of the organization could not be read");
+        }
+        Ok(outcome.snapshot)
+    }
+}

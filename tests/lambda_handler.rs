@@ -1,0 +1,522 @@
+//! The Lambda guard end to end through its seams: every `events/*.json` payload through
+//! `Guard::handle` with a fixed snapshot (the blog scenario), an in-memory state store that
+//! follows the DynamoDB conditional scheme, and a recording sink.
+#![cfg(feature = "aws")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use cris_guard::alert::{FindingState, SnsMessage, StateView};
+use cris_guard::lambda::{
+    AlertSink, Claim, ClaimOutcome, Config, Guard, HandlerError, PublishError, SnapshotSource,
+    SourceError, StateError, StateStore, state_pk,
+};
+use cris_guard::snapshot::Snapshot;
+use serde_json::Value;
+
+const ALICE: &str = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn blog_snapshot() -> Snapshot {
+    let text = std::fs::read_to_string(root().join("examples/blog/snapshot.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The blog scenario after the Region deny was detached from Sandbox, read a day later.
+fn fixed_snapshot() -> Snapshot {
+    let mut s = blog_snapshot();
+    s.captured_at = "2026-11-30T00:00:00Z".into();
+    for p in &mut s.policies {
+        if p.id == "p-abcd1234" {
+            p.targets.retain(|t| t != "ou-ab12-11111111");
+        }
+    }
+    s
+}
+
+fn event(name: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("events").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn event_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+struct FakeSource {
+    snapshot: Mutex<Result<Snapshot, SourceError>>,
+    calls: AtomicUsize,
+}
+
+impl FakeSource {
+    fn new(snapshot: Snapshot) -> Self {
+        FakeSource {
+            snapshot: Mutex::new(Ok(snapshot)),
+            calls: AtomicUsize::new(0),
+        }
+    }
+    fn set(&self, snapshot: Result<Snapshot, SourceError>) {
+        *self.snapshot.lock().unwrap() = snapshot;
+    }
+}
+
+impl SnapshotSource for FakeSource {
+    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.snapshot.lock().unwrap().clone()
+    }
+}
+
+/// DynamoDB semantics in memory: `claim` and `release` apply the same conditions as
+/// `DynamoStateStore`. `stale_load` makes `load` return nothing, as if this invocation had read
+/// the state before another one claimed (the race).
+#[derive(Default)]
+struct MemoryStore {
+    items: Mutex<BTreeMap<String, FindingState>>,
+    stale_load: AtomicBool,
+    claims: AtomicUsize,
+}
+
+impl MemoryStore {
+    fn items(&self) -> BTreeMap<String, FindingState> {
+        self.items.lock().unwrap().clone()
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn load(&self, organization_id: &str) -> Result<StateView, StateError> {
+        if self.stale_load.load(Ordering::SeqCst) {
+            return Ok(StateView::new());
+        }
+        let prefix = format!("{organization_id}#");
+        Ok(self
+            .items
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(pk, s)| Some((pk.strip_prefix(&prefix)?.to_string(), s.clone())))
+            .collect())
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StateError> {
+        self.claims.fetch_add(1, Ordering::SeqCst);
+        let mut items = self.items.lock().unwrap();
+        let current = items.get(&claim.pk());
+        let ok = match (&claim.expected, current) {
+            (None, None) => true,
+            (None, Some(_)) | (Some(_), None) => false,
+            (Some(expected), Some(current)) => {
+                current.fingerprint == expected.fingerprint
+                    && current.snapshot_captured_at <= claim.next.snapshot_captured_at
+            }
+        };
+        if !ok {
+            return Ok(ClaimOutcome::Lost);
+        }
+        items.insert(claim.pk(), claim.next.clone());
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StateError> {
+        let mut items = self.items.lock().unwrap();
+        if items.get(&claim.pk()) == Some(&claim.next) {
+            match &claim.expected {
+                None => items.remove(&claim.pk()),
+                Some(expected) => items.insert(claim.pk(), expected.clone()),
+            };
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RecordingSink {
+    messages: Mutex<Vec<SnsMessage>>,
+    fail: AtomicBool,
+}
+
+impl RecordingSink {
+    fn take(&self) -> Vec<SnsMessage> {
+        std::mem::take(&mut *self.messages.lock().unwrap())
+    }
+}
+
+impl AlertSink for RecordingSink {
+    async fn publish(&self, message: &SnsMessage) -> Result<(), PublishError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(PublishError {
+                message: "SNS Publish: service unavailable".into(),
+            });
+        }
+        self.messages.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+type TestGuard = Guard<FakeSource, MemoryStore, RecordingSink>;
+
+fn config() -> Config {
+    Config::from_lookup(|name| {
+        match name {
+            "CRIS_GUARD_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:111111111111:cris-guard-alerts"),
+            "CRIS_GUARD_TABLE_NAME" => Some("cris-guard-state"),
+            "CRIS_GUARD_SOURCE_REGIONS" => Some("us-east-1,us-west-2"),
+            _ => None,
+        }
+        .map(String::from)
+    })
+    .unwrap()
+}
+
+fn guard(snapshot: Snapshot) -> TestGuard {
+    Guard::new(
+        FakeSource::new(snapshot),
+        MemoryStore::default(),
+        RecordingSink::default(),
+        &config(),
+    )
+}
+
+fn full_json(message: &SnsMessage) -> Value {
+    let body: Value = serde_json::from_str(&message.body()).unwrap();
+    assert!(body.get("default").is_some(), "SNS needs a default key");
+    serde_json::from_str(body["sqs"].as_str().unwrap()).unwrap()
+}
+
+fn change_kinds(message: &SnsMessage) -> Vec<String> {
+    full_json(message)["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["change"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_event_file_goes_through_the_handler() {
+    let files = event_files();
+    assert!(files.len() >= 20, "events/ has {} files", files.len());
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let payload: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let g = guard(blog_snapshot());
+        let summary = g
+            .handle(&payload)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let messages = g.sink.take();
+        if name.contains("failed") {
+            assert!(!summary.evaluated, "{name}: a failed call is not a change");
+            assert_eq!(g.source.calls.load(Ordering::SeqCst), 0, "{name}");
+            assert!(messages.is_empty(), "{name}");
+            continue;
+        }
+        assert!(summary.evaluated, "{name}");
+        assert_eq!(
+            g.source.calls.load(Ordering::SeqCst),
+            1,
+            "{name}: one read per invocation"
+        );
+        assert_eq!(messages.len(), 1, "{name}: first run alerts once");
+        let m = &messages[0];
+        assert_eq!(m.attributes["organizationId"], "o-exampleorgid", "{name}");
+        assert_eq!(m.attributes["status"], "blocked", "{name}");
+        if name.starts_with("scheduled") {
+            assert_eq!(m.attributes["trigger"], "schedule");
+            assert!(!m.attributes.contains_key("changedBy"));
+            assert!(m.default.contains("scheduled sweep"), "{}", m.default);
+        } else {
+            assert_eq!(m.attributes["trigger"], "event", "{name}");
+            assert!(m.attributes.contains_key("changedBy"), "{name}");
+        }
+        if summary.from_sqs {
+            assert_eq!(
+                summary.response(),
+                serde_json::json!({ "batchItemFailures": [] })
+            );
+        }
+        // The same payload again: nothing new.
+        g.handle(&payload).await.unwrap();
+        assert!(g.sink.take().is_empty(), "{name}: duplicate published");
+    }
+}
+
+#[tokio::test]
+async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
+    let g = guard(blog_snapshot());
+    let summary = g
+        .handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    let messages = g.sink.take();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.attributes["changedBy"], ALICE);
+    assert!(
+        m.default
+            .contains("changed by alice@example.com (AttachPolicy)"),
+        "{}",
+        m.default
+    );
+    assert!(m.default.contains("blocked for Sandbox"), "{}", m.default);
+    assert!(
+        m.default.contains("aws-guardrails-AbCdEf/GRREGIONDENY"),
+        "{}",
+        m.default
+    );
+    assert!(m.default.chars().count() <= 1_000);
+    assert!(m.email.contains("Root/Sandbox"), "{}", m.email);
+    let full = full_json(m);
+    assert_eq!(full["trigger"]["changedBy"], ALICE);
+    assert_eq!(
+        full["trigger"]["events"][0]["requestParameters"]["policyId"],
+        "p-abcd1234"
+    );
+    assert!(change_kinds(m).iter().all(|k| k == "newlyBlocked"));
+    assert_eq!(summary.claimed, summary.changes);
+    assert!(
+        summary.changes >= 2,
+        "Sandbox and Security from two source Regions"
+    );
+
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert!(g.sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn one_change_reported_by_two_events_alerts_once() {
+    // Both events in one SQS batch: one read, one message.
+    let g = guard(blog_snapshot());
+    let summary = g
+        .handle(&event("sqs-batch-two-attach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!((summary.records, summary.events), (2, 2));
+    assert_eq!(g.source.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(g.sink.take().len(), 1);
+
+    // The same two events as two invocations: the second finds nothing new.
+    let g = guard(blog_snapshot());
+    let batch = event("sqs-batch-two-attach-policy.json");
+    for record in batch["Records"].as_array().unwrap() {
+        let single: Value = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+        g.handle(&single).await.unwrap();
+    }
+    assert_eq!(g.sink.take().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_call_is_not_evaluated() {
+    let g = guard(blog_snapshot());
+    let summary = g
+        .handle(&event("organizations-attach-policy-failed.json"))
+        .await
+        .unwrap();
+    assert_eq!(summary.failed_calls, 1);
+    assert!(!summary.evaluated);
+    assert_eq!(g.source.calls.load(Ordering::SeqCst), 0);
+    assert!(g.sink.take().is_empty());
+    assert!(g.state.items().is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_without_change_publishes_nothing() {
+    let g = guard(blog_snapshot());
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(g.sink.take().len(), 1);
+    let summary = g.handle(&event("scheduled-sweep.json")).await.unwrap();
+    assert!(summary.evaluated);
+    assert_eq!(summary.changes, 0);
+    assert!(g.sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_fix_is_reported_once() {
+    let g = guard(blog_snapshot());
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    g.sink.take();
+    g.source.set(Ok(fixed_snapshot()));
+    g.handle(&event("organizations-detach-policy.json"))
+        .await
+        .unwrap();
+    let messages = g.sink.take();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert!(
+        change_kinds(m).iter().all(|k| k == "fixed"),
+        "{:?}",
+        change_kinds(m)
+    );
+    assert_eq!(m.attributes["status"], "reachable");
+    assert!(
+        m.default.contains("reachable again for Sandbox"),
+        "{}",
+        m.default
+    );
+    assert!(m.default.contains("(DetachPolicy)"), "{}", m.default);
+    g.handle(&event("scheduled-sweep.json")).await.unwrap();
+    assert!(g.sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_publish_failure_rolls_back_so_the_retry_alerts() {
+    let g = guard(blog_snapshot());
+    g.sink.fail.store(true, Ordering::SeqCst);
+    let err = g
+        .handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HandlerError::Publish {
+                not_rolled_back: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.retryable());
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "Retryable.PublishFailed");
+    assert!(g.state.items().is_empty(), "claims rolled back");
+
+    g.sink.fail.store(false, Ordering::SeqCst);
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(g.sink.take().len(), 1);
+}
+
+#[tokio::test]
+async fn a_publish_failure_after_a_fix_restores_the_previous_state() {
+    let g = guard(blog_snapshot());
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    g.sink.take();
+    let before = g.state.items();
+    g.source.set(Ok(fixed_snapshot()));
+    g.sink.fail.store(true, Ordering::SeqCst);
+    assert!(
+        g.handle(&event("organizations-detach-policy.json"))
+            .await
+            .is_err()
+    );
+    assert_eq!(g.state.items(), before);
+    g.sink.fail.store(false, Ordering::SeqCst);
+    g.handle(&event("organizations-detach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(g.sink.take().len(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_race_publishes_nothing() {
+    let g = guard(blog_snapshot());
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(g.sink.take().len(), 1);
+    // A second invocation that read the state before the first one claimed.
+    g.state.stale_load.store(true, Ordering::SeqCst);
+    let summary = g
+        .handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert!(summary.changes > 0);
+    assert_eq!(summary.claimed, 0);
+    assert_eq!(summary.lost, summary.changes);
+    assert!(g.sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn an_older_snapshot_never_overwrites_newer_state() {
+    let g = guard(blog_snapshot());
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    g.source.set(Ok(fixed_snapshot()));
+    g.handle(&event("organizations-detach-policy.json"))
+        .await
+        .unwrap();
+    g.sink.take();
+    let newer = g.state.items();
+    let sandbox_key = state_pk(
+        "o-exampleorgid",
+        "ou-ab12-11111111|us.anthropic.claude-3-5-sonnet-20241022-v2:0|us-east-1",
+    );
+    assert_eq!(
+        newer[&sandbox_key].snapshot_captured_at,
+        "2026-11-30T00:00:00Z"
+    );
+
+    // A slow invocation evaluates the older (blocked) snapshot afterwards.
+    g.source.set(Ok(blog_snapshot()));
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert!(g.sink.take().is_empty());
+    assert_eq!(g.state.items(), newer);
+
+    // Even when it read the state before the newer one was written, its claims lose.
+    g.state.stale_load.store(true, Ordering::SeqCst);
+    g.handle(&event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert!(g.sink.take().is_empty());
+    assert_eq!(g.state.items(), newer);
+}
+
+#[tokio::test]
+async fn a_source_failure_fails_the_invocation() {
+    let g = guard(blog_snapshot());
+    g.source.set(Err(SourceError {
+        message: "DescribeOrganization: TooManyRequestsException".into(),
+    }));
+    let err = g.handle(&event("scheduled-sweep.json")).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Source(_)));
+    assert!(err.retryable());
+    assert!(g.sink.take().is_empty());
+    assert!(g.state.items().is_empty());
+    assert_eq!(g.state.claims.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn undecodable_records_are_skipped_not_failed() {
+    let g = guard(blog_snapshot());
+    let mut batch = event("sqs-batch-two-attach-policy.json");
+    batch["Records"][1]["body"] = Value::String("{\"not\": \"an event\"}".into());
+    let summary = g.handle(&batch).await.unwrap();
+    assert_eq!(summary.undecodable, 1);
+    assert!(summary.evaluated);
+    assert_eq!(g.sink.take().len(), 1);
+    assert_eq!(
+        summary.response(),
+        serde_json::json!({ "batchItemFailures": [] })
+    );
+}

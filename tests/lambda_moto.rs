@@ -1,0 +1,268 @@
+//! The guard with the real SNS and DynamoDB clients against moto: the alert arrives in an SQS
+//! queue subscribed to the topic with its JSON body and message attributes, a second run
+//! publishes nothing, and the conditional write refuses a second claim.
+//!
+//! Needs `MOTO_ENDPOINT` (scripts/test starts moto); without it the test prints a note and
+//! passes, unless `CRIS_GUARD_REQUIRE_MOTO=1`. It never resets moto (other tests share the
+//! server): every run creates its own topic, queue and table.
+#![cfg(feature = "aws")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on purpose"
+)]
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use cris_guard::alert::FindingState;
+use cris_guard::aws::{sns::SnsSink, state::DynamoStateStore};
+use cris_guard::lambda::{
+    Claim, ClaimOutcome, Config, Guard, SnapshotSource, SourceError, StateStore,
+};
+use cris_guard::report::Status;
+use cris_guard::snapshot::Snapshot;
+use serde_json::Value;
+
+const ALICE: &str = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com";
+
+struct FixedSource(Snapshot);
+
+impl SnapshotSource for FixedSource {
+    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        Ok(self.0.clone())
+    }
+}
+
+fn read_json(relative: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn moto() -> Option<SdkConfig> {
+    let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") else {
+        assert!(
+            std::env::var("CRIS_GUARD_REQUIRE_MOTO").as_deref() != Ok("1"),
+            "CRIS_GUARD_REQUIRE_MOTO=1 but MOTO_ENDPOINT is not set"
+        );
+        eprintln!("note: MOTO_ENDPOINT is not set; skipping the moto test");
+        return None;
+    };
+    Some(
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .load()
+            .await,
+    )
+}
+
+fn unique_suffix() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{}", std::process::id(), nanos % 1_000_000_000_000)
+}
+
+async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut bodies = Vec::new();
+    for m in out.messages() {
+        bodies.push(serde_json::from_str(m.body().unwrap()).unwrap());
+        sqs.delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    bodies
+}
+
+#[tokio::test]
+async fn alerts_through_real_sns_and_dynamodb() {
+    let Some(conf) = moto().await else {
+        return;
+    };
+    let suffix = unique_suffix();
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+
+    let topic_arn = sns
+        .create_topic()
+        .name(format!("cris-guard-alerts-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("cris-guard-alerts-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let table = format!("cris-guard-state-{suffix}");
+    ddb.create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+
+    let config = Config::from_lookup(|name| match name {
+        "CRIS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
+        "CRIS_GUARD_TABLE_NAME" => Some(table.clone()),
+        "CRIS_GUARD_SOURCE_REGIONS" => Some("us-east-1,us-west-2".into()),
+        _ => None,
+    })
+    .unwrap();
+    let snapshot: Snapshot =
+        serde_json::from_value(read_json("examples/blog/snapshot.json")).unwrap();
+    let guard = Guard::new(
+        FixedSource(snapshot),
+        DynamoStateStore::new(ddb.clone(), &config.table_name),
+        SnsSink::new(sns.clone(), &config.topic_arn),
+        &config,
+    );
+    let event = read_json("events/organizations-attach-policy.json");
+
+    // First run: one alert, delivered to the queue as an SNS envelope.
+    let summary = guard.handle(&event).await.unwrap();
+    assert_eq!(summary.messages_published, 1, "{summary:?}");
+    assert!(summary.changes >= 2);
+    let delivered = receive(&sqs, &queue_url).await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    let envelope = &delivered[0];
+    let attributes = &envelope["MessageAttributes"];
+    assert_eq!(attributes["status"]["Value"], "blocked");
+    assert_eq!(attributes["status"]["Type"], "String");
+    assert_eq!(attributes["organizationId"]["Value"], "o-exampleorgid");
+    assert_eq!(attributes["trigger"]["Value"], "event");
+    assert_eq!(attributes["changedBy"]["Value"], ALICE);
+    let body: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "crisGuardAlert");
+    assert_eq!(body["organizationId"], "o-exampleorgid");
+    assert_eq!(body["trigger"]["changedBy"], ALICE);
+    let changes = body["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), summary.changes);
+    assert!(changes.iter().all(|c| c["change"] == "newlyBlocked"));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["finding"]["targetPath"] == "Root/Sandbox"
+                && c["finding"]["blockers"][0]["sid"] == "GRREGIONDENY")
+    );
+
+    // Second run: state is in DynamoDB, nothing new.
+    let again = guard.handle(&event).await.unwrap();
+    assert_eq!((again.changes, again.messages_published), (0, 0));
+    assert!(receive(&sqs, &queue_url).await.is_empty());
+
+    // The stored state, and the conditional write refusing a second claim.
+    let store = DynamoStateStore::new(ddb.clone(), &table);
+    let view = store.load("o-exampleorgid").await.unwrap();
+    assert_eq!(view.len(), summary.changes);
+    let key = "ou-ab12-11111111|us.anthropic.claude-3-5-sonnet-20241022-v2:0|us-east-1";
+    let stored = view.get(key).unwrap().clone();
+    assert_eq!(stored.status, Status::Blocked);
+    assert_eq!(stored.snapshot_captured_at, "2026-11-29T00:00:00Z");
+    let racing = Claim {
+        organization_id: "o-exampleorgid".into(),
+        finding_key: key.into(),
+        expected: None,
+        next: stored.clone(),
+    };
+    assert_eq!(store.claim(&racing).await.unwrap(), ClaimOutcome::Lost);
+    let newer = FindingState {
+        fingerprint: "reachable:0000000000000000".into(),
+        status: Status::Reachable,
+        snapshot_captured_at: "2026-11-30T00:00:00Z".into(),
+    };
+    let stale = Claim {
+        expected: Some(FindingState {
+            fingerprint: "blocked:ffffffffffffffff".into(),
+            ..stored.clone()
+        }),
+        next: newer.clone(),
+        ..racing.clone()
+    };
+    assert_eq!(store.claim(&stale).await.unwrap(), ClaimOutcome::Lost);
+    let older = Claim {
+        expected: Some(stored.clone()),
+        next: FindingState {
+            snapshot_captured_at: "2026-11-28T00:00:00Z".into(),
+            ..newer.clone()
+        },
+        ..racing.clone()
+    };
+    assert_eq!(store.claim(&older).await.unwrap(), ClaimOutcome::Lost);
+
+    // A winning claim, then its rollback restores the previous item.
+    let winning = Claim {
+        expected: Some(stored.clone()),
+        next: newer,
+        ..racing
+    };
+    assert_eq!(store.claim(&winning).await.unwrap(), ClaimOutcome::Claimed);
+    assert_eq!(store.claim(&winning).await.unwrap(), ClaimOutcome::Lost);
+    store.release(&winning).await.unwrap();
+    let view = store.load("o-exampleorgid").await.unwrap();
+    assert_eq!(view.get(key), Some(&stored));
+
+    // Leave moto tidy (best effort; names are unique anyway).
+    let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
+    let _ = sqs.delete_queue().queue_url(&queue_url).send().await;
+    let _ = ddb.delete_table().table_name(&table).send().await;
+}
