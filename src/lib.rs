@@ -18,7 +18,10 @@ pub mod check;
 pub mod error;
 pub mod evaluation;
 pub mod explanation;
+pub mod generate;
 pub mod ids;
+/// Strict JSON reading (limits, duplicate keys, objects not arrays) for every input file.
+pub mod json_input;
 pub mod org;
 pub mod policy;
 pub mod reachability;
