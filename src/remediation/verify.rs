@@ -2,7 +2,7 @@
 //! before and after, so that a proposal is shown only when it fixes what it claims and opens
 //! nothing else.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::arn::Arn;
 use crate::org::{Org, TargetRef};
@@ -120,7 +120,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, String> {
         claim.new_regions,
     );
     outcome.probes = probes.len();
-    let flips = flipped_probes(ctx, &after, &probes);
+    let flips = flipped_probes(ctx, &after, &probes, claim.changes);
     outcome.targets = flips.1;
     outcome.newly_allowed.extend(flips.0);
     if outcome.newly_allowed.len() > MAX_LISTED {
@@ -304,7 +304,33 @@ fn bedrock_probes(
 
 /// Probes denied before and allowed (for some non-admin principal) after, per target, as
 /// readable strings; and the number of targets probed.
-fn flipped_probes(ctx: &Ctx, after: &ValidSnapshot, probes: &[Probe]) -> (Vec<String>, usize) {
+///
+/// A target whose chain holds the same policies at the same levels, none of them updated,
+/// decides every probe as before, so only targets the changes reach are evaluated.
+fn flipped_probes(
+    ctx: &Ctx,
+    after: &ValidSnapshot,
+    probes: &[Probe],
+    changes: &[Change],
+) -> (Vec<String>, usize) {
+    let updated: HashSet<&str> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Update { policy_id, .. } => Some(policy_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let chain_ids = |org: &Org, chain: usize| -> Vec<Vec<String>> {
+        org.chain_levels(chain)
+            .iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .filter_map(|&p| org.policies().get(p).map(|policy| policy.id.clone()))
+                    .collect()
+            })
+            .collect()
+    };
     let before_org = Org::new(ctx.snapshot);
     let after_org = Org::new(after);
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
@@ -329,6 +355,15 @@ fn flipped_probes(ctx: &Ctx, after: &ValidSnapshot, probes: &[Probe]) -> (Vec<St
             _ => continue,
         };
         targets += 1;
+        let before_ids = chain_ids(&before_org, b_chain);
+        if before_ids == chain_ids(&after_org, a_chain)
+            && !before_ids
+                .iter()
+                .flatten()
+                .any(|id| updated.contains(id.as_str()))
+        {
+            continue;
+        }
         let id = before_org.target_id(*b);
         for (p, probe) in probes.iter().enumerate() {
             let was = status_of(
