@@ -47,6 +47,7 @@ pub mod config;
 pub mod event;
 pub mod live;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use futures_util::StreamExt;
@@ -55,6 +56,7 @@ use serde_json::Value;
 
 use crate::alert::{self, Change, FindingState, SnsMessage, StateView, TriggerKind};
 use crate::error::InputError;
+use crate::report::Status;
 use crate::snapshot::{self, Snapshot};
 use crate::{reachability, remediation};
 
@@ -62,6 +64,9 @@ pub use config::{Config, ConfigError};
 
 /// Claims written to the state store at once.
 const CLAIM_CONCURRENCY: usize = 16;
+/// At most this many changed problems get a proposal per invocation; the alert still names
+/// every change, and `cris-guard propose` gives the rest.
+pub const MAX_PROPOSED_FINDINGS: usize = 20;
 
 /// Where the organization comes from (live: [`live::ReaderSource`]).
 pub trait SnapshotSource {
@@ -327,8 +332,23 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
             return Ok(summary);
         }
 
-        // Proposals only once something is to be said: they re-evaluate the snapshot.
-        let proposals = remediation::propose(&valid, &report, &self.remediation);
+        // Proposals only once something is to be said, and only for the first problems this
+        // alert carries: each one is verified by re-evaluating the organization, and a first
+        // sweep of a large organization must not run past the function's timeout (its claims
+        // would stay pending and every retry would time out again).
+        let wanted: BTreeSet<String> = claimed
+            .iter()
+            .filter(|(change, _)| {
+                matches!(change.finding.status, Status::Blocked | Status::Conditional)
+            })
+            .map(|(change, _)| change.key())
+            .take(MAX_PROPOSED_FINDINGS)
+            .collect();
+        let proposals = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            remediation::propose_for(&valid, &report, &self.remediation, &wanted)
+        };
         let claimed_changes: Vec<Change> = claimed.iter().map(|(c, _)| c.clone()).collect();
         let messages = alert::messages(&claimed_changes, &report, &trigger, &proposals);
         for message in &messages {

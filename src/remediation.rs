@@ -52,11 +52,34 @@ pub fn propose_with_rejections(
     report: &Report,
     options: &Options,
 ) -> (Vec<Proposal>, Vec<Unresolved>) {
+    propose_filtered(snapshot, report, options, None)
+}
+
+/// Proposals for the findings whose keys ([`Finding::key`]) are in `only`, verified against
+/// the whole report like [`propose`]: the Lambda bounds its work to what it alerts.
+pub fn propose_for(
+    snapshot: &ValidSnapshot,
+    report: &Report,
+    options: &Options,
+    only: &BTreeSet<String>,
+) -> Vec<Proposal> {
+    propose_filtered(snapshot, report, options, Some(only)).0
+}
+
+fn propose_filtered(
+    snapshot: &ValidSnapshot,
+    report: &Report,
+    options: &Options,
+    only: Option<&BTreeSet<String>>,
+) -> (Vec<Proposal>, Vec<Unresolved>) {
     let ctx = Ctx::new(snapshot, report, options);
     let mut rejections = Vec::new();
     let mut problems: Vec<(&Finding, BTreeSet<Unit>)> = Vec::new();
     for finding in &report.findings {
         if !matches!(finding.status, Status::Blocked | Status::Conditional) {
+            continue;
+        }
+        if only.is_some_and(|keys| !keys.contains(&finding.key())) {
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {

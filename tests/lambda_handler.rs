@@ -520,3 +520,29 @@ async fn undecodable_records_are_skipped_not_failed() {
         serde_json::json!({ "batchItemFailures": [] })
     );
 }
+
+#[tokio::test]
+async fn an_alert_about_new_problems_carries_their_verified_proposals() {
+    let g = guard(blog_snapshot());
+    g.handle(&event("scheduled-sweep.json")).await.unwrap();
+    let messages = g.sink.take();
+    assert_eq!(messages.len(), 1);
+    let full = full_json(&messages[0]);
+    let proposals = full["proposals"].as_array().expect("proposals");
+    assert!(!proposals.is_empty(), "the blog's problems have fixes");
+    let fixes: Vec<&str> = proposals
+        .iter()
+        .flat_map(|p| p["fixes"].as_array().unwrap().iter())
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(
+        fixes.iter().any(|k| k.starts_with("ou-ab12-11111111|")),
+        "Sandbox's problem is among the fixes: {fixes:?}"
+    );
+    assert!(proposals.iter().all(|p| {
+        p["verification"]["stillBlocked"] == 0
+            && p["verification"]["newlyAllowedOutsideProfiles"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+    }));
+}
