@@ -14,7 +14,7 @@ use crate::evaluation::{self, Decision, LevelResult, Outcome};
 use crate::org::{Org, TargetRef};
 use crate::policy::condition::ConditionClause;
 use crate::policy::wildcard::Wildcard;
-use crate::policy::{ActionMatch, Applies, Effect, Policy, ResourceMatch};
+use crate::policy::{ActionMatch, Applies, Effect, Policy, ResourceMatch, Statement};
 use crate::report::{
     Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
 };
@@ -729,9 +729,44 @@ struct Memo {
     chain_sensitive: HashMap<usize, bool>,
 }
 
+/// What a statement's answer for `actions` can depend on beyond the chain: nothing when it
+/// applies to none of them, else the caller's account when it names a resource or an
+/// account-related condition, or only its OU path (`aws:PrincipalOrgPaths`).
+pub(crate) fn statement_sensitivity(statement: &Statement, actions: &[String]) -> Sensitivity {
+    let applies = actions.iter().any(|action| match &statement.action {
+        ActionMatch::Action(set) => set.matches(action),
+        ActionMatch::NotAction(set) => !set.matches(action),
+    });
+    if !applies {
+        return Sensitivity::None;
+    }
+    let patterns = match &statement.resource {
+        ResourceMatch::Resource(p) | ResourceMatch::NotResource(p) => p,
+    };
+    let resource = if patterns.iter().any(|p| p.text != "*") {
+        Sensitivity::Account
+    } else {
+        Sensitivity::None
+    };
+    statement
+        .conditions
+        .iter()
+        .filter(|c| c.account_sensitive())
+        .map(|c| {
+            let path_only = c.key_lowercase() == "aws:principalorgpaths"
+                && !c.values.iter().any(|v| v.contains("${"));
+            if path_only {
+                Sensitivity::Path
+            } else {
+                Sensitivity::Account
+            }
+        })
+        .fold(resource, Ord::max)
+}
+
 /// What, beyond its chain, a level's (or chain's) result for a check can depend on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Sensitivity {
+pub(crate) enum Sensitivity {
     /// Nothing: shared by every target with the chain.
     None,
     /// The caller's OU path (`aws:PrincipalOrgPaths`): shared by an OU and its accounts.
@@ -788,36 +823,7 @@ impl<'a> Engine<'a> {
             .filter_map(|&p| policies.get(p))
             .filter(|p| p.account_sensitive)
             .flat_map(|p| &p.statements)
-            .filter(|statement| {
-                actions.iter().any(|action| match &statement.action {
-                    ActionMatch::Action(set) => set.matches(action),
-                    ActionMatch::NotAction(set) => !set.matches(action),
-                })
-            })
-            .map(|statement| {
-                let patterns = match &statement.resource {
-                    ResourceMatch::Resource(p) | ResourceMatch::NotResource(p) => p,
-                };
-                let resource = if patterns.iter().any(|p| p.text != "*") {
-                    Sensitivity::Account
-                } else {
-                    Sensitivity::None
-                };
-                statement
-                    .conditions
-                    .iter()
-                    .filter(|c| c.account_sensitive())
-                    .map(|c| {
-                        let path_only = c.key_lowercase() == "aws:principalorgpaths"
-                            && !c.values.iter().any(|v| v.contains("${"));
-                        if path_only {
-                            Sensitivity::Path
-                        } else {
-                            Sensitivity::Account
-                        }
-                    })
-                    .fold(resource, Ord::max)
-            })
+            .map(|statement| statement_sensitivity(statement, actions))
             .fold(Sensitivity::None, Ord::max);
         memo.set_sensitive.insert((set, check_index), sensitive);
         sensitive

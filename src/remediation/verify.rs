@@ -336,8 +336,8 @@ fn flipped_probes(
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
     let after_targets = after_org.targets_in_order(&[]);
-    let mut before_cache: HashMap<(usize, usize, Option<usize>), Status> = HashMap::new();
-    let mut after_cache: HashMap<(usize, usize, Option<usize>), Status> = HashMap::new();
+    let mut before_cache = ProbeCache::default();
+    let mut after_cache = ProbeCache::default();
     let mut flipped = Vec::new();
     let mut targets = 0usize;
     for (b, a) in before_targets.iter().zip(after_targets.iter()) {
@@ -387,6 +387,14 @@ fn flipped_probes(
     (flipped, targets)
 }
 
+/// Probe answers of one organization: per chain × probe (× target when the chain can tell
+/// callers apart for that probe), and which chain × probe pairs can.
+#[derive(Default)]
+struct ProbeCache {
+    status: HashMap<(usize, usize, Option<usize>), Status>,
+    sensitive: HashMap<(usize, usize), bool>,
+}
+
 fn status_of<'a>(
     org: &Org<'a>,
     target: TargetRef<'a>,
@@ -394,13 +402,29 @@ fn status_of<'a>(
     index: usize,
     probe: &Probe,
     admins: &[crate::policy::wildcard::Wildcard],
-    cache: &mut HashMap<(usize, usize, Option<usize>), Status>,
+    cache: &mut ProbeCache,
 ) -> Status {
-    let per_target = org
-        .chain_is_sensitive(chain)
-        .then(|| org.target_index(target));
+    // Per target only when a statement that applies to the probe's action can tell callers
+    // apart; most probes (other services, other Regions) share one answer per chain.
+    let sensitive = *cache.sensitive.entry((chain, index)).or_insert_with(|| {
+        org.chain_is_sensitive(chain)
+            && org
+                .chain_levels(chain)
+                .iter()
+                .flatten()
+                .filter_map(|&p| org.policies().get(p))
+                .filter(|policy| policy.account_sensitive)
+                .flat_map(|policy| &policy.statements)
+                .any(|statement| {
+                    reachability::statement_sensitivity(
+                        statement,
+                        std::slice::from_ref(&probe.leg.action),
+                    ) != reachability::Sensitivity::None
+                })
+    });
+    let per_target = sensitive.then(|| org.target_index(target));
     let key = (chain, index, per_target);
-    if let Some(status) = cache.get(&key) {
+    if let Some(status) = cache.status.get(&key) {
         return *status;
     }
     let check = Check {
@@ -417,6 +441,6 @@ fn status_of<'a>(
         &org.caller(target),
         admins,
     );
-    cache.insert(key, verdict.status);
+    cache.status.insert(key, verdict.status);
     verdict.status
 }
