@@ -4,8 +4,8 @@
 //!
 //! Events are hints. Whatever arrives (one CloudTrail event, a batch of 50 from SQS, the
 //! scheduled sweep) the guard reads the organization once through [`SnapshotSource`], evaluates
-//! it with [`crate::reachability::evaluate`], proposes fixes with
-//! [`crate::remediation::propose`] and alerts only on findings whose fingerprint changed
+//! it with [`crate::reachability::evaluate`], proposes fixes for the changed problems with
+//! [`crate::remediation::propose_for`] and alerts only on findings whose fingerprint changed
 //! ([`crate::alert::diff`]). Re-evaluating is idempotent, so retrying a whole batch is safe.
 //!
 //! Three seams, each with a real implementation in `aws` and a fake in the tests:
