@@ -1,11 +1,11 @@
 //! Scale benchmark: generated organizations of 1,000 / 10,000 / 50,000 accounts with every
-//! system inference profile; prints load, evaluation and one-change re-evaluation times, the
-//! number of distinct SCP chains, findings, and peak RSS measured in separate processes.
+//! system inference profile; prints load, decision, report-building and one-change
+//! re-evaluation times, the number of distinct SCP chains, and peak RSS measured in separate
+//! processes.
 //!
 //! Run: `cargo bench --no-default-features --bench scale`. Environment knobs:
 //! `SCALE_SIZES=1000,10000` (account counts), `SCALE_REPEATS=3`, `SCALE_ALL_ACCOUNTS_MAX=10000`
-//! (largest size also evaluated with `all_accounts`; its report holds accounts × checks
-//! findings), `SCALE_SEED=42`.
+//! (largest size also decided with `all_accounts`, which lists accounts × checks), `SCALE_SEED=42`.
 
 use std::collections::HashSet;
 use std::error::Error;
@@ -122,12 +122,40 @@ fn size(accounts: usize, seed: u64, repeats: usize, all: bool, dir: &Path) -> Re
         chains.1,
     );
 
-    let (eval_min, eval_med, report) =
-        timed(repeats, || Ok(reachability::evaluate(&valid, &default)))?;
+    // The stages of `evaluate --format json`: decide every check, build each finding's text,
+    // serialize; then the in-memory `Report` the other formats and `propose` use.
+    let org = Org::new(&valid);
+    let (decide_min, decide_med, decisions) =
+        timed(repeats, || Ok(reachability::decide(&org, &default)))?;
     println!(
-        "evaluate (default): {eval_min:.1} / {eval_med:.1}; findings {}; summary {:?}",
+        "decide (every check, default listing): {decide_min:.1} / {decide_med:.1}; summary {:?}",
+        decisions.summary()
+    );
+    let (build_min, build_med, built) = timed(repeats, || {
+        Ok(decisions
+            .findings()
+            .map(|f| f.blockers.len())
+            .sum::<usize>())
+    })?;
+    println!(
+        "build each finding (after decide): {build_min:.1} / {build_med:.1}; {built} blockers"
+    );
+    let (stream_min, stream_med, bytes) = timed(repeats, || {
+        let mut counter = CountingSink(0);
+        serde_json::to_writer_pretty(&mut counter, &decisions.report())?;
+        Ok(counter.0)
+    })?;
+    println!(
+        "build + serialize the JSON report (after decide): {stream_min:.1} / {stream_med:.1}; {:.1} MB",
+        bytes as f64 / 1e6
+    );
+    drop(decisions);
+    let (eval_min, eval_med, report) = timed(repeats.min(2), || {
+        Ok(reachability::evaluate(&valid, &default))
+    })?;
+    println!(
+        "evaluate into an in-memory Report: {eval_min:.1} / {eval_med:.1}; findings {}",
         report.findings.len(),
-        report.summary
     );
     drop(report);
     if all {
@@ -135,21 +163,34 @@ fn size(accounts: usize, seed: u64, repeats: usize, all: bool, dir: &Path) -> Re
             all_accounts: true,
             ..Options::default()
         };
-        let (all_min, all_med, report) = timed(repeats.min(2), || {
-            Ok(reachability::evaluate(&valid, &all_options))
+        let (all_min, all_med, decisions) = timed(repeats.min(2), || {
+            Ok(reachability::decide(&org, &all_options))
         })?;
         println!(
-            "evaluate (all_accounts): {all_min:.1} / {all_med:.1}; findings {}; summary {:?}",
-            report.findings.len(),
-            report.summary
+            "decide (all_accounts): {all_min:.1} / {all_med:.1}; summary {:?}",
+            decisions.summary()
         );
     } else {
-        println!("evaluate (all_accounts): skipped (SCALE_ALL_ACCOUNTS_MAX)");
+        println!("decide (all_accounts): skipped (SCALE_ALL_ACCOUNTS_MAX)");
     }
 
     one_change(&valid, repeats)?;
     peak_rss(&file, all)?;
     Ok(())
+}
+
+/// Counts the bytes written to it and drops them.
+struct CountingSink(usize);
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Distinct chain ids the targets use, and how many of them are account-sensitive.
@@ -214,6 +255,7 @@ fn one_change(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
                 .collect()
         })
         .unwrap_or_default();
+    let default = Options::default();
     let scoped = Options {
         ous: affected.clone(),
         ..Options::default()
@@ -227,16 +269,17 @@ fn one_change(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
         let start = Instant::now();
         let revalidated = snapshot::validate("scale", changed)?;
         let validated = start.elapsed();
-        let report = reachability::evaluate(&revalidated, &Options::default());
+        let org = Org::new(&revalidated);
+        let decisions = reachability::decide(&org, &default);
         let total = start.elapsed();
         validate_times.push(ms(validated));
         evaluate_times.push(ms(total - validated));
-        drop(report);
+        drop(decisions);
         let start = Instant::now();
-        let report = reachability::evaluate(&revalidated, &scoped);
+        let org = Org::new(&revalidated);
+        let decisions = reachability::decide(&org, &scoped);
         scoped_times.push(ms(start.elapsed()));
-        scoped_findings = report.findings.len();
-        drop(report);
+        scoped_findings = decisions.summary().checks;
     }
     scoped_times.sort_by(f64::total_cmp);
     let s = scoped_times.first().copied().unwrap_or(0.0);
@@ -245,12 +288,12 @@ fn one_change(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
     let v = validate_times.first().copied().unwrap_or(0.0);
     let e = evaluate_times.first().copied().unwrap_or(0.0);
     println!(
-        "one change ({name}): validate {v:.1} + evaluate {e:.1} = {:.1} ms (min), {} the 50 ms target; snapshot clone {clone_min:.1} ms",
+        "one change ({name}): validate {v:.1} + decide {e:.1} = {:.1} ms (min), {} the 50 ms target; snapshot clone {clone_min:.1} ms",
         v + e,
         if v + e < 50.0 { "under" } else { "over" }
     );
     println!(
-        "one change, affected subtrees only ({} OUs, {scoped_findings} findings): validate {v:.1} + evaluate {s:.1} = {:.1} ms (min), {} the 50 ms target",
+        "one change, affected subtrees only ({} OUs, {scoped_findings} decisions): validate {v:.1} + decide {s:.1} = {:.1} ms (min), {} the 50 ms target",
         affected.len(),
         v + s,
         if v + s < 50.0 { "under" } else { "over" }
@@ -262,9 +305,9 @@ fn one_change(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
 /// under `/usr/bin/time -v` when available.
 fn peak_rss(file: &Path, all: bool) -> Result<()> {
     let me = std::env::current_exe()?;
-    let mut modes = vec!["load", "evaluate"];
+    let mut modes = vec!["load", "decide", "stream", "evaluate"];
     if all {
-        modes.push("evaluate-all");
+        modes.push("decide-all");
     }
     for mode in modes {
         let output = Command::new(&me)
@@ -319,20 +362,22 @@ fn child(mode: &str, file: &Path) -> Result<()> {
     let bytes = std::fs::read(file)?;
     let valid = snapshot::load("scale", &bytes)?;
     drop(bytes);
+    let org = Org::new(&valid);
+    let default = Options::default();
+    let all_accounts = Options {
+        all_accounts: true,
+        ..Options::default()
+    };
     let findings = match mode {
         "load" => 0,
-        "evaluate" => reachability::evaluate(&valid, &Options::default())
-            .findings
-            .len(),
-        "evaluate-all" => reachability::evaluate(
-            &valid,
-            &Options {
-                all_accounts: true,
-                ..Options::default()
-            },
-        )
-        .findings
-        .len(),
+        "decide" => reachability::decide(&org, &default).summary().checks,
+        "stream" => {
+            let decisions = reachability::decide(&org, &default);
+            serde_json::to_writer_pretty(CountingSink(0), &decisions.report())?;
+            decisions.summary().checks
+        }
+        "evaluate" => reachability::evaluate(&valid, &default).findings.len(),
+        "decide-all" => reachability::decide(&org, &all_accounts).summary().checks,
         other => return Err(format!("unknown child mode {other}").into()),
     };
     let elapsed = start.elapsed();
@@ -345,7 +390,11 @@ fn child(mode: &str, file: &Path) -> Result<()> {
     println!(
         "VmHWM {hwm}, {:.1} ms (read + load{}), findings {findings}",
         ms(elapsed),
-        if mode == "load" { "" } else { " + evaluate" }
+        if mode == "load" {
+            ""
+        } else {
+            " + the mode's work"
+        }
     );
     Ok(())
 }

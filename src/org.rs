@@ -283,6 +283,10 @@ impl<'a> Org<'a> {
         }
     }
 
+    pub fn snapshot(&self) -> &'a ValidSnapshot {
+        self.snapshot
+    }
+
     pub fn policies(&self) -> &[Policy] {
         &self.policies
     }

@@ -6,8 +6,11 @@
 //! every OU and account with the same chain. Only policies that can depend on the account or
 //! OU path (see [`crate::policy::Policy::account_sensitive`]) make results per target.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::arn::Arn;
 use crate::evaluation::{self, Decision, LevelResult, Outcome};
@@ -39,6 +42,9 @@ pub const ADMIN_PRINCIPALS: &[&str] = &[
     "arn:*:iam::*:role/AWSControlTower_VPCFlowLogsRole",
 ];
 
+/// Worker threads [`decide`] uses at most (one per core up to this).
+const MAX_WORKERS: usize = 8;
+
 /// What to check and how to read "every principal".
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -61,24 +67,110 @@ pub struct Options {
 /// Evaluates every target × profile × source Region of the snapshot.
 pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {
     let org = Org::new(snapshot);
-    let engine = Engine::new(snapshot, &org, options);
-    let findings = engine.findings();
-    let findings: Vec<Finding> = if options.only_problems {
-        findings
-            .into_iter()
-            .filter(|f| f.status != Status::Reachable)
-            .collect()
-    } else {
-        findings
-    };
+    let decisions = decide(&org, options);
     Report {
         format_version: 1,
         organization_id: snapshot.snapshot.organization.id.clone(),
         snapshot_captured_at: snapshot.snapshot.captured_at.clone(),
-        summary: Summary::of(&findings),
-        findings,
+        summary: decisions.summary(),
+        findings: decisions.findings().collect(),
         proposals: Vec::new(),
         unresolved: Vec::new(),
+    }
+}
+
+/// Decides every target × profile × source Region of the organization, without building the
+/// findings' text yet.
+pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
+    let engine = Engine::new(org, options);
+    let items = engine.decide();
+    let mut summary = Summary {
+        checks: items.len(),
+        ..Summary::default()
+    };
+    for item in &items {
+        summary.count(item.verdict.status);
+    }
+    Decisions {
+        engine,
+        items,
+        summary,
+    }
+}
+
+/// Every decision of one evaluation run, in report order: a shared verdict per reported
+/// target × check. Findings (the contract's strings, several kB each for a blocked check) are
+/// built from it one at a time, so a large organization is decided in little memory and its
+/// report can be written while it is built ([`Decisions::report`]).
+pub struct Decisions<'a> {
+    engine: Engine<'a>,
+    items: Vec<Decided<'a>>,
+    summary: Summary,
+}
+
+struct Decided<'a> {
+    /// The target's place in report order.
+    position: usize,
+    target: TargetRef<'a>,
+    check: usize,
+    verdict: Arc<Verdict>,
+}
+
+impl<'a> Decisions<'a> {
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// The findings, built in report order as the iterator is advanced.
+    pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
+        let mut facts: Option<(TargetRef<'a>, TargetFacts)> = None;
+        self.items.iter().filter_map(move |item| {
+            if facts
+                .as_ref()
+                .is_none_or(|(target, _)| *target != item.target)
+            {
+                facts = Some((item.target, TargetFacts::of(self.engine.org, item.target)));
+            }
+            let (_, target_facts) = facts.as_ref()?;
+            let check = self.engine.checks.get(item.check)?;
+            Some(
+                self.engine
+                    .finding(item.target, target_facts, check, &item.verdict),
+            )
+        })
+    }
+
+    /// The report these decisions make, serialized exactly as [`Report`] is, with each finding
+    /// built as it is written: peak memory stays that of the decisions, not of the report.
+    pub fn report(&self) -> ReportStream<'_, 'a> {
+        ReportStream { decisions: self }
+    }
+}
+
+/// A [`Report`] without proposals, serialized from [`Decisions`] (see [`Decisions::report`]).
+pub struct ReportStream<'d, 'a> {
+    decisions: &'d Decisions<'a>,
+}
+
+impl serde::Serialize for ReportStream<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Findings<'d, 'a>(&'d Decisions<'a>);
+        impl serde::Serialize for Findings<'_, '_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.findings())
+            }
+        }
+        let snapshot = &self.decisions.engine.org.snapshot().snapshot;
+        // Field names and order as `Report` derives them.
+        let mut report = serializer.serialize_struct("Report", 6)?;
+        report.serialize_field("formatVersion", &1u32)?;
+        report.serialize_field("organizationId", &snapshot.organization.id)?;
+        report.serialize_field("snapshotCapturedAt", &snapshot.captured_at)?;
+        report.serialize_field("summary", &self.decisions.summary)?;
+        report.serialize_field("findings", &Findings(self.decisions))?;
+        report.serialize_field("proposals", &[] as &[crate::report::Proposal])?;
+        report.end()
     }
 }
 
@@ -436,15 +528,20 @@ fn assemble(
     }
     dedup(&mut blocked);
     dedup(&mut conditional_blockers);
-    let mut seen = HashSet::new();
-    conditions.retain(|c| {
-        seen.insert((
-            c.key.clone(),
-            c.operator.clone(),
-            c.values.clone(),
-            c.effect.clone(),
-        ))
-    });
+    // Keeps the first of equal conditions (a handful per verdict: a scan beats hashing).
+    let mut kept: Vec<Condition> = Vec::with_capacity(conditions.len());
+    for condition in conditions {
+        let same = |c: &Condition| {
+            c.key == condition.key
+                && c.operator == condition.operator
+                && c.values == condition.values
+                && c.effect == condition.effect
+        };
+        if !kept.iter().any(same) {
+            kept.push(condition);
+        }
+    }
+    let conditions = kept;
     let requests = check.legs.len();
     if !blocked.is_empty() {
         return Verdict {
@@ -482,9 +579,20 @@ fn assemble(
     }
 }
 
+/// Drops repeated blockers, keeping the first (a few dozen at most: a scan beats hashing).
 fn dedup(blockers: &mut Vec<AbstractBlocker>) {
-    let mut seen = HashSet::new();
-    blockers.retain(|b| seen.insert(b.clone()));
+    let mut index = 0;
+    while index < blockers.len() {
+        let repeated = blockers
+            .get(..index)
+            .zip(blockers.get(index))
+            .is_some_and(|(before, b)| before.contains(b));
+        if repeated {
+            blockers.remove(index);
+        } else {
+            index += 1;
+        }
+    }
 }
 
 fn deny_blocker(leg: usize, level: usize, policy: usize, statement: usize) -> AbstractBlocker {
@@ -711,7 +819,7 @@ struct Engine<'a> {
 /// combining cached level results.
 #[derive(Default)]
 struct Memo {
-    verdicts: HashMap<(usize, usize, Option<usize>), Rc<Verdict>>,
+    verdicts: HashMap<(usize, usize, Option<usize>), Arc<Verdict>>,
     /// Level content → level-set id.
     level_ids: HashMap<Vec<usize>, usize>,
     /// Level-set id → its policy indices and whether any of them is account-sensitive.
@@ -776,8 +884,8 @@ pub(crate) enum Sensitivity {
 }
 
 impl<'a> Engine<'a> {
-    fn new(snapshot: &'a ValidSnapshot, org: &'a Org<'a>, options: &'a Options) -> Engine<'a> {
-        let checks = checks(snapshot, options);
+    fn new(org: &'a Org<'a>, options: &'a Options) -> Engine<'a> {
+        let checks = checks(org.snapshot(), options);
         let check_actions = checks
             .iter()
             .map(|check| {
@@ -860,19 +968,64 @@ impl<'a> Engine<'a> {
         sensitive
     }
 
-    fn findings(&self) -> Vec<Finding> {
-        let mut memo = Memo::default();
-        let mut findings = Vec::new();
+    /// The verdict of every reported target × check, in report order (reachable ones dropped
+    /// under `only_problems`). Checks are dealt out to one worker thread per core, each with
+    /// its own memo: checks share no verdicts, so the split costs only the level results both
+    /// workers compute, and the result does not depend on the number of workers.
+    fn decide(&self) -> Vec<Decided<'a>> {
         let targets = self.org.targets_in_order(&self.options.ous);
-        for target in targets {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, MAX_WORKERS)
+            .min(self.checks.len().max(1));
+        if workers == 1 {
+            return self.decide_share(&targets, 0, 1);
+        }
+        let targets = targets.as_slice();
+        let mut items: Vec<Decided<'a>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|worker| scope.spawn(move || self.decide_share(targets, worker, workers)))
+                .collect();
+            handles
+                .into_iter()
+                .enumerate()
+                // A worker that died is redone here: same inputs, same answer.
+                .flat_map(|(worker, handle)| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| self.decide_share(targets, worker, workers))
+                })
+                .collect()
+        });
+        items.sort_unstable_by_key(|item| (item.position, item.check));
+        items
+    }
+
+    /// [`Engine::decide`] for the checks whose index is `worker` modulo `workers`.
+    fn decide_share(
+        &self,
+        targets: &[TargetRef<'a>],
+        worker: usize,
+        workers: usize,
+    ) -> Vec<Decided<'a>> {
+        let mut memo = Memo::default();
+        let mut items = Vec::new();
+        let mine = |&(c, _): &(usize, &Check)| c % workers == worker;
+        for (position, &target) in targets.iter().enumerate() {
             match target {
                 TargetRef::Root(_) => {}
                 TargetRef::OrganizationalUnit(ou) => {
                     let chain = self.org.new_account_chain(ou);
-                    let facts = TargetFacts::of(self.org, target);
-                    for (c, check) in self.checks.iter().enumerate() {
+                    for (c, check) in self.checks.iter().enumerate().filter(mine) {
                         let verdict = self.cached(&mut memo, chain, c, check, target);
-                        findings.push(self.finding(target, &facts, check, &verdict));
+                        if !(self.options.only_problems && verdict.status == Status::Reachable) {
+                            items.push(Decided {
+                                position,
+                                target,
+                                check: c,
+                                verdict,
+                            });
+                        }
                     }
                 }
                 TargetRef::Account(account) => {
@@ -890,10 +1043,9 @@ impl<'a> Engine<'a> {
                     {
                         continue;
                     }
-                    let facts = TargetFacts::of(self.org, target);
-                    for (c, check) in self.checks.iter().enumerate() {
+                    for (c, check) in self.checks.iter().enumerate().filter(mine) {
                         let verdict = if !active {
-                            Rc::new(Verdict {
+                            Arc::new(Verdict {
                                 status: Status::Blocked,
                                 blockers: vec![AbstractBlocker {
                                     leg: 0,
@@ -915,19 +1067,26 @@ impl<'a> Engine<'a> {
                             if let Some(base) = baseline {
                                 let parent = self.org.parent_target(account);
                                 let base_verdict = self.cached(&mut memo, base, c, check, parent);
-                                if Rc::ptr_eq(&base_verdict, &verdict)
+                                if Arc::ptr_eq(&base_verdict, &verdict)
                                     || same_verdict(&base_verdict, &verdict)
                                 {
                                     continue;
                                 }
                             }
                         }
-                        findings.push(self.finding(target, &facts, check, &verdict));
+                        if !(self.options.only_problems && verdict.status == Status::Reachable) {
+                            items.push(Decided {
+                                position,
+                                target,
+                                check: c,
+                                verdict,
+                            });
+                        }
                     }
                 }
             }
         }
-        findings
+        items
     }
 
     fn cached(
@@ -937,9 +1096,9 @@ impl<'a> Engine<'a> {
         check_index: usize,
         check: &Check,
         target: TargetRef<'a>,
-    ) -> Rc<Verdict> {
+    ) -> Arc<Verdict> {
         if let Some(gap) = self.org.gap_for(target) {
-            return Rc::new(unknown_verdict(gap));
+            return Arc::new(unknown_verdict(gap));
         }
         let per_target = match self.chain_sensitive_for(memo, chain, check_index) {
             Sensitivity::None => None,
@@ -956,10 +1115,10 @@ impl<'a> Engine<'a> {
         };
         let key = (chain, check_index, per_target);
         if let Some(verdict) = memo.verdicts.get(&key) {
-            return Rc::clone(verdict);
+            return Arc::clone(verdict);
         }
-        let verdict = Rc::new(self.compute(memo, chain, check_index, check, target));
-        memo.verdicts.insert(key, Rc::clone(&verdict));
+        let verdict = Arc::new(self.compute(memo, chain, check_index, check, target));
+        memo.verdicts.insert(key, Arc::clone(&verdict));
         verdict
     }
 

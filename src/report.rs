@@ -194,13 +194,7 @@ impl Report {
 
     /// Exit code per contract §1: 0 all reachable, 1 blocked/conditional, 2 unknown only.
     pub fn exit_code(&self) -> u8 {
-        if self.summary.blocked > 0 || self.summary.conditional > 0 {
-            1
-        } else if self.summary.unknown > 0 {
-            2
-        } else {
-            0
-        }
+        self.summary.exit_code()
     }
 }
 
@@ -211,13 +205,29 @@ impl Summary {
             ..Summary::default()
         };
         for finding in findings {
-            match finding.status {
-                Status::Reachable => summary.reachable += 1,
-                Status::Blocked => summary.blocked += 1,
-                Status::Conditional => summary.conditional += 1,
-                Status::Unknown => summary.unknown += 1,
-            }
+            summary.count(finding.status);
         }
         summary
+    }
+
+    /// Adds one finding's status to its count (not to `checks`).
+    pub fn count(&mut self, status: Status) {
+        match status {
+            Status::Reachable => self.reachable += 1,
+            Status::Blocked => self.blocked += 1,
+            Status::Conditional => self.conditional += 1,
+            Status::Unknown => self.unknown += 1,
+        }
+    }
+
+    /// Exit code per contract §1: 0 all reachable, 1 blocked/conditional, 2 unknown only.
+    pub fn exit_code(&self) -> u8 {
+        if self.blocked > 0 || self.conditional > 0 {
+            1
+        } else if self.unknown > 0 {
+            2
+        } else {
+            0
+        }
     }
 }

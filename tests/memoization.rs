@@ -243,6 +243,38 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// `evaluate --format json` writes the report while building it from the decisions; what
+    /// it writes is the report `evaluate` returns, byte for byte, listing options included.
+    #[test]
+    fn streamed_json_report_equals_the_report(
+        accounts in 1usize..60,
+        seed in any::<u64>(),
+        max_depth in 1usize..=5,
+        only_problems in any::<bool>(),
+        all_accounts in any::<bool>(),
+        regions in proptest::sample::subsequence(REGIONS, 1..=2),
+    ) {
+        let valid = generated(accounts, seed, max_depth, 3);
+        let options = Options {
+            only_problems,
+            all_accounts,
+            source_regions: regions.iter().map(|r| (*r).to_string()).collect(),
+            ..Options::default()
+        };
+        let report = reachability::evaluate(&valid, &options);
+        let org = cris_guard::org::Org::new(&valid);
+        let decisions = reachability::decide(&org, &options);
+        prop_assert_eq!(decisions.summary(), report.summary);
+        let streamed = serde_json::to_string_pretty(&decisions.report()).unwrap();
+        prop_assert_eq!(&streamed, &serde_json::to_string_pretty(&report).unwrap());
+        let parsed: Report = serde_json::from_str(&streamed).unwrap();
+        prop_assert_eq!(parsed, report);
+    }
+}
+
 /// Targets with a policy named `name` attached to them.
 fn attached_to(valid: &ValidSnapshot, name: &str) -> usize {
     valid

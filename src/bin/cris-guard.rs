@@ -123,7 +123,7 @@ struct GenerateArgs {
     output: Option<PathBuf>,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Text,
     Json,
@@ -264,10 +264,32 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Failure> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
     check_ous_exist(&args.selection, &loaded)?;
+    if args.format == Format::Json {
+        // The JSON report is written while its findings are built: a large organization's
+        // report (hundreds of MB) never sits in memory.
+        let org = cris_guard::org::Org::new(&loaded);
+        let decisions = reachability::decide(&org, &options);
+        emit_json(&decisions.report())?;
+        return Ok(decisions.summary().exit_code());
+    }
     let report = reachability::evaluate(&loaded, &options);
     let output = render(&report, args.format);
     emit(&output)?;
     Ok(report.exit_code())
+}
+
+/// Writes `value` as pretty JSON (what [`json`] makes) to stdout, as it is serialized.
+fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut stdout, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(Failure::Io(format!("writing output: {err}"))),
+    }
 }
 
 fn render(report: &Report, format: Format) -> String {
