@@ -42,6 +42,12 @@ pub const ADMIN_PRINCIPALS: &[&str] = &[
     "arn:*:iam::*:role/AWSControlTower_VPCFlowLogsRole",
 ];
 
+/// An index as stored in [`Decided`]: organizations and check sets are far below `u32::MAX`
+/// (AWS caps an organization at a few hundred thousand accounts), so this never saturates.
+fn index_u32(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
 /// Worker threads [`decide`] uses at most (one per core up to this).
 const MAX_WORKERS: usize = 8;
 
@@ -83,7 +89,8 @@ pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {
 /// findings' text yet.
 pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
     let engine = Engine::new(org, options);
-    let items = engine.decide();
+    let targets = org.targets_in_order(&options.ous);
+    let items = engine.decide(&targets);
     let mut summary = Summary {
         checks: items.len(),
         ..Summary::default()
@@ -93,6 +100,7 @@ pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
     }
     Decisions {
         engine,
+        targets,
         items,
         summary,
     }
@@ -104,15 +112,18 @@ pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
 /// report can be written while it is built ([`Decisions::report`]).
 pub struct Decisions<'a> {
     engine: Engine<'a>,
-    items: Vec<Decided<'a>>,
+    /// Every target in report order; [`Decided::position`] indexes it.
+    targets: Vec<TargetRef<'a>>,
+    items: Vec<Decided>,
     summary: Summary,
 }
 
-struct Decided<'a> {
+/// One reported target × check (16 bytes: a 10,000-account organization has hundreds of
+/// thousands, millions with `all_accounts`).
+struct Decided {
     /// The target's place in report order.
-    position: usize,
-    target: TargetRef<'a>,
-    check: usize,
+    position: u32,
+    check: u32,
     verdict: Arc<Verdict>,
 }
 
@@ -123,19 +134,20 @@ impl<'a> Decisions<'a> {
 
     /// The findings, built in report order as the iterator is advanced.
     pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
-        let mut facts: Option<(TargetRef<'a>, TargetFacts)> = None;
+        let mut facts: Option<(u32, TargetFacts)> = None;
         self.items.iter().filter_map(move |item| {
+            let target = *self.targets.get(item.position as usize)?;
             if facts
                 .as_ref()
-                .is_none_or(|(target, _)| *target != item.target)
+                .is_none_or(|(position, _)| *position != item.position)
             {
-                facts = Some((item.target, TargetFacts::of(self.engine.org, item.target)));
+                facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
             }
             let (_, target_facts) = facts.as_ref()?;
-            let check = self.engine.checks.get(item.check)?;
+            let check = self.engine.checks.get(item.check as usize)?;
             Some(
                 self.engine
-                    .finding(item.target, target_facts, check, &item.verdict),
+                    .finding(target, target_facts, check, &item.verdict),
             )
         })
     }
@@ -541,7 +553,11 @@ fn assemble(
             kept.push(condition);
         }
     }
-    let conditions = kept;
+    let mut conditions = kept;
+    // Verdicts are kept for the whole run (one per chain × check): no spare capacity.
+    blocked.shrink_to_fit();
+    conditional_blockers.shrink_to_fit();
+    conditions.shrink_to_fit();
     let requests = check.legs.len();
     if !blocked.is_empty() {
         return Verdict {
@@ -972,17 +988,15 @@ impl<'a> Engine<'a> {
     /// under `only_problems`). Checks are dealt out to one worker thread per core, each with
     /// its own memo: checks share no verdicts, so the split costs only the level results both
     /// workers compute, and the result does not depend on the number of workers.
-    fn decide(&self) -> Vec<Decided<'a>> {
-        let targets = self.org.targets_in_order(&self.options.ous);
+    fn decide(&self, targets: &[TargetRef<'a>]) -> Vec<Decided> {
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .clamp(1, MAX_WORKERS)
             .min(self.checks.len().max(1));
         if workers == 1 {
-            return self.decide_share(&targets, 0, 1);
+            return self.decide_share(targets, 0, 1);
         }
-        let targets = targets.as_slice();
-        let mut items: Vec<Decided<'a>> = std::thread::scope(|scope| {
+        let shares: Vec<Vec<Decided>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|worker| scope.spawn(move || self.decide_share(targets, worker, workers)))
                 .collect();
@@ -990,13 +1004,17 @@ impl<'a> Engine<'a> {
                 .into_iter()
                 .enumerate()
                 // A worker that died is redone here: same inputs, same answer.
-                .flat_map(|(worker, handle)| {
+                .map(|(worker, handle)| {
                     handle
                         .join()
                         .unwrap_or_else(|_| self.decide_share(targets, worker, workers))
                 })
                 .collect()
         });
+        let mut items = Vec::with_capacity(shares.iter().map(Vec::len).sum());
+        for share in shares {
+            items.extend(share);
+        }
         items.sort_unstable_by_key(|item| (item.position, item.check));
         items
     }
@@ -1007,7 +1025,7 @@ impl<'a> Engine<'a> {
         targets: &[TargetRef<'a>],
         worker: usize,
         workers: usize,
-    ) -> Vec<Decided<'a>> {
+    ) -> Vec<Decided> {
         let mut memo = Memo::default();
         let mut items = Vec::new();
         let mine = |&(c, _): &(usize, &Check)| c % workers == worker;
@@ -1020,9 +1038,8 @@ impl<'a> Engine<'a> {
                         let verdict = self.cached(&mut memo, chain, c, check, target);
                         if !(self.options.only_problems && verdict.status == Status::Reachable) {
                             items.push(Decided {
-                                position,
-                                target,
-                                check: c,
+                                position: index_u32(position),
+                                check: index_u32(c),
                                 verdict,
                             });
                         }
@@ -1076,9 +1093,8 @@ impl<'a> Engine<'a> {
                         }
                         if !(self.options.only_problems && verdict.status == Status::Reachable) {
                             items.push(Decided {
-                                position,
-                                target,
-                                check: c,
+                                position: index_u32(position),
+                                check: index_u32(c),
                                 verdict,
                             });
                         }
@@ -1164,7 +1180,12 @@ impl<'a> Engine<'a> {
             });
             let results = requests
                 .iter()
-                .map(|request| evaluation::evaluate_level(0, content, policies, request))
+                .map(|request| {
+                    let mut result = evaluation::evaluate_level(0, content, policies, request);
+                    // Kept for the whole run: no spare capacity.
+                    result.matched.shrink_to_fit();
+                    result
+                })
                 .collect();
             memo.levels.insert((set, check_index), results);
         }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let started = std::time::Instant::now();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -26,9 +27,25 @@ async fn main() -> Result<(), Error> {
         SnsSink::new(aws_sdk_sns::Client::new(&conf), &config.topic_arn),
         &config,
     );
+    // Timings for cold-start measurements (`scripts/cold-start`); CloudWatch's REPORT line
+    // has the platform's own figures.
+    tracing::info!(
+        init_ms = started.elapsed().as_millis() as u64,
+        "initialized"
+    );
     let guard = &guard;
+    let invocations = &std::sync::atomic::AtomicU64::new(0);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let summary = guard.handle(&event.payload).await.inspect_err(|err: &HandlerError| {
+        let start = std::time::Instant::now();
+        let invocation = invocations.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let result = guard.handle(&event.payload).await;
+        tracing::info!(
+            invocation,
+            duration_ms = start.elapsed().as_millis() as u64,
+            since_start_ms = started.elapsed().as_millis() as u64,
+            "invocation done"
+        );
+        let summary = result.inspect_err(|err: &HandlerError| {
             tracing::error!(code = err.code(), retryable = err.retryable(), error = %err, "invocation failed");
         })?;
         Ok::<Value, HandlerError>(summary.response())
