@@ -1019,6 +1019,17 @@ impl<'a> Engine<'a> {
         items
     }
 
+    /// Lists a decision unless `only_problems` drops it.
+    fn keep(&self, items: &mut Vec<Decided>, position: usize, check: usize, verdict: Arc<Verdict>) {
+        if !(self.options.only_problems && verdict.status == Status::Reachable) {
+            items.push(Decided {
+                position: index_u32(position),
+                check: index_u32(check),
+                verdict,
+            });
+        }
+    }
+
     /// [`Engine::decide`] for the checks whose index is `worker` modulo `workers`.
     fn decide_share(
         &self,
@@ -1036,13 +1047,7 @@ impl<'a> Engine<'a> {
                     let chain = self.org.new_account_chain(ou);
                     for (c, check) in self.checks.iter().enumerate().filter(mine) {
                         let verdict = self.cached(&mut memo, chain, c, check, target);
-                        if !(self.options.only_problems && verdict.status == Status::Reachable) {
-                            items.push(Decided {
-                                position: index_u32(position),
-                                check: index_u32(c),
-                                verdict,
-                            });
-                        }
+                        self.keep(&mut items, position, c, verdict);
                     }
                 }
                 TargetRef::Account(account) => {
@@ -1091,13 +1096,7 @@ impl<'a> Engine<'a> {
                                 }
                             }
                         }
-                        if !(self.options.only_problems && verdict.status == Status::Reachable) {
-                            items.push(Decided {
-                                position: index_u32(position),
-                                check: index_u32(c),
-                                verdict,
-                            });
-                        }
+                        self.keep(&mut items, position, c, verdict);
                     }
                 }
             }

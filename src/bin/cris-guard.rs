@@ -285,11 +285,7 @@ fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
         .map_err(std::io::Error::from)
         .and_then(|()| stdout.write_all(b"\n"))
         .and_then(|()| stdout.flush());
-    match written {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(Failure::Io(format!("writing output: {err}"))),
-    }
+    stdout_written(written)
 }
 
 fn render(report: &Report, format: Format) -> String {
@@ -315,10 +311,16 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 
 fn emit(output: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    stdout_written(
+        stdout
+            .write_all(output.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// The outcome of writing to stdout.
+fn stdout_written(result: std::io::Result<()>) -> Result<(), Failure> {
+    match result {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
