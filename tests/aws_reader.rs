@@ -35,6 +35,10 @@ use cris_guard::aws::reader::{
 };
 use cris_guard::snapshot::{Gap, PolicyContent};
 
+#[path = "support/pages.rs"]
+mod pages;
+use pages::page;
+
 const FULL_ACCESS: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const REGION_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"GRREGIONDENY","Effect":"Deny","NotAction":["iam:*","organizations:*"],"Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1"]}}}]}"#;
@@ -106,15 +110,6 @@ impl FakeOrg {
             .chain(self.ous.iter().map(|o| o.0.clone()))
             .collect()
     }
-}
-
-fn page<T: Clone>(items: &[T], token: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
-    let start = token.map_or(0, |t| t.trim_start_matches('t').parse::<usize>().unwrap());
-    let end = (start + size).min(items.len());
-    (
-        items[start..end].to_vec(),
-        (end < items.len()).then(|| format!("t{end}")),
-    )
 }
 
 fn pages_of(n: usize, size: usize) -> u64 {

@@ -31,10 +31,7 @@ use aws_sdk_bedrock::operation::list_inference_profiles::ListInferenceProfilesOu
 use aws_sdk_bedrock::types::{
     InferenceProfileModel, InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType,
 };
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_organizations::Client as OrgClient;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
 use aws_sdk_organizations::operation::describe_policy::DescribePolicyOutput;
@@ -62,6 +59,12 @@ use cris_guard::report::{Report, Status};
 use cris_guard::snapshot::{self, Snapshot};
 use serde_json::Value;
 use tokio::sync::{Barrier, Notify};
+
+#[path = "support/pages.rs"]
+mod pages;
+#[path = "support/state_table.rs"]
+mod state_table;
+use pages::page;
 
 const ORG: &str = "o-exampleorgid";
 const SANDBOX: &str = "ou-ab12-11111111";
@@ -186,16 +189,6 @@ fn denied() -> Option<String> {
     json_error(
         "AccessDeniedException",
         "You don't have permissions to access this resource.",
-    )
-}
-
-/// Pages of `size` with tokens `t<offset>` (the mocks ignore `MaxResults`).
-fn page<T: Clone>(items: &[T], token: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
-    let start = token.map_or(0, |t| t.trim_start_matches('t').parse::<usize>().unwrap());
-    let end = (start + size).min(items.len());
-    (
-        items[start..end].to_vec(),
-        (end < items.len()).then(|| format!("t{end}")),
     )
 }
 
@@ -1552,26 +1545,7 @@ fn unique(prefix: &str) -> String {
 
 async fn create_table(ddb: &aws_sdk_dynamodb::Client) -> String {
     let table = unique("cris-guard-faults");
-    ddb.create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    state_table::create_state_table(ddb, &table).await;
     table
 }
 

@@ -17,9 +17,6 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use cris_guard::alert::FindingState;
 use cris_guard::aws::{sns::SnsSink, state::DynamoStateStore};
 use cris_guard::lambda::{
@@ -28,6 +25,9 @@ use cris_guard::lambda::{
 use cris_guard::report::Status;
 use cris_guard::snapshot::Snapshot;
 use serde_json::Value;
+
+#[path = "support/state_table.rs"]
+mod state_table;
 
 const ALICE: &str = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com";
 
@@ -140,26 +140,7 @@ async fn alerts_through_real_sns_and_dynamodb() {
         .await
         .unwrap();
     let table = format!("cris-guard-state-{suffix}");
-    ddb.create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    state_table::create_state_table(&ddb, &table).await;
 
     let config = Config::from_lookup(|name| match name {
         "CRIS_GUARD_TOPIC_ARN" => Some(topic_arn.clone()),
