@@ -501,20 +501,27 @@ impl ConditionClause {
     pub fn evaluate(&self, request: &Request) -> Tri {
         let lookup = request.context.get(&self.key_lowercase);
         if self.base == Base::Null {
-            let want_absent = matches!(self.compiled.first(), Some(Value::Bool(true)));
-            return match lookup {
-                Lookup::Unknown => Tri::Unknown,
-                Lookup::Absent => Tri::from(want_absent),
-                Lookup::Present(_) => Tri::from(!want_absent),
+            // Values of one key are ORed: `["true", "false"]` holds whatever the request says.
+            let absent = match lookup {
+                Lookup::Unknown => return Tri::Unknown,
+                Lookup::Absent => true,
+                Lookup::Present(_) => false,
             };
+            return Tri::from(
+                self.compiled
+                    .iter()
+                    .any(|v| matches!(v, Value::Bool(want_absent) if *want_absent == absent)),
+            );
         }
         let values = match lookup {
             Lookup::Unknown => return Tri::Unknown,
             Lookup::Absent => {
+                // The set qualifier decides what absence means; `IfExists` does not turn
+                // `ForAnyValue` true (domain.md §11).
                 return Tri::from(match self.set {
-                    _ if self.if_exists => true,
                     Some(SetQualifier::ForAllValues) => true,
                     Some(SetQualifier::ForAnyValue) => false,
+                    None if self.if_exists => true,
                     None => self.negated,
                 });
             }
@@ -675,7 +682,18 @@ impl ConditionClause {
             "ArnNotEquals" => "ArnEquals",
             "ArnLike" => "ArnNotLike",
             "ArnNotLike" => "ArnLike",
-            "Bool" | "Null" => {
+            // `Null` values are ORed: the negation holds the values not listed (none, when
+            // both are: such a clause is always true and nothing escapes it).
+            "Null" => {
+                let listed = |want: &str| values.iter().any(|v| v.eq_ignore_ascii_case(want));
+                let remaining = ["true", "false"]
+                    .into_iter()
+                    .filter(|v| !listed(v))
+                    .map(str::to_string)
+                    .collect();
+                return (self.operator.clone(), remaining);
+            }
+            "Bool" => {
                 let flipped_values = values
                     .iter()
                     .map(|v| {
