@@ -15,7 +15,7 @@ use condition::{ConditionClause, Tri};
 use json::Json;
 use wildcard::Wildcard;
 
-use crate::request::{Request, UNKNOWN_ACCOUNT};
+use crate::request::{Lookup, NEW_ACCOUNT, Request};
 
 /// The policy language version AWS requires.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -212,14 +212,6 @@ impl ResourcePattern {
                         rest.join(":")
                     } else {
                         match resource_parts.get(i) {
-                            Some(text) if i == 4 && *text == UNKNOWN_ACCOUNT => {
-                                // Only a pure wildcard is sure to match an account not yet known.
-                                result = result.and(match part {
-                                    PatternPart::Fixed(w) if w.is_any() => Tri::True,
-                                    _ => Tri::Unknown,
-                                });
-                                continue;
-                            }
                             Some(text) => (*text).to_string(),
                             None => return Tri::False,
                         }
@@ -270,9 +262,11 @@ impl PatternPart {
 
     fn matches(&self, text: &str, request: &Request) -> Tri {
         match self {
-            PatternPart::Fixed(wildcard) => Tri::from(wildcard.matches(text)),
+            PatternPart::Fixed(wildcard) => condition::match_new_account(wildcard, text),
             PatternPart::WithVariables(pieces) => match condition::resolve(pieces, request) {
-                condition::Resolved::Value { pattern, .. } => Tri::from(pattern.matches(text)),
+                condition::Resolved::Value { pattern, .. } => {
+                    condition::match_new_account(&pattern, text)
+                }
                 condition::Resolved::NeverMatches => Tri::False,
                 condition::Resolved::Unknown => Tri::Unknown,
             },
@@ -597,14 +591,20 @@ impl Statement {
             return Applies::No;
         }
         let mut residual = Vec::new();
+        let mut indeterminate = resource == Tri::Unknown;
         for clause in &self.conditions {
             match clause.evaluate(request) {
                 Tri::True => {}
                 Tri::False => return Applies::No,
+                // Unknown although the key is set: a new account's id against a pattern that
+                // may or may not match it. No principal can choose that: not a condition.
+                Tri::Unknown if holds_new_account(request, clause.key_lowercase()) => {
+                    indeterminate = true;
+                }
                 Tri::Unknown => residual.push(clause),
             }
         }
-        if resource == Tri::Unknown {
+        if indeterminate {
             return Applies::Indeterminate;
         }
         if residual.is_empty() {
@@ -631,6 +631,14 @@ impl Statement {
             Some(sid) => sid.clone(),
             None => format!("#{}", self.index),
         }
+    }
+}
+
+/// Whether a key of the request is set to a value holding [`NEW_ACCOUNT`].
+fn holds_new_account(request: &Request, lowercase_key: &str) -> bool {
+    match request.context.get(lowercase_key) {
+        Lookup::Present(values) => values.iter().any(|v| v.contains(NEW_ACCOUNT)),
+        Lookup::Absent | Lookup::Unknown => false,
     }
 }
 

@@ -21,7 +21,7 @@ use crate::policy::{ActionMatch, Applies, Effect, Policy, ResourceMatch, Stateme
 use crate::report::{
     Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
 };
-use crate::request::{Context, MissingKeys, Request, UNKNOWN_ACCOUNT};
+use crate::request::{Context, MissingKeys, NEW_ACCOUNT, Request};
 use crate::snapshot::{InferenceProfile, ValidSnapshot};
 
 /// The actions checked when none are given.
@@ -371,11 +371,19 @@ fn check_for(profile: &InferenceProfile, source: &str, actions: &[String]) -> Ch
 /// Who is asking: fixes the account- and path-dependent parts of the request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// `None` for an OU read as a new account (account id not fixed).
+    /// `None` for an OU read as a new account: its id is [`NEW_ACCOUNT`], which matches no
+    /// existing account.
     pub account_id: Option<String>,
     pub organization_id: String,
     /// `aws:PrincipalOrgPaths` value, `o-…/r-…/ou-…/`.
     pub org_path: String,
+}
+
+impl Caller {
+    /// The caller's account id as requests carry it.
+    pub fn account(&self) -> &str {
+        self.account_id.as_deref().unwrap_or(NEW_ACCOUNT)
+    }
 }
 
 /// Builds the request of one leg for a caller; the principal stays unknown.
@@ -384,29 +392,17 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
     context.set("aws:RequestedRegion", vec![leg.region.clone()]);
     context.set("aws:PrincipalOrgID", vec![caller.organization_id.clone()]);
     context.set("aws:PrincipalOrgPaths", vec![caller.org_path.clone()]);
-    if let Some(account) = &caller.account_id {
-        context.set("aws:PrincipalAccount", vec![account.clone()]);
-    }
-    let profile_arn = leg
-        .inference_profile_arn
-        .as_ref()
-        .map(|arn| with_account(arn, caller));
-    match &profile_arn {
-        Some(arn) => context.set("bedrock:InferenceProfileArn", vec![arn.clone()]),
+    context.set("aws:PrincipalAccount", vec![caller.account().to_string()]);
+    // A system profile's ARN carries the caller's own account (domain.md §11).
+    match &leg.inference_profile_arn {
+        Some(arn) => context.set(
+            "bedrock:InferenceProfileArn",
+            vec![with_account(arn, caller)],
+        ),
         None => context.set_absent("bedrock:InferenceProfileArn"),
     }
     let resource = if leg.kind == LegKind::Profile {
-        match &caller.account_id {
-            Some(_) => with_account(&leg.resource, caller),
-            // A new account's id is not known yet.
-            None => match Arn::parse(&leg.resource) {
-                Some(mut arn) if !arn.account.is_empty() => {
-                    arn.account = UNKNOWN_ACCOUNT.to_string();
-                    arn.to_string()
-                }
-                _ => leg.resource.clone(),
-            },
-        }
+        with_account(&leg.resource, caller)
     } else {
         leg.resource.clone()
     };
@@ -415,9 +411,9 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
 
 /// The profile ARN as seen from the caller's account (profiles are per-account resources).
 fn with_account(arn: &str, caller: &Caller) -> String {
-    match (&caller.account_id, Arn::parse(arn)) {
-        (Some(account), Some(mut parsed)) if !parsed.account.is_empty() => {
-            parsed.account = account.clone();
+    match Arn::parse(arn) {
+        Some(mut parsed) if !parsed.account.is_empty() => {
+            parsed.account = caller.account().to_string();
             parsed.to_string()
         }
         _ => arn.to_string(),

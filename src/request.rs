@@ -96,6 +96,11 @@ impl Context {
         }
     }
 
+    /// Reads keys not set explicitly as `missing` says from now on.
+    pub fn set_missing(&mut self, missing: MissingKeys) {
+        self.missing = missing;
+    }
+
     pub fn missing(&self) -> MissingKeys {
         self.missing
     }
@@ -106,9 +111,11 @@ impl Context {
     }
 }
 
-/// Stands for the account part of a resource ARN when the account is not fixed (an OU read
-/// as a new account): a resource pattern naming a specific account then matches `Unknown`.
-pub const UNKNOWN_ACCOUNT: &str = "{account}";
+/// The id of an account not yet created (an OU is read as a new account in it): in
+/// `aws:PrincipalAccount` and in the account part of ARNs. It matches no account id a policy
+/// names, only patterns that cover it whole (see `policy::condition::match_new_account`). The
+/// braces keep it apart from every real (12-digit) id; input files may not contain it.
+pub const NEW_ACCOUNT: &str = "{account}";
 
 /// One authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +124,7 @@ pub struct Request {
     pub action: String,
     /// Lowercased, for matching (actions are case-insensitive).
     pub action_lowercase: String,
-    /// The resource ARN; its account part may be [`UNKNOWN_ACCOUNT`].
+    /// The resource ARN; its account part may be [`NEW_ACCOUNT`].
     pub resource: String,
     pub context: Context,
 }

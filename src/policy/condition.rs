@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use super::json::Json;
 use super::wildcard::{Token, Wildcard};
 use super::{ParseError, string_list};
-use crate::request::{Lookup, Request};
+use crate::request::{Lookup, NEW_ACCOUNT, Request};
 
 /// Three-valued logic for partial evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,20 +438,38 @@ fn in_network(candidate: IpAddr, network: IpAddr, prefix: u8) -> bool {
 
 /// ARN matching for ArnLike/ArnEquals: the six parts one by one, wildcards inside each. Works
 /// on the compiled pattern, so a literal `*` from `${*}` is not turned back into a wildcard.
-fn arn_like(pattern: &Wildcard, value: &str) -> bool {
+fn arn_like(pattern: &Wildcard, value: &str) -> Tri {
     if pattern.is_any() {
-        return true;
+        return Tri::True;
     }
     let value_parts: Vec<&str> = value.splitn(6, ':').collect();
     let pattern_parts = pattern.split_colons(6);
     if value_parts.len() != 6 || pattern_parts.len() != 6 {
         // A short pattern ending in `*` spans the rest; otherwise compare as a whole.
-        return pattern.matches(value);
+        return Tri::from(pattern.matches(value));
     }
-    pattern_parts
-        .iter()
-        .zip(value_parts.iter())
-        .all(|(p, v)| p.matches(v))
+    let mut result = Tri::True;
+    for (p, v) in pattern_parts.iter().zip(value_parts.iter()) {
+        result = result.and(match_new_account(p, v));
+        if result == Tri::False {
+            return Tri::False;
+        }
+    }
+    result
+}
+
+/// Matches one value (or ARN part) that may be [`NEW_ACCOUNT`], the id of an account not yet
+/// created. Its id is random and differs from every id a policy names, so only a pattern
+/// that matches it whole (wildcards, or `${aws:PrincipalAccount}` resolved to it) matches it;
+/// a pattern mixing digits and wildcards (`1234*`) may or may not: `Unknown`.
+pub(crate) fn match_new_account(pattern: &Wildcard, value: &str) -> Tri {
+    if pattern.matches(value) {
+        Tri::True
+    } else if value == NEW_ACCOUNT && pattern.literal().is_none() {
+        Tri::Unknown
+    } else {
+        Tri::False
+    }
 }
 
 /// A value after policy-variable substitution.
@@ -565,12 +583,10 @@ impl ConditionClause {
         let mut result = Tri::False;
         for compiled in &self.compiled {
             let matched = match compiled {
-                Value::Text { literal, pattern } => {
-                    Tri::from(self.text_match(literal, pattern, value))
-                }
+                Value::Text { literal, pattern } => self.text_match(literal, pattern, value),
                 Value::Template(pieces) => match resolve(pieces, request) {
                     Resolved::Value { literal, pattern } => {
-                        Tri::from(self.text_match(&literal, &pattern, value))
+                        self.text_match(&literal, &pattern, value)
                     }
                     Resolved::NeverMatches => Tri::False,
                     Resolved::Unknown => Tri::Unknown,
@@ -601,13 +617,14 @@ impl ConditionClause {
         result
     }
 
-    fn text_match(&self, literal: &str, pattern: &Wildcard, value: &str) -> bool {
+    fn text_match(&self, literal: &str, pattern: &Wildcard, value: &str) -> Tri {
         match self.base {
-            Base::StringEquals | Base::BinaryEquals => literal == value,
-            Base::StringEqualsIgnoreCase => literal.eq_ignore_ascii_case(value),
-            Base::StringLike => pattern.matches(value),
+            Base::StringEquals | Base::BinaryEquals => Tri::from(literal == value),
+            Base::StringEqualsIgnoreCase => Tri::from(literal.eq_ignore_ascii_case(value)),
+            Base::StringLike if value == NEW_ACCOUNT => match_new_account(pattern, value),
+            Base::StringLike => Tri::from(pattern.matches(value)),
             Base::ArnLike => arn_like(pattern, value),
-            _ => false,
+            _ => Tri::False,
         }
     }
 
@@ -755,13 +772,19 @@ mod tests {
     #[test]
     fn arn_parts() {
         let p = "arn:aws:iam::*:role/AWSControlTowerExecution";
-        assert!(arn_like(
-            &Wildcard::new(p),
-            "arn:aws:iam::123456789012:role/AWSControlTowerExecution"
-        ));
-        assert!(!arn_like(
-            &Wildcard::new(p),
-            "arn:aws:iam::123456789012:role/awscontroltowerexecution"
-        ));
+        assert_eq!(
+            arn_like(
+                &Wildcard::new(p),
+                "arn:aws:iam::123456789012:role/AWSControlTowerExecution"
+            ),
+            Tri::True
+        );
+        assert_eq!(
+            arn_like(
+                &Wildcard::new(p),
+                "arn:aws:iam::123456789012:role/awscontroltowerexecution"
+            ),
+            Tri::False
+        );
     }
 }
