@@ -24,6 +24,8 @@ use crate::report::{
 use crate::request::{Context, MissingKeys, NEW_ACCOUNT, Request};
 use crate::snapshot::{InferenceProfile, ValidSnapshot};
 
+pub mod witness;
+
 /// The actions checked when none are given.
 pub const DEFAULT_ACTIONS: &[&str] = &[
     "bedrock:InvokeModel",
@@ -462,7 +464,14 @@ pub fn verdict(
         .iter()
         .map(|d| d.levels.iter().collect())
         .collect();
-    assemble(check, &legs, policies, admins, &mut AdminMemo::default())
+    assemble(
+        check,
+        &legs,
+        policies,
+        admins,
+        caller,
+        &mut AdminMemo::default(),
+    )
 }
 
 fn unknown_verdict(reason: String) -> Verdict {
@@ -483,6 +492,7 @@ fn assemble(
     legs: &[Vec<&LevelResult>],
     policies: &[Policy],
     admins: &[Wildcard],
+    caller: &Caller,
     memo: &mut AdminMemo,
 ) -> Verdict {
     let mut blocked = Vec::new();
@@ -574,12 +584,32 @@ fn assemble(
         };
     }
     if !conditions.is_empty() {
-        return Verdict {
-            status: Status::Conditional,
-            blockers: conditional_blockers,
-            conditions,
-            reason: None,
-            requests,
+        // Each condition alone may be met while no principal meets them all.
+        return match witness::find(check, legs, caller, admins) {
+            witness::Witness::Found(_) => Verdict {
+                status: Status::Conditional,
+                blockers: conditional_blockers,
+                conditions,
+                reason: None,
+                requests,
+            },
+            witness::Witness::Nobody => Verdict {
+                status: Status::Blocked,
+                blockers: conditional_blockers,
+                conditions: Vec::new(),
+                reason: None,
+                requests,
+            },
+            witness::Witness::Undecided => Verdict {
+                status: Status::Unknown,
+                blockers: Vec::new(),
+                conditions: Vec::new(),
+                reason: Some(
+                    "the conditions of the denies and allows in the way are too many to decide whether any principal meets them all"
+                        .to_string(),
+                ),
+                requests,
+            },
         };
     }
     Verdict {
@@ -1234,7 +1264,8 @@ impl<'a> Engine<'a> {
             }
             legs.push(row);
         }
-        assemble(check, &legs, policies, &self.admins, admin)
+        let caller = caller.unwrap_or_else(|| self.org.caller(target));
+        assemble(check, &legs, policies, &self.admins, &caller, admin)
     }
 
     /// The level-set ids of a chain's levels.
