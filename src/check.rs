@@ -175,13 +175,15 @@ pub fn check(
         };
         context.set(key, values);
     }
+    // `aws:PrincipalArn` and `aws:PrincipalAccount` default from `principal` (contract §1) unless
+    // the context gives them: an explicit value wins, so a role's path can be stated.
     if let Some(principal) = &spec.principal {
         if !spec
             .context
             .keys()
             .any(|k| k.eq_ignore_ascii_case("aws:PrincipalArn"))
         {
-            context.set("aws:PrincipalArn", vec![principal.clone()]);
+            context.set("aws:PrincipalArn", vec![principal_arn(principal)]);
         }
         if !spec
             .context
@@ -301,6 +303,32 @@ pub fn check(
     })
 }
 
+/// The `aws:PrincipalArn` AWS puts in the request context for `principal`: for an STS role
+/// session (`arn:P:sts::A:assumed-role/Role/session`) it is the role's ARN
+/// (`arn:P:iam::A:role/Role`), not the session's (IAM global condition keys reference; domain.md
+/// §11), so a guardrail that exempts `arn:*:iam::*:role/AWSControlTowerExecution` lets that
+/// role's sessions through. A session ARN does not carry the role's path: a role created under
+/// one (`role/team/Role`) is read as `role/Role` here, and a request that must say otherwise
+/// gives `aws:PrincipalArn` in its `context`, which always wins over this default. Any other
+/// principal (an IAM role or user, a federated user, a root) is its own `aws:PrincipalArn`.
+pub fn principal_arn(principal: &str) -> String {
+    let role = Arn::parse(principal).and_then(|arn| {
+        if arn.service != "sts" {
+            return None;
+        }
+        let rest = arn.resource.strip_prefix("assumed-role/")?;
+        let (role, session) = rest.split_once('/')?;
+        if role.is_empty() || session.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "arn:{}:iam::{}:role/{role}",
+            arn.partition, arn.account
+        ))
+    });
+    role.unwrap_or_else(|| principal.to_string())
+}
+
 /// A short human-readable rendering of a check result.
 pub fn render_text(result: &CheckResult) -> String {
     let mut out = format!("decision: {}\n", result.decision);
@@ -328,4 +356,37 @@ pub fn render_text(result: &CheckResult) -> String {
     out.push_str(&result.explanation);
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::principal_arn;
+
+    #[test]
+    fn a_role_session_is_read_as_its_role_and_other_principals_as_themselves() {
+        for (principal, expected) in [
+            (
+                "arn:aws:sts::222222222222:assumed-role/AWSControlTowerExecution/s",
+                "arn:aws:iam::222222222222:role/AWSControlTowerExecution",
+            ),
+            (
+                "arn:aws-us-gov:sts::222222222222:assumed-role/R/a/b",
+                "arn:aws-us-gov:iam::222222222222:role/R",
+            ),
+            (
+                "arn:aws:iam::222222222222:role/team/R",
+                "arn:aws:iam::222222222222:role/team/R",
+            ),
+            (
+                "arn:aws:sts::222222222222:federated-user/bob",
+                "arn:aws:sts::222222222222:federated-user/bob",
+            ),
+            (
+                "arn:aws:sts::222222222222:assumed-role/R",
+                "arn:aws:sts::222222222222:assumed-role/R",
+            ),
+        ] {
+            assert_eq!(principal_arn(principal), expected, "{principal}");
+        }
+    }
 }

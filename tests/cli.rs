@@ -428,3 +428,55 @@ fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
         "{stderr}"
     );
 }
+
+/// IAM global condition keys reference (domain.md §11): for a role session `aws:PrincipalArn` is
+/// the role's ARN, so the Control Tower role's session escapes GRREGIONDENY, which exempts
+/// `arn:*:iam::*:role/AWSControlTowerExecution`; an explicit `aws:PrincipalArn` still wins.
+#[test]
+fn check_reads_an_assumed_role_session_as_its_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = write_temp(
+        dir.path(),
+        "session.json",
+        r#"{"principal":"arn:aws:sts::222222222222:assumed-role/AWSControlTowerExecution/ct-session","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:us-east-2::foundation-model/M","context":{"aws:RequestedRegion":"us-east-2"}}"#,
+    );
+    for target in ["222222222222", "ou-ab12-11111111"] {
+        let out = run(&[
+            "check",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--target",
+            target,
+            "--request",
+            &session,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["decision"], "allowed");
+    }
+
+    let pathed = write_temp(
+        dir.path(),
+        "pathed.json",
+        r#"{"principal":"arn:aws:sts::222222222222:assumed-role/AWSControlTowerExecution/ct-session","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:us-east-2::foundation-model/M","context":{"aws:RequestedRegion":"us-east-2","aws:PrincipalArn":"arn:aws:iam::222222222222:role/team/AWSControlTowerExecution"}}"#,
+    );
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "222222222222",
+        "--request",
+        &pathed,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        code(&out),
+        1,
+        "a role under a path is not the exempt role: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
