@@ -154,6 +154,61 @@ pub struct ValidSnapshot {
     pub policy_sizes: Vec<PolicySize>,
 }
 
+/// A problem in one policy document: the JSON path below the document (`.Statement[0].Effect`,
+/// empty for the document as a whole) and what is wrong, so that each caller can say where the
+/// document sits in its own file (`$.policies[3].content` in a snapshot, `$[2].content` in a
+/// what-if file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentError {
+    pub policy_id: String,
+    pub path: String,
+    pub message: String,
+}
+
+impl ContentError {
+    /// The error in `source`, with the document at JSON path `at`.
+    pub fn at(self, source: &str, at: &str) -> InputError {
+        InputError::new(
+            source,
+            format!("{at}{}", self.path),
+            format!("policy `{}`: {}", self.policy_id, self.message),
+        )
+    }
+}
+
+/// Checks one policy document (size, then the parser) and parses it.
+pub fn load_policy(
+    id: &str,
+    name: &str,
+    content: &PolicyContent,
+) -> Result<(Policy, PolicySize), ContentError> {
+    let text = content.text();
+    let size = PolicySize::of(&text);
+    if size.chars > MAX_SCP_CHARS {
+        return Err(ContentError {
+            policy_id: id.to_string(),
+            path: String::new(),
+            message: format!(
+                "the document is {} characters, over the {MAX_SCP_CHARS}-character SCP limit ({} minified)",
+                size.chars, size.minified_chars
+            ),
+        });
+    }
+    let policy = crate::policy::parse(id, name, &text).map_err(|e| ContentError {
+        policy_id: id.to_string(),
+        path: e.path.trim_start_matches('$').to_string(),
+        message: e.message,
+    })?;
+    Ok((policy, size))
+}
+
+/// Whether `id` is a root, OU or account of the snapshot (what a policy may be attached to).
+pub fn is_target(snapshot: &Snapshot, id: &str) -> bool {
+    snapshot.roots.iter().any(|r| r.id == id)
+        || snapshot.organizational_units.iter().any(|o| o.id == id)
+        || snapshot.accounts.iter().any(|a| a.id == id)
+}
+
 /// Parses and validates snapshot JSON. `source` names the input (a file path) in errors.
 ///
 /// Reading is strict ([`crate::json_input`]): size and nesting limits, no duplicate keys, objects
@@ -316,23 +371,8 @@ pub fn validate(source: &str, snapshot: Snapshot) -> Result<ValidSnapshot, Input
                 ));
             }
         }
-        let text = record.content.text();
-        let size = PolicySize::of(&text);
-        if size.chars > MAX_SCP_CHARS {
-            return Err(err(
-                format!("$.policies[{i}].content"),
-                format!(
-                    "policy `{}` is {} characters, over the {MAX_SCP_CHARS}-character SCP limit ({} minified)",
-                    record.id, size.chars, size.minified_chars
-                ),
-            ));
-        }
-        let policy = crate::policy::parse(&record.id, &record.name, &text).map_err(|e| {
-            err(
-                format!("$.policies[{i}].content{}", e.path.trim_start_matches('$')),
-                format!("policy `{}`: {}", record.id, e.message),
-            )
-        })?;
+        let (policy, size) = load_policy(&record.id, &record.name, &record.content)
+            .map_err(|e| e.at(source, &format!("$.policies[{i}].content")))?;
         policies.push(policy);
         policy_sizes.push(size);
     }
