@@ -7,7 +7,7 @@ use crate::error::InputError;
 use crate::evaluation::{self, Outcome};
 use crate::org::{Org, TargetRef};
 use crate::policy::Applies;
-use crate::request::{Context, MissingKeys, Request};
+use crate::request::{Context, MissingKeys, Request, UNKNOWN_ACCOUNT};
 use crate::snapshot::ValidSnapshot;
 
 /// REQUEST.json (contract §1).
@@ -132,7 +132,50 @@ pub fn parse_request(source: &str, bytes: &[u8]) -> Result<RequestSpec, InputErr
             format!("`{principal}` is not an ARN"),
         ));
     }
+    reject_placeholder(source, &spec)?;
     Ok(spec)
+}
+
+/// Refuses [`UNKNOWN_ACCOUNT`] (`{account}`) in the principal, the resource and context values.
+/// It is the engine's internal stand-in for an account id that is not known yet (an OU read as
+/// a new account) and makes a pattern naming an account match "unknown"; a check request is
+/// fully specified, so it must not carry it, and would otherwise echo it in its output.
+fn reject_placeholder(source: &str, spec: &RequestSpec) -> Result<(), InputError> {
+    let refuse = |path: String, value: &str| {
+        InputError::new(
+            source,
+            path,
+            format!(
+                "`{value}` holds `{UNKNOWN_ACCOUNT}`, cris-guard's internal placeholder for an account id that is not known yet; a check request is fully specified: give the 12-digit account id"
+            ),
+        )
+    };
+    if let Some(principal) = &spec.principal
+        && principal.contains(UNKNOWN_ACCOUNT)
+    {
+        return Err(refuse("$.principal".into(), principal));
+    }
+    if spec.resource.contains(UNKNOWN_ACCOUNT) {
+        return Err(refuse("$.resource".into(), &spec.resource));
+    }
+    for (key, value) in &spec.context {
+        match value {
+            ContextValue::One(v) if v.contains(UNKNOWN_ACCOUNT) => {
+                return Err(refuse(format!("$.context.{key}"), v));
+            }
+            ContextValue::One(_) => {}
+            ContextValue::Many(values) => {
+                if let Some((i, v)) = values
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.contains(UNKNOWN_ACCOUNT))
+                {
+                    return Err(refuse(format!("$.context.{key}[{i}]"), v));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Evaluates the request for a target (an OU means a new account directly in it).
