@@ -67,9 +67,15 @@ impl<'de> serde::de::Visitor<'de> for ContextValueVisitor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
+    /// `allowed`, `explicitlyDenied`, `implicitlyDenied` (contract §1), or `unknown` (an
+    /// addition): the chain holds a policy that could not be read or interpreted, or a part of
+    /// the organization above the target could not be read, and no SCP that was read denies.
     pub decision: String,
     pub levels: Vec<LevelReport>,
     pub explanation: String,
+    /// Why the decision is `unknown` (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
     /// Size of each SCP in the chain, raw and minified, against the 5,120-character limit.
     pub policies: Vec<PolicySizeReport>,
 }
@@ -316,6 +322,21 @@ pub fn check(
             "The request is not fully specified.".to_string()
         }
     };
+    // A deny from an SCP that was read is final whatever else applies; any other answer
+    // needs every SCP of the chain, so a policy that could not be read or interpreted (or an
+    // unread part of the organization above the target) leaves it unknown.
+    let unknown_reason = match decision.outcome {
+        Outcome::ExplicitlyDenied => None,
+        _ if levels.is_empty() => None,
+        _ => org.gap_for(target),
+    };
+    let explanation = match &unknown_reason {
+        Some(reason) => format!(
+            "Cannot decide {} on {}: {reason}. No SCP that was read denies it.",
+            spec.action, spec.resource
+        ),
+        None => explanation,
+    };
     let mut sizes = Vec::new();
     for level in levels {
         for &index in level {
@@ -335,6 +356,7 @@ pub fn check(
     }
     Ok(CheckResult {
         decision: match decision.outcome {
+            _ if unknown_reason.is_some() => "unknown",
             Outcome::Allowed => "allowed",
             Outcome::ExplicitlyDenied => "explicitlyDenied",
             _ => "implicitlyDenied",
@@ -342,6 +364,7 @@ pub fn check(
         .to_string(),
         levels: level_reports,
         explanation,
+        unknown_reason,
         policies: sizes,
     })
 }

@@ -104,6 +104,8 @@ fn check_change(
                         .map(|p| p.name.as_str())
                 })
                 .unwrap_or_default();
+            // An uninterpretable document is applied like any other (its targets become
+            // `unknown`); a malformed one is refused here.
             crate::snapshot::load_policy(policy_id, name, content)
                 .map_err(|e| e.at(source, &format!("{at}.content")))?;
             Ok(())

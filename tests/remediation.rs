@@ -299,6 +299,23 @@ fn corpus() {
                 "{name}: no rejection mentions {needle:?}: {rejections:#?}"
             );
         }
+        // Targets nothing can be decided for: every finding unknown, no proposal claims one.
+        for target in list(Some(expect), "unknownTargets") {
+            let findings: Vec<_> = report
+                .findings
+                .iter()
+                .filter(|f| f.target_id == target)
+                .collect();
+            assert!(!findings.is_empty(), "{name}: no finding for {target}");
+            for finding in findings {
+                assert_eq!(finding.status, Status::Unknown, "{name}: {finding:#?}");
+                assert!(
+                    proposals.iter().all(|p| !p.fixes.contains(&finding.key())),
+                    "{name}: a proposal claims {}",
+                    finding.key()
+                );
+            }
+        }
         for proposal in &proposals {
             assert_verified(&snapshot, &report, proposal, &eval);
             let changes = changes_of(proposal);
