@@ -7,7 +7,7 @@ use crate::error::InputError;
 use crate::evaluation::{self, Outcome};
 use crate::org::{Org, TargetRef};
 use crate::policy::Applies;
-use crate::request::{Context, MissingKeys, Request};
+use crate::request::{Context, MissingKeys, Request, UNKNOWN_ACCOUNT};
 use crate::snapshot::ValidSnapshot;
 
 /// REQUEST.json (contract §1).
@@ -67,9 +67,15 @@ impl<'de> serde::de::Visitor<'de> for ContextValueVisitor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
+    /// `allowed`, `explicitlyDenied`, `implicitlyDenied` (contract §1), or `unknown` (an
+    /// addition): the chain holds a policy that could not be read or interpreted, or a part of
+    /// the organization above the target could not be read, and no SCP that was read denies.
     pub decision: String,
     pub levels: Vec<LevelReport>,
     pub explanation: String,
+    /// Why the decision is `unknown` (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
     /// Size of each SCP in the chain, raw and minified, against the 5,120-character limit.
     pub policies: Vec<PolicySizeReport>,
 }
@@ -132,7 +138,50 @@ pub fn parse_request(source: &str, bytes: &[u8]) -> Result<RequestSpec, InputErr
             format!("`{principal}` is not an ARN"),
         ));
     }
+    reject_placeholder(source, &spec)?;
     Ok(spec)
+}
+
+/// Refuses [`UNKNOWN_ACCOUNT`] (`{account}`) in the principal, the resource and context values.
+/// It is the engine's internal stand-in for an account id that is not known yet (an OU read as
+/// a new account) and makes a pattern naming an account match "unknown"; a check request is
+/// fully specified, so it must not carry it, and would otherwise echo it in its output.
+fn reject_placeholder(source: &str, spec: &RequestSpec) -> Result<(), InputError> {
+    let refuse = |path: String, value: &str| {
+        InputError::new(
+            source,
+            path,
+            format!(
+                "`{value}` holds `{UNKNOWN_ACCOUNT}`, cris-guard's internal placeholder for an account id that is not known yet; a check request is fully specified: give the 12-digit account id"
+            ),
+        )
+    };
+    if let Some(principal) = &spec.principal
+        && principal.contains(UNKNOWN_ACCOUNT)
+    {
+        return Err(refuse("$.principal".into(), principal));
+    }
+    if spec.resource.contains(UNKNOWN_ACCOUNT) {
+        return Err(refuse("$.resource".into(), &spec.resource));
+    }
+    for (key, value) in &spec.context {
+        match value {
+            ContextValue::One(v) if v.contains(UNKNOWN_ACCOUNT) => {
+                return Err(refuse(format!("$.context.{key}"), v));
+            }
+            ContextValue::One(_) => {}
+            ContextValue::Many(values) => {
+                if let Some((i, v)) = values
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.contains(UNKNOWN_ACCOUNT))
+                {
+                    return Err(refuse(format!("$.context.{key}[{i}]"), v));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Evaluates the request for a target (an OU means a new account directly in it).
@@ -175,13 +224,15 @@ pub fn check(
         };
         context.set(key, values);
     }
+    // `aws:PrincipalArn` and `aws:PrincipalAccount` default from `principal` (contract §1) unless
+    // the context gives them: an explicit value wins, so a role's path can be stated.
     if let Some(principal) = &spec.principal {
         if !spec
             .context
             .keys()
             .any(|k| k.eq_ignore_ascii_case("aws:PrincipalArn"))
         {
-            context.set("aws:PrincipalArn", vec![principal.clone()]);
+            context.set("aws:PrincipalArn", vec![principal_arn(principal)]);
         }
         if !spec
             .context
@@ -271,6 +322,21 @@ pub fn check(
             "The request is not fully specified.".to_string()
         }
     };
+    // A deny from an SCP that was read is final whatever else applies; any other answer
+    // needs every SCP of the chain, so a policy that could not be read or interpreted (or an
+    // unread part of the organization above the target) leaves it unknown.
+    let unknown_reason = match decision.outcome {
+        Outcome::ExplicitlyDenied => None,
+        _ if levels.is_empty() => None,
+        _ => org.gap_for(target),
+    };
+    let explanation = match &unknown_reason {
+        Some(reason) => format!(
+            "Cannot decide {} on {}: {reason}. No SCP that was read denies it.",
+            spec.action, spec.resource
+        ),
+        None => explanation,
+    };
     let mut sizes = Vec::new();
     for level in levels {
         for &index in level {
@@ -290,6 +356,7 @@ pub fn check(
     }
     Ok(CheckResult {
         decision: match decision.outcome {
+            _ if unknown_reason.is_some() => "unknown",
             Outcome::Allowed => "allowed",
             Outcome::ExplicitlyDenied => "explicitlyDenied",
             _ => "implicitlyDenied",
@@ -297,8 +364,35 @@ pub fn check(
         .to_string(),
         levels: level_reports,
         explanation,
+        unknown_reason,
         policies: sizes,
     })
+}
+
+/// The `aws:PrincipalArn` AWS puts in the request context for `principal`: for an STS role
+/// session (`arn:P:sts::A:assumed-role/Role/session`) it is the role's ARN
+/// (`arn:P:iam::A:role/Role`), not the session's (IAM global condition keys reference; domain.md
+/// §11), so a guardrail that exempts `arn:*:iam::*:role/AWSControlTowerExecution` lets that
+/// role's sessions through. A session ARN does not carry the role's path: a role created under
+/// one (`role/team/Role`) is read as `role/Role` here, and a request that must say otherwise
+/// gives `aws:PrincipalArn` in its `context`, which always wins over this default. Any other
+/// principal (an IAM role or user, a federated user, a root) is its own `aws:PrincipalArn`.
+pub fn principal_arn(principal: &str) -> String {
+    let role = Arn::parse(principal).and_then(|arn| {
+        if arn.service != "sts" {
+            return None;
+        }
+        let rest = arn.resource.strip_prefix("assumed-role/")?;
+        let (role, session) = rest.split_once('/')?;
+        if role.is_empty() || session.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "arn:{}:iam::{}:role/{role}",
+            arn.partition, arn.account
+        ))
+    });
+    role.unwrap_or_else(|| principal.to_string())
 }
 
 /// A short human-readable rendering of a check result.
@@ -328,4 +422,37 @@ pub fn render_text(result: &CheckResult) -> String {
     out.push_str(&result.explanation);
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::principal_arn;
+
+    #[test]
+    fn a_role_session_is_read_as_its_role_and_other_principals_as_themselves() {
+        for (principal, expected) in [
+            (
+                "arn:aws:sts::222222222222:assumed-role/AWSControlTowerExecution/s",
+                "arn:aws:iam::222222222222:role/AWSControlTowerExecution",
+            ),
+            (
+                "arn:aws-us-gov:sts::222222222222:assumed-role/R/a/b",
+                "arn:aws-us-gov:iam::222222222222:role/R",
+            ),
+            (
+                "arn:aws:iam::222222222222:role/team/R",
+                "arn:aws:iam::222222222222:role/team/R",
+            ),
+            (
+                "arn:aws:sts::222222222222:federated-user/bob",
+                "arn:aws:sts::222222222222:federated-user/bob",
+            ),
+            (
+                "arn:aws:sts::222222222222:assumed-role/R",
+                "arn:aws:sts::222222222222:assumed-role/R",
+            ),
+        ] {
+            assert_eq!(principal_arn(principal), expected, "{principal}");
+        }
+    }
 }

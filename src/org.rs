@@ -48,6 +48,14 @@ pub struct Org<'a> {
     account_chain: HashMap<&'a str, usize>,
     target_index: HashMap<&'a str, usize>,
     organization_wide_gap: Option<String>,
+    /// A gap on a policy the snapshot has no record of: it may be attached anywhere, so every
+    /// target SCPs apply to is unknown (the management account is not).
+    unplaced_policy_gap: Option<String>,
+    /// Policies nothing may be decided from, by index: uninterpretable documents and policies
+    /// a gap names; what is wrong, to be completed with where the policy is attached.
+    policy_gaps: HashMap<usize, String>,
+    /// Chain id → whether one of its levels holds a policy of `policy_gaps`.
+    chain_policy_gap: Vec<bool>,
 }
 
 impl<'a> Org<'a> {
@@ -119,11 +127,7 @@ impl<'a> Org<'a> {
             list.sort_unstable();
             list.dedup();
         }
-        let organization_wide_gap = s
-            .gaps
-            .iter()
-            .find(|g| g.scope == "organization" || crate::ids::is_policy_id(&g.scope))
-            .map(|g| format!("{} could not be read: {}", g.scope, g.reason));
+        let (organization_wide_gap, unplaced_policy_gap, policy_gaps) = policy_gaps(snapshot);
         let mut org = Org {
             snapshot,
             containers,
@@ -138,8 +142,21 @@ impl<'a> Org<'a> {
             account_chain: HashMap::new(),
             target_index: HashMap::new(),
             organization_wide_gap,
+            unplaced_policy_gap,
+            policy_gaps,
+            chain_policy_gap: Vec::new(),
         };
         org.intern_chains(&attached);
+        org.chain_policy_gap = org
+            .chains
+            .iter()
+            .map(|levels| {
+                levels
+                    .iter()
+                    .flatten()
+                    .any(|p| org.policy_gaps.contains_key(p))
+            })
+            .collect();
         org
     }
 
@@ -423,30 +440,109 @@ impl<'a> Org<'a> {
         }
     }
 
-    /// Why the target's findings are unknown, when a part of the organization above or at it
-    /// could not be read.
+    /// Why the target's findings are unknown: a part of the organization above or at it could
+    /// not be read, or its SCP chain holds a policy that could not be read or interpreted.
     pub fn gap_for(&self, target: TargetRef<'a>) -> Option<String> {
         if let Some(gap) = &self.organization_wide_gap {
             return Some(gap.clone());
         }
         let gaps = &self.snapshot.snapshot.gaps;
-        if gaps.is_empty() {
+        if !gaps.is_empty() {
+            let mut scopes = self.container_path(target);
+            let own = self.target_id(target);
+            if !scopes.contains(&own) {
+                scopes.push(own);
+            }
+            if let Some(gap) = gaps.iter().find(|g| scopes.contains(&g.scope.as_str())) {
+                return Some(format!(
+                    "{} ({}) could not be read: {}",
+                    self.name_of(&gap.scope),
+                    gap.scope,
+                    gap.reason
+                ));
+            }
+        }
+        self.chain_gap(target)
+    }
+
+    /// The policies of the target's chain nothing may be decided from, with where each is
+    /// attached (root first).
+    fn chain_gap(&self, target: TargetRef<'a>) -> Option<String> {
+        let chain = match target {
+            TargetRef::Root(id) | TargetRef::OrganizationalUnit(id) => self.new_account_chain(id),
+            TargetRef::Account(id) => self.account_chain(id),
+        };
+        if let Some(gap) = &self.unplaced_policy_gap
+            && !self.chain_levels(chain).is_empty()
+        {
+            return Some(gap.clone());
+        }
+        if !self.chain_policy_gap.get(chain).copied().unwrap_or(false) {
             return None;
         }
-        let mut scopes = self.container_path(target);
-        let own = self.target_id(target);
-        if !scopes.contains(&own) {
-            scopes.push(own);
+        let level_targets = self.level_targets(target);
+        let mut reasons = Vec::new();
+        for (level, policies) in self.chain_levels(chain).iter().enumerate() {
+            for index in policies {
+                if let Some(reason) = self.policy_gaps.get(index) {
+                    let attached = level_targets.get(level).map_or_else(String::new, |id| {
+                        format!(", attached to {} ({id}),", self.name_of(id))
+                    });
+                    reasons.push(reason.replacen("{attached}", &attached, 1));
+                }
+            }
         }
-        gaps.iter()
-            .find(|g| scopes.contains(&g.scope.as_str()))
-            .map(|g| {
-                format!(
-                    "{} ({}) could not be read: {}",
-                    self.name_of(&g.scope),
-                    g.scope,
-                    g.reason
-                )
-            })
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
+}
+
+/// The gaps that concern policies: a policy-scoped gap whose policy the snapshot holds (its
+/// targets are known), and every uninterpretable document, make only the targets whose chain
+/// holds that policy unknown (by policy index; `{attached}` marks where the attachment is
+/// named). A gap scoped to a policy the snapshot has no record of (nobody knows where it is
+/// attached) makes every target SCPs apply to unknown; one scoped to the organization, every
+/// target.
+fn policy_gaps(
+    snapshot: &ValidSnapshot,
+) -> (Option<String>, Option<String>, HashMap<usize, String>) {
+    let s = &snapshot.snapshot;
+    let mut organization_wide = None;
+    let mut unplaced = None;
+    let mut by_policy = HashMap::new();
+    for gap in &s.gaps {
+        if gap.scope == "organization" {
+            organization_wide
+                .get_or_insert_with(|| format!("{} could not be read: {}", gap.scope, gap.reason));
+        } else if crate::ids::is_policy_id(&gap.scope) {
+            match s.policies.iter().position(|p| p.id == gap.scope) {
+                Some(index) => {
+                    let name = s.policies.get(index).map_or("", |p| p.name.as_str());
+                    by_policy.entry(index).or_insert_with(|| {
+                        format!(
+                            "SCP {} ({name}){{attached}} could not be read: {}",
+                            gap.scope, gap.reason
+                        )
+                    });
+                }
+                None => {
+                    unplaced.get_or_insert_with(|| {
+                        format!(
+                            "SCP {} could not be read ({}) and the snapshot does not say where it is attached, so it may apply to any target",
+                            gap.scope, gap.reason
+                        )
+                    });
+                }
+            }
+        }
+    }
+    for bad in &snapshot.uninterpretable {
+        let name = s.policies.get(bad.index).map_or("", |p| p.name.as_str());
+        by_policy.entry(bad.index).or_insert_with(|| {
+            format!(
+                "cris-guard cannot interpret SCP {} ({name}){{attached}} which AWS accepted: at ${}: {}",
+                bad.error.policy_id, bad.error.path, bad.error.message
+            )
+        });
+    }
+    (organization_wide, unplaced, by_policy)
 }

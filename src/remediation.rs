@@ -514,9 +514,6 @@ impl<'a> Ctx<'a> {
     /// Applies, re-evaluates and turns a plan into a proposal, or says why not.
     fn prove(&self, group: &Group, plan: Plan) -> Result<Proposal, Failure> {
         let fixes: BTreeSet<String> = group.findings.iter().map(|f| f.key()).collect();
-        let affected: BTreeSet<String> =
-            group.findings.iter().map(|f| f.target_id.clone()).collect();
-        let profiles = self.profiles_of(group);
         let what = kind_name(plan.kind);
         for doc in &plan.documents {
             let size = document::minified(&doc.after).chars().count();
@@ -533,8 +530,7 @@ impl<'a> Ctx<'a> {
             &verify::Claim {
                 changes: &plan.changes,
                 fixes: &fixes,
-                affected: &affected,
-                profiles: &profiles,
+                approved: &self.approved,
                 new_regions: &plan.new_regions,
             },
         )

@@ -2,7 +2,9 @@
 //!
 //! This is the wire format shared by the CLI (`--snapshot FILE`), `cris-guard snapshot` and the
 //! Lambda. Unknown fields are rejected everywhere except inside policy `content`. Loading checks
-//! ids, links and policy bodies, so the core can trust a [`Snapshot`] it is handed.
+//! ids, links and policy bodies, so the core can trust a [`Snapshot`] it is handed; a policy
+//! body that is well-formed but that the engine cannot interpret is kept and marked
+//! ([`ValidSnapshot::uninterpretable`], [`load_policy`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -10,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::policy::{Policy, PolicySize};
+
+mod wellformed;
 
 /// The largest snapshot file the loader accepts; larger input is refused before parsing.
 pub const MAX_SNAPSHOT_BYTES: usize = crate::json_input::MAX_INPUT_BYTES;
@@ -152,6 +156,113 @@ pub struct ValidSnapshot {
     /// Parsed documents, index-aligned with `snapshot.policies`.
     pub policies: Vec<Policy>,
     pub policy_sizes: Vec<PolicySize>,
+    /// Well-formed documents the engine cannot interpret, in policy order; each stands in
+    /// `policies` as a document without statements.
+    pub uninterpretable: Vec<Uninterpretable>,
+}
+
+/// A policy the engine cannot interpret: its index in `snapshot.policies` and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uninterpretable {
+    pub index: usize,
+    pub error: ContentError,
+}
+
+/// A problem in one policy document: the JSON path below the document (`.Statement[0].Effect`,
+/// empty for the document as a whole) and what is wrong, so that each caller can say where the
+/// document sits in its own file (`$.policies[3].content` in a snapshot, `$[2].content` in a
+/// what-if file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentError {
+    pub policy_id: String,
+    pub path: String,
+    pub message: String,
+}
+
+impl ContentError {
+    /// The error in `source`, with the document at JSON path `at`.
+    pub fn at(self, source: &str, at: &str) -> InputError {
+        InputError::new(
+            source,
+            format!("{at}{}", self.path),
+            format!("policy `{}`: {}", self.policy_id, self.message),
+        )
+    }
+}
+
+/// One policy document as loading found it.
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    /// The parsed document; for an uninterpretable one, a stand-in without statements that
+    /// nothing may be decided from (every target whose chain holds it is `unknown`).
+    pub policy: Policy,
+    pub size: PolicySize,
+    /// Why the engine cannot interpret a well-formed document, when it cannot.
+    pub uninterpretable: Option<ContentError>,
+}
+
+/// Checks one policy document and parses it.
+///
+/// A document that is malformed as input is an error (exit 3): over AWS's 5,120 characters, or
+/// breaking the closed part of the IAM grammar that AWS validates (invalid JSON, nesting, a
+/// repeated key, wrong JSON types, a missing or doubled element, an `Effect` other than
+/// `Allow`/`Deny`, `Principal`; see [`wellformed`]). A well-formed document the parser still
+/// refuses (an element or condition operator it does not know, a value it cannot read) was
+/// accepted by AWS, so the parser is behind AWS: it loads as *uninterpretable*, with the
+/// parser's path and message, and only the targets under its attachments become `unknown`.
+pub fn load_policy(
+    id: &str,
+    name: &str,
+    content: &PolicyContent,
+) -> Result<LoadedPolicy, ContentError> {
+    let text = content.text();
+    let size = PolicySize::of(&text);
+    let error = |path: String, message: String| ContentError {
+        policy_id: id.to_string(),
+        path,
+        message,
+    };
+    if size.chars > MAX_SCP_CHARS {
+        return Err(error(
+            String::new(),
+            format!(
+                "the document is {} characters, over the {MAX_SCP_CHARS}-character SCP limit ({} minified)",
+                size.chars, size.minified_chars
+            ),
+        ));
+    }
+    match crate::policy::parse(id, name, &text) {
+        Ok(policy) => Ok(LoadedPolicy {
+            policy,
+            size,
+            uninterpretable: None,
+        }),
+        Err(parse_error) => {
+            if let Some((path, message)) = wellformed::malformation(&text) {
+                return Err(error(path, message));
+            }
+            Ok(LoadedPolicy {
+                policy: Policy {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    statements: Vec::new(),
+                    account_sensitive: false,
+                },
+                size,
+                uninterpretable: Some(error(
+                    parse_error.path.trim_start_matches('$').to_string(),
+                    parse_error.message,
+                )),
+            })
+        }
+    }
+}
+
+/// Whether `id` is a root, OU or account of the snapshot (what a policy may be attached to).
+pub fn is_target(snapshot: &Snapshot, id: &str) -> bool {
+    snapshot.roots.iter().any(|r| r.id == id)
+        || snapshot.organizational_units.iter().any(|o| o.id == id)
+        || snapshot.accounts.iter().any(|a| a.id == id)
 }
 
 /// Parses and validates snapshot JSON. `source` names the input (a file path) in errors.
@@ -286,6 +397,7 @@ pub fn validate(source: &str, snapshot: Snapshot) -> Result<ValidSnapshot, Input
     let mut policies = Vec::with_capacity(snapshot.policies.len());
     let mut policy_sizes = Vec::with_capacity(snapshot.policies.len());
     let mut policy_ids: HashSet<&str> = HashSet::new();
+    let mut uninterpretable = Vec::new();
     for (i, record) in snapshot.policies.iter().enumerate() {
         if !crate::ids::is_policy_id(&record.id) {
             return Err(err(
@@ -316,25 +428,13 @@ pub fn validate(source: &str, snapshot: Snapshot) -> Result<ValidSnapshot, Input
                 ));
             }
         }
-        let text = record.content.text();
-        let size = PolicySize::of(&text);
-        if size.chars > MAX_SCP_CHARS {
-            return Err(err(
-                format!("$.policies[{i}].content"),
-                format!(
-                    "policy `{}` is {} characters, over the {MAX_SCP_CHARS}-character SCP limit ({} minified)",
-                    record.id, size.chars, size.minified_chars
-                ),
-            ));
+        let loaded = load_policy(&record.id, &record.name, &record.content)
+            .map_err(|e| e.at(source, &format!("$.policies[{i}].content")))?;
+        policies.push(loaded.policy);
+        policy_sizes.push(loaded.size);
+        if let Some(error) = loaded.uninterpretable {
+            uninterpretable.push(Uninterpretable { index: i, error });
         }
-        let policy = crate::policy::parse(&record.id, &record.name, &text).map_err(|e| {
-            err(
-                format!("$.policies[{i}].content{}", e.path.trim_start_matches('$')),
-                format!("policy `{}`: {}", record.id, e.message),
-            )
-        })?;
-        policies.push(policy);
-        policy_sizes.push(size);
     }
     for (region, profiles) in &snapshot.inference_profiles {
         if !crate::ids::is_region(region) {
@@ -382,5 +482,6 @@ pub fn validate(source: &str, snapshot: Snapshot) -> Result<ValidSnapshot, Input
         snapshot,
         policies,
         policy_sizes,
+        uninterpretable,
     })
 }

@@ -49,6 +49,11 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<Vec<Change>, InputError> {
 }
 
 /// Applies changes to a copy of the snapshot and validates the result.
+///
+/// Errors point into the what-if file (`$[2].content.Statement[0].Effect`, `$[0].targetId`):
+/// each change is checked for what validating the changed snapshot would refuse (a policy
+/// document, a policy id, a target) before it is applied, so a problem a change brings in is
+/// reported at that change, never at the place it would land in the snapshot.
 pub fn apply(
     source: &str,
     snapshot: &Snapshot,
@@ -56,10 +61,81 @@ pub fn apply(
 ) -> Result<ValidSnapshot, InputError> {
     let mut next = snapshot.clone();
     for (i, change) in changes.iter().enumerate() {
+        check_change(source, &format!("$[{i}]"), &next, change)?;
         apply_one(&mut next, change)
             .map_err(|message| InputError::new(source, format!("$[{i}]"), message))?;
     }
     crate::snapshot::validate(source, next)
+}
+
+/// What snapshot validation would refuse in one change, reported at the change (`at`).
+fn check_change(
+    source: &str,
+    at: &str,
+    snapshot: &Snapshot,
+    change: &Change,
+) -> Result<(), InputError> {
+    let target = |path: String, id: &str| {
+        if crate::snapshot::is_target(snapshot, id) {
+            Ok(())
+        } else {
+            Err(InputError::new(
+                source,
+                path,
+                format!("target `{id}` is not a root, OU or account in the snapshot"),
+            ))
+        }
+    };
+    match change {
+        Change::Attach { target_id, .. } => target(format!("{at}.targetId"), target_id),
+        Change::Detach { .. } => Ok(()),
+        Change::Update {
+            policy_id,
+            content,
+            name,
+        } => {
+            let name = name
+                .as_deref()
+                .or_else(|| {
+                    snapshot
+                        .policies
+                        .iter()
+                        .find(|p| &p.id == policy_id)
+                        .map(|p| p.name.as_str())
+                })
+                .unwrap_or_default();
+            // An uninterpretable document is applied like any other (its targets become
+            // `unknown`); a malformed one is refused here.
+            crate::snapshot::load_policy(policy_id, name, content)
+                .map_err(|e| e.at(source, &format!("{at}.content")))?;
+            Ok(())
+        }
+        Change::Create {
+            policy_id,
+            name,
+            content,
+            targets,
+        } => {
+            if let Some(id) = policy_id
+                && !crate::ids::is_policy_id(id)
+            {
+                return Err(InputError::new(
+                    source,
+                    format!("{at}.policyId"),
+                    format!("`{id}` is not a policy id (p-…)"),
+                ));
+            }
+            let id = policy_id
+                .clone()
+                .unwrap_or_else(|| next_policy_id(snapshot));
+            crate::snapshot::load_policy(&id, name, content)
+                .map_err(|e| e.at(source, &format!("{at}.content")))?;
+            for (t, id) in targets.iter().enumerate() {
+                target(format!("{at}.targets[{t}]"), id)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Applies one change in place; the message says what is wrong.

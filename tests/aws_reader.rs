@@ -456,6 +456,64 @@ async fn throttling_that_never_stops_becomes_a_gap_for_that_policy() {
     assert_eq!(outcome.stats.retries("DescribePolicy"), 2);
 }
 
+/// A body AWS stored but cris-guard cannot interpret (an unknown condition operator) is kept,
+/// so that only the targets under it become unknown; a malformed body (here an `Effect` AWS
+/// would never store) is still dropped and becomes gaps.
+#[tokio::test]
+async fn an_uninterpretable_policy_is_kept_and_a_malformed_one_is_a_gap() {
+    let mut fake = FakeOrg::small(20);
+    let odd = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringMatchesRegex":{"aws:RequestedRegion":"^eu-"}}}]}"#;
+    let broken =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}"#;
+    fake.policies.push((
+        "p-regex00001".into(),
+        "deny-by-regex".into(),
+        false,
+        odd.into(),
+        vec!["ou-ab12-22222222".into()],
+    ));
+    fake.policies.push((
+        "p-broken0001".into(),
+        "broken".into(),
+        false,
+        broken.into(),
+        vec!["ou-ab12-33333333".into()],
+    ));
+    let outcome = read_with(vec![], &fake, BedrockClients::default())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = outcome
+        .snapshot
+        .policies
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["p-FullAWSAccess", "p-abcd1234", "p-regex00001"]);
+    assert_eq!(
+        outcome.snapshot.policies[2].content,
+        PolicyContent::Text(odd.to_string())
+    );
+    assert_eq!(
+        gap_scopes(&outcome),
+        vec!["ou-ab12-33333333", "p-broken0001"]
+    );
+    assert!(
+        outcome.snapshot.gaps[1]
+            .reason
+            .contains("neither `Allow` nor `Deny`"),
+        "{:?}",
+        outcome.snapshot.gaps
+    );
+    let loaded = cris_guard::snapshot::validate("mocked organization", outcome.snapshot.clone())
+        .expect("the reader produced an invalid snapshot");
+    let odd_ones: Vec<&str> = loaded
+        .uninterpretable
+        .iter()
+        .map(|u| u.error.policy_id.as_str())
+        .collect();
+    assert_eq!(odd_ones, vec!["p-regex00001"]);
+}
+
 #[tokio::test]
 async fn access_denied_on_one_ous_accounts_is_a_gap_and_the_rest_is_intact() {
     let fake = FakeOrg::small(20);

@@ -203,10 +203,10 @@ fn ou_cycle_exits_3() {
 }
 
 #[test]
-fn bad_policy_exits_3_naming_policy_and_statement_path() {
+fn malformed_policy_exits_3_naming_policy_and_statement_path() {
     let mut snapshot = blog_snapshot();
     snapshot["policies"][1]["content"] = serde_json::json!(
-        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"StringEqualz\":{\"aws:RequestedRegion\":\"x\"}}}]}"
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"aws:RequestedRegion\":{\"us\":\"x\"}}}}]}"
     );
     let dir = tempfile::tempdir().unwrap();
     let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
@@ -214,10 +214,41 @@ fn bad_policy_exits_3_naming_policy_and_statement_path() {
         &run(&["evaluate", "--snapshot", &file]),
         &[
             "p-abcd1234",
-            "Statement[0].Condition.StringEqualz",
-            "unknown condition operator",
+            "$.policies[1].content.Statement[0].Condition.StringEquals.aws:RequestedRegion",
+            "found an object",
         ],
     );
+}
+
+/// A well-formed SCP with a condition operator cris-guard does not know (AWS accepted it, so
+/// the parser is behind AWS): the snapshot loads, the targets under the policy (both OUs of
+/// the blog) are unknown and say why, the management account is still decided: exit 2.
+#[test]
+fn uninterpretable_policy_makes_only_its_targets_unknown_with_exit_2() {
+    let mut snapshot = blog_snapshot();
+    snapshot["policies"][1]["content"] = serde_json::json!(
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"StringEqualz\":{\"aws:RequestedRegion\":\"x\"}}}]}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    let out = run(&["evaluate", "--snapshot", &file, "--format", "json"]);
+    assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for finding in report["findings"].as_array().unwrap() {
+        let explanation = finding["explanation"].as_str().unwrap();
+        if finding["targetId"] == "111111111111" {
+            assert_eq!(finding["status"], "reachable", "{finding}");
+            continue;
+        }
+        assert_eq!(finding["status"], "unknown", "{finding}");
+        for needle in [
+            "p-abcd1234",
+            "$.Statement[0].Condition.StringEqualz",
+            "unknown condition operator",
+        ] {
+            assert!(explanation.contains(needle), "{explanation}");
+        }
+    }
 }
 
 #[test]
@@ -427,4 +458,119 @@ fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
         stderr.contains("4 problem(s) have no verified fix"),
         "{stderr}"
     );
+}
+
+/// IAM global condition keys reference (domain.md §11): for a role session `aws:PrincipalArn` is
+/// the role's ARN, so the Control Tower role's session escapes GRREGIONDENY, which exempts
+/// `arn:*:iam::*:role/AWSControlTowerExecution`; an explicit `aws:PrincipalArn` still wins.
+#[test]
+fn check_reads_an_assumed_role_session_as_its_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = write_temp(
+        dir.path(),
+        "session.json",
+        r#"{"principal":"arn:aws:sts::222222222222:assumed-role/AWSControlTowerExecution/ct-session","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:us-east-2::foundation-model/M","context":{"aws:RequestedRegion":"us-east-2"}}"#,
+    );
+    for target in ["222222222222", "ou-ab12-11111111"] {
+        let out = run(&[
+            "check",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--target",
+            target,
+            "--request",
+            &session,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["decision"], "allowed");
+    }
+
+    let pathed = write_temp(
+        dir.path(),
+        "pathed.json",
+        r#"{"principal":"arn:aws:sts::222222222222:assumed-role/AWSControlTowerExecution/ct-session","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:us-east-2::foundation-model/M","context":{"aws:RequestedRegion":"us-east-2","aws:PrincipalArn":"arn:aws:iam::222222222222:role/team/AWSControlTowerExecution"}}"#,
+    );
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "222222222222",
+        "--request",
+        &pathed,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        code(&out),
+        1,
+        "a role under a path is not the exempt role: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// `check` against a target whose SCP chain holds a policy cris-guard cannot interpret: a deny
+/// from a policy it can read is final (exit 1); anything else cannot be decided: decision
+/// `unknown`, exit 2, and the explanation names the policy and the parse error.
+#[test]
+fn check_under_an_uninterpretable_policy_is_unknown_unless_denied() {
+    let mut snapshot = blog_snapshot();
+    snapshot["policies"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": "p-regex00001", "name": "deny-by-regex", "type": "SERVICE_CONTROL_POLICY",
+            "content": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
+                "Condition": {"StringMatchesRegex": {"aws:RequestedRegion": "^us-west-.*"}}}]},
+            "targets": ["ou-ab12-11111111"]
+        }));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "s.json", &snapshot.to_string());
+    let request = |name: &str, region: &str| {
+        write_temp(
+            dir.path(),
+            name,
+            &format!(
+                r#"{{"principal":"arn:aws:iam::222222222222:role/app","action":"bedrock:InvokeModel","resource":"arn:aws:bedrock:{region}::foundation-model/M","context":{{"aws:RequestedRegion":"{region}"}}}}"#
+            ),
+        )
+    };
+    let check = |target: &str, request: &str| {
+        run(&[
+            "check",
+            "--snapshot",
+            &file,
+            "--target",
+            target,
+            "--request",
+            request,
+            "--format",
+            "json",
+        ])
+    };
+    let west = request("west.json", "us-west-2");
+    for target in ["ou-ab12-11111111", "222222222222"] {
+        let out = check(target, &west);
+        assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stdout));
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["decision"], "unknown");
+        let explanation = result["explanation"].as_str().unwrap();
+        for needle in [
+            "p-regex00001",
+            "StringMatchesRegex",
+            "unknown condition operator",
+        ] {
+            assert!(explanation.contains(needle), "{explanation}");
+        }
+    }
+    let out = check("ou-ab12-11111111", &request("east2.json", "us-east-2"));
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["decision"], "explicitlyDenied");
+    // Security does not hold the policy: decided as before.
+    let out = check("ou-ab12-22222222", &west);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
 }

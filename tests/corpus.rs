@@ -41,8 +41,12 @@
 //!
 //! `{"description": "…", "content": "<policy text>", "expectOk": true}` or
 //! `{"description": "…", "content": "…", "expectError": {"path": "$.Statement[0].Condition.X",
-//! "messageContains": "unknown condition operator"}}`. `content` is a string so that documents
-//! JSON cannot hold as a value (duplicate keys, trailing garbage, invalid JSON) can be written.
+//! "messageContains": "unknown condition operator", "class": "uninterpretable"}}`. `content` is
+//! a string so that documents JSON cannot hold as a value (duplicate keys, trailing garbage,
+//! invalid JSON) can be written. `class` says what a snapshot holding the document is:
+//! `malformed` (it breaks the closed IAM grammar AWS validates: invalid input, exit 3) or
+//! `uninterpretable` (AWS accepts it and the parser does not understand it: only the targets
+//! under it are `unknown`); see `snapshot::load_policy`.
 
 #![allow(
     clippy::unwrap_used,
@@ -58,6 +62,7 @@ use std::path::{Path, PathBuf};
 use cris_guard::evaluation::{self, Decision};
 use cris_guard::policy::{self, Policy};
 use cris_guard::request::{Context, MissingKeys, Request};
+use cris_guard::snapshot::{self, PolicyContent};
 use serde_json::{Map, Value};
 
 const EVALUATION_DIR: &str = "tests/corpus/evaluation";
@@ -449,14 +454,21 @@ fn check_parse_case(path: &Path) -> Result<(), String> {
             )),
         },
         (None, Some(Value::Object(expected))) => {
-            check_keys(expected, &["path", "messageContains"], "expectError")?;
+            check_keys(
+                expected,
+                &["path", "messageContains", "class"],
+                "expectError",
+            )?;
             let want_path = str_field(expected, "path", "expectError")?;
             let want_message = str_field(expected, "messageContains", "expectError")?;
+            let class = str_field(expected, "class", "expectError")?;
             match result {
                 Ok(_) => Err(format!(
                     "expected an error at {want_path} containing `{want_message}`, but the policy parsed"
                 )),
-                Err(err) if err.path == want_path && err.message.contains(want_message) => Ok(()),
+                Err(err) if err.path == want_path && err.message.contains(want_message) => {
+                    check_class(&text, class, &err)
+                }
                 Err(err) => Err(format!(
                     "expected an error at {want_path} containing `{want_message}`, got at {}: {}",
                     err.path, err.message
@@ -464,6 +476,30 @@ fn check_parse_case(path: &Path) -> Result<(), String> {
             }
         }
         _ => Err("exactly one of expectOk: true or expectError: {…} is required".into()),
+    }
+}
+
+/// What loading a snapshot makes of a document the parser refuses: `malformed` is invalid
+/// input (exit 3), `uninterpretable` loads and makes the targets under it `unknown`, with the
+/// parser's path and message (`snapshot::load_policy`).
+fn check_class(text: &str, class: &str, err: &policy::ParseError) -> Result<(), String> {
+    let loaded = snapshot::load_policy("p-corpus01", "corpus", &PolicyContent::Text(text.into()));
+    match (class, loaded) {
+        ("malformed", Err(_)) => Ok(()),
+        ("malformed", Ok(_)) => Err("class malformed, but it loads as uninterpretable".into()),
+        ("uninterpretable", Ok(loaded)) => match loaded.uninterpretable {
+            Some(e) if format!("${}", e.path) == err.path && e.message == err.message => Ok(()),
+            other => Err(format!(
+                "class uninterpretable: expected the parser's error, got {other:?}"
+            )),
+        },
+        ("uninterpretable", Err(e)) => Err(format!(
+            "class uninterpretable, but it is refused as malformed at ${}: {}",
+            e.path, e.message
+        )),
+        (other, _) => Err(format!(
+            "class `{other}` is neither `malformed` nor `uninterpretable`"
+        )),
     }
 }
 

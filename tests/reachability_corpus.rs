@@ -1,6 +1,7 @@
 //! Scenario corpus for reachability: each file in `tests/corpus/reachability/` is a snapshot,
 //! options and the findings it must produce (status, blockers with policy/Sid/attachment,
-//! conditions). Every file is checked; all failures are reported together by file name.
+//! conditions, and `explanationContains`: strings the explanation must mention). Every file is
+//! checked; all failures are reported together by file name.
 
 #![allow(
     clippy::unwrap_used,
@@ -162,6 +163,23 @@ fn check_case(path: &Path) -> Result<(), String> {
         }
         if actual["explanation"].as_str().is_none_or(str::is_empty) {
             problems.push(format!("{}: empty explanation", expected["targetId"]));
+        }
+        for needle in expected
+            .get("explanationContains")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !actual["explanation"]
+                .as_str()
+                .is_some_and(|e| e.contains(needle))
+            {
+                problems.push(format!(
+                    "{}: explanation {} should mention {needle:?}",
+                    expected["targetId"], actual["explanation"]
+                ));
+            }
         }
     }
     for absent in case

@@ -132,12 +132,29 @@ fn targets(snapshot: &ValidSnapshot) -> Vec<(String, String)> {
     out
 }
 
-/// Problems with a proposal, found without trusting its `verification`.
+/// The profiles a proposal may open: the ones given, or else every profile found blocked or
+/// conditional (what `propose` approves by default).
+fn approved(report: &Report, given: &[String]) -> BTreeSet<String> {
+    if !given.is_empty() {
+        return given.iter().cloned().collect();
+    }
+    report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Blocked | Status::Conditional))
+        .map(|f| f.profile_id.clone())
+        .collect()
+}
+
+/// Problems with a proposal, found without trusting its `verification`. Opening a CRIS check
+/// through an approved profile is no harm (contract §4), claimed or not; opening one through
+/// any other profile, or a probe request, is.
 fn independent_problems(
     snapshot: &ValidSnapshot,
     report: &Report,
     proposal: &Proposal,
     eval: &EvalOptions,
+    approved: &BTreeSet<String>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let after = match what_if::apply("proposal", &snapshot.snapshot, &changes_of(proposal)) {
@@ -169,11 +186,7 @@ fn independent_problems(
             .iter()
             .find(|f| f.key() == finding.key())
             .map(|f| f.status);
-        let approved_here = proposal
-            .fixes
-            .iter()
-            .any(|k| k.starts_with(&format!("{}|{}|", finding.target_id, finding.profile_id)));
-        if now == Some(Status::Reachable) && !approved_here {
+        if now == Some(Status::Reachable) && !approved.contains(&finding.profile_id) {
             problems.push(format!(
                 "{}: unclaimed {} became reachable",
                 proposal.id,
@@ -205,6 +218,7 @@ fn assert_verified(
     report: &Report,
     proposal: &Proposal,
     eval: &EvalOptions,
+    approved: &BTreeSet<String>,
 ) {
     assert!(proposal.verification.fixed_findings > 0, "{proposal:#?}");
     assert_eq!(proposal.verification.still_blocked, 0, "{proposal:#?}");
@@ -216,7 +230,7 @@ fn assert_verified(
         "{proposal:#?}"
     );
     assert_eq!(proposal.fixes.len(), proposal.verification.fixed_findings);
-    let problems = independent_problems(snapshot, report, proposal, eval);
+    let problems = independent_problems(snapshot, report, proposal, eval, approved);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(!proposal.summary.is_empty());
     assert!(!proposal.apply.is_empty());
@@ -268,8 +282,9 @@ fn corpus() {
             ous: list(options, "ous"),
             ..EvalOptions::default()
         };
-        let (report, proposals, rejections) =
-            run(&snapshot, &eval, &list(options, "approvedProfiles"));
+        let given = list(options, "approvedProfiles");
+        let (report, proposals, rejections) = run(&snapshot, &eval, &given);
+        let approved = approved(&report, &given);
         let expect = &case["expect"];
         let got: Vec<(String, Option<String>)> = proposals
             .iter()
@@ -299,8 +314,25 @@ fn corpus() {
                 "{name}: no rejection mentions {needle:?}: {rejections:#?}"
             );
         }
+        // Targets nothing can be decided for: every finding unknown, no proposal claims one.
+        for target in list(Some(expect), "unknownTargets") {
+            let findings: Vec<_> = report
+                .findings
+                .iter()
+                .filter(|f| f.target_id == target)
+                .collect();
+            assert!(!findings.is_empty(), "{name}: no finding for {target}");
+            for finding in findings {
+                assert_eq!(finding.status, Status::Unknown, "{name}: {finding:#?}");
+                assert!(
+                    proposals.iter().all(|p| !p.fixes.contains(&finding.key())),
+                    "{name}: a proposal claims {}",
+                    finding.key()
+                );
+            }
+        }
         for proposal in &proposals {
-            assert_verified(&snapshot, &report, proposal, &eval);
+            assert_verified(&snapshot, &report, proposal, &eval, &approved);
             let changes = changes_of(proposal);
             for change in &changes {
                 // Control Tower SCPs are only ever re-written the way Control Tower itself does
@@ -355,7 +387,7 @@ fn blog_yields_both_options_verified() {
         ]
     );
     for proposal in &proposals {
-        assert_verified(&snapshot, &report, proposal, &eval);
+        assert_verified(&snapshot, &report, proposal, &eval, &approved(&report, &[]));
         assert_eq!(proposal.policy_id.as_deref(), Some("p-abcd1234"));
     }
     let option1 = &proposals[0];
@@ -392,7 +424,7 @@ fn blog_scoped_to_sandbox_closes_the_region_on_security() {
     assert!(rejections.is_empty(), "{rejections:#?}");
     assert_eq!(proposals.len(), 2);
     for proposal in &proposals {
-        assert_verified(&snapshot, &report, proposal, &eval);
+        assert_verified(&snapshot, &report, proposal, &eval, &approved(&report, &[]));
         assert!(
             proposal
                 .fixes
@@ -427,7 +459,8 @@ fn option1_without_its_guard_would_open_direct_model_calls() {
         .filter(|c| !matches!(c, Change::Create { name, .. } if name.starts_with("deny-bedrock-invoke")))
         .collect();
     option1.artifact = Some(json!({ "whatIf": changes }));
-    let problems = independent_problems(&snapshot, &report, &option1, &eval);
+    let problems =
+        independent_problems(&snapshot, &report, &option1, &eval, &approved(&report, &[]));
     assert!(
         problems
             .iter()
@@ -643,7 +676,8 @@ proptest! {
         prop_assert_eq!(accounted.len(), problems);
         for proposal in &proposals {
             prop_assert_eq!(proposal.verification.still_blocked, 0);
-            let problems = independent_problems(&snapshot, &report, proposal, &eval);
+            let problems =
+                independent_problems(&snapshot, &report, proposal, &eval, &approved(&report, &[]));
             prop_assert!(problems.is_empty(), "{}", problems.join("\n"));
         }
     }

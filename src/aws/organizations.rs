@@ -9,10 +9,8 @@ use aws_sdk_organizations::types::{self, PolicyType, PolicyTypeStatus};
 use futures_util::future::join_all;
 
 use crate::aws::reader::{Page, Paged, ReadContext, ReaderError, collect_pages, error_detail};
-use crate::policy::PolicySize;
 use crate::snapshot::{
-    Account, Gap, MAX_SCP_CHARS, Organization, OrganizationalUnit, PolicyContent, PolicyRecord,
-    Root,
+    Account, Gap, Organization, OrganizationalUnit, PolicyContent, PolicyRecord, Root,
 };
 
 /// The largest page Organizations returns for the list operations used here.
@@ -413,20 +411,15 @@ async fn read_policy(
     }
 }
 
-/// The checks the snapshot loader makes on a policy body, so one odd policy becomes a gap
-/// instead of making the whole live snapshot invalid.
+/// The checks the snapshot loader makes on a policy body, so one malformed policy becomes a gap
+/// instead of making the whole live snapshot invalid. A well-formed body the engine cannot
+/// interpret is kept: the loader marks it, and only the targets under it become `unknown`.
 fn check_content(id: &str, name: &str, text: String) -> Result<String, String> {
-    let size = PolicySize::of(&text);
-    if size.chars > MAX_SCP_CHARS {
-        return Err(format!(
-            "the content is {} characters, over the {MAX_SCP_CHARS}-character SCP limit",
-            size.chars
-        ));
-    }
-    match crate::policy::parse(id, name, &text) {
-        Ok(_) => Ok(text),
+    let content = PolicyContent::Text(text);
+    match crate::snapshot::load_policy(id, name, &content) {
+        Ok(_) => Ok(content.text()),
         Err(err) => Err(format!(
-            "the content could not be parsed at {}: {}",
+            "the content is malformed at ${}: {}",
             err.path, err.message
         )),
     }

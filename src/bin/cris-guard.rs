@@ -398,7 +398,11 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
         ProposeFormat::Text => check::render_text(&result),
     };
     emit(&output)?;
-    Ok(if result.decision == "allowed" { 0 } else { 1 })
+    Ok(match result.decision.as_str() {
+        "allowed" => 0,
+        "unknown" => 2,
+        _ => 1,
+    })
 }
 
 fn generate_command(args: &GenerateArgs) -> Result<u8, Failure> {

@@ -37,10 +37,10 @@ pub(crate) struct Claim<'a> {
     pub changes: &'a [Change],
     /// Finding keys the proposal claims to fix.
     pub fixes: &'a BTreeSet<String>,
-    /// Targets where an approved profile may become reachable.
-    pub affected: &'a BTreeSet<String>,
-    /// Profiles the proposal may open.
-    pub profiles: &'a BTreeSet<String>,
+    /// The approved profiles: a proposal may open any CRIS check through one of them, at any
+    /// target (contract §4: only other services and calls not made through an approved
+    /// profile count as newly allowed), not only the checks it claims.
+    pub approved: &'a BTreeSet<String>,
     /// Regions the proposal starts governing (probed too).
     pub new_regions: &'a BTreeSet<String>,
 }
@@ -100,9 +100,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, String> {
             Status::Conditional => now == Status::Reachable,
             _ => false,
         };
-        let allowed_here = claim.profiles.contains(&finding.profile_id)
-            && claim.affected.contains(&finding.target_id);
-        if opened && !allowed_here {
+        if opened && !claim.approved.contains(&finding.profile_id) {
             outcome.newly_allowed.push(format!(
                 "{}: {} from {} becomes {} (was {})",
                 finding.target_id,
@@ -116,7 +114,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, String> {
     let probes = probes(
         ctx.snapshot,
         &ctx.actions,
-        claim.profiles,
+        claim.approved,
         claim.new_regions,
     );
     outcome.probes = probes.len();
