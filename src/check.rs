@@ -7,7 +7,7 @@ use crate::error::InputError;
 use crate::evaluation::{self, Outcome};
 use crate::org::{Org, TargetRef};
 use crate::policy::Applies;
-use crate::request::{Context, MissingKeys, Request, UNKNOWN_ACCOUNT};
+use crate::request::{Context, MissingKeys, NEW_ACCOUNT, Request};
 use crate::snapshot::ValidSnapshot;
 
 /// REQUEST.json (contract §1).
@@ -142,7 +142,7 @@ pub fn parse_request(source: &str, bytes: &[u8]) -> Result<RequestSpec, InputErr
     Ok(spec)
 }
 
-/// Refuses [`UNKNOWN_ACCOUNT`] (`{account}`) in the principal, the resource and context values.
+/// Refuses [`NEW_ACCOUNT`] (`{account}`) in the principal, the resource and context values.
 /// It is the engine's internal stand-in for an account id that is not known yet (an OU read as
 /// a new account) and makes a pattern naming an account match "unknown"; a check request is
 /// fully specified, so it must not carry it, and would otherwise echo it in its output.
@@ -152,21 +152,21 @@ fn reject_placeholder(source: &str, spec: &RequestSpec) -> Result<(), InputError
             source,
             path,
             format!(
-                "`{value}` holds `{UNKNOWN_ACCOUNT}`, cris-guard's internal placeholder for an account id that is not known yet; a check request is fully specified: give the 12-digit account id"
+                "`{value}` holds `{NEW_ACCOUNT}`, cris-guard's internal placeholder for the id of an account not yet created; a check request is fully specified: give the 12-digit account id"
             ),
         )
     };
     if let Some(principal) = &spec.principal
-        && principal.contains(UNKNOWN_ACCOUNT)
+        && principal.contains(NEW_ACCOUNT)
     {
         return Err(refuse("$.principal".into(), principal));
     }
-    if spec.resource.contains(UNKNOWN_ACCOUNT) {
+    if spec.resource.contains(NEW_ACCOUNT) {
         return Err(refuse("$.resource".into(), &spec.resource));
     }
     for (key, value) in &spec.context {
         match value {
-            ContextValue::One(v) if v.contains(UNKNOWN_ACCOUNT) => {
+            ContextValue::One(v) if v.contains(NEW_ACCOUNT) => {
                 return Err(refuse(format!("$.context.{key}"), v));
             }
             ContextValue::One(_) => {}
@@ -174,7 +174,7 @@ fn reject_placeholder(source: &str, spec: &RequestSpec) -> Result<(), InputError
                 if let Some((i, v)) = values
                     .iter()
                     .enumerate()
-                    .find(|(_, v)| v.contains(UNKNOWN_ACCOUNT))
+                    .find(|(_, v)| v.contains(NEW_ACCOUNT))
                 {
                     return Err(refuse(format!("$.context.{key}[{i}]"), v));
                 }
