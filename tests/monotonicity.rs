@@ -26,8 +26,10 @@ mod orgs;
 
 use std::collections::BTreeMap;
 
+use cris_guard::policy::{self, Applies};
 use cris_guard::reachability::{self, Options};
 use cris_guard::report::Status;
+use cris_guard::request::{Context, MissingKeys, Request};
 use orgs::{OrgSpec, PolicySpec, Stmt, Target};
 use proptest::prelude::*;
 
@@ -244,4 +246,30 @@ fn an_indeterminate_deny_does_not_hide_a_deny_only_admins_escape() {
         let wrong = violations(&before, &after, deny_allows);
         assert!(wrong.is_empty(), "adding {what}:\n{}", wrong.join("\n"));
     }
+}
+/// Regression (a), its second cause: a resource pattern holding a policy variable is
+/// indeterminate even where its literal text already rules the resource out (a pattern on
+/// `inference-profile/…` can never match a foundation model), so the tagged-profile Deny
+/// above also makes the model legs indeterminate.
+#[test]
+fn a_variable_resource_pattern_that_cannot_match_is_not_indeterminate() {
+    let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"bedrock:InvokeModel",
+        "Resource":"arn:aws:bedrock:*:*:inference-profile/${aws:PrincipalTag/team}*"}]}"#;
+    let deny = policy::parse("p-taggeddeny", "tagged", text).unwrap();
+    let statement = &deny.statements[0];
+    let mut context = Context::new(MissingKeys::UnknownCaller);
+    context.set("aws:RequestedRegion", vec!["us-east-2".to_string()]);
+    let model = Request::new(
+        "bedrock:InvokeModel",
+        "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0",
+        context.clone(),
+    );
+    assert_eq!(statement.applies(&model), Applies::No);
+    // The profile itself does depend on the tag.
+    let profile = Request::new(
+        "bedrock:InvokeModel",
+        "arn:aws:bedrock:us-east-1:200000000000:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+        context,
+    );
+    assert_eq!(statement.applies(&profile), Applies::Indeterminate);
 }
