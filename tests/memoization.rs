@@ -359,11 +359,14 @@ fn pinned_org() -> impl Strategy<Value = orgs::OrgSpec> {
         orgs::org(statements, false),
         prop::collection::vec(orgs::pinned_deny(), 1..=2),
         prop_oneof![Just(orgs::Target::Root), Just(orgs::Target::Ou(0))],
+        prop::bool::weighted(0.8),
     )
-        .prop_map(|(mut org, pinned, at)| {
-            // `1 % (ous + 1)` is OU 0.
+        .prop_map(|(mut org, pinned, at, full_access)| {
+            // `1 % (ous + 1)` is OU 0; it mostly keeps FullAWSAccess, so that what tells its
+            // accounts apart is the pinned statements rather than a missing Allow.
             org.account_parents[0] = 1;
             org.account_parents[1] = 1;
+            org.ou_full_access[0] = full_access;
             org.policies.push(orgs::PolicySpec {
                 statements: pinned,
                 targets: vec![at],

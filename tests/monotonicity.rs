@@ -55,13 +55,13 @@ enum Placement {
     /// A new SCP holding only the statement, attached to one target.
     NewPolicy(Target),
     /// Appended to one of the generated SCPs (wherever that one is attached).
-    Append(prop::sample::Index),
+    Append(usize),
 }
 
 fn placement() -> impl Strategy<Value = Placement> {
     prop_oneof![
         orgs::target(true).prop_map(Placement::NewPolicy),
-        any::<prop::sample::Index>().prop_map(Placement::Append),
+        any::<usize>().prop_map(Placement::Append),
     ]
 }
 
@@ -78,7 +78,7 @@ fn with_statement(org: &OrgSpec, extra: &Stmt, placement: &Placement) -> (OrgSpe
             format!("new SCP on {} with {rendered}", org.target_id(*target))
         }
         Placement::Append(index) => {
-            let n = index.index(after.policies.len());
+            let n = index % after.policies.len();
             after.policies[n].statements.push(extra.clone());
             let on: Vec<String> = after.policies[n]
                 .targets
@@ -151,6 +151,24 @@ proptest! {
         prop_assert!(
             wrong.is_empty(),
             "adding a Deny ({what}) made findings more reachable:\n{}\norganization: {}",
+            wrong.join("\n"),
+            orgs::snapshot_json(&org)
+        );
+    }
+
+    #[test]
+    fn adding_an_allow_never_makes_anything_less_reachable(
+        org in orgs::org(orgs::any_statement().boxed(), true),
+        extra in orgs::any_allow(),
+        placement in placement(),
+    ) {
+        let before = statuses(&org)?;
+        let (changed, what) = with_statement(&org, &extra, &placement);
+        let after = statuses(&changed)?;
+        let wrong = violations(&before, &after, allow_allows);
+        prop_assert!(
+            wrong.is_empty(),
+            "adding an Allow ({what}) made findings less reachable:\n{}\norganization: {}",
             wrong.join("\n"),
             orgs::snapshot_json(&org)
         );
@@ -272,4 +290,38 @@ fn a_variable_resource_pattern_that_cannot_match_is_not_indeterminate() {
         context,
     );
     assert_eq!(statement.applies(&profile), Applies::Indeterminate);
+}
+
+/// Regression (b): at an OU without FullAWSAccess, an Allow on profiles named after a
+/// principal tag (indeterminate) is the only Allow for the profile leg: `unknown`, since a
+/// suitably tagged non-admin principal is allowed. Adding at that OU an Allow that only the
+/// Control Tower role meets adds nothing for anyone else, yet the conditional Allow wins over
+/// the indeterminate one at the level, is classified admin-only, and the finding becomes
+/// `blocked`.
+#[test]
+fn an_admin_only_allow_does_not_hide_an_indeterminate_allow() {
+    let org = OrgSpec {
+        ou_parents: vec![0],
+        ou_full_access: vec![false],
+        account_parents: vec![1, 1],
+        policies: vec![PolicySpec {
+            statements: vec![Stmt::AllowTaggedProfiles],
+            targets: vec![Target::Ou(0)],
+        }],
+        global: false,
+        eu: false,
+    };
+    let before = statuses(&org).unwrap();
+    for target in [orgs::account_id(0), orgs::ou_id(0)] {
+        assert_eq!(before[&us_east_1(target)], Status::Unknown);
+    }
+    let admin_only = Stmt::AllowForRole {
+        role: "AWSControlTowerExecution",
+    };
+    for placement in [Placement::NewPolicy(Target::Ou(0)), Placement::Append(0)] {
+        let (changed, what) = with_statement(&org, &admin_only, &placement);
+        let after = statuses(&changed).unwrap();
+        let wrong = violations(&before, &after, allow_allows);
+        assert!(wrong.is_empty(), "adding {what}:\n{}", wrong.join("\n"));
+    }
 }

@@ -394,14 +394,14 @@ pub fn any_deny() -> impl Strategy<Value = Stmt> {
 
 pub fn any_allow() -> impl Strategy<Value = Stmt> {
     prop_oneof![
-        Just(Stmt::AllowAll),
-        Just(Stmt::AllowBedrock),
-        regions().prop_map(|allowed| Stmt::AllowInRegions { allowed }),
-        Just(Stmt::AllowAllButBedrock),
-        select(ROLES).prop_map(|role| Stmt::AllowForRole { role }),
-        account_index().prop_map(|account| Stmt::AllowProfilesOfAccount { account }),
-        account_index().prop_map(|account| Stmt::AllowForAccount { account }),
-        Just(Stmt::AllowTaggedProfiles),
+        1 => Just(Stmt::AllowAll),
+        1 => Just(Stmt::AllowBedrock),
+        1 => regions().prop_map(|allowed| Stmt::AllowInRegions { allowed }),
+        1 => Just(Stmt::AllowAllButBedrock),
+        2 => select(ROLES).prop_map(|role| Stmt::AllowForRole { role }),
+        1 => account_index().prop_map(|account| Stmt::AllowProfilesOfAccount { account }),
+        1 => account_index().prop_map(|account| Stmt::AllowForAccount { account }),
+        2 => Just(Stmt::AllowTaggedProfiles),
     ]
 }
 
@@ -428,7 +428,7 @@ pub fn org(statements: BoxedStrategy<Stmt>, account_level: bool) -> impl Strateg
     (1usize..=4, 2usize..=6).prop_flat_map(move |(ous, accounts)| {
         (
             prop::collection::vec(0usize..=4, ous),
-            prop::collection::vec(prop::bool::weighted(0.8), ous),
+            prop::collection::vec(prop::bool::weighted(0.6), ous),
             prop::collection::vec(0usize..=4, accounts),
             prop::collection::vec(
                 (
