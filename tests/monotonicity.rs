@@ -136,7 +136,12 @@ fn allow_allows(was: Status, now: Status) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    // Shrinking is bounded so that a failure is reported in seconds, not minutes.
+    #![proptest_config(ProptestConfig {
+        cases: 700,
+        max_shrink_iters: 300,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn adding_a_deny_never_makes_anything_more_reachable(
