@@ -7,6 +7,12 @@
 //! carry such levels (an `aws:PrincipalAccount` exception on accounts, an
 //! `aws:PrincipalOrgPaths` guard on OUs) next to ones that are account-sensitive only through
 //! statements that never match Bedrock (the Control Tower guardrail's S3 statement).
+//!
+//! A second property targets sharing specifically: small organizations whose accounts in one
+//! OU carry the same chain (only FullAWSAccess at the account level) and differ only in what
+//! account-pinned statements at the root or an OU say about them — an `aws:PrincipalAccount`
+//! condition, an account in a resource ARN, in `bedrock:InferenceProfileArn` or in
+//! `aws:PrincipalARN`, `${aws:PrincipalAccount}`, an OU path (`tests/support/orgs.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,6 +27,10 @@ use cris_guard::reachability::{self, Caller, Options};
 use cris_guard::report::{BlockerKind, Report, Status, TargetKind};
 use cris_guard::snapshot::ValidSnapshot;
 use proptest::prelude::*;
+
+#[allow(dead_code, reason = "each test file uses part of the shared generator")]
+#[path = "support/orgs.rs"]
+mod orgs;
 
 /// Source Regions the property draws from: geographic, global-only, GovCloud and Canadian ones.
 const REGIONS: &[&str] = &[
@@ -333,4 +343,83 @@ fn memoized_evaluation_equals_plain_computation_for_every_check() {
     let statuses: BTreeSet<Status> = report.findings.iter().map(|f| f.status).collect();
     assert!(statuses.contains(&Status::Blocked) && statuses.contains(&Status::Reachable));
     assert_matches_plain_computation(&valid, &options, &report);
+}
+
+/// An organization where accounts 0 and 1 sit in OU 0 with the same chain, and at least one
+/// statement pinned to one of them (or to the caller's own account, or to an OU path) is
+/// attached at the root or at OU 0, so a verdict shared along the chain would be wrong for one.
+fn pinned_org() -> impl Strategy<Value = orgs::OrgSpec> {
+    let statements = prop_oneof![
+        3 => orgs::pinned_deny(),
+        2 => orgs::plain_deny(),
+        1 => orgs::any_allow(),
+    ]
+    .boxed();
+    (
+        orgs::org(statements, false),
+        prop::collection::vec(orgs::pinned_deny(), 1..=2),
+        prop_oneof![Just(orgs::Target::Root), Just(orgs::Target::Ou(0))],
+        prop::bool::weighted(0.8),
+    )
+        .prop_map(|(mut org, pinned, at, full_access)| {
+            // `1 % (ous + 1)` is OU 0; it mostly keeps FullAWSAccess, so that what tells its
+            // accounts apart is the pinned statements rather than a missing Allow.
+            org.account_parents[0] = 1;
+            org.account_parents[1] = 1;
+            org.ou_full_access[0] = full_access;
+            org.policies.push(orgs::PolicySpec {
+                statements: pinned,
+                targets: vec![at],
+            });
+            org
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn memoized_equals_plain_when_accounts_differ_only_in_pinned_statements(org in pinned_org()) {
+        let valid = orgs::build(&org)?;
+        let options = Options {
+            all_accounts: true,
+            ..Options::default()
+        };
+        let report = reachability::evaluate(&valid, &options);
+        assert_matches_plain_computation(&valid, &options, &report);
+    }
+}
+
+/// The generator does make accounts of one OU differ: over a fixed sample, some organization
+/// has two accounts of OU 0 with different statuses for the same check.
+#[test]
+fn pinned_organizations_tell_accounts_of_one_ou_apart() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let options = Options {
+        all_accounts: true,
+        ..Options::default()
+    };
+    let mut differing = 0;
+    for _ in 0..64 {
+        let org = pinned_org().new_tree(&mut runner).unwrap().current();
+        let valid = orgs::build(&org).unwrap();
+        let report = reachability::evaluate(&valid, &options);
+        let status = |account: String| -> Vec<(String, String, Status)> {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.target_id == account)
+                .map(|f| (f.profile_id.clone(), f.source_region.clone(), f.status))
+                .collect()
+        };
+        if status(orgs::account_id(0)) != status(orgs::account_id(1)) {
+            differing += 1;
+        }
+    }
+    assert!(
+        differing >= 8,
+        "only {differing} of 64 organizations tell accounts 0 and 1 apart"
+    );
 }

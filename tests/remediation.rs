@@ -2,6 +2,10 @@
 //! (apply its what-if changes, re-evaluate, and send concrete requests through `check`), over a
 //! corpus of scenarios (`tests/corpus/remediation/`, golden `after`/diff snapshots), the blog's
 //! two Control Tower options, and randomly generated organizations (proptest).
+//!
+//! `verification_tells_apart_accounts_that_share_a_chain` checks that verification answers its
+//! probes per account where an account-pinned statement applies to the probe's action
+//! (`tests/corpus/remediation-sharing/`).
 
 #![allow(
     clippy::unwrap_used,
@@ -680,5 +684,120 @@ proptest! {
                 independent_problems(&snapshot, &report, proposal, &eval, &approved(&report, &[]));
             prop_assert!(problems.is_empty(), "{}", problems.join("\n"));
         }
+    }
+}
+
+const SANDBOX: &str = "ou-ab12-11111111";
+const WORKLOADS: &str = "ou-ab12-33333333";
+const WORKLOADS_A: &str = "444444444444";
+const WORKLOADS_B: &str = "555555555555";
+
+/// `bedrock:InvokeModel` in us-east-2, sent by a role of `account` through that account's own
+/// copy of a profile nobody approved.
+fn through_own_unapproved_profile(account: &str) -> RequestSpec {
+    let mut context = std::collections::BTreeMap::new();
+    context.insert(
+        "aws:RequestedRegion".to_string(),
+        ContextValue::One("us-east-2".to_string()),
+    );
+    context.insert(
+        "bedrock:InferenceProfileArn".to_string(),
+        ContextValue::One(OTHER_PROFILE.replace("111111111111", account)),
+    );
+    RequestSpec {
+        principal: Some(format!("arn:aws:iam::{account}:role/app")),
+        action: "bedrock:InvokeModel".to_string(),
+        resource:
+            "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0"
+                .to_string(),
+        context,
+    }
+}
+
+/// Two accounts of Workloads share one SCP chain; a customer deny there exempts, outside the
+/// governed Regions, the inference profiles of workloads-b only. Both of the blog's options for
+/// Sandbox govern us-east-2 in the landing zone, which also opens us-east-2 on Workloads (its
+/// PV.1 exempts the Bedrock inference actions): workloads-b can then call models there through
+/// its own non-approved profiles, workloads-a and a new account cannot. Verification must
+/// probe the two accounts separately and reject both options because of workloads-b alone.
+#[test]
+fn verification_tells_apart_accounts_that_share_a_chain() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus/remediation-sharing/pinned-profile-exemption-in-another-ou.json");
+    let case: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let eval = EvalOptions {
+        ous: list(case.get("options"), "ous"),
+        ..EvalOptions::default()
+    };
+    assert_eq!(eval.ous, vec![SANDBOX.to_string()]);
+    let real = load_value(&case["snapshot"]);
+
+    // Control: the same organization with the exemption pinned to no existing account. Both
+    // options verify there, and applied to the real organization they open exactly
+    // workloads-b's request (ground truth from `check`, not from remediation).
+    let mut control_value = case["snapshot"].clone();
+    let guard = control_value["policies"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["id"] == "p-wkguard01")
+        .unwrap();
+    let statement = &mut guard["content"]["Statement"][0];
+    statement["Condition"]["ArnNotLike"]["bedrock:InferenceProfileArn"] =
+        json!("arn:aws:bedrock:*:999999999999:inference-profile/*");
+    let control = load_value(&control_value);
+    let (control_report, control_proposals, _) = run(&control, &eval, &[]);
+    let kinds: Vec<ProposalKind> = control_proposals.iter().map(|p| p.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ProposalKind::ControlTowerParameters,
+            ProposalKind::CfctManifest
+        ]
+    );
+    for proposal in &control_proposals {
+        assert_verified(&control, &control_report, proposal, &eval);
+        let after = what_if::apply("proposal", &real.snapshot, &changes_of(proposal)).unwrap();
+        for (target, account, opened) in [
+            (WORKLOADS_B, WORKLOADS_B, true),
+            (WORKLOADS_A, WORKLOADS_A, false),
+            (WORKLOADS, "999999999999", false),
+        ] {
+            let spec = through_own_unapproved_profile(account);
+            let before = check::check(&real, target, &spec).unwrap().decision;
+            let now = check::check(&after, target, &spec).unwrap().decision;
+            assert_eq!(before, "explicitlyDenied", "{target} before {proposal:#?}");
+            assert_eq!(
+                now == "allowed",
+                opened,
+                "{target} after {:?}: {now}",
+                proposal.kind
+            );
+        }
+    }
+
+    // The real organization: neither option may be proposed, and the reasons name
+    // workloads-b's probes, never workloads-a's nor the OU's (they stay denied).
+    let (_, proposals, rejections) = run(&real, &eval, &[]);
+    let kinds: Vec<ProposalKind> = proposals.iter().map(|p| p.kind).collect();
+    assert!(
+        proposals.is_empty(),
+        "proposed {kinds:?} although each lets {WORKLOADS_B} call models in us-east-2 through its own non-approved profiles; verification shared the probe answers of {WORKLOADS} (a new account) with {WORKLOADS_B}"
+    );
+    assert_eq!(rejections.len(), 2, "{rejections:#?}");
+    for rejection in &rejections {
+        assert!(
+            rejection.reason.contains(&format!(
+                "{WORKLOADS_B}: bedrock:InvokeModel on arn:aws:bedrock:us-east-2::foundation-model/"
+            )),
+            "{}",
+            rejection.reason
+        );
+        assert!(
+            !rejection.reason.contains(&format!("{WORKLOADS_A}:"))
+                && !rejection.reason.contains(&format!("{WORKLOADS}:")),
+            "{}",
+            rejection.reason
+        );
     }
 }
