@@ -268,7 +268,13 @@ impl PatternPart {
                     condition::match_new_account(&pattern, text)
                 }
                 condition::Resolved::NeverMatches => Tri::False,
-                condition::Resolved::Unknown => Tri::Unknown,
+                condition::Resolved::Unknown { relaxed } => {
+                    if condition::match_new_account(&relaxed, text) == Tri::False {
+                        Tri::False
+                    } else {
+                        Tri::Unknown
+                    }
+                }
             },
         }
     }

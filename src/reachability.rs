@@ -519,16 +519,12 @@ fn assemble(
                     }
                 }
             }
-            Outcome::Indeterminate => {
-                indeterminate.get_or_insert_with(|| {
-                    format!(
-                        "whether {} on {} is allowed depends on the account id of a new account, which the snapshot cannot fix",
-                        leg.action, leg.resource
-                    )
-                });
-            }
-            Outcome::Conditional => {
-                classify_conditional(
+            // What blocks every non-admin principal wins over what cannot be decided, which
+            // wins over conditions: so the denies and allows only admin roles escape or meet
+            // are looked at here too, not only on conditional legs.
+            Outcome::Indeterminate | Outcome::Conditional => {
+                let blocked_before = blocked.len();
+                let undecided = classify_conditional(
                     levels,
                     leg_index,
                     policies,
@@ -541,6 +537,16 @@ fn assemble(
                         group: &mut group,
                     },
                 );
+                let indeterminate_leg = undecided
+                    || evaluation::combine(levels.iter().copied()) == Outcome::Indeterminate;
+                if indeterminate_leg && blocked.len() == blocked_before {
+                    indeterminate.get_or_insert_with(|| {
+                        format!(
+                            "whether {} on {} is allowed depends on a fact the snapshot cannot fix (the id of a new account, or a policy variable)",
+                            leg.action, leg.resource
+                        )
+                    });
+                }
             }
         }
     }
@@ -667,8 +673,9 @@ struct Accumulators<'a> {
     group: &'a mut usize,
 }
 
-/// Splits a conditional decision (the level results of one leg) into what blocks every
-/// non-admin principal and what only blocks principals that miss a condition.
+/// Splits a conditional or indeterminate decision (the level results of one leg) into what
+/// blocks every non-admin principal and what only blocks principals that miss a condition.
+/// True when a level's only allows that count are indeterminate: the leg cannot be decided.
 fn classify_conditional(
     levels: &[&LevelResult],
     leg: usize,
@@ -676,7 +683,8 @@ fn classify_conditional(
     admins: &[Wildcard],
     memo: &mut AdminMemo,
     out: &mut Accumulators<'_>,
-) {
+) -> bool {
+    let mut undecided = false;
     for (position, level) in levels.iter().enumerate() {
         for m in &level.matched {
             let (Applies::Residual(clauses), Effect::Deny) = (&m.applies, m.effect) else {
@@ -733,7 +741,15 @@ fn classify_conditional(
             .filter(|(_, clauses)| !clauses.iter().any(|c| allow_is_admin_only(c, admins, memo)))
             .collect();
         if usable.is_empty() {
-            out.blocked.push(no_allow_blocker(leg, position));
+            let indeterminate_allow = level
+                .matched
+                .iter()
+                .any(|m| m.effect == Effect::Allow && m.applies == Applies::Indeterminate);
+            if indeterminate_allow {
+                undecided = true;
+            } else {
+                out.blocked.push(no_allow_blocker(leg, position));
+            }
             continue;
         }
         out.conditional_blockers
@@ -761,6 +777,7 @@ fn classify_conditional(
             }
         }
     }
+    undecided
 }
 
 fn statement_label(policies: &[Policy], policy: usize, statement: usize) -> String {

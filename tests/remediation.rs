@@ -756,7 +756,13 @@ fn verification_tells_apart_accounts_that_share_a_chain() {
         ]
     );
     for proposal in &control_proposals {
-        assert_verified(&control, &control_report, proposal, &eval);
+        assert_verified(
+            &control,
+            &control_report,
+            proposal,
+            &eval,
+            &approved(&control_report, &[]),
+        );
         let after = what_if::apply("proposal", &real.snapshot, &changes_of(proposal)).unwrap();
         for (target, account, opened) in [
             (WORKLOADS_B, WORKLOADS_B, true),

@@ -474,9 +474,16 @@ pub(crate) fn match_new_account(pattern: &Wildcard, value: &str) -> Tri {
 
 /// A value after policy-variable substitution.
 pub(crate) enum Resolved {
-    Value { literal: String, pattern: Wildcard },
+    Value {
+        literal: String,
+        pattern: Wildcard,
+    },
     NeverMatches,
-    Unknown,
+    /// A variable's value is unknown. `relaxed` has `*` in place of each unknown variable: what
+    /// it cannot match, no value of the variable makes the pattern match.
+    Unknown {
+        relaxed: Wildcard,
+    },
 }
 
 /// Substitutes variables from the request context; an absent key without default matches
@@ -484,6 +491,7 @@ pub(crate) enum Resolved {
 pub(crate) fn resolve(pieces: &[Piece], request: &Request) -> Resolved {
     let mut literal = String::new();
     let mut tokens = Vec::new();
+    let mut unknown = false;
     for piece in pieces {
         match piece {
             Piece::Text(text) => {
@@ -500,7 +508,11 @@ pub(crate) fn resolve(pieces: &[Piece], request: &Request) -> Resolved {
                             Some(default) => default.clone(),
                             None => return Resolved::NeverMatches,
                         },
-                        Lookup::Unknown => return Resolved::Unknown,
+                        Lookup::Unknown => {
+                            unknown = true;
+                            tokens.push(Token::Star);
+                            continue;
+                        }
                     },
                 };
                 literal.push_str(&value);
@@ -508,9 +520,11 @@ pub(crate) fn resolve(pieces: &[Piece], request: &Request) -> Resolved {
             }
         }
     }
-    Resolved::Value {
-        literal,
-        pattern: Wildcard::from_tokens(tokens),
+    let pattern = Wildcard::from_tokens(tokens);
+    if unknown {
+        Resolved::Unknown { relaxed: pattern }
+    } else {
+        Resolved::Value { literal, pattern }
     }
 }
 
@@ -589,7 +603,13 @@ impl ConditionClause {
                         self.text_match(&literal, &pattern, value)
                     }
                     Resolved::NeverMatches => Tri::False,
-                    Resolved::Unknown => Tri::Unknown,
+                    Resolved::Unknown { relaxed } => {
+                        if self.could_match(&relaxed, value) {
+                            Tri::Unknown
+                        } else {
+                            Tri::False
+                        }
+                    }
                 },
                 Value::Number(expected) => Tri::from(
                     value
@@ -625,6 +645,16 @@ impl ConditionClause {
             Base::StringLike => Tri::from(pattern.matches(value)),
             Base::ArnLike => arn_like(pattern, value),
             _ => Tri::False,
+        }
+    }
+
+    /// Whether a value may match a pattern whose unknown variables are `*` (an
+    /// over-approximation: `false` means no value of the variables makes it match).
+    fn could_match(&self, relaxed: &Wildcard, value: &str) -> bool {
+        match self.base {
+            Base::StringEqualsIgnoreCase => relaxed.matches_ignore_case(value),
+            Base::ArnLike => arn_like(relaxed, value) != Tri::False,
+            _ => relaxed.matches(value),
         }
     }
 

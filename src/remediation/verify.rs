@@ -416,7 +416,7 @@ fn status_of<'a>(
                 .any(|statement| {
                     reachability::statement_sensitivity(
                         statement,
-                        std::slice::from_ref(&probe.leg.action),
+                        &[probe.leg.action.to_ascii_lowercase()],
                     ) != reachability::Sensitivity::None
                 })
     });
