@@ -15,6 +15,7 @@
 mod control_tower;
 mod customer;
 mod document;
+mod error;
 mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,8 @@ use crate::report::{
 };
 use crate::snapshot::{PolicyContent, PolicyRecord, ValidSnapshot};
 use crate::what_if::Change;
+
+use error::{BlockerError, Deny, PlanError, ProofError, Rejection};
 
 /// AWS's limit on SCPs attached directly to one root, OU or account.
 pub const MAX_SCPS_PER_TARGET: usize = 5;
@@ -83,29 +86,24 @@ fn propose_filtered(
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {
-            rejections.push(Unresolved {
-                fixes: vec![finding.key()],
-                reason: format!(
-                    "{} is not an approved profile (--approved-profile), so no fix may open it",
-                    finding.profile_id
-                ),
-            });
+            rejections.push(unresolved(
+                vec![finding.key()],
+                Rejection::NotApproved {
+                    profile_id: finding.profile_id.clone(),
+                },
+            ));
             continue;
         }
         match ctx.units_of(finding) {
-            Ok(units) if units.is_empty() => rejections.push(Unresolved {
-                fixes: vec![finding.key()],
-                reason: format!(
-                    "{} is {} but names no SCP statement or level to change",
-                    finding.key(),
-                    finding.status.as_str()
-                ),
-            }),
+            Ok(units) if units.is_empty() => rejections.push(unresolved(
+                vec![finding.key()],
+                Rejection::NothingToChange {
+                    finding: finding.key(),
+                    status: finding.status.as_str(),
+                },
+            )),
             Ok(units) => problems.push((finding, units)),
-            Err(reason) => rejections.push(Unresolved {
-                fixes: vec![finding.key()],
-                reason,
-            }),
+            Err(error) => rejections.push(unresolved(vec![finding.key()], error.into())),
         }
     }
     let mut proposals = Vec::new();
@@ -117,11 +115,8 @@ fn propose_filtered(
         for round in 0..=MAX_REFINEMENTS {
             let plans = match ctx.plans(&group) {
                 Ok(plans) => plans,
-                Err(reason) => {
-                    rejections.push(Unresolved {
-                        fixes: fixes.clone(),
-                        reason,
-                    });
+                Err(error) => {
+                    rejections.push(unresolved(fixes.clone(), error.into()));
                     break;
                 }
             };
@@ -139,8 +134,8 @@ fn propose_filtered(
                             hidden.extend(units.into_iter().filter(|u| !group.units.contains(u)));
                             seen.push(finding.clone());
                         }
-                        Err(reason) => {
-                            unfixable.insert(reason);
+                        Err(error) => {
+                            unfixable.insert(error.to_string());
                         }
                     }
                 }
@@ -156,24 +151,26 @@ fn propose_filtered(
                         proposal.id = format!("prop-{}", proposals.len() + 1);
                         proposals.push(proposal);
                     }
-                    Err(failure) => rejections.push(Unresolved {
-                        fixes: fixes.clone(),
-                        reason: if unfixable.is_empty() {
-                            failure.reason
-                        } else {
-                            format!(
-                                "{}. Behind the first blockers: {}",
-                                failure.reason,
-                                unfixable.iter().cloned().collect::<Vec<_>>().join("; ")
-                            )
+                    Err(failure) => rejections.push(unresolved(
+                        fixes.clone(),
+                        Rejection::Proof {
+                            error: failure.error,
+                            unfixable: unfixable.clone(),
                         },
-                    }),
+                    )),
                 }
             }
             break;
         }
     }
     (proposals, rejections)
+}
+
+fn unresolved(fixes: Vec<String>, rejection: Rejection) -> Unresolved {
+    Unresolved {
+        fixes,
+        reason: rejection.to_string(),
+    }
 }
 
 /// What blocks a finding, as something a proposal can change.
@@ -212,15 +209,15 @@ impl Group<'_> {
 
 /// Why a plan did not become a proposal.
 struct Failure {
-    reason: String,
+    error: ProofError,
     /// Claimed findings still not reachable after the change, as re-evaluated.
     still: Vec<Finding>,
 }
 
-impl From<String> for Failure {
-    fn from(reason: String) -> Failure {
+impl From<ProofError> for Failure {
+    fn from(error: ProofError) -> Failure {
         Failure {
-            reason,
+            error,
             still: Vec::new(),
         }
     }
@@ -371,65 +368,68 @@ impl<'a> Ctx<'a> {
             .find(|p| p.id == policy_id)
     }
 
-    fn units_of(&self, finding: &Finding) -> Result<BTreeSet<Unit>, String> {
+    fn units_of(&self, finding: &Finding) -> Result<BTreeSet<Unit>, BlockerError> {
         let mut units = BTreeSet::new();
         for blocker in &finding.blockers {
             match blocker.kind {
                 BlockerKind::AccountNotActive => {
-                    return Err(format!(
-                        "account {} is not ACTIVE; no SCP change makes it reachable",
-                        finding.target_id
-                    ));
+                    return Err(BlockerError::AccountNotActive {
+                        account_id: finding.target_id.clone(),
+                    });
                 }
                 BlockerKind::NoAllow => {
-                    let level = blocker.attached_to.clone().ok_or_else(|| {
-                        format!("{}: a level without an Allow is not named", finding.key())
-                    })?;
+                    let level =
+                        blocker
+                            .attached_to
+                            .clone()
+                            .ok_or_else(|| BlockerError::UnnamedLevel {
+                                finding: finding.key(),
+                            })?;
                     units.insert(Unit::Allow(level));
                 }
                 BlockerKind::ExplicitDeny => {
                     let policy_id = blocker.policy_id.clone().unwrap_or_default();
-                    let record = self.record(&policy_id).ok_or_else(|| {
-                        format!(
-                            "{}: blocking policy `{policy_id}` is unknown",
-                            finding.key()
-                        )
-                    })?;
+                    let record =
+                        self.record(&policy_id)
+                            .ok_or_else(|| BlockerError::UnknownPolicy {
+                                finding: finding.key(),
+                                policy_id: policy_id.clone(),
+                            })?;
                     let sid = blocker.sid.clone().unwrap_or_default();
                     let label = if sid.is_empty() {
                         format!("statement #{}", blocker.statement_index.unwrap_or(0))
                     } else {
                         format!("Sid {sid}")
                     };
+                    let deny = || {
+                        Box::new(Deny {
+                            policy_name: record.name.clone(),
+                            policy_id: record.id.clone(),
+                            statement: label.clone(),
+                            action: blocker.action.clone(),
+                            region: blocker.region.clone(),
+                        })
+                    };
                     if is_profile_leg(&blocker.resource) {
-                        return Err(format!(
-                            "{} from {} is denied in its source Region {} by {} ({}, {label}): the request on the profile itself carries no bedrock:InferenceProfileArn, so a profile exemption cannot open it, and allowing the source Region would open it for every service",
-                            finding.profile_id,
-                            finding.source_region,
-                            blocker.region,
-                            record.name,
-                            record.id
-                        ));
+                        return Err(BlockerError::SourceRegionDenied {
+                            profile_id: finding.profile_id.clone(),
+                            source_region: finding.source_region.clone(),
+                            deny: deny(),
+                        });
                     }
                     if is_control_tower(record, &sid) {
                         if sid != GRREGIONDENY && sid != CTMULTISERVICEPV1 {
-                            return Err(format!(
-                                "the Control Tower control {label} in {} ({}) denies {} in {}; it has no parameter that exempts Bedrock and Control Tower SCPs are never edited in place (drift)",
-                                record.name, record.id, blocker.action, blocker.region
-                            ));
+                            return Err(BlockerError::ControlTowerControl { deny: deny() });
                         }
                         if blocker.region == "unspecified" {
-                            return Err(format!(
-                                "{} is a global profile: its Region-less leg (aws:RequestedRegion = unspecified) is denied by {label} in {} ({}), and Control Tower cannot govern `unspecified`; only editing the Control Tower SCP would fix it, which Control Tower reverts as drift",
-                                finding.profile_id, record.name, record.id
-                            ));
+                            return Err(BlockerError::GlobalLegUnderControlTower {
+                                profile_id: finding.profile_id.clone(),
+                                deny: deny(),
+                            });
                         }
                         units.insert(Unit::ControlTower);
                     } else if record.aws_managed {
-                        return Err(format!(
-                            "the AWS-managed policy {} ({}) denies {} in {}; AWS-managed policies cannot be edited",
-                            record.name, record.id, blocker.action, blocker.region
-                        ));
+                        return Err(BlockerError::AwsManaged { deny: deny() });
                     } else {
                         units.insert(Unit::Patch(policy_id));
                     }
@@ -441,7 +441,7 @@ impl<'a> Ctx<'a> {
 
     /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
     /// the Control Tower Region deny is involved.
-    fn plans(&self, group: &Group) -> Result<Vec<Plan>, String> {
+    fn plans(&self, group: &Group) -> Result<Vec<Plan>, PlanError> {
         let profiles = self.profiles_of(group);
         let mut ids = IdAllocator::new(self.snapshot);
         let mut base: Option<Plan> = None;
@@ -518,10 +518,11 @@ impl<'a> Ctx<'a> {
         for doc in &plan.documents {
             let size = document::minified(&doc.after).chars().count();
             if size > crate::snapshot::MAX_SCP_CHARS {
-                return Err(format!(
-                    "{what}: {} would be {size} characters, over the 5,120-character SCP limit",
-                    doc.file
-                )
+                return Err(ProofError::DocumentTooLarge {
+                    what,
+                    file: doc.file.clone(),
+                    chars: size,
+                }
                 .into());
             }
         }
@@ -534,28 +535,19 @@ impl<'a> Ctx<'a> {
                 new_regions: &plan.new_regions,
             },
         )
-        .map_err(|e| Failure::from(format!("{what}: {e}")))?;
+        .map_err(|error| Failure::from(ProofError::Invalid { what, error }))?;
         if !outcome.still_blocked.is_empty() || !outcome.newly_allowed.is_empty() {
-            let mut reason = format!("{what} did not verify:");
-            if !outcome.still_blocked.is_empty() {
-                reason.push_str(&format!(
-                    " still not reachable: {};",
-                    outcome.still_blocked.join(", ")
-                ));
-            }
-            if !outcome.newly_allowed.is_empty() {
-                reason.push_str(&format!(
-                    " it would newly allow: {};",
-                    outcome.newly_allowed.join("; ")
-                ));
-            }
             return Err(Failure {
-                reason: reason.trim_end_matches(';').to_string(),
+                error: ProofError::DidNotVerify {
+                    what,
+                    still_blocked: outcome.still_blocked,
+                    newly_allowed: outcome.newly_allowed,
+                },
                 still: outcome.still_findings,
             });
         }
         if outcome.fixed == 0 {
-            return Err(format!("{what} fixes none of the findings it targets").into());
+            return Err(ProofError::FixesNothing { what }.into());
         }
         Ok(self.proposal(group, plan, &fixes, &outcome))
     }

@@ -20,6 +20,7 @@ use crate::snapshot::{PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
 use super::document as doc;
+use super::error::PlanError;
 use super::{
     CTMULTISERVICEPV1, Ctx, Doc, GRREGIONDENY, Group, IdAllocator, Plan, file_name, join_list,
 };
@@ -165,7 +166,7 @@ pub(crate) fn plans(
     group: &Group,
     profiles: &BTreeSet<String>,
     ids: &mut IdAllocator,
-) -> Result<Vec<Plan>, String> {
+) -> Result<Vec<Plan>, PlanError> {
     let mut govern = BTreeSet::new();
     let mut pv1_regions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     {
@@ -189,7 +190,7 @@ pub(crate) fn plans(
     }
     let landing_zone = controls(ctx, GRREGIONDENY);
     if !govern.is_empty() && landing_zone.is_empty() {
-        return Err("GRREGIONDENY blocks, but no policy holding it was found".into());
+        return Err(PlanError::NoLandingZonePolicy);
     }
     let pv1_all = controls(ctx, CTMULTISERVICEPV1);
     let pv1_blocking = controls(ctx, CTMULTISERVICEPV1)
@@ -208,8 +209,8 @@ pub(crate) fn plans(
         affected: group.findings.iter().map(|f| f.target_id.clone()).collect(),
         patterns: ctx.exemption_patterns(profiles),
     };
-    let option1 = option1(ctx, &needs, ids)?;
-    let option2 = option2(ctx, &needs, ids)?;
+    let option1 = option1(ctx, &needs, ids);
+    let option2 = option2(ctx, &needs, ids);
     Ok(vec![option1, option2])
 }
 
@@ -323,7 +324,7 @@ fn landing_zone_principals(needs: &Needs) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Result<Plan, String> {
+fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     let mut plan = Plan::new(ProposalKind::ControlTowerParameters);
     plan.policy_id = needs
         .landing_zone
@@ -597,10 +598,10 @@ fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Result<Plan, Stri
         quoted(&needs.patterns)
     ));
     plan.summary.push(summary);
-    Ok(plan)
+    plan
 }
 
-fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Result<Plan, String> {
+fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     let mut plan = Plan::new(ProposalKind::CfctManifest);
     plan.policy_id = needs
         .landing_zone
@@ -798,5 +799,5 @@ fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Result<Plan, Stri
     }
     summary.push_str(". No Control Tower SCP is edited, so there is no drift. Like the blog's sample, these SCPs deny every action in the Region, including the global-service actions GRREGIONDENY lets through; calls that originate in the Region stay denied.");
     plan.summary.push(summary);
-    Ok(plan)
+    plan
 }
