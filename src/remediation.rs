@@ -18,9 +18,10 @@ mod document;
 mod error;
 mod verify;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::arn::Arn;
+use crate::org::{Org, TargetRef};
 use crate::policy::json::Json;
 use crate::reachability;
 use crate::report::{
@@ -327,7 +328,7 @@ pub(crate) struct Ctx<'a> {
     /// The check set (`bedrock:InvokeModel`, `bedrock:InvokeModelWithResponseStream` by default).
     pub actions: Vec<String>,
     pub approved: BTreeSet<String>,
-    pub tree: Tree,
+    pub org: Org<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -356,8 +357,65 @@ impl<'a> Ctx<'a> {
             options,
             actions,
             approved,
-            tree: Tree::new(snapshot),
+            org: Org::new(snapshot),
         }
+    }
+
+    /// `Sandbox (ou-…)`.
+    pub(crate) fn label(&self, id: &str) -> String {
+        format!("{} ({id})", self.org.name_of(id))
+    }
+
+    /// The OUs directly under a root or OU, in snapshot order.
+    pub(crate) fn child_ous(&self, id: &str) -> Vec<&'a str> {
+        let mut children = self.org.child_ous(id).to_vec();
+        children.sort_by_key(|ou| self.org.target_index(TargetRef::OrganizationalUnit(ou)));
+        children
+    }
+
+    /// The parents of an OU or account, nearest first, up to its root.
+    fn ancestors(&self, id: &str) -> Vec<&'a str> {
+        let mut ancestors = Vec::new();
+        let mut current = self.org.parent_of(id);
+        while let Some(parent) = current {
+            ancestors.push(parent);
+            current = self.org.parent_of(parent);
+        }
+        ancestors
+    }
+
+    /// Whether `id` or anything below it is in `set`.
+    pub(crate) fn subtree_has(&self, id: &str, set: &BTreeSet<String>) -> bool {
+        set.contains(id)
+            || set
+                .iter()
+                .any(|member| self.ancestors(member).contains(&id))
+    }
+
+    /// The CfCT name of an OU: its path below the root, `:`-separated.
+    pub(crate) fn cfct_path(&self, id: &str) -> String {
+        let mut names: Vec<String> = self
+            .ancestors(id)
+            .into_iter()
+            .filter(|ancestor| !self.org.is_root(ancestor))
+            .map(|ancestor| self.org.name_of(ancestor))
+            .collect();
+        names.reverse();
+        if !self.org.is_root(id) {
+            names.push(self.org.name_of(id));
+        }
+        names.join(":")
+    }
+
+    /// How many SCPs are attached directly to a root, OU or account.
+    pub(crate) fn attached(&self, target: &str) -> usize {
+        self.snapshot
+            .snapshot
+            .policies
+            .iter()
+            .flat_map(|p| &p.targets)
+            .filter(|t| *t == target)
+            .count()
     }
 
     pub(crate) fn record(&self, policy_id: &str) -> Option<&'a PolicyRecord> {
@@ -703,104 +761,6 @@ impl IdAllocator {
             .unwrap_or_else(|| "p-whatif00".to_string());
         self.used.insert(id.clone());
         id
-    }
-}
-
-/// The organization tree, by id.
-pub(crate) struct Tree {
-    pub parent: BTreeMap<String, String>,
-    pub children: BTreeMap<String, Vec<String>>,
-    pub accounts: BTreeMap<String, Vec<String>>,
-    pub names: BTreeMap<String, String>,
-    pub roots: BTreeSet<String>,
-    pub attached: BTreeMap<String, usize>,
-}
-
-impl Tree {
-    fn new(snapshot: &ValidSnapshot) -> Tree {
-        let s = &snapshot.snapshot;
-        let mut tree = Tree {
-            parent: BTreeMap::new(),
-            children: BTreeMap::new(),
-            accounts: BTreeMap::new(),
-            names: BTreeMap::new(),
-            roots: s.roots.iter().map(|r| r.id.clone()).collect(),
-            attached: BTreeMap::new(),
-        };
-        for root in &s.roots {
-            tree.names.insert(root.id.clone(), root.name.clone());
-        }
-        for ou in &s.organizational_units {
-            tree.names.insert(ou.id.clone(), ou.name.clone());
-            tree.parent.insert(ou.id.clone(), ou.parent_id.clone());
-            tree.children
-                .entry(ou.parent_id.clone())
-                .or_default()
-                .push(ou.id.clone());
-        }
-        for account in &s.accounts {
-            tree.names.insert(account.id.clone(), account.name.clone());
-            tree.parent
-                .insert(account.id.clone(), account.parent_id.clone());
-            tree.accounts
-                .entry(account.parent_id.clone())
-                .or_default()
-                .push(account.id.clone());
-        }
-        for policy in &s.policies {
-            for target in &policy.targets {
-                *tree.attached.entry(target.clone()).or_default() += 1;
-            }
-        }
-        tree
-    }
-
-    pub(crate) fn name(&self, id: &str) -> String {
-        self.names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
-    }
-
-    /// `Sandbox (ou-…)`.
-    pub(crate) fn label(&self, id: &str) -> String {
-        format!("{} ({id})", self.name(id))
-    }
-
-    pub(crate) fn child_ous(&self, id: &str) -> &[String] {
-        self.children.get(id).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Whether `id` or anything below it is in `set`.
-    pub(crate) fn subtree_has(&self, id: &str, set: &BTreeSet<String>) -> bool {
-        set.contains(id)
-            || self
-                .accounts
-                .get(id)
-                .is_some_and(|a| a.iter().any(|a| set.contains(a)))
-            || self.child_ous(id).iter().any(|c| self.subtree_has(c, set))
-    }
-
-    /// The CfCT name of an OU: its path below the root, `:`-separated.
-    pub(crate) fn cfct_path(&self, id: &str) -> String {
-        let mut names = Vec::new();
-        let mut current = id.to_string();
-        while !self.roots.contains(&current) {
-            names.push(self.name(&current));
-            match self.parent.get(&current) {
-                Some(parent) => current = parent.clone(),
-                None => break,
-            }
-            if names.len() > self.names.len() {
-                break;
-            }
-        }
-        names.reverse();
-        names.join(":")
-    }
-
-    pub(crate) fn is_root(&self, id: &str) -> bool {
-        self.roots.contains(id)
     }
 }
 

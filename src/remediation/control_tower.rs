@@ -113,28 +113,28 @@ fn prepend_actions(statement: &mut Json, actions: &[String]) {
 /// Exempt OUs are affected (the approved profiles may open there); plain OUs keep a full deny.
 fn placements(ctx: &Ctx, points: &[String], affected: &BTreeSet<String>) -> Vec<(String, bool)> {
     fn below(ctx: &Ctx, node: &str, affected: &BTreeSet<String>, out: &mut Vec<(String, bool)>) {
-        if !ctx.tree.subtree_has(node, affected) && !ctx.tree.is_root(node) {
+        if !ctx.subtree_has(node, affected) && !ctx.org.is_root(node) {
             out.push((node.to_string(), false));
             return;
         }
-        for child in ctx.tree.child_ous(node) {
+        for child in ctx.child_ous(node) {
             below(ctx, child, affected, out);
         }
     }
     fn place(ctx: &Ctx, node: &str, affected: &BTreeSet<String>, out: &mut Vec<(String, bool)>) {
-        let root = ctx.tree.is_root(node);
-        if !ctx.tree.subtree_has(node, affected) && !root {
+        let root = ctx.org.is_root(node);
+        if !ctx.subtree_has(node, affected) && !root {
             out.push((node.to_string(), false));
             return;
         }
         if affected.contains(node) && !root {
             out.push((node.to_string(), true));
-            for child in ctx.tree.child_ous(node) {
+            for child in ctx.child_ous(node) {
                 below(ctx, child, affected, out);
             }
             return;
         }
-        for child in ctx.tree.child_ous(node) {
+        for child in ctx.child_ous(node) {
             place(ctx, child, affected, out);
         }
     }
@@ -242,7 +242,7 @@ fn quoted(items: &[String]) -> String {
 }
 
 fn labels(ctx: &Ctx, ids: &BTreeSet<String>) -> String {
-    join_list(&ids.iter().map(|i| ctx.tree.label(i)).collect::<Vec<_>>())
+    join_list(&ids.iter().map(|i| ctx.label(i)).collect::<Vec<_>>())
 }
 
 /// Adds `regions` to the Region list of the control's `sid` statement, as the control's own
@@ -370,7 +370,7 @@ fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         let parameters = params(&control.regions(), &exempted, &principals);
         plan.apply.push(format!(
             "# {step}. CT.MULTISERVICE.PV.1 is already enabled on {}: add the exempted actions\naws controltower update-enabled-control --enabled-control-identifier \"$(aws controltower list-enabled-controls --target-identifier {} --query \"enabledControls[?controlIdentifier=='{}'].arn\" --output text)\" --parameters '{}'",
-            ctx.tree.label(ou),
+            ctx.label(ou),
             ou_arn(ctx, ou),
             control_arn(),
             parameters
@@ -379,7 +379,7 @@ fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
             "operation": "update-enabled-control",
             "controlIdentifier": PV1,
             "targetIdentifier": ou_arn(ctx, ou),
-            "organizationalUnit": ctx.tree.cfct_path(ou),
+            "organizationalUnit": ctx.cfct_path(ou),
             "parameters": parameters,
         }));
     };
@@ -461,7 +461,7 @@ fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
                 let parameters = params(&previously, &exempted, &[]);
                 plan.apply.push(format!(
                     "# {step}. Enable CT.MULTISERVICE.PV.1 on {}{}\naws controltower enable-control --target-identifier {} --control-identifier {} --parameters '{}'",
-                    ctx.tree.label(&ou),
+                    ctx.label(&ou),
                     if exempt {
                         " with the Bedrock inference actions exempted"
                     } else {
@@ -476,7 +476,7 @@ fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
                     "operation": "enable-control",
                     "controlIdentifier": PV1,
                     "targetIdentifier": ou_arn(ctx, &ou),
-                    "organizationalUnit": ctx.tree.cfct_path(&ou),
+                    "organizationalUnit": ctx.cfct_path(&ou),
                     "parameters": parameters,
                 }));
                 if exempt {
@@ -643,7 +643,7 @@ fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
             plan.apply.push(format!(
                 "# {step}. Add {} to AllowedRegions of CT.MULTISERVICE.PV.1 on {}\n: \"${{HOME_REGION:?set HOME_REGION to your Control Tower home Region}}\"\naws controltower update-enabled-control --enabled-control-identifier \"$(aws controltower list-enabled-controls --target-identifier {} --query \"enabledControls[?controlIdentifier=='{}'].arn\" --output text)\" --parameters '{}'",
                 join_list(&add),
-                ctx.tree.label(ou),
+                ctx.label(ou),
                 ou_arn(ctx, ou),
                 control_arn(),
                 params(&allowed, &actions, &principals)
@@ -676,7 +676,7 @@ fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
             "  - name: {name}\n    description: {description}\n    resource_file: policies/{file}\n    deploy_method: scp\n    deployment_targets:\n      organizational_units:\n"
         ));
         for target in targets {
-            manifest.push_str(&format!("        - {}\n", ctx.tree.cfct_path(target)));
+            manifest.push_str(&format!("        - {}\n", ctx.cfct_path(target)));
         }
         policies.insert(
             format!("policies/{file}"),

@@ -181,7 +181,7 @@ fn attached_labels(ctx: &Ctx, record: &PolicyRecord) -> String {
         &record
             .targets
             .iter()
-            .map(|t| ctx.tree.label(t))
+            .map(|t| ctx.label(t))
             .collect::<Vec<_>>(),
     )
 }
@@ -242,11 +242,11 @@ fn moved(
         return Err(PlanError::WholePolicy { oversize });
     }
     for target in &record.targets {
-        let n = ctx.tree.attached.get(target).copied().unwrap_or(0);
+        let n = ctx.attached(target);
         if n >= MAX_SCPS_PER_TARGET {
             return Err(PlanError::NoRoomToMove {
                 oversize,
-                target_name: ctx.tree.name(target),
+                target_name: ctx.org.name_of(target),
                 target_id: target.clone(),
                 attached: n,
             });
@@ -346,7 +346,7 @@ pub(crate) fn add_allow(
     let (profile_arns, model_arns) = super::leg_resources(ctx, &findings);
     if profile_arns.is_empty() || model_arns.is_empty() {
         return Err(PlanError::NoRequestsToAllow {
-            level_name: ctx.tree.name(level),
+            level_name: ctx.org.name_of(level),
             level_id: level.to_string(),
         });
     }
@@ -404,7 +404,7 @@ pub(crate) fn add_allow(
     );
     let why = format!(
         "{} has no SCP that allows these requests (an allow-list without Bedrock). This fixes a missing Allow, not a Deny: direct model calls, other profiles and other services get no new Allow at this level.",
-        ctx.tree.label(level)
+        ctx.label(level)
     );
     let mut candidates: Vec<&PolicyRecord> = ctx
         .snapshot
@@ -456,10 +456,10 @@ pub(crate) fn add_allow(
         ));
         return Ok(plan);
     }
-    let n = ctx.tree.attached.get(level).copied().unwrap_or(0);
+    let n = ctx.attached(level);
     if n >= MAX_SCPS_PER_TARGET {
         return Err(PlanError::NoRoomForAllow {
-            level_name: ctx.tree.name(level),
+            level_name: ctx.org.name_of(level),
             level_id: level.to_string(),
             attached: n,
         });
@@ -490,7 +490,7 @@ pub(crate) fn add_allow(
     plan.targets.insert(level.to_string());
     plan.summary.push(format!(
         "Creates the SCP {name} with {what}, attached to {}. {why}",
-        ctx.tree.label(level)
+        ctx.label(level)
     ));
     Ok(plan)
 }

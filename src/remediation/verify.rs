@@ -330,7 +330,7 @@ fn flipped_probes(
             })
             .collect()
     };
-    let before_org = Org::new(ctx.snapshot);
+    let before_org = &ctx.org;
     let after_org = Org::new(after);
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
@@ -354,7 +354,7 @@ fn flipped_probes(
             _ => continue,
         };
         targets += 1;
-        let before_ids = chain_ids(&before_org, b_chain);
+        let before_ids = chain_ids(before_org, b_chain);
         if before_ids == chain_ids(&after_org, a_chain)
             && !before_ids
                 .iter()
@@ -366,7 +366,7 @@ fn flipped_probes(
         let id = before_org.target_id(*b);
         for (p, probe) in probes.iter().enumerate() {
             let was = status_of(
-                &before_org,
+                before_org,
                 *b,
                 b_chain,
                 p,
