@@ -16,6 +16,7 @@ mod control_tower;
 mod customer;
 mod document;
 mod error;
+mod legs;
 mod verify;
 
 use std::collections::BTreeSet;
@@ -23,7 +24,7 @@ use std::collections::BTreeSet;
 use crate::arn::Arn;
 use crate::org::{Org, TargetRef};
 use crate::policy::json::Json;
-use crate::reachability;
+use crate::reachability::{self, LegKind};
 use crate::report::{
     BlockerKind, Finding, Proposal, ProposalKind, Report, Status, Unresolved, Verification,
 };
@@ -329,6 +330,8 @@ pub(crate) struct Ctx<'a> {
     pub actions: Vec<String>,
     pub approved: BTreeSet<String>,
     pub org: Org<'a>,
+    /// The checks behind the report's findings.
+    pub checks: legs::Checks,
 }
 
 impl<'a> Ctx<'a> {
@@ -358,6 +361,7 @@ impl<'a> Ctx<'a> {
             actions,
             approved,
             org: Org::new(snapshot),
+            checks: legs::Checks::new(snapshot, &options.evaluation),
         }
     }
 
@@ -468,7 +472,15 @@ impl<'a> Ctx<'a> {
                             region: blocker.region.clone(),
                         })
                     };
-                    if is_profile_leg(&blocker.resource) {
+                    let leg = self.checks.leg_kind(finding, blocker).ok_or_else(|| {
+                        BlockerError::UnknownLeg {
+                            finding: finding.key(),
+                            action: blocker.action.clone(),
+                            resource: blocker.resource.clone(),
+                            region: blocker.region.clone(),
+                        }
+                    })?;
+                    if leg == LegKind::Profile {
                         return Err(BlockerError::SourceRegionDenied {
                             profile_id: finding.profile_id.clone(),
                             source_region: finding.source_region.clone(),
@@ -479,7 +491,7 @@ impl<'a> Ctx<'a> {
                         if sid != GRREGIONDENY && sid != CTMULTISERVICEPV1 {
                             return Err(BlockerError::ControlTowerControl { deny: deny() });
                         }
-                        if blocker.region == "unspecified" {
+                        if leg == LegKind::GlobalModel {
                             return Err(BlockerError::GlobalLegUnderControlTower {
                                 profile_id: finding.profile_id.clone(),
                                 deny: deny(),
@@ -713,11 +725,6 @@ pub(crate) fn is_control_tower(record: &PolicyRecord, sid: &str) -> bool {
     record.name.starts_with("aws-guardrails-") || sid == GRREGIONDENY || sid == CTMULTISERVICEPV1
 }
 
-/// The request on the inference profile itself (no `bedrock:InferenceProfileArn`).
-fn is_profile_leg(resource: &str) -> bool {
-    resource.contains(":inference-profile/") || resource.contains(":application-inference-profile/")
-}
-
 /// `a`, `a and b`, `a, b and c`.
 pub(crate) fn join_list(items: &[String]) -> String {
     match items {
@@ -762,40 +769,4 @@ impl IdAllocator {
         self.used.insert(id.clone());
         id
     }
-}
-
-/// The Resource patterns and exemption patterns a finding group's checks use, from the
-/// reachability legs (profile ARNs with the account wildcarded, model ARNs as they are).
-pub(crate) fn leg_resources(
-    ctx: &Ctx,
-    group_findings: &[&Finding],
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let wanted: BTreeSet<(String, String)> = group_findings
-        .iter()
-        .map(|f| (f.profile_id.clone(), f.source_region.clone()))
-        .collect();
-    let mut options = ctx.options.evaluation.clone();
-    options.profiles = wanted.iter().map(|(p, _)| p.clone()).collect();
-    let mut profile_arns = BTreeSet::new();
-    let mut model_arns = BTreeSet::new();
-    for check in reachability::checks(ctx.snapshot, &options) {
-        if !wanted.contains(&(check.profile_id.clone(), check.source_region.clone())) {
-            continue;
-        }
-        for leg in &check.legs {
-            if leg.kind == reachability::LegKind::Profile {
-                let pattern = match Arn::parse(&leg.resource) {
-                    Some(mut arn) => {
-                        arn.account = "*".to_string();
-                        arn.to_string()
-                    }
-                    None => leg.resource.clone(),
-                };
-                profile_arns.insert(pattern);
-            } else {
-                model_arns.insert(leg.resource.clone());
-            }
-        }
-    }
-    (profile_arns, model_arns)
 }

@@ -343,7 +343,7 @@ pub(crate) fn add_allow(
                 })
         })
         .collect();
-    let (profile_arns, model_arns) = super::leg_resources(ctx, &findings);
+    let (profile_arns, model_arns) = ctx.checks.leg_resources(&findings);
     if profile_arns.is_empty() || model_arns.is_empty() {
         return Err(PlanError::NoRequestsToAllow {
             level_name: ctx.org.name_of(level),

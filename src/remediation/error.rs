@@ -49,6 +49,15 @@ pub(crate) enum BlockerError {
     #[error("{finding}: blocking policy `{policy_id}` is unknown")]
     UnknownPolicy { finding: String, policy_id: String },
     #[error(
+        "{finding}: the blocked request {action} on {resource} in {region} is not one of its check's requests"
+    )]
+    UnknownLeg {
+        finding: String,
+        action: String,
+        resource: String,
+        region: String,
+    },
+    #[error(
         "{profile_id} from {source_region} is denied in its source Region {} by {} ({}, {}): the request on the profile itself carries no bedrock:InferenceProfileArn, so a profile exemption cannot open it, and allowing the source Region would open it for every service",
         .deny.region, .deny.policy_name, .deny.policy_id, .deny.statement
     )]
