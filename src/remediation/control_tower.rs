@@ -19,11 +19,12 @@ use crate::report::{BlockerKind, ProposalKind};
 use crate::snapshot::{PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
+use super::context::Ctx;
 use super::document as doc;
 use super::error::PlanError;
-use super::{
-    CTMULTISERVICEPV1, Ctx, Doc, GRREGIONDENY, Group, IdAllocator, Plan, file_name, join_list,
-};
+use super::plan::{Doc, IdAllocator, Plan, file_name};
+use super::problems::{CTMULTISERVICEPV1, GRREGIONDENY, Group};
+use super::proposal::join_list;
 
 const PV1: &str = "CT.MULTISERVICE.PV.1";
 const REGION_KEY: &str = "aws:RequestedRegion";

@@ -11,9 +11,13 @@ use crate::report::{BlockerKind, ProposalKind};
 use crate::snapshot::{MAX_SCP_CHARS, PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
+use super::MAX_SCPS_PER_TARGET;
+use super::context::Ctx;
 use super::document as doc;
 use super::error::{DocumentError, Oversize, PlanError};
-use super::{Ctx, Doc, Group, IdAllocator, MAX_SCPS_PER_TARGET, Plan, file_name, join_list};
+use super::plan::{Doc, IdAllocator, Plan, file_name};
+use super::problems::Group;
+use super::proposal::join_list;
 
 const IPA: &str = "bedrock:InferenceProfileArn";
 

@@ -11,7 +11,7 @@ use crate::report::Status;
 use crate::snapshot::{MAX_SCP_CHARS, ValidSnapshot};
 use crate::what_if::Change;
 
-use super::Ctx;
+use super::context::Ctx;
 use super::error::VerifyError;
 
 /// A profile no proposal approves, used as the "other profile" probe.
