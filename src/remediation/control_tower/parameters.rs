@@ -12,11 +12,12 @@ use crate::report::ProposalKind;
 use crate::snapshot::PolicyContent;
 use crate::what_if::Change;
 
-use super::super::context::Ctx;
-use super::super::document as doc;
-use super::super::plan::{Doc, IdAllocator, Plan, file_name};
-use super::super::problems::CTMULTISERVICEPV1;
-use super::super::proposal::join_list;
+use crate::remediation::context::Ctx;
+use crate::remediation::document as doc;
+use crate::remediation::plan::{Doc, IdAllocator, Plan, file_name};
+use crate::remediation::problems::CTMULTISERVICEPV1;
+use crate::remediation::proposal::join_list;
+
 use super::{
     Control, Needs, PRINCIPAL_KEY, PV1, PV1_ROLES, REGION_KEY, RegionDeny, control_arn,
     edit_control, existing_pv1, govern, governed, labels, landing_zone_principals, ou_arn, params,
