@@ -346,6 +346,25 @@ impl<'a> Org<'a> {
         }
     }
 
+    /// The parent (root or OU) of an OU or account.
+    pub fn parent_of(&self, id: &str) -> Option<&'a str> {
+        match self.accounts.get(id) {
+            Some(account) => Some(account.parent_id.as_str()),
+            None => self.containers.get(id).and_then(|node| node.parent),
+        }
+    }
+
+    pub fn is_root(&self, id: &str) -> bool {
+        self.root_ids.contains(&id)
+    }
+
+    /// The OUs directly under a root or OU, in name order.
+    pub fn child_ous(&self, id: &str) -> &[&'a str] {
+        self.containers
+            .get(id)
+            .map_or(&[], |node| node.child_ous.as_slice())
+    }
+
     pub fn account(&self, id: &str) -> Option<&'a Account> {
         self.accounts.get(id).copied()
     }

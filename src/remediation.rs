@@ -12,21 +12,27 @@
 //!
 //! Pure: no IO, clock or environment.
 
+mod context;
 mod control_tower;
 mod customer;
 mod document;
+mod error;
+mod legs;
+mod plan;
+mod problems;
+mod proposal;
 mod verify;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use crate::arn::Arn;
-use crate::policy::json::Json;
 use crate::reachability;
-use crate::report::{
-    BlockerKind, Finding, Proposal, ProposalKind, Report, Status, Unresolved, Verification,
-};
-use crate::snapshot::{PolicyContent, PolicyRecord, ValidSnapshot};
-use crate::what_if::Change;
+use crate::report::{Finding, Proposal, Report, Status, Unresolved};
+use crate::snapshot::ValidSnapshot;
+
+use context::Ctx;
+use error::Rejection;
+use problems::{Unit, groups};
+use proposal::Failure;
 
 /// AWS's limit on SCPs attached directly to one root, OU or account.
 pub const MAX_SCPS_PER_TARGET: usize = 5;
@@ -83,29 +89,24 @@ fn propose_filtered(
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {
-            rejections.push(Unresolved {
-                fixes: vec![finding.key()],
-                reason: format!(
-                    "{} is not an approved profile (--approved-profile), so no fix may open it",
-                    finding.profile_id
-                ),
-            });
+            rejections.push(unresolved(
+                vec![finding.key()],
+                Rejection::NotApproved {
+                    profile_id: finding.profile_id.clone(),
+                },
+            ));
             continue;
         }
         match ctx.units_of(finding) {
-            Ok(units) if units.is_empty() => rejections.push(Unresolved {
-                fixes: vec![finding.key()],
-                reason: format!(
-                    "{} is {} but names no SCP statement or level to change",
-                    finding.key(),
-                    finding.status.as_str()
-                ),
-            }),
+            Ok(units) if units.is_empty() => rejections.push(unresolved(
+                vec![finding.key()],
+                Rejection::NothingToChange {
+                    finding: finding.key(),
+                    status: finding.status.as_str(),
+                },
+            )),
             Ok(units) => problems.push((finding, units)),
-            Err(reason) => rejections.push(Unresolved {
-                fixes: vec![finding.key()],
-                reason,
-            }),
+            Err(error) => rejections.push(unresolved(vec![finding.key()], error.into())),
         }
     }
     let mut proposals = Vec::new();
@@ -117,11 +118,8 @@ fn propose_filtered(
         for round in 0..=MAX_REFINEMENTS {
             let plans = match ctx.plans(&group) {
                 Ok(plans) => plans,
-                Err(reason) => {
-                    rejections.push(Unresolved {
-                        fixes: fixes.clone(),
-                        reason,
-                    });
+                Err(error) => {
+                    rejections.push(unresolved(fixes.clone(), error.into()));
                     break;
                 }
             };
@@ -139,8 +137,8 @@ fn propose_filtered(
                             hidden.extend(units.into_iter().filter(|u| !group.units.contains(u)));
                             seen.push(finding.clone());
                         }
-                        Err(reason) => {
-                            unfixable.insert(reason);
+                        Err(error) => {
+                            unfixable.insert(error.to_string());
                         }
                     }
                 }
@@ -156,18 +154,13 @@ fn propose_filtered(
                         proposal.id = format!("prop-{}", proposals.len() + 1);
                         proposals.push(proposal);
                     }
-                    Err(failure) => rejections.push(Unresolved {
-                        fixes: fixes.clone(),
-                        reason: if unfixable.is_empty() {
-                            failure.reason
-                        } else {
-                            format!(
-                                "{}. Behind the first blockers: {}",
-                                failure.reason,
-                                unfixable.iter().cloned().collect::<Vec<_>>().join("; ")
-                            )
+                    Err(failure) => rejections.push(unresolved(
+                        fixes.clone(),
+                        Rejection::Proof {
+                            error: failure.error,
+                            unfixable: unfixable.clone(),
                         },
-                    }),
+                    )),
                 }
             }
             break;
@@ -176,674 +169,12 @@ fn propose_filtered(
     (proposals, rejections)
 }
 
-/// What blocks a finding, as something a proposal can change.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Unit {
-    /// A customer-managed SCP whose Deny statements to patch.
-    Patch(String),
-    /// A level (root, OU or account id) where no SCP allows the request.
-    Allow(String),
-    /// The Control Tower Region deny (GRREGIONDENY and/or CT.MULTISERVICE.PV.1).
-    ControlTower,
+fn unresolved(fixes: Vec<String>, rejection: Rejection) -> Unresolved {
+    Unresolved {
+        fixes,
+        reason: rejection.to_string(),
+    }
 }
 
 /// How many times a group is re-planned with blockers found behind the first ones.
 const MAX_REFINEMENTS: usize = 3;
-
-/// Findings that share units, fixed together.
-pub(crate) struct Group<'a> {
-    units: BTreeSet<Unit>,
-    findings: Vec<&'a Finding>,
-    /// The same findings as re-evaluated under an earlier plan, for the blockers that showed up
-    /// once the first ones were out of the way.
-    hidden: Vec<Finding>,
-}
-
-impl Group<'_> {
-    /// Every known blocker of the group's findings.
-    pub(crate) fn blockers(&self) -> impl Iterator<Item = &crate::report::Blocker> {
-        self.findings
-            .iter()
-            .copied()
-            .chain(self.hidden.iter())
-            .flat_map(|f| f.blockers.iter())
-    }
-}
-
-/// Why a plan did not become a proposal.
-struct Failure {
-    reason: String,
-    /// Claimed findings still not reachable after the change, as re-evaluated.
-    still: Vec<Finding>,
-}
-
-impl From<String> for Failure {
-    fn from(reason: String) -> Failure {
-        Failure {
-            reason,
-            still: Vec::new(),
-        }
-    }
-}
-
-fn groups<'a>(problems: Vec<(&'a Finding, BTreeSet<Unit>)>) -> Vec<Group<'a>> {
-    let mut groups: Vec<Group<'a>> = Vec::new();
-    for (finding, units) in problems {
-        let mut merged = Group {
-            units,
-            findings: vec![finding],
-            hidden: Vec::new(),
-        };
-        let mut rest = Vec::new();
-        for group in groups {
-            if group.units.intersection(&merged.units).next().is_some() {
-                merged.units.extend(group.units);
-                let mut findings = group.findings;
-                findings.append(&mut merged.findings);
-                merged.findings = findings;
-            } else {
-                rest.push(group);
-            }
-        }
-        rest.push(merged);
-        groups = rest;
-    }
-    groups
-}
-
-/// One policy document a plan touches.
-#[derive(Debug, Clone)]
-pub(crate) struct Doc {
-    /// `<name>.json`, the file `apply` refers to.
-    pub file: String,
-    pub before: Option<Json>,
-    pub after: Json,
-}
-
-/// A candidate fix, before it is proven.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub kind: ProposalKind,
-    /// The existing policy the plan changes or works around.
-    pub policy_id: Option<String>,
-    pub changes: Vec<Change>,
-    pub documents: Vec<Doc>,
-    pub apply: Vec<String>,
-    pub targets: BTreeSet<String>,
-    /// What the change does, in sentences (verification is appended later).
-    pub summary: Vec<String>,
-    /// Extra artifact fields (Control Tower parameters, CfCT manifest).
-    pub artifact: Vec<(String, serde_json::Value)>,
-    /// Regions the plan starts governing (probed as well).
-    pub new_regions: BTreeSet<String>,
-}
-
-impl Plan {
-    fn new(kind: ProposalKind) -> Plan {
-        Plan {
-            kind,
-            policy_id: None,
-            changes: Vec::new(),
-            documents: Vec::new(),
-            apply: Vec::new(),
-            targets: BTreeSet::new(),
-            summary: Vec::new(),
-            artifact: Vec::new(),
-            new_regions: BTreeSet::new(),
-        }
-    }
-
-    /// Replaces `record`'s content by `after`, keeping `before` for the diff.
-    fn update_policy(&mut self, record: &PolicyRecord, before: Json, after: Json) {
-        self.changes.push(Change::Update {
-            policy_id: record.id.clone(),
-            content: PolicyContent::Text(document::minified(&after)),
-            name: None,
-        });
-        self.documents.push(Doc {
-            file: file_name(&record.name, &record.id),
-            before: Some(before),
-            after,
-        });
-    }
-
-    /// Adds `other`'s changes after this plan's own.
-    fn absorb(&mut self, other: &Plan) {
-        self.changes.extend(other.changes.iter().cloned());
-        self.documents.extend(other.documents.iter().cloned());
-        self.apply.extend(other.apply.iter().cloned());
-        self.targets.extend(other.targets.iter().cloned());
-        self.summary.extend(other.summary.iter().cloned());
-        self.artifact.extend(other.artifact.iter().cloned());
-        self.new_regions.extend(other.new_regions.iter().cloned());
-        if self.policy_id.is_none() {
-            self.policy_id.clone_from(&other.policy_id);
-        }
-    }
-}
-
-/// Everything the planners share.
-pub(crate) struct Ctx<'a> {
-    pub snapshot: &'a ValidSnapshot,
-    pub report: &'a Report,
-    pub options: &'a Options,
-    /// The check set (`bedrock:InvokeModel`, `bedrock:InvokeModelWithResponseStream` by default).
-    pub actions: Vec<String>,
-    pub approved: BTreeSet<String>,
-    pub tree: Tree,
-}
-
-impl<'a> Ctx<'a> {
-    fn new(snapshot: &'a ValidSnapshot, report: &'a Report, options: &'a Options) -> Ctx<'a> {
-        let actions = if options.evaluation.actions.is_empty() {
-            reachability::DEFAULT_ACTIONS
-                .iter()
-                .map(|a| (*a).to_string())
-                .collect()
-        } else {
-            options.evaluation.actions.clone()
-        };
-        let approved: BTreeSet<String> = if options.approved_profiles.is_empty() {
-            report
-                .findings
-                .iter()
-                .filter(|f| matches!(f.status, Status::Blocked | Status::Conditional))
-                .map(|f| f.profile_id.clone())
-                .collect()
-        } else {
-            options.approved_profiles.iter().cloned().collect()
-        };
-        Ctx {
-            snapshot,
-            report,
-            options,
-            actions,
-            approved,
-            tree: Tree::new(snapshot),
-        }
-    }
-
-    pub(crate) fn record(&self, policy_id: &str) -> Option<&'a PolicyRecord> {
-        self.snapshot
-            .snapshot
-            .policies
-            .iter()
-            .find(|p| p.id == policy_id)
-    }
-
-    fn units_of(&self, finding: &Finding) -> Result<BTreeSet<Unit>, String> {
-        let mut units = BTreeSet::new();
-        for blocker in &finding.blockers {
-            match blocker.kind {
-                BlockerKind::AccountNotActive => {
-                    return Err(format!(
-                        "account {} is not ACTIVE; no SCP change makes it reachable",
-                        finding.target_id
-                    ));
-                }
-                BlockerKind::NoAllow => {
-                    let level = blocker.attached_to.clone().ok_or_else(|| {
-                        format!("{}: a level without an Allow is not named", finding.key())
-                    })?;
-                    units.insert(Unit::Allow(level));
-                }
-                BlockerKind::ExplicitDeny => {
-                    let policy_id = blocker.policy_id.clone().unwrap_or_default();
-                    let record = self.record(&policy_id).ok_or_else(|| {
-                        format!(
-                            "{}: blocking policy `{policy_id}` is unknown",
-                            finding.key()
-                        )
-                    })?;
-                    let sid = blocker.sid.clone().unwrap_or_default();
-                    let label = if sid.is_empty() {
-                        format!("statement #{}", blocker.statement_index.unwrap_or(0))
-                    } else {
-                        format!("Sid {sid}")
-                    };
-                    if is_profile_leg(&blocker.resource) {
-                        return Err(format!(
-                            "{} from {} is denied in its source Region {} by {} ({}, {label}): the request on the profile itself carries no bedrock:InferenceProfileArn, so a profile exemption cannot open it, and allowing the source Region would open it for every service",
-                            finding.profile_id,
-                            finding.source_region,
-                            blocker.region,
-                            record.name,
-                            record.id
-                        ));
-                    }
-                    if is_control_tower(record, &sid) {
-                        if sid != GRREGIONDENY && sid != CTMULTISERVICEPV1 {
-                            return Err(format!(
-                                "the Control Tower control {label} in {} ({}) denies {} in {}; it has no parameter that exempts Bedrock and Control Tower SCPs are never edited in place (drift)",
-                                record.name, record.id, blocker.action, blocker.region
-                            ));
-                        }
-                        if blocker.region == "unspecified" {
-                            return Err(format!(
-                                "{} is a global profile: its Region-less leg (aws:RequestedRegion = unspecified) is denied by {label} in {} ({}), and Control Tower cannot govern `unspecified`; only editing the Control Tower SCP would fix it, which Control Tower reverts as drift",
-                                finding.profile_id, record.name, record.id
-                            ));
-                        }
-                        units.insert(Unit::ControlTower);
-                    } else if record.aws_managed {
-                        return Err(format!(
-                            "the AWS-managed policy {} ({}) denies {} in {}; AWS-managed policies cannot be edited",
-                            record.name, record.id, blocker.action, blocker.region
-                        ));
-                    } else {
-                        units.insert(Unit::Patch(policy_id));
-                    }
-                }
-            }
-        }
-        Ok(units)
-    }
-
-    /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
-    /// the Control Tower Region deny is involved.
-    fn plans(&self, group: &Group) -> Result<Vec<Plan>, String> {
-        let profiles = self.profiles_of(group);
-        let mut ids = IdAllocator::new(self.snapshot);
-        let mut base: Option<Plan> = None;
-        for unit in &group.units {
-            let plan = match unit {
-                Unit::Patch(policy_id) => {
-                    customer::patch_deny(self, group, policy_id, &profiles, &mut ids)?
-                }
-                Unit::Allow(level) => customer::add_allow(self, group, level, &profiles, &mut ids)?,
-                Unit::ControlTower => continue,
-            };
-            match &mut base {
-                Some(base) => base.absorb(&plan),
-                None => base = Some(plan),
-            }
-        }
-        if !group.units.contains(&Unit::ControlTower) {
-            return Ok(base.into_iter().collect());
-        }
-        let options = control_tower::plans(self, group, &profiles, &mut ids)?;
-        Ok(options
-            .into_iter()
-            .map(|mut plan| {
-                if let Some(base) = &base {
-                    plan.absorb(base);
-                }
-                plan
-            })
-            .collect())
-    }
-
-    /// The approved profiles the group's findings concern.
-    fn profiles_of(&self, group: &Group) -> BTreeSet<String> {
-        group
-            .findings
-            .iter()
-            .map(|f| f.profile_id.clone())
-            .filter(|p| self.approved.contains(p))
-            .collect()
-    }
-
-    /// `arn:<partition>:bedrock:*:*:inference-profile/<id>` (or `application-inference-profile`)
-    /// for each profile, the shape of the blog's exemption.
-    pub(crate) fn exemption_patterns(&self, profiles: &BTreeSet<String>) -> Vec<String> {
-        let mut patterns = BTreeSet::new();
-        for profile in profiles {
-            let arn = self
-                .snapshot
-                .snapshot
-                .inference_profiles
-                .values()
-                .flatten()
-                .find(|p| &p.inference_profile_id == profile)
-                .and_then(|p| Arn::parse(&p.inference_profile_arn));
-            let (partition, kind) = match &arn {
-                Some(arn) => (
-                    arn.partition.clone(),
-                    arn.resource
-                        .split_once('/')
-                        .map(|(kind, _)| kind.to_string())
-                        .unwrap_or_else(|| "inference-profile".to_string()),
-                ),
-                None => ("aws".to_string(), "inference-profile".to_string()),
-            };
-            patterns.insert(format!("arn:{partition}:bedrock:*:*:{kind}/{profile}"));
-        }
-        patterns.into_iter().collect()
-    }
-
-    /// Applies, re-evaluates and turns a plan into a proposal, or says why not.
-    fn prove(&self, group: &Group, plan: Plan) -> Result<Proposal, Failure> {
-        let fixes: BTreeSet<String> = group.findings.iter().map(|f| f.key()).collect();
-        let what = kind_name(plan.kind);
-        for doc in &plan.documents {
-            let size = document::minified(&doc.after).chars().count();
-            if size > crate::snapshot::MAX_SCP_CHARS {
-                return Err(format!(
-                    "{what}: {} would be {size} characters, over the 5,120-character SCP limit",
-                    doc.file
-                )
-                .into());
-            }
-        }
-        let outcome = verify::verify(
-            self,
-            &verify::Claim {
-                changes: &plan.changes,
-                fixes: &fixes,
-                approved: &self.approved,
-                new_regions: &plan.new_regions,
-            },
-        )
-        .map_err(|e| Failure::from(format!("{what}: {e}")))?;
-        if !outcome.still_blocked.is_empty() || !outcome.newly_allowed.is_empty() {
-            let mut reason = format!("{what} did not verify:");
-            if !outcome.still_blocked.is_empty() {
-                reason.push_str(&format!(
-                    " still not reachable: {};",
-                    outcome.still_blocked.join(", ")
-                ));
-            }
-            if !outcome.newly_allowed.is_empty() {
-                reason.push_str(&format!(
-                    " it would newly allow: {};",
-                    outcome.newly_allowed.join("; ")
-                ));
-            }
-            return Err(Failure {
-                reason: reason.trim_end_matches(';').to_string(),
-                still: outcome.still_findings,
-            });
-        }
-        if outcome.fixed == 0 {
-            return Err(format!("{what} fixes none of the findings it targets").into());
-        }
-        Ok(self.proposal(group, plan, &fixes, &outcome))
-    }
-
-    fn proposal(
-        &self,
-        group: &Group,
-        plan: Plan,
-        fixes: &BTreeSet<String>,
-        outcome: &verify::Outcome,
-    ) -> Proposal {
-        let primary = plan.documents.first();
-        let before = primary
-            .and_then(|d| d.before.as_ref())
-            .map(document::minified);
-        let after = primary.map(|d| document::minified(&d.after));
-        let size = plan
-            .documents
-            .iter()
-            .map(|d| document::minified(&d.after).chars().count())
-            .max();
-        let diff: String = plan
-            .documents
-            .iter()
-            .map(|d| {
-                let before = d.before.as_ref().map(document::pretty).unwrap_or_default();
-                document::unified_diff(&d.file, &before, &document::pretty(&d.after))
-            })
-            .collect();
-        let mut artifact = serde_json::Map::new();
-        for (key, value) in &plan.artifact {
-            artifact.insert(key.clone(), value.clone());
-        }
-        let files: serde_json::Map<String, serde_json::Value> = plan
-            .documents
-            .iter()
-            .map(|d| {
-                (
-                    d.file.clone(),
-                    serde_json::Value::String(document::minified(&d.after)),
-                )
-            })
-            .collect();
-        artifact.insert("files".into(), serde_json::Value::Object(files));
-        artifact.insert(
-            "whatIf".into(),
-            serde_json::to_value(&plan.changes).unwrap_or(serde_json::Value::Null),
-        );
-        let mut summary = plan.summary.join(" ");
-        let targets: BTreeSet<String> = group
-            .findings
-            .iter()
-            .map(|f| f.target_path.clone())
-            .collect();
-        let profiles: BTreeSet<&str> = group
-            .findings
-            .iter()
-            .map(|f| f.profile_id.as_str())
-            .collect();
-        summary.push_str(&format!(
-            " Fixes {} finding{} ({} for {}). Verified by re-evaluating the organization with the change applied: every claimed finding becomes reachable, and none of {} probe requests (other services, direct model calls and calls through profiles that are not approved, in every Region the profiles use) changes from denied to allowed in any of the {} OUs and accounts.",
-            fixes.len(),
-            if fixes.len() == 1 { "" } else { "s" },
-            join_list(&profiles.into_iter().map(str::to_string).collect::<Vec<_>>()),
-            join_list(&targets.into_iter().collect::<Vec<_>>()),
-            outcome.probes,
-            outcome.targets
-        ));
-        Proposal {
-            id: String::new(),
-            fixes: fixes.iter().cloned().collect(),
-            kind: plan.kind,
-            policy_id: plan.policy_id,
-            target_ids: plan.targets.into_iter().collect(),
-            before,
-            after,
-            diff: Some(diff),
-            size_chars: size,
-            verification: Verification {
-                fixed_findings: outcome.fixed,
-                still_blocked: outcome.still_blocked.len(),
-                newly_allowed_outside_profiles: outcome.newly_allowed.clone(),
-            },
-            apply: plan.apply.join("\n"),
-            summary,
-            artifact: Some(serde_json::Value::Object(artifact)),
-        }
-    }
-}
-
-fn kind_name(kind: ProposalKind) -> &'static str {
-    match kind {
-        ProposalKind::PatchScp => "the SCP patch",
-        ProposalKind::NewScp => "the new SCP",
-        ProposalKind::ControlTowerParameters => "option 1 (Control Tower parameters)",
-        ProposalKind::CfctManifest => "option 2 (governed Region + CfCT SCP)",
-    }
-}
-
-pub(crate) const GRREGIONDENY: &str = "GRREGIONDENY";
-pub(crate) const CTMULTISERVICEPV1: &str = "CTMULTISERVICEPV1";
-
-/// Control Tower-managed: named `aws-guardrails-*`, or a statement with a Control Tower Sid.
-pub(crate) fn is_control_tower(record: &PolicyRecord, sid: &str) -> bool {
-    record.name.starts_with("aws-guardrails-") || sid == GRREGIONDENY || sid == CTMULTISERVICEPV1
-}
-
-/// The request on the inference profile itself (no `bedrock:InferenceProfileArn`).
-fn is_profile_leg(resource: &str) -> bool {
-    resource.contains(":inference-profile/") || resource.contains(":application-inference-profile/")
-}
-
-/// `a`, `a and b`, `a, b and c`.
-pub(crate) fn join_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// A file name for a policy: its name when it is file-safe, else its id.
-pub(crate) fn file_name(name: &str, id: &str) -> String {
-    let safe = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    format!("{}.json", if safe { name } else { id })
-}
-
-/// Hypothetical ids for policies a plan creates (`p-whatif01`, …), never colliding with the
-/// snapshot's or each other.
-pub(crate) struct IdAllocator {
-    used: BTreeSet<String>,
-}
-
-impl IdAllocator {
-    fn new(snapshot: &ValidSnapshot) -> IdAllocator {
-        IdAllocator {
-            used: snapshot
-                .snapshot
-                .policies
-                .iter()
-                .map(|p| p.id.clone())
-                .collect(),
-        }
-    }
-
-    pub(crate) fn next(&mut self) -> String {
-        let id = (1..)
-            .map(|n| format!("p-whatif{n:02}"))
-            .find(|id| !self.used.contains(id))
-            .unwrap_or_else(|| "p-whatif00".to_string());
-        self.used.insert(id.clone());
-        id
-    }
-}
-
-/// The organization tree, by id.
-pub(crate) struct Tree {
-    pub parent: BTreeMap<String, String>,
-    pub children: BTreeMap<String, Vec<String>>,
-    pub accounts: BTreeMap<String, Vec<String>>,
-    pub names: BTreeMap<String, String>,
-    pub roots: BTreeSet<String>,
-    pub attached: BTreeMap<String, usize>,
-}
-
-impl Tree {
-    fn new(snapshot: &ValidSnapshot) -> Tree {
-        let s = &snapshot.snapshot;
-        let mut tree = Tree {
-            parent: BTreeMap::new(),
-            children: BTreeMap::new(),
-            accounts: BTreeMap::new(),
-            names: BTreeMap::new(),
-            roots: s.roots.iter().map(|r| r.id.clone()).collect(),
-            attached: BTreeMap::new(),
-        };
-        for root in &s.roots {
-            tree.names.insert(root.id.clone(), root.name.clone());
-        }
-        for ou in &s.organizational_units {
-            tree.names.insert(ou.id.clone(), ou.name.clone());
-            tree.parent.insert(ou.id.clone(), ou.parent_id.clone());
-            tree.children
-                .entry(ou.parent_id.clone())
-                .or_default()
-                .push(ou.id.clone());
-        }
-        for account in &s.accounts {
-            tree.names.insert(account.id.clone(), account.name.clone());
-            tree.parent
-                .insert(account.id.clone(), account.parent_id.clone());
-            tree.accounts
-                .entry(account.parent_id.clone())
-                .or_default()
-                .push(account.id.clone());
-        }
-        for policy in &s.policies {
-            for target in &policy.targets {
-                *tree.attached.entry(target.clone()).or_default() += 1;
-            }
-        }
-        tree
-    }
-
-    pub(crate) fn name(&self, id: &str) -> String {
-        self.names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
-    }
-
-    /// `Sandbox (ou-…)`.
-    pub(crate) fn label(&self, id: &str) -> String {
-        format!("{} ({id})", self.name(id))
-    }
-
-    pub(crate) fn child_ous(&self, id: &str) -> &[String] {
-        self.children.get(id).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Whether `id` or anything below it is in `set`.
-    pub(crate) fn subtree_has(&self, id: &str, set: &BTreeSet<String>) -> bool {
-        set.contains(id)
-            || self
-                .accounts
-                .get(id)
-                .is_some_and(|a| a.iter().any(|a| set.contains(a)))
-            || self.child_ous(id).iter().any(|c| self.subtree_has(c, set))
-    }
-
-    /// The CfCT name of an OU: its path below the root, `:`-separated.
-    pub(crate) fn cfct_path(&self, id: &str) -> String {
-        let mut names = Vec::new();
-        let mut current = id.to_string();
-        while !self.roots.contains(&current) {
-            names.push(self.name(&current));
-            match self.parent.get(&current) {
-                Some(parent) => current = parent.clone(),
-                None => break,
-            }
-            if names.len() > self.names.len() {
-                break;
-            }
-        }
-        names.reverse();
-        names.join(":")
-    }
-
-    pub(crate) fn is_root(&self, id: &str) -> bool {
-        self.roots.contains(id)
-    }
-}
-
-/// The Resource patterns and exemption patterns a finding group's checks use, from the
-/// reachability legs (profile ARNs with the account wildcarded, model ARNs as they are).
-pub(crate) fn leg_resources(
-    ctx: &Ctx,
-    group_findings: &[&Finding],
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let wanted: BTreeSet<(String, String)> = group_findings
-        .iter()
-        .map(|f| (f.profile_id.clone(), f.source_region.clone()))
-        .collect();
-    let mut options = ctx.options.evaluation.clone();
-    options.profiles = wanted.iter().map(|(p, _)| p.clone()).collect();
-    let mut profile_arns = BTreeSet::new();
-    let mut model_arns = BTreeSet::new();
-    for check in reachability::checks(ctx.snapshot, &options) {
-        if !wanted.contains(&(check.profile_id.clone(), check.source_region.clone())) {
-            continue;
-        }
-        for leg in &check.legs {
-            if leg.kind == reachability::LegKind::Profile {
-                let pattern = match Arn::parse(&leg.resource) {
-                    Some(mut arn) => {
-                        arn.account = "*".to_string();
-                        arn.to_string()
-                    }
-                    None => leg.resource.clone(),
-                };
-                profile_arns.insert(pattern);
-            } else {
-                model_arns.insert(leg.resource.clone());
-            }
-        }
-    }
-    (profile_arns, model_arns)
-}

@@ -11,8 +11,13 @@ use crate::report::{BlockerKind, ProposalKind};
 use crate::snapshot::{MAX_SCP_CHARS, PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
+use super::MAX_SCPS_PER_TARGET;
+use super::context::Ctx;
 use super::document as doc;
-use super::{Ctx, Doc, Group, IdAllocator, MAX_SCPS_PER_TARGET, Plan, file_name, join_list};
+use super::error::{DocumentError, Oversize, PlanError};
+use super::plan::{Doc, IdAllocator, Plan, file_name};
+use super::problems::Group;
+use super::proposal::join_list;
 
 const IPA: &str = "bedrock:InferenceProfileArn";
 
@@ -41,10 +46,12 @@ pub(crate) fn patch_deny(
     policy_id: &str,
     profiles: &BTreeSet<String>,
     ids: &mut IdAllocator,
-) -> Result<Plan, String> {
+) -> Result<Plan, PlanError> {
     let record = ctx
         .record(policy_id)
-        .ok_or_else(|| format!("policy `{policy_id}` is not in the snapshot"))?;
+        .ok_or_else(|| PlanError::UnknownPolicy {
+            policy_id: policy_id.to_string(),
+        })?;
     let indices: BTreeSet<usize> = group
         .blockers()
         .filter(|b| {
@@ -87,18 +94,18 @@ fn patched(
     patterns: &[String],
     actions: &[String],
     split: bool,
-) -> Result<(Json, Vec<Edit>), String> {
+) -> Result<(Json, Vec<Edit>), DocumentError> {
     let mut policy = original.clone();
     let mut taken: BTreeSet<String> = doc::statements(original)
         .iter()
         .filter_map(|s| doc::sid(s))
         .collect();
-    let statements = doc::statements_mut(&mut policy).ok_or("the policy has no Statement list")?;
+    let statements = doc::statements_mut(&mut policy).ok_or(DocumentError::NoStatementList)?;
     let mut edits = Vec::new();
     for &index in indices.iter().rev() {
         let statement = statements
             .get_mut(index)
-            .ok_or_else(|| format!("statement #{index} is not in the policy"))?;
+            .ok_or(DocumentError::NoStatement { index })?;
         let sid = doc::sid(statement).unwrap_or_else(|| format!("#{index}"));
         let not_action = doc::get(statement, "NotAction").map(doc::string_list);
         match not_action {
@@ -178,7 +185,7 @@ fn attached_labels(ctx: &Ctx, record: &PolicyRecord) -> String {
         &record
             .targets
             .iter()
-            .map(|t| ctx.tree.label(t))
+            .map(|t| ctx.label(t))
             .collect::<Vec<_>>(),
     )
 }
@@ -227,26 +234,26 @@ fn moved(
     patterns: &[String],
     ids: &mut IdAllocator,
     sizes: &[usize],
-) -> Result<Plan, String> {
-    let too_big = format!(
-        "patching {} ({}) would make it {} characters, over the 5,120-character SCP limit even minified",
-        record.name,
-        record.id,
-        sizes.iter().min().copied().unwrap_or(0)
-    );
+) -> Result<Plan, PlanError> {
+    let oversize = Oversize {
+        policy_name: record.name.clone(),
+        policy_id: record.id.clone(),
+        chars: sizes.iter().min().copied().unwrap_or(0),
+    };
+    let too_big = oversize.to_string();
     let all = doc::statements(original);
     if indices.len() >= all.len() {
-        return Err(format!(
-            "{too_big}, and the patched statements are the whole policy, so splitting it across policies does not help"
-        ));
+        return Err(PlanError::WholePolicy { oversize });
     }
     for target in &record.targets {
-        let n = ctx.tree.attached.get(target).copied().unwrap_or(0);
+        let n = ctx.attached(target);
         if n >= MAX_SCPS_PER_TARGET {
-            return Err(format!(
-                "{too_big}, and moving the patched statement to a new SCP is not possible: {} already has {n} SCPs attached (the limit is {MAX_SCPS_PER_TARGET})",
-                ctx.tree.label(target)
-            ));
+            return Err(PlanError::NoRoomToMove {
+                oversize,
+                target_name: ctx.org.name_of(target),
+                target_id: target.clone(),
+                attached: n,
+            });
         }
     }
     let (patched_policy, edits) = patched(original, indices, patterns, &[], false)?;
@@ -265,9 +272,10 @@ fn moved(
     let new_policy = doc::policy_of(moved);
     let new_size = doc::minified(&new_policy).chars().count();
     if new_size > MAX_SCP_CHARS {
-        return Err(format!(
-            "{too_big}, and the patched statements alone would be {new_size} characters"
-        ));
+        return Err(PlanError::MovedTooLarge {
+            oversize,
+            chars: new_size,
+        });
     }
     let id = ids.next();
     let name: String = format!("{}-cris", record.name).chars().take(128).collect();
@@ -326,7 +334,7 @@ pub(crate) fn add_allow(
     level: &str,
     profiles: &BTreeSet<String>,
     ids: &mut IdAllocator,
-) -> Result<Plan, String> {
+) -> Result<Plan, PlanError> {
     let findings: Vec<&crate::report::Finding> = group
         .findings
         .iter()
@@ -339,12 +347,12 @@ pub(crate) fn add_allow(
                 })
         })
         .collect();
-    let (profile_arns, model_arns) = super::leg_resources(ctx, &findings);
+    let (profile_arns, model_arns) = ctx.checks.leg_resources(&findings);
     if profile_arns.is_empty() || model_arns.is_empty() {
-        return Err(format!(
-            "the requests to allow at {} could not be derived from the snapshot",
-            ctx.tree.label(level)
-        ));
+        return Err(PlanError::NoRequestsToAllow {
+            level_name: ctx.org.name_of(level),
+            level_id: level.to_string(),
+        });
     }
     let profile_arns: Vec<String> = profile_arns.into_iter().collect();
     let model_arns: Vec<String> = model_arns.into_iter().collect();
@@ -400,7 +408,7 @@ pub(crate) fn add_allow(
     );
     let why = format!(
         "{} has no SCP that allows these requests (an allow-list without Bedrock). This fixes a missing Allow, not a Deny: direct model calls, other profiles and other services get no new Allow at this level.",
-        ctx.tree.label(level)
+        ctx.label(level)
     );
     let mut candidates: Vec<&PolicyRecord> = ctx
         .snapshot
@@ -452,12 +460,13 @@ pub(crate) fn add_allow(
         ));
         return Ok(plan);
     }
-    let n = ctx.tree.attached.get(level).copied().unwrap_or(0);
+    let n = ctx.attached(level);
     if n >= MAX_SCPS_PER_TARGET {
-        return Err(format!(
-            "{} needs an Allow for the approved profiles, but no allow-list SCP there has room and it already has {n} SCPs attached (the limit is {MAX_SCPS_PER_TARGET})",
-            ctx.tree.label(level)
-        ));
+        return Err(PlanError::NoRoomForAllow {
+            level_name: ctx.org.name_of(level),
+            level_id: level.to_string(),
+            attached: n,
+        });
     }
     let mut taken = BTreeSet::new();
     let policy = doc::policy_of(statements(&mut taken));
@@ -485,7 +494,7 @@ pub(crate) fn add_allow(
     plan.targets.insert(level.to_string());
     plan.summary.push(format!(
         "Creates the SCP {name} with {what}, attached to {}. {why}",
-        ctx.tree.label(level)
+        ctx.label(level)
     ));
     Ok(plan)
 }

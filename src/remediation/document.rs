@@ -3,9 +3,13 @@
 
 use crate::policy::json::{Json, write_string};
 
+use super::error::DocumentError;
+
 /// Parses a policy document, keeping key order.
-pub(crate) fn parse(text: &str) -> Result<Json, String> {
-    serde_json::from_str::<Json>(text).map_err(|e| format!("invalid JSON: {e}"))
+pub(crate) fn parse(text: &str) -> Result<Json, DocumentError> {
+    serde_json::from_str::<Json>(text).map_err(|e| DocumentError::InvalidJson {
+        message: e.to_string(),
+    })
 }
 
 /// The document without insignificant whitespace, keys in document order.

@@ -11,7 +11,8 @@ use crate::report::Status;
 use crate::snapshot::{MAX_SCP_CHARS, ValidSnapshot};
 use crate::what_if::Change;
 
-use super::Ctx;
+use super::context::Ctx;
+use super::error::VerifyError;
 
 /// A profile no proposal approves, used as the "other profile" probe.
 const OTHER_PROFILE: &str =
@@ -57,9 +58,9 @@ pub(crate) struct Probe {
 
 /// Applies the changes and checks the claim. `Err` when the changed snapshot is invalid (a
 /// limit broken, a bad reference).
-pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, String> {
+pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let after = crate::what_if::apply("proposal", &ctx.snapshot.snapshot, claim.changes)
-        .map_err(|e| format!("the changed organization is not valid: {}", e.message))?;
+        .map_err(|error| VerifyError::InvalidChange { error })?;
     check_limits(ctx.snapshot, &after)?;
     let mut outcome = Outcome::default();
     let mut options = ctx.options.evaluation.clone();
@@ -131,7 +132,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, String> {
 
 /// At most 5 SCPs directly attached per target (only checked where a change added some), and
 /// every document within 5,120 characters.
-fn check_limits(before: &ValidSnapshot, after: &ValidSnapshot) -> Result<(), String> {
+fn check_limits(before: &ValidSnapshot, after: &ValidSnapshot) -> Result<(), VerifyError> {
     let count = |s: &ValidSnapshot| {
         let mut counts: HashMap<String, usize> = HashMap::new();
         for policy in &s.snapshot.policies {
@@ -146,18 +147,18 @@ fn check_limits(before: &ValidSnapshot, after: &ValidSnapshot) -> Result<(), Str
     new.sort();
     for (target, n) in new {
         if n > super::MAX_SCPS_PER_TARGET && n > old.get(&target).copied().unwrap_or(0) {
-            return Err(format!(
-                "{target} would have {n} SCPs attached, over the limit of {}",
-                super::MAX_SCPS_PER_TARGET
-            ));
+            return Err(VerifyError::TooManyScps {
+                target_id: target,
+                attached: n,
+            });
         }
     }
     for (record, size) in after.snapshot.policies.iter().zip(&after.policy_sizes) {
         if size.chars > MAX_SCP_CHARS {
-            return Err(format!(
-                "{} would be {} characters, over the 5,120-character SCP limit",
-                record.id, size.chars
-            ));
+            return Err(VerifyError::PolicyTooLarge {
+                policy_id: record.id.clone(),
+                chars: size.chars,
+            });
         }
     }
     Ok(())
@@ -329,7 +330,7 @@ fn flipped_probes(
             })
             .collect()
     };
-    let before_org = Org::new(ctx.snapshot);
+    let before_org = &ctx.org;
     let after_org = Org::new(after);
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
@@ -353,7 +354,7 @@ fn flipped_probes(
             _ => continue,
         };
         targets += 1;
-        let before_ids = chain_ids(&before_org, b_chain);
+        let before_ids = chain_ids(before_org, b_chain);
         if before_ids == chain_ids(&after_org, a_chain)
             && !before_ids
                 .iter()
@@ -365,7 +366,7 @@ fn flipped_probes(
         let id = before_org.target_id(*b);
         for (p, probe) in probes.iter().enumerate() {
             let was = status_of(
-                &before_org,
+                before_org,
                 *b,
                 b_chain,
                 p,

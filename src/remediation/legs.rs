@@ -1,0 +1,79 @@
+//! The engine's checks behind the report's findings, derived once: the report's `Blocker` names
+//! only a request's action, resource and Region, so its leg (and the leg's kind) is looked up
+//! in the check the finding comes from.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::arn::Arn;
+use crate::reachability::{self, Check, LegKind};
+use crate::report::{Blocker, Finding};
+use crate::snapshot::ValidSnapshot;
+
+/// The checks of an evaluation, by profile and source Region.
+pub(crate) struct Checks {
+    checks: Vec<Check>,
+    by_finding: HashMap<(String, String), Vec<usize>>,
+}
+
+impl Checks {
+    /// The checks `reachability::evaluate` decides with these options.
+    pub(crate) fn new(snapshot: &ValidSnapshot, options: &reachability::Options) -> Checks {
+        let checks = reachability::checks(snapshot, options);
+        let mut by_finding: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (index, check) in checks.iter().enumerate() {
+            by_finding
+                .entry((check.profile_id.clone(), check.source_region.clone()))
+                .or_default()
+                .push(index);
+        }
+        Checks { checks, by_finding }
+    }
+
+    /// The checks a finding was decided from.
+    fn of<'s>(&'s self, finding: &Finding) -> impl Iterator<Item = &'s Check> {
+        self.by_finding
+            .get(&(finding.profile_id.clone(), finding.source_region.clone()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&index| self.checks.get(index))
+    }
+
+    /// The kind of the leg a blocker of `finding` denies, when the finding's check has it.
+    pub(crate) fn leg_kind(&self, finding: &Finding, blocker: &Blocker) -> Option<LegKind> {
+        self.of(finding)
+            .flat_map(|check| &check.legs)
+            .find(|leg| {
+                leg.action == blocker.action
+                    && leg.resource == blocker.resource
+                    && leg.region == blocker.region
+            })
+            .map(|leg| leg.kind)
+    }
+
+    /// The Resource patterns and exemption patterns the findings' checks use: profile ARNs with
+    /// the account wildcarded, model ARNs as they are.
+    pub(crate) fn leg_resources(
+        &self,
+        findings: &[&Finding],
+    ) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut profile_arns = BTreeSet::new();
+        let mut model_arns = BTreeSet::new();
+        for finding in findings {
+            for leg in self.of(finding).flat_map(|check| &check.legs) {
+                if leg.kind == LegKind::Profile {
+                    let pattern = match Arn::parse(&leg.resource) {
+                        Some(mut arn) => {
+                            arn.account = "*".to_string();
+                            arn.to_string()
+                        }
+                        None => leg.resource.clone(),
+                    };
+                    profile_arns.insert(pattern);
+                } else {
+                    model_arns.insert(leg.resource.clone());
+                }
+            }
+        }
+        (profile_arns, model_arns)
+    }
+}

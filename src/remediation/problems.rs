@@ -1,0 +1,159 @@
+//! Problems: what blocks each finding, as units a proposal can change (a customer SCP to patch,
+//! a level lacking an Allow, the Control Tower Region deny), and findings sharing a unit grouped
+//! so one proposal covers them all.
+
+use std::collections::BTreeSet;
+
+use crate::reachability::LegKind;
+use crate::report::{BlockerKind, Finding};
+use crate::snapshot::PolicyRecord;
+
+use super::context::Ctx;
+use super::error::{BlockerError, Deny};
+
+/// What blocks a finding, as something a proposal can change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Unit {
+    /// A customer-managed SCP whose Deny statements to patch.
+    Patch(String),
+    /// A level (root, OU or account id) where no SCP allows the request.
+    Allow(String),
+    /// The Control Tower Region deny (GRREGIONDENY and/or CT.MULTISERVICE.PV.1).
+    ControlTower,
+}
+
+/// Findings that share units, fixed together.
+pub(crate) struct Group<'a> {
+    pub(crate) units: BTreeSet<Unit>,
+    pub(crate) findings: Vec<&'a Finding>,
+    /// The same findings as re-evaluated under an earlier plan, for the blockers that showed up
+    /// once the first ones were out of the way.
+    pub(crate) hidden: Vec<Finding>,
+}
+
+impl Group<'_> {
+    /// Every known blocker of the group's findings.
+    pub(crate) fn blockers(&self) -> impl Iterator<Item = &crate::report::Blocker> {
+        self.findings
+            .iter()
+            .copied()
+            .chain(self.hidden.iter())
+            .flat_map(|f| f.blockers.iter())
+    }
+}
+
+/// Merges findings whose units overlap, in report order.
+pub(crate) fn groups<'a>(problems: Vec<(&'a Finding, BTreeSet<Unit>)>) -> Vec<Group<'a>> {
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for (finding, units) in problems {
+        let mut merged = Group {
+            units,
+            findings: vec![finding],
+            hidden: Vec::new(),
+        };
+        let mut rest = Vec::new();
+        for group in groups {
+            if group.units.intersection(&merged.units).next().is_some() {
+                merged.units.extend(group.units);
+                let mut findings = group.findings;
+                findings.append(&mut merged.findings);
+                merged.findings = findings;
+            } else {
+                rest.push(group);
+            }
+        }
+        rest.push(merged);
+        groups = rest;
+    }
+    groups
+}
+
+impl Ctx<'_> {
+    /// The units that block a finding, or why no change may lift its blockers.
+    pub(crate) fn units_of(&self, finding: &Finding) -> Result<BTreeSet<Unit>, BlockerError> {
+        let mut units = BTreeSet::new();
+        for blocker in &finding.blockers {
+            match blocker.kind {
+                BlockerKind::AccountNotActive => {
+                    return Err(BlockerError::AccountNotActive {
+                        account_id: finding.target_id.clone(),
+                    });
+                }
+                BlockerKind::NoAllow => {
+                    let level =
+                        blocker
+                            .attached_to
+                            .clone()
+                            .ok_or_else(|| BlockerError::UnnamedLevel {
+                                finding: finding.key(),
+                            })?;
+                    units.insert(Unit::Allow(level));
+                }
+                BlockerKind::ExplicitDeny => {
+                    let policy_id = blocker.policy_id.clone().unwrap_or_default();
+                    let record =
+                        self.record(&policy_id)
+                            .ok_or_else(|| BlockerError::UnknownPolicy {
+                                finding: finding.key(),
+                                policy_id: policy_id.clone(),
+                            })?;
+                    let sid = blocker.sid.clone().unwrap_or_default();
+                    let label = if sid.is_empty() {
+                        format!("statement #{}", blocker.statement_index.unwrap_or(0))
+                    } else {
+                        format!("Sid {sid}")
+                    };
+                    let deny = || {
+                        Box::new(Deny {
+                            policy_name: record.name.clone(),
+                            policy_id: record.id.clone(),
+                            statement: label.clone(),
+                            action: blocker.action.clone(),
+                            region: blocker.region.clone(),
+                        })
+                    };
+                    let leg = self.checks.leg_kind(finding, blocker).ok_or_else(|| {
+                        BlockerError::UnknownLeg {
+                            finding: finding.key(),
+                            action: blocker.action.clone(),
+                            resource: blocker.resource.clone(),
+                            region: blocker.region.clone(),
+                        }
+                    })?;
+                    if leg == LegKind::Profile {
+                        return Err(BlockerError::SourceRegionDenied {
+                            profile_id: finding.profile_id.clone(),
+                            source_region: finding.source_region.clone(),
+                            deny: deny(),
+                        });
+                    }
+                    if is_control_tower(record, &sid) {
+                        if sid != GRREGIONDENY && sid != CTMULTISERVICEPV1 {
+                            return Err(BlockerError::ControlTowerControl { deny: deny() });
+                        }
+                        if leg == LegKind::GlobalModel {
+                            return Err(BlockerError::GlobalLegUnderControlTower {
+                                profile_id: finding.profile_id.clone(),
+                                deny: deny(),
+                            });
+                        }
+                        units.insert(Unit::ControlTower);
+                    } else if record.aws_managed {
+                        return Err(BlockerError::AwsManaged { deny: deny() });
+                    } else {
+                        units.insert(Unit::Patch(policy_id));
+                    }
+                }
+            }
+        }
+        Ok(units)
+    }
+}
+
+pub(crate) const GRREGIONDENY: &str = "GRREGIONDENY";
+pub(crate) const CTMULTISERVICEPV1: &str = "CTMULTISERVICEPV1";
+
+/// Control Tower-managed: named `aws-guardrails-*`, or a statement with a Control Tower Sid.
+fn is_control_tower(record: &PolicyRecord, sid: &str) -> bool {
+    record.name.starts_with("aws-guardrails-") || sid == GRREGIONDENY || sid == CTMULTISERVICEPV1
+}
