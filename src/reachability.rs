@@ -581,6 +581,19 @@ fn assemble(
         };
     }
     if let Some(reason) = indeterminate {
+        // Undecided statements count in the principal's favour in the witness search: when
+        // even then nobody meets the conditions, nobody can call.
+        if !conditions.is_empty()
+            && witness::find(check, legs, caller, admins) == witness::Witness::Nobody
+        {
+            return Verdict {
+                status: Status::Blocked,
+                blockers: conditional_blockers,
+                conditions: Vec::new(),
+                reason: None,
+                requests,
+            };
+        }
         return Verdict {
             status: Status::Unknown,
             blockers: Vec::new(),

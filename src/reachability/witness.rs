@@ -49,7 +49,8 @@ struct LegResiduals<'r> {
 }
 
 /// Searches for a principal of `caller`'s account, outside `admins`, for which every leg of
-/// `check` is allowed, given each leg's level results (all legs allowed or conditional).
+/// `check` is allowed, given each leg's level results. Statements that cannot be decided
+/// (indeterminate) are left out: a deny as if it never applied, an allow as if it did.
 pub fn find(
     check: &Check,
     legs: &[Vec<&LevelResult>],
@@ -71,12 +72,14 @@ pub fn find(
                 .collect(),
             allow_levels: levels
                 .iter()
+                // Levels that surely allow need nothing; an allow that cannot be decided is
+                // taken to allow (so `Nobody` is only said when it holds whatever it decides).
                 .filter(|level| {
                     level.outcome == crate::evaluation::Outcome::Conditional
-                        && !level
-                            .matched
-                            .iter()
-                            .any(|m| m.effect == Effect::Allow && m.applies == Applies::Yes)
+                        && !level.matched.iter().any(|m| {
+                            m.effect == Effect::Allow
+                                && matches!(m.applies, Applies::Yes | Applies::Indeterminate)
+                        })
                 })
                 .map(|level| {
                     level
