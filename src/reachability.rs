@@ -21,7 +21,8 @@ use crate::policy::{ActionMatch, Applies, Effect, Policy, ResourceMatch, Stateme
 use crate::report::{
     Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
 };
-use crate::request::{Context, MissingKeys, NEW_ACCOUNT, Request};
+use crate::request::Request;
+pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
 use crate::snapshot::{InferenceProfile, ValidSnapshot};
 
 pub mod witness;
@@ -200,26 +201,6 @@ pub struct Check {
     pub missing: Option<String>,
 }
 
-/// One request Bedrock authorizes for a call through a profile (contract §3, domain.md §1.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leg {
-    pub action: String,
-    pub resource: String,
-    /// `aws:RequestedRegion`.
-    pub region: String,
-    /// `bedrock:InferenceProfileArn`, absent on the profile leg.
-    pub inference_profile_arn: Option<String>,
-    pub kind: LegKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegKind {
-    Profile,
-    SourceModel,
-    DestinationModel,
-    GlobalModel,
-}
-
 /// Builds the checks of the snapshot, filtered by the options.
 pub fn checks(snapshot: &ValidSnapshot, options: &Options) -> Vec<Check> {
     let actions: Vec<String> = if options.actions.is_empty() {
@@ -368,58 +349,6 @@ fn check_for(profile: &InferenceProfile, source: &str, actions: &[String]) -> Ch
         }
     }
     check
-}
-
-/// Who is asking: fixes the account- and path-dependent parts of the request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// `None` for an OU read as a new account: its id is [`NEW_ACCOUNT`], which matches no
-    /// existing account.
-    pub account_id: Option<String>,
-    pub organization_id: String,
-    /// `aws:PrincipalOrgPaths` value, `o-…/r-…/ou-…/`.
-    pub org_path: String,
-}
-
-impl Caller {
-    /// The caller's account id as requests carry it.
-    pub fn account(&self) -> &str {
-        self.account_id.as_deref().unwrap_or(NEW_ACCOUNT)
-    }
-}
-
-/// Builds the request of one leg for a caller; the principal stays unknown.
-pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
-    let mut context = Context::new(MissingKeys::UnknownCaller);
-    context.set("aws:RequestedRegion", vec![leg.region.clone()]);
-    context.set("aws:PrincipalOrgID", vec![caller.organization_id.clone()]);
-    context.set("aws:PrincipalOrgPaths", vec![caller.org_path.clone()]);
-    context.set("aws:PrincipalAccount", vec![caller.account().to_string()]);
-    // A system profile's ARN carries the caller's own account (domain.md §11).
-    match &leg.inference_profile_arn {
-        Some(arn) => context.set(
-            "bedrock:InferenceProfileArn",
-            vec![with_account(arn, caller)],
-        ),
-        None => context.set_absent("bedrock:InferenceProfileArn"),
-    }
-    let resource = if leg.kind == LegKind::Profile {
-        with_account(&leg.resource, caller)
-    } else {
-        leg.resource.clone()
-    };
-    Request::new(&leg.action, &resource, context)
-}
-
-/// The profile ARN as seen from the caller's account (profiles are per-account resources).
-fn with_account(arn: &str, caller: &Caller) -> String {
-    match Arn::parse(arn) {
-        Some(mut parsed) if !parsed.account.is_empty() => {
-            parsed.account = caller.account().to_string();
-            parsed.to_string()
-        }
-        _ => arn.to_string(),
-    }
 }
 
 /// The result of one chain × check, independent of which target owns the chain: blockers
