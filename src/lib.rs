@@ -6,7 +6,7 @@
 //! - decide: [`policy`] parses SCPs, [`evaluation`] evaluates one request against an SCP chain,
 //!   [`reachability`] expands inference profiles into requests and evaluates every OU/account,
 //!   [`remediation`] proposes the smallest fix and proves it by re-evaluation.
-//! - act: [`report`] renders; the CLI prints, the Lambda publishes to SNS.
+//! - act: [`report`] renders the [`findings`] contract; the CLI prints, the Lambda publishes to SNS.
 //!
 //! **Invariant:** everything outside `aws` and `lambda` is synchronous, pure and does no IO: no
 //! files, no environment, no clock. Every decision is reproducible from a saved snapshot.
@@ -18,6 +18,7 @@ pub mod check;
 pub mod error;
 pub mod evaluation;
 pub mod explanation;
+pub mod findings;
 pub mod generate;
 pub mod ids;
 /// Strict JSON reading (limits, duplicate keys, objects not arrays) for every input file.

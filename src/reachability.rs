@@ -14,13 +14,13 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::arn::Arn;
 use crate::evaluation::{self, Decision, LevelResult, Outcome};
+use crate::findings::{
+    Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
+};
 use crate::org::{Org, TargetRef};
 use crate::policy::condition::ConditionClause;
 use crate::policy::wildcard::Wildcard;
 use crate::policy::{ActionMatch, Applies, Effect, Policy, ResourceMatch, Statement};
-use crate::report::{
-    Blocker, BlockerKind, Condition, Finding, Report, Status, Summary, TargetKind,
-};
 use crate::request::Request;
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
 use crate::snapshot::{InferenceProfile, ValidSnapshot};
@@ -184,7 +184,7 @@ impl serde::Serialize for ReportStream<'_, '_> {
         report.serialize_field("snapshotCapturedAt", &snapshot.captured_at)?;
         report.serialize_field("summary", &self.decisions.summary)?;
         report.serialize_field("findings", &Findings(self.decisions))?;
-        report.serialize_field("proposals", &[] as &[crate::report::Proposal])?;
+        report.serialize_field("proposals", &[] as &[crate::findings::Proposal])?;
         report.end()
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::{
+use crate::findings::{
     Blocker, BlockerKind, Condition, Finding, Proposal, ProposalKind, Report, Status, TargetKind,
     Unresolved,
 };
