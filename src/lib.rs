@@ -17,7 +17,6 @@ pub mod arn;
 pub mod check;
 pub mod error;
 pub mod evaluation;
-pub mod explanation;
 pub mod findings;
 pub mod generate;
 pub mod ids;

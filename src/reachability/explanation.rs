@@ -2,7 +2,10 @@
 
 use crate::findings::{Blocker, BlockerKind, Status};
 use crate::org::{Org, TargetRef};
-use crate::reachability::{Check, LegKind, Verdict};
+use crate::request::leg::LegKind;
+
+use super::profiles::Check;
+use super::verdict::Verdict;
 
 /// `bedrock:InvokeModel` → `InvokeModel`.
 fn short_action(action: &str) -> &str {

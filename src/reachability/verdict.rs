@@ -1,0 +1,382 @@
+//! Verdict assembly: the level results of a check's legs become reachable, blocked,
+//! conditional or unknown, with blockers named by position and the conditions a principal
+//! must meet (admin-only escapes do not count; a witness principal must exist).
+
+use crate::evaluation::{self, Decision, LevelResult, Matched, Outcome};
+use crate::findings::{BlockerKind, Condition, Status};
+use crate::policy::condition::ConditionClause;
+use crate::policy::wildcard::Wildcard;
+use crate::policy::{Applies, Effect, Policy};
+use crate::request::leg::{Caller, request_for};
+
+use super::admin::{AdminMemo, allow_is_admin_only, escape_is_admin_only};
+use super::profiles::Check;
+use super::witness;
+
+/// The result of one chain × check, independent of which target owns the chain: blockers
+/// name levels by position, resolved to target ids per target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub blockers: Vec<AbstractBlocker>,
+    pub conditions: Vec<Condition>,
+    /// For `unknown`: what is missing.
+    pub reason: Option<String>,
+    /// Number of requests evaluated (for the reachable explanation).
+    pub requests: usize,
+}
+
+/// A blocker of a [`Verdict`]: the leg it stops and, by position, the level, policy and
+/// statement that stop it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AbstractBlocker {
+    pub leg: usize,
+    pub level: Option<usize>,
+    pub policy: Option<usize>,
+    pub statement: Option<usize>,
+    pub kind: BlockerKind,
+}
+
+/// Decides one check for one chain.
+pub fn verdict(
+    check: &Check,
+    chain: &[Vec<usize>],
+    policies: &[Policy],
+    caller: &Caller,
+    admins: &[Wildcard],
+) -> Verdict {
+    if let Some(reason) = &check.missing {
+        return unknown_verdict(reason.clone());
+    }
+    let decisions: Vec<Decision> = check
+        .legs
+        .iter()
+        .map(|leg| evaluation::evaluate(chain, policies, &request_for(leg, caller)))
+        .collect();
+    let legs: Vec<Vec<&LevelResult>> = decisions
+        .iter()
+        .map(|d| d.levels.iter().collect())
+        .collect();
+    assemble(
+        check,
+        &legs,
+        policies,
+        admins,
+        caller,
+        &mut AdminMemo::default(),
+    )
+}
+
+pub(super) fn unknown_verdict(reason: String) -> Verdict {
+    Verdict {
+        status: Status::Unknown,
+        blockers: Vec::new(),
+        conditions: Vec::new(),
+        reason: Some(reason),
+        requests: 0,
+    }
+}
+
+/// Builds the verdict of a check from the level results of each of its legs (`legs[leg]`
+/// lists the chain's levels, root first; a level's position is its index, whatever its
+/// `level` field says, so that memoized level results can be shared between chains).
+pub(super) fn assemble(
+    check: &Check,
+    legs: &[Vec<&LevelResult>],
+    policies: &[Policy],
+    admins: &[Wildcard],
+    caller: &Caller,
+    memo: &mut AdminMemo,
+) -> Verdict {
+    let mut blocked = Vec::new();
+    let mut conditional_blockers = Vec::new();
+    let mut conditions: Vec<Condition> = Vec::new();
+    let mut indeterminate = None;
+    let mut group = 0usize;
+    for (leg_index, (leg, levels)) in check.legs.iter().zip(legs).enumerate() {
+        match evaluation::combine(levels.iter().copied()) {
+            Outcome::Allowed => {}
+            Outcome::ExplicitlyDenied => {
+                for (position, level) in levels.iter().enumerate() {
+                    for m in &level.matched {
+                        if m.effect == Effect::Deny && m.applies == Applies::Yes {
+                            blocked.push(deny_blocker(leg_index, position, m.policy, m.statement));
+                        }
+                    }
+                }
+            }
+            Outcome::ImplicitlyDenied => {
+                for (position, level) in levels.iter().enumerate() {
+                    if level.outcome == Outcome::ImplicitlyDenied {
+                        blocked.push(no_allow_blocker(leg_index, position));
+                    }
+                }
+            }
+            Outcome::Indeterminate => {
+                indeterminate.get_or_insert_with(|| {
+                    format!(
+                        "whether {} on {} is allowed depends on the account id of a new account, which the snapshot cannot fix",
+                        leg.action, leg.resource
+                    )
+                });
+            }
+            Outcome::Conditional => {
+                classify_conditional(
+                    levels,
+                    leg_index,
+                    policies,
+                    admins,
+                    memo,
+                    &mut Accumulators {
+                        blocked: &mut blocked,
+                        conditional_blockers: &mut conditional_blockers,
+                        conditions: &mut conditions,
+                        group: &mut group,
+                    },
+                );
+            }
+        }
+    }
+    dedup(&mut blocked);
+    dedup(&mut conditional_blockers);
+    // Keeps the first of equal conditions (a handful per verdict: a scan beats hashing).
+    let mut kept: Vec<Condition> = Vec::with_capacity(conditions.len());
+    for condition in conditions {
+        let same = |c: &Condition| {
+            c.key == condition.key
+                && c.operator == condition.operator
+                && c.values == condition.values
+                && c.effect == condition.effect
+        };
+        if !kept.iter().any(same) {
+            kept.push(condition);
+        }
+    }
+    let mut conditions = kept;
+    // Verdicts are kept for the whole run (one per chain × check): no spare capacity.
+    blocked.shrink_to_fit();
+    conditional_blockers.shrink_to_fit();
+    conditions.shrink_to_fit();
+    let requests = check.legs.len();
+    if !blocked.is_empty() {
+        return Verdict {
+            status: Status::Blocked,
+            blockers: blocked,
+            conditions: Vec::new(),
+            reason: None,
+            requests,
+        };
+    }
+    if let Some(reason) = indeterminate {
+        return Verdict {
+            status: Status::Unknown,
+            blockers: Vec::new(),
+            conditions: Vec::new(),
+            reason: Some(reason),
+            requests,
+        };
+    }
+    if !conditions.is_empty() {
+        // Each condition alone may be met while no principal meets them all.
+        return match witness::find(check, legs, caller, admins) {
+            witness::Witness::Found(_) => Verdict {
+                status: Status::Conditional,
+                blockers: conditional_blockers,
+                conditions,
+                reason: None,
+                requests,
+            },
+            witness::Witness::Nobody => Verdict {
+                status: Status::Blocked,
+                blockers: conditional_blockers,
+                conditions: Vec::new(),
+                reason: None,
+                requests,
+            },
+            witness::Witness::Undecided => Verdict {
+                status: Status::Unknown,
+                blockers: Vec::new(),
+                conditions: Vec::new(),
+                reason: Some(
+                    "the conditions of the denies and allows in the way are too many to decide whether any principal meets them all"
+                        .to_string(),
+                ),
+                requests,
+            },
+        };
+    }
+    Verdict {
+        status: Status::Reachable,
+        blockers: Vec::new(),
+        conditions: Vec::new(),
+        reason: None,
+        requests,
+    }
+}
+
+/// Drops repeated blockers, keeping the first (a few dozen at most: a scan beats hashing).
+fn dedup(blockers: &mut Vec<AbstractBlocker>) {
+    let mut index = 0;
+    while index < blockers.len() {
+        let repeated = blockers
+            .get(..index)
+            .zip(blockers.get(index))
+            .is_some_and(|(before, b)| before.contains(b));
+        if repeated {
+            blockers.remove(index);
+        } else {
+            index += 1;
+        }
+    }
+}
+
+fn deny_blocker(leg: usize, level: usize, policy: usize, statement: usize) -> AbstractBlocker {
+    AbstractBlocker {
+        leg,
+        level: Some(level),
+        policy: Some(policy),
+        statement: Some(statement),
+        kind: BlockerKind::ExplicitDeny,
+    }
+}
+
+fn no_allow_blocker(leg: usize, level: usize) -> AbstractBlocker {
+    AbstractBlocker {
+        leg,
+        level: Some(level),
+        policy: None,
+        statement: None,
+        kind: BlockerKind::NoAllow,
+    }
+}
+
+/// The verdict being built by [`assemble`].
+struct Accumulators<'a> {
+    /// What blocks every non-admin principal.
+    blocked: &'a mut Vec<AbstractBlocker>,
+    /// What only blocks principals that miss a condition.
+    conditional_blockers: &'a mut Vec<AbstractBlocker>,
+    conditions: &'a mut Vec<Condition>,
+    group: &'a mut usize,
+}
+
+/// Splits a conditional decision (the level results of one leg) into what blocks every
+/// non-admin principal and what only blocks principals that miss a condition.
+fn classify_conditional(
+    levels: &[&LevelResult],
+    leg: usize,
+    policies: &[Policy],
+    admins: &[Wildcard],
+    memo: &mut AdminMemo,
+    out: &mut Accumulators<'_>,
+) {
+    for (position, level) in levels.iter().enumerate() {
+        for m in &level.matched {
+            let (Applies::Residual(clauses), Effect::Deny) = (&m.applies, m.effect) else {
+                continue;
+            };
+            // The deny is escaped when any one clause fails. Escapes that only admin principals
+            // can take do not count: for everyone else the deny applies.
+            let escapes: Vec<&ConditionClause> = clauses
+                .iter()
+                .filter(|c| !escape_is_admin_only(c, admins, memo))
+                .collect();
+            if escapes.is_empty() {
+                out.blocked
+                    .push(deny_blocker(leg, position, m.policy, m.statement));
+                continue;
+            }
+            out.conditional_blockers
+                .push(deny_blocker(leg, position, m.policy, m.statement));
+            let from = statement_label(policies, m.policy, m.statement);
+            let grouped = escapes.len() > 1;
+            if grouped {
+                *out.group += 1;
+            }
+            for clause in escapes {
+                let (operator, values) = clause.negation();
+                out.conditions.push(Condition {
+                    key: clause.key.clone(),
+                    operator,
+                    values,
+                    effect: if grouped {
+                        "reachableIfAnyOf"
+                    } else {
+                        "reachableOnlyIf"
+                    }
+                    .to_string(),
+                    group: grouped.then_some(*out.group),
+                    from: Some(from.clone()),
+                });
+            }
+        }
+    }
+    for (position, level) in levels.iter().enumerate() {
+        if level.outcome != Outcome::Conditional {
+            continue;
+        }
+        // An Allow whose condition only admin principals meet allows nobody we count.
+        let usable: Vec<(&Matched, &Vec<ConditionClause>)> = level
+            .matched
+            .iter()
+            .filter_map(|m| match (&m.applies, m.effect) {
+                (Applies::Residual(clauses), Effect::Allow) => Some((m, clauses)),
+                _ => None,
+            })
+            .filter(|(_, clauses)| !clauses.iter().any(|c| allow_is_admin_only(c, admins, memo)))
+            .collect();
+        if usable.is_empty() {
+            out.blocked.push(no_allow_blocker(leg, position));
+            continue;
+        }
+        out.conditional_blockers
+            .push(no_allow_blocker(leg, position));
+        let grouped = usable.len() > 1;
+        if grouped {
+            *out.group += 1;
+        }
+        for (m, clauses) in usable {
+            let from = statement_label(policies, m.policy, m.statement);
+            for clause in clauses {
+                out.conditions.push(Condition {
+                    key: clause.key.clone(),
+                    operator: clause.operator.clone(),
+                    values: clause.values.clone(),
+                    effect: if grouped {
+                        "reachableIfAnyOf"
+                    } else {
+                        "reachableOnlyIf"
+                    }
+                    .to_string(),
+                    group: grouped.then_some(*out.group),
+                    from: Some(from.clone()),
+                });
+            }
+        }
+    }
+}
+
+fn statement_label(policies: &[Policy], policy: usize, statement: usize) -> String {
+    match policies.get(policy) {
+        Some(p) => match p.statements.get(statement) {
+            Some(s) => format!("{}/{}", p.id, s.label()),
+            None => p.id.clone(),
+        },
+        None => String::new(),
+    }
+}
+
+/// Two verdicts say the same to a reader (blockers compared without level positions, which
+/// differ between an account and a new account in its OU only by depth).
+pub(super) fn same_verdict(a: &Verdict, b: &Verdict) -> bool {
+    let key = |v: &Verdict| {
+        let mut items: Vec<(usize, Option<usize>, Option<usize>, BlockerKind)> = v
+            .blockers
+            .iter()
+            .map(|b| (b.leg, b.policy, b.statement, b.kind))
+            .collect();
+        items.sort();
+        items
+    };
+    a.status == b.status && a.conditions == b.conditions && a.reason == b.reason && key(a) == key(b)
+}
