@@ -85,3 +85,25 @@ pub fn admin_patterns(extra: &[String]) -> Vec<Wildcard> {
         .chain(extra.iter().map(|p| Wildcard::new(p)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_is_admin_only_when_every_principal_it_matches_is_an_admin_role() {
+        let admins = admin_patterns(&["arn:aws:iam::*:role/platform-*".to_string()]);
+        let mut memo = AdminMemo::default();
+        for (pattern, admin) in [
+            ("arn:aws:iam::*:role/AWSControlTowerExecution", true),
+            ("arn:*:sts::*:assumed-role/stacksets-exec-*", true),
+            ("arn:aws:iam::*:role/platform-ops", true),
+            ("arn:aws:iam::*:role/*", false),
+            ("arn:aws:iam::*:role/AWSControlTower*", false),
+            ("arn:aws:iam::111111111111:role/ml", false),
+        ] {
+            assert_eq!(memo.is_admin(pattern, &admins), admin, "{pattern}");
+            assert_eq!(memo.is_admin(pattern, &admins), admin, "{pattern} again");
+        }
+    }
+}

@@ -193,3 +193,139 @@ fn check_for(profile: &InferenceProfile, source: &str, actions: &[String]) -> Ch
     }
     check
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::InferenceProfileModel;
+
+    fn profile(id: &str, model_arns: &[&str]) -> InferenceProfile {
+        InferenceProfile {
+            inference_profile_id: id.to_string(),
+            inference_profile_arn: format!(
+                "arn:aws:bedrock:eu-central-1:111111111111:inference-profile/{id}"
+            ),
+            profile_type: "SYSTEM_DEFINED".to_string(),
+            status: "ACTIVE".to_string(),
+            models: model_arns
+                .iter()
+                .map(|arn| InferenceProfileModel {
+                    model_arn: (*arn).to_string(),
+                })
+                .collect(),
+            inference_profile_name: None,
+        }
+    }
+
+    fn summary(check: &Check) -> Vec<(LegKind, &str, &str, bool)> {
+        check
+            .legs
+            .iter()
+            .map(|leg| {
+                (
+                    leg.kind,
+                    leg.region.as_str(),
+                    leg.resource.as_str(),
+                    leg.inference_profile_arn.is_some(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_geographic_profile_has_a_profile_leg_a_source_model_leg_and_one_leg_per_other_destination()
+    {
+        let eu = profile(
+            "eu.m",
+            &[
+                "arn:aws:bedrock:eu-west-1::foundation-model/m",
+                "arn:aws:bedrock:eu-central-1::foundation-model/m",
+                "arn:aws:bedrock:eu-west-1::foundation-model/m",
+            ],
+        );
+        let check = check_for(&eu, "eu-central-1", &["bedrock:InvokeModel".to_string()]);
+        assert_eq!(check.missing, None);
+        assert_eq!(
+            summary(&check),
+            [
+                (
+                    LegKind::Profile,
+                    "eu-central-1",
+                    "arn:aws:bedrock:eu-central-1:111111111111:inference-profile/eu.m",
+                    false
+                ),
+                (
+                    LegKind::SourceModel,
+                    "eu-central-1",
+                    "arn:aws:bedrock:eu-central-1::foundation-model/m",
+                    true
+                ),
+                (
+                    LegKind::DestinationModel,
+                    "eu-west-1",
+                    "arn:aws:bedrock:eu-west-1::foundation-model/m",
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_global_profile_checks_the_region_less_model_with_region_unspecified_per_action() {
+        let global = profile(
+            "global.m",
+            &[
+                "arn:aws:bedrock:eu-central-1::foundation-model/m",
+                "arn:aws:bedrock:::foundation-model/m",
+            ],
+        );
+        let actions: Vec<String> = DEFAULT_ACTIONS.iter().map(|a| (*a).to_string()).collect();
+        let check = check_for(&global, "eu-central-1", &actions);
+        let kinds: Vec<(LegKind, &str, &str)> = check
+            .legs
+            .iter()
+            .map(|leg| (leg.kind, leg.action.as_str(), leg.region.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (LegKind::Profile, "bedrock:InvokeModel", "eu-central-1"),
+                (LegKind::SourceModel, "bedrock:InvokeModel", "eu-central-1"),
+                (LegKind::GlobalModel, "bedrock:InvokeModel", "unspecified"),
+                (
+                    LegKind::Profile,
+                    "bedrock:InvokeModelWithResponseStream",
+                    "eu-central-1"
+                ),
+                (
+                    LegKind::SourceModel,
+                    "bedrock:InvokeModelWithResponseStream",
+                    "eu-central-1"
+                ),
+                (
+                    LegKind::GlobalModel,
+                    "bedrock:InvokeModelWithResponseStream",
+                    "unspecified"
+                ),
+            ]
+        );
+        assert_eq!(
+            check.legs.get(2).map(|leg| leg.resource.as_str()),
+            Some("arn:aws:bedrock:::foundation-model/m")
+        );
+    }
+
+    #[test]
+    fn a_profile_without_models_or_not_active_cannot_be_checked() {
+        let empty = check_for(&profile("eu.m", &[]), "eu-central-1", &[]);
+        assert!(empty.legs.is_empty());
+        assert!(empty.missing.is_some_and(|why| why.contains("no models")));
+        let mut retiring = profile("eu.m", &["arn:aws:bedrock:eu-west-1::foundation-model/m"]);
+        retiring.status = "LEGACY".to_string();
+        let check = check_for(&retiring, "eu-central-1", &[]);
+        assert_eq!(
+            check.missing.as_deref(),
+            Some("profile eu.m is LEGACY in eu-central-1")
+        );
+    }
+}

@@ -380,3 +380,126 @@ pub(super) fn same_verdict(a: &Verdict, b: &Verdict) -> bool {
     };
     a.status == b.status && a.conditions == b.conditions && a.reason == b.reason && key(a) == key(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reachability::{Leg, LegKind, admin_patterns};
+
+    const ALLOW_ALL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+    /// A check of one model leg routed from eu-central-1 to eu-west-1.
+    fn routed() -> Check {
+        Check {
+            profile_id: "eu.m".to_string(),
+            source_region: "eu-central-1".to_string(),
+            profile_arn: "arn:aws:bedrock:eu-central-1:111111111111:inference-profile/eu.m"
+                .to_string(),
+            legs: vec![Leg {
+                action: "bedrock:InvokeModel".to_string(),
+                resource: "arn:aws:bedrock:eu-west-1::foundation-model/m".to_string(),
+                region: "eu-west-1".to_string(),
+                inference_profile_arn: Some(
+                    "arn:aws:bedrock:eu-central-1:111111111111:inference-profile/eu.m".to_string(),
+                ),
+                kind: LegKind::DestinationModel,
+            }],
+            missing: None,
+        }
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            account_id: Some("222222222222".to_string()),
+            organization_id: "o-1".to_string(),
+            org_path: "o-1/r-1/ou-1/".to_string(),
+        }
+    }
+
+    /// The verdict of [`routed`] under the root's FullAWSAccess and an OU policy `deny`.
+    fn under(deny: &str) -> Verdict {
+        let policies = [
+            crate::policy::parse("p-full", "FullAWSAccess", ALLOW_ALL),
+            crate::policy::parse("p-ou", "RegionGuard", deny),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<Policy>, _>>()
+        .expect("the test policies parse");
+        let chain = [vec![0], vec![0, 1]];
+        verdict(
+            &routed(),
+            &chain,
+            &policies,
+            &caller(),
+            &admin_patterns(&[]),
+        )
+    }
+
+    #[test]
+    fn a_region_deny_at_the_ou_blocks_the_routed_leg_naming_its_level_and_statement() {
+        let verdict = under(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*",
+                "Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-central-1"]}}}]}"#,
+        );
+        assert_eq!(verdict.status, Status::Blocked);
+        assert_eq!(
+            verdict.blockers,
+            [AbstractBlocker {
+                leg: 0,
+                level: Some(1),
+                policy: Some(1),
+                statement: Some(0),
+                kind: BlockerKind::ExplicitDeny,
+            }]
+        );
+        assert_eq!(verdict.requests, 1);
+    }
+
+    #[test]
+    fn a_deny_that_spares_the_region_leaves_the_leg_reachable() {
+        let verdict = under(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*",
+                "Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-central-1","eu-west-1"]}}}]}"#,
+        );
+        assert_eq!(verdict.status, Status::Reachable);
+        assert!(verdict.blockers.is_empty() && verdict.conditions.is_empty());
+    }
+
+    #[test]
+    fn a_deny_only_admin_roles_escape_blocks_and_one_a_team_role_escapes_is_conditional() {
+        let admin_only = under(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"bedrock:*","Resource":"*",
+                "Condition":{"ArnNotLike":{"aws:PrincipalARN":["arn:*:iam::*:role/AWSControlTowerExecution"]}}}]}"#,
+        );
+        assert_eq!(admin_only.status, Status::Blocked);
+        let team = under(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"OnlyMl","Effect":"Deny","Action":"bedrock:*","Resource":"*",
+                "Condition":{"ArnNotLike":{"aws:PrincipalARN":["arn:aws:iam::*:role/ml-*"]}}}]}"#,
+        );
+        assert_eq!(team.status, Status::Conditional);
+        assert_eq!(
+            team.conditions,
+            [Condition {
+                key: "aws:PrincipalARN".to_string(),
+                operator: "ArnLike".to_string(),
+                values: vec!["arn:aws:iam::*:role/ml-*".to_string()],
+                effect: "reachableOnlyIf".to_string(),
+                group: None,
+                from: Some("p-ou/OnlyMl".to_string()),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_check_the_snapshot_cannot_expand_is_unknown_with_its_reason() {
+        let mut check = routed();
+        check.missing = Some("profile eu.m is LEGACY in eu-central-1".to_string());
+        let verdict = verdict(&check, &[], &[], &caller(), &[]);
+        assert_eq!(verdict.status, Status::Unknown);
+        assert_eq!(
+            verdict.reason.as_deref(),
+            Some("profile eu.m is LEGACY in eu-central-1")
+        );
+    }
+}
