@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod html;
+pub mod layout;
 pub mod markdown;
 pub mod sarif;
 pub mod text;

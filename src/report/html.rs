@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::text::{Matrix, blocker_line, condition_line, kind_words, symbol, verification_words};
+use super::layout::{Matrix, blocker_line, condition_line, kind_words, symbol, verification_words};
 use crate::findings::{BlockerKind, Finding, Proposal, Report, Status, TargetKind};
 
 const STYLE: &str = r#"
