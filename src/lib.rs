@@ -4,7 +4,8 @@
 //! Bird's-eye view: **gather → decide → act**.
 //! - gather: a [`snapshot::Snapshot`] from a file, or from live AWS (`aws`, feature `aws`).
 //! - decide: [`policy`] parses SCPs, [`evaluation`] evaluates one request against an SCP chain,
-//!   [`reachability`] expands inference profiles into requests and evaluates every OU/account,
+//!   [`reachability`] expands inference profiles into requests and evaluates every OU/account
+//!   into [`findings`],
 //!   [`remediation`] proposes the smallest fix and proves it by re-evaluation.
 //! - act: [`report`] renders the [`findings`] contract; the CLI prints, the Lambda publishes to SNS.
 //!
