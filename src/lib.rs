@@ -4,9 +4,10 @@
 //! Bird's-eye view: **gather → decide → act**.
 //! - gather: a [`snapshot::Snapshot`] from a file, or from live AWS (`aws`, feature `aws`).
 //! - decide: [`policy`] parses SCPs, [`evaluation`] evaluates one request against an SCP chain,
-//!   [`reachability`] expands inference profiles into requests and evaluates every OU/account,
+//!   [`reachability`] expands inference profiles into requests and evaluates every OU/account
+//!   into [`findings`],
 //!   [`remediation`] proposes the smallest fix and proves it by re-evaluation.
-//! - act: [`report`] renders; the CLI prints, the Lambda publishes to SNS.
+//! - act: [`report`] renders the [`findings`] contract; the CLI prints, the Lambda publishes to SNS.
 //!
 //! **Invariant:** everything outside `aws` and `lambda` is synchronous, pure and does no IO: no
 //! files, no environment, no clock. Every decision is reproducible from a saved snapshot.
@@ -17,7 +18,7 @@ pub mod arn;
 pub mod check;
 pub mod error;
 pub mod evaluation;
-pub mod explanation;
+pub mod findings;
 pub mod generate;
 pub mod ids;
 /// Strict JSON reading (limits, duplicate keys, objects not arrays) for every input file.

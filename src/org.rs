@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::policy::Policy;
-use crate::reachability::Caller;
+use crate::request::leg::Caller;
 use crate::snapshot::{Account, ValidSnapshot};
 
 /// The AWS-managed policy AWS attaches to every new account.

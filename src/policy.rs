@@ -257,7 +257,9 @@ impl PatternPart {
         if !text.contains("${") {
             return Ok(PatternPart::Fixed(Wildcard::new(text)));
         }
-        Ok(PatternPart::WithVariables(condition::parse_template(text)?))
+        Ok(PatternPart::WithVariables(
+            condition::operator::parse_template(text)?,
+        ))
     }
 
     fn matches(&self, text: &str, request: &Request) -> Tri {
@@ -521,7 +523,7 @@ fn parse_statement(index: usize, json: &Json, path: &str) -> Result<Statement, P
                     ResourceMatch::NotResource(patterns)
                 });
             }
-            "Condition" => conditions = condition::parse_block(value, &at)?,
+            "Condition" => conditions = condition::operator::parse_block(value, &at)?,
             "Principal" | "NotPrincipal" => {
                 return Err(parse_error(at, format!("SCPs do not support `{key}`")));
             }

@@ -2,7 +2,10 @@
 //!
 //! `check` builds fully specified requests (a key not given is absent). Reachability builds
 //! requests whose principal is "anyone in the target": keys that depend on the caller are
-//! `Unknown`, and the evaluator answers with the residual condition instead of guessing.
+//! `Unknown`, and the evaluator answers with the residual condition instead of guessing
+//! ([`leg`] builds them from a caller).
+
+pub mod leg;
 
 /// What the request context says about one condition key.
 #[derive(Debug, Clone, PartialEq, Eq)]

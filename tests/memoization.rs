@@ -22,9 +22,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use cris_guard::findings::{BlockerKind, Report, Status, TargetKind};
 use cris_guard::generate::{self, GenerateOptions};
 use cris_guard::reachability::{self, Caller, Options};
-use cris_guard::report::{BlockerKind, Report, Status, TargetKind};
 use cris_guard::snapshot::ValidSnapshot;
 use proptest::prelude::*;
 

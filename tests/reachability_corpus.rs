@@ -13,8 +13,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use cris_guard::findings::{Finding, Report};
 use cris_guard::reachability::{self, Options};
-use cris_guard::report::{Finding, Report};
 use cris_guard::snapshot;
 use serde_json::Value;
 

@@ -7,11 +7,12 @@
     reason = "test helpers outside #[test] functions fail loudly on purpose"
 )]
 
-use cris_guard::report::text::RenderOptions;
-use cris_guard::report::{
+use cris_guard::findings::{
     Blocker, BlockerKind, Condition, Finding, Proposal, ProposalKind, Report, Status, Summary,
-    TargetKind, Verification, html, markdown, sarif, text,
+    TargetKind, Verification,
 };
+use cris_guard::report::text::RenderOptions;
+use cris_guard::report::{html, markdown, sarif, text};
 
 const PROFILE: &str = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
 const GLOBAL: &str = "global.anthropic.claude-sonnet-4-20250514-v1:0";

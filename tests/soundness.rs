@@ -22,8 +22,8 @@
 use std::collections::BTreeSet;
 
 use cris_guard::check::{self, ContextValue, RequestSpec};
+use cris_guard::findings::{Finding, Status};
 use cris_guard::reachability::{self, LegKind, Options};
-use cris_guard::report::{Finding, Status};
 use cris_guard::snapshot::{self, ValidSnapshot};
 use proptest::prelude::*;
 use proptest::sample::select;

@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
                 result.decision.as_str(),
                 "allowed" | "explicitlyDenied" | "implicitlyDenied"
             ));
-            let _ = check::render_text(&result);
+            let _ = cris_guard::report::check::render(&result);
             if target == "111111111111" {
                 assert_eq!(
                     result.decision, "allowed",

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cris_guard::error::InputError;
-use cris_guard::report::Report;
+use cris_guard::findings::Report;
 use cris_guard::{check, reachability, remediation, report, snapshot, what_if};
 
 #[derive(Parser, Debug)]
@@ -395,7 +395,7 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
     let result = check::check(&loaded, &args.target, &spec)?;
     let output = match args.format {
         ProposeFormat::Json => json(&result),
-        ProposeFormat::Text => check::render_text(&result),
+        ProposeFormat::Text => report::check::render(&result),
     };
     emit(&output)?;
     Ok(match result.decision.as_str() {

@@ -8,8 +8,8 @@
 
 use std::fmt::Write as _;
 
-use super::text::{Matrix, blocker_line, condition_line, kind_words, symbol, verification_words};
-use super::{BlockerKind, Finding, Proposal, Report, Status, TargetKind};
+use super::layout::{Matrix, blocker_line, condition_line, kind_words, symbol, verification_words};
+use crate::findings::{BlockerKind, Finding, Proposal, Report, Status, TargetKind};
 
 const STYLE: &str = r#"
 :root { --ok:#1a7f37; --ok-bg:#dafbe1; --bad:#cf222e; --bad-bg:#ffebe9; --cond:#9a6700; --cond-bg:#fff8c5;

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use super::text::{Matrix, blocker_lines, condition_line, kind_words, verification_words};
-use super::{Finding, Proposal, Report, Status, TargetKind};
+use super::layout::{Matrix, blocker_lines, condition_line, kind_words, verification_words};
+use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
 
 /// The most problems listed one by one; a PR comment has a size limit (65,536 characters).
 const MAX_PROBLEMS: usize = 100;

@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::text::Matrix;
-use super::{Blocker, Condition, Finding, Report, Status, Summary, TargetKind};
+use super::layout::Matrix;
+use crate::findings::{Blocker, Condition, Finding, Report, Status, Summary, TargetKind};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

@@ -1,8 +1,11 @@
 //! One-sentence explanations of findings, written for a platform engineer.
 
+use crate::findings::{Blocker, BlockerKind, Status};
 use crate::org::{Org, TargetRef};
-use crate::reachability::{Check, LegKind, Verdict};
-use crate::report::{Blocker, BlockerKind, Status};
+use crate::request::leg::LegKind;
+
+use super::profiles::Check;
+use super::verdict::Verdict;
 
 /// `bedrock:InvokeModel` → `InvokeModel`.
 fn short_action(action: &str) -> &str {

@@ -1,0 +1,230 @@
+//! The findings contract (§3, §4): the report, its findings with their blockers and
+//! conditions, statuses and summary, and the proposals that fix them. Decided by
+//! `reachability` and `remediation`, rendered by `report`; the JSON shape is the contract.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub format_version: u32,
+    pub organization_id: String,
+    pub snapshot_captured_at: String,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub proposals: Vec<Proposal>,
+    /// Blocked or conditional findings `propose` found no verified fix for (an addition to the
+    /// contract's report; absent when empty and from `evaluate`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// Problems with no verified fix, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unresolved {
+    /// Finding keys ([`Finding::key`]) this is about.
+    pub fixes: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub checks: usize,
+    pub reachable: usize,
+    pub blocked: usize,
+    pub conditional: usize,
+    pub unknown: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Reachable,
+    Conditional,
+    Unknown,
+    Blocked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Reachable => "reachable",
+            Status::Blocked => "blocked",
+            Status::Conditional => "conditional",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// Severity order used for "worst status": blocked > conditional > unknown > reachable.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Reachable => 0,
+            Status::Unknown => 1,
+            Status::Conditional => 2,
+            Status::Blocked => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetKind {
+    Root,
+    OrganizationalUnit,
+    Account,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub target_id: String,
+    pub target_kind: TargetKind,
+    /// Names from the root down, `/`-separated (`Root/Sandbox`).
+    pub target_path: String,
+    pub profile_id: String,
+    pub source_region: String,
+    pub status: Status,
+    pub blockers: Vec<Blocker>,
+    pub conditions: Vec<Condition>,
+    pub explanation: String,
+}
+
+impl Finding {
+    /// The stable key proposals use in `fixes`: `target|profile|sourceRegion`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.target_id, self.profile_id, self.source_region
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BlockerKind {
+    ExplicitDeny,
+    NoAllow,
+    AccountNotActive,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    /// `aws:RequestedRegion` of the denied request (`unspecified` for the global leg).
+    pub region: String,
+    pub action: String,
+    pub resource: String,
+    pub policy_id: Option<String>,
+    pub policy_name: Option<String>,
+    pub sid: Option<String>,
+    pub statement_index: Option<usize>,
+    pub attached_to: Option<String>,
+    pub kind: BlockerKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    pub key: String,
+    pub operator: String,
+    pub values: Vec<String>,
+    /// `reachableOnlyIf`: every such condition must hold. `reachableIfAnyOf`: at least one
+    /// condition of the same `group` must hold.
+    pub effect: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
+    /// The statement the condition comes from, as `policyId/Sid-or-index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProposalKind {
+    PatchScp,
+    NewScp,
+    ControlTowerParameters,
+    CfctManifest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposal {
+    pub id: String,
+    pub fixes: Vec<String>,
+    pub kind: ProposalKind,
+    pub policy_id: Option<String>,
+    pub target_ids: Vec<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub diff: Option<String>,
+    pub size_chars: Option<usize>,
+    pub verification: Verification,
+    pub apply: String,
+    /// One paragraph a platform engineer reads first.
+    #[serde(default)]
+    pub summary: String,
+    /// Extra artefacts such as Control Tower parameters or a CfCT manifest entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub fixed_findings: usize,
+    pub still_blocked: usize,
+    pub newly_allowed_outside_profiles: Vec<String>,
+}
+
+impl Report {
+    /// The worst status over all findings (`reachable` for an empty report).
+    pub fn worst_status(&self) -> Status {
+        self.findings
+            .iter()
+            .map(|f| f.status)
+            .max_by_key(|s| s.severity())
+            .unwrap_or(Status::Reachable)
+    }
+
+    /// Exit code per contract §1: 0 all reachable, 1 blocked/conditional, 2 unknown only.
+    pub fn exit_code(&self) -> u8 {
+        self.summary.exit_code()
+    }
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut summary = Summary {
+            checks: findings.len(),
+            ..Summary::default()
+        };
+        for finding in findings {
+            summary.count(finding.status);
+        }
+        summary
+    }
+
+    /// Adds one finding's status to its count (not to `checks`).
+    pub fn count(&mut self, status: Status) {
+        match status {
+            Status::Reachable => self.reachable += 1,
+            Status::Blocked => self.blocked += 1,
+            Status::Conditional => self.conditional += 1,
+            Status::Unknown => self.unknown += 1,
+        }
+    }
+
+    /// Exit code per contract §1: 0 all reachable, 1 blocked/conditional, 2 unknown only.
+    pub fn exit_code(&self) -> u8 {
+        if self.blocked > 0 || self.conditional > 0 {
+            1
+        } else if self.unknown > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Parsing a `Condition` block: operator names (families, `IfExists`, set qualifiers) and
+//! values compiled for their family (patterns, policy variables, numbers, dates, networks).
+
+use std::net::IpAddr;
+
+use super::{Base, ConditionClause, Ordering, Piece, SetQualifier, Value};
+use crate::policy::json::Json;
+use crate::policy::wildcard::Wildcard;
+use crate::policy::{ParseError, check_duplicates, string_list};
+
+/// Parses a `Condition` element.
+pub fn parse_block(value: &Json, path: &str) -> Result<Vec<ConditionClause>, ParseError> {
+    let Json::Object(operators) = value else {
+        return Err(error(
+            path,
+            format!("expected an object, found {}", value.kind()),
+        ));
+    };
+    check_duplicates(operators, path)?;
+    let mut clauses = Vec::new();
+    for (operator, keys) in operators {
+        let at = format!("{path}.{operator}");
+        let (base, negated, if_exists, set) = parse_operator(operator)
+            .ok_or_else(|| error(&at, format!("unknown condition operator `{operator}`")))?;
+        let Json::Object(keys) = keys else {
+            return Err(error(
+                &at,
+                format!(
+                    "expected an object of condition keys, found {}",
+                    keys.kind()
+                ),
+            ));
+        };
+        if keys.is_empty() {
+            return Err(error(&at, "no condition keys"));
+        }
+        // Key names are case-insensitive, so `aws:RequestedRegion` twice in two spellings is
+        // a duplicate too.
+        let mut seen = std::collections::HashSet::new();
+        for (key, values) in keys {
+            let key_at = format!("{at}.{key}");
+            if !seen.insert(key.to_ascii_lowercase()) {
+                return Err(error(&key_at, format!("duplicate condition key `{key}`")));
+            }
+            if key.is_empty() {
+                return Err(error(&key_at, "empty condition key"));
+            }
+            let values = condition_values(values, &key_at)?;
+            let compiled = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    compile_value(base, v).map_err(|m| error(format!("{key_at}[{i}]"), m))
+                })
+                .collect::<Result<Vec<Value>, ParseError>>()?;
+            clauses.push(ConditionClause {
+                operator: operator.clone(),
+                key: key.clone(),
+                values,
+                key_lowercase: key.to_ascii_lowercase(),
+                base,
+                negated,
+                if_exists,
+                set,
+                compiled,
+            });
+        }
+    }
+    Ok(clauses)
+}
+
+fn error(path: impl Into<String>, message: impl Into<String>) -> ParseError {
+    ParseError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// Condition values may be strings, numbers or booleans, alone or in an array.
+fn condition_values(value: &Json, path: &str) -> Result<Vec<String>, ParseError> {
+    let scalar = |v: &Json, at: &str| match v {
+        Json::String(s) => Ok(s.clone()),
+        Json::Number(n) => Ok(n.clone()),
+        Json::Bool(b) => Ok(b.to_string()),
+        other => Err(error(
+            at,
+            format!(
+                "expected a string, number or boolean, found {}",
+                other.kind()
+            ),
+        )),
+    };
+    match value {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| scalar(item, &format!("{path}[{i}]")))
+            .collect(),
+        Json::Object(_) | Json::Null => string_list(value, path),
+        other => Ok(vec![scalar(other, path)?]),
+    }
+}
+
+fn parse_operator(text: &str) -> Option<(Base, bool, bool, Option<SetQualifier>)> {
+    let (set, rest) = if let Some(rest) = text.strip_prefix("ForAllValues:") {
+        (Some(SetQualifier::ForAllValues), rest)
+    } else if let Some(rest) = text.strip_prefix("ForAnyValue:") {
+        (Some(SetQualifier::ForAnyValue), rest)
+    } else {
+        (None, text)
+    };
+    let (name, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(name) => (name, true),
+        None => (rest, false),
+    };
+    let (base, negated) = match name {
+        "StringEquals" => (Base::StringEquals, false),
+        "StringNotEquals" => (Base::StringEquals, true),
+        "StringEqualsIgnoreCase" => (Base::StringEqualsIgnoreCase, false),
+        "StringNotEqualsIgnoreCase" => (Base::StringEqualsIgnoreCase, true),
+        "StringLike" => (Base::StringLike, false),
+        "StringNotLike" => (Base::StringLike, true),
+        "NumericEquals" => (Base::Numeric(Ordering::Equals), false),
+        "NumericNotEquals" => (Base::Numeric(Ordering::Equals), true),
+        "NumericLessThan" => (Base::Numeric(Ordering::LessThan), false),
+        "NumericLessThanEquals" => (Base::Numeric(Ordering::LessThanEquals), false),
+        "NumericGreaterThan" => (Base::Numeric(Ordering::GreaterThan), false),
+        "NumericGreaterThanEquals" => (Base::Numeric(Ordering::GreaterThanEquals), false),
+        "DateEquals" => (Base::Date(Ordering::Equals), false),
+        "DateNotEquals" => (Base::Date(Ordering::Equals), true),
+        "DateLessThan" => (Base::Date(Ordering::LessThan), false),
+        "DateLessThanEquals" => (Base::Date(Ordering::LessThanEquals), false),
+        "DateGreaterThan" => (Base::Date(Ordering::GreaterThan), false),
+        "DateGreaterThanEquals" => (Base::Date(Ordering::GreaterThanEquals), false),
+        "Bool" => (Base::Bool, false),
+        "BinaryEquals" => (Base::BinaryEquals, false),
+        "IpAddress" => (Base::IpAddress, false),
+        "NotIpAddress" => (Base::IpAddress, true),
+        "ArnEquals" | "ArnLike" => (Base::ArnLike, false),
+        "ArnNotEquals" | "ArnNotLike" => (Base::ArnLike, true),
+        "Null" => (Base::Null, false),
+        _ => return None,
+    };
+    // `Null` takes no qualifiers.
+    if base == Base::Null && (if_exists || set.is_some()) {
+        return None;
+    }
+    Some((base, negated, if_exists, set))
+}
+
+fn compile_value(base: Base, text: &str) -> Result<Value, String> {
+    match base {
+        Base::StringEquals
+        | Base::StringEqualsIgnoreCase
+        | Base::StringLike
+        | Base::ArnLike
+        | Base::BinaryEquals => {
+            if text.contains("${") {
+                Ok(Value::Template(parse_template(text)?))
+            } else {
+                Ok(Value::Text {
+                    literal: text.to_string(),
+                    pattern: Wildcard::new(text),
+                })
+            }
+        }
+        Base::Numeric(_) => text
+            .trim()
+            .parse::<f64>()
+            .map(Value::Number)
+            .map_err(|_| format!("`{text}` is not a number")),
+        Base::Date(_) => parse_date(text).map(Value::Date).ok_or_else(|| {
+            format!("`{text}` is not a date (ISO 8601 like 2026-01-31T00:00:00Z, or epoch seconds)")
+        }),
+        Base::Bool | Base::Null => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("`{text}` is not `true` or `false`")),
+        },
+        Base::IpAddress => parse_network(text)
+            .ok_or_else(|| format!("`{text}` is not an IP address or CIDR block")),
+    }
+}
+
+/// Parses `${...}` policy variables; `${*}`, `${?}` and `${$}` are escapes for literal characters.
+pub(crate) fn parse_template(text: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        if start > 0 {
+            pieces.push(Piece::Text(rest[..start].to_string()));
+        }
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated policy variable in `{text}`"))?;
+        let inner = after[..end].trim();
+        match inner {
+            "*" | "?" | "$" => pieces.push(Piece::Variable {
+                key: inner.to_string(),
+                default: None,
+            }),
+            _ => {
+                let (key, default) = match inner.split_once(',') {
+                    Some((key, default)) => {
+                        let d = default.trim();
+                        let d = d
+                            .strip_prefix('\'')
+                            .and_then(|d| d.strip_suffix('\''))
+                            .ok_or_else(|| {
+                                format!("policy variable default must be quoted in `{text}`")
+                            })?;
+                        (key.trim(), Some(d.to_string()))
+                    }
+                    None => (inner, None),
+                };
+                if key.is_empty() {
+                    return Err(format!("empty policy variable in `{text}`"));
+                }
+                pieces.push(Piece::Variable {
+                    key: key.to_ascii_lowercase(),
+                    default,
+                });
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Ok(pieces)
+}
+
+/// Seconds since the epoch from `YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|±hh:mm]` or a plain number.
+pub fn parse_date(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Some(seconds);
+    }
+    let (date, time) = match text.split_once(['T', 't', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut seconds = days_from_civil(year, month, day) as f64 * 86_400.0;
+    if let Some(time) = time {
+        let (clock, offset) = split_offset(time)?;
+        let mut fields = clock.split(':');
+        let hours: f64 = fields.next()?.parse().ok()?;
+        let minutes: f64 = fields.next().unwrap_or("0").parse().ok()?;
+        let secs: f64 = fields.next().unwrap_or("0").parse().ok()?;
+        if fields.next().is_some() || hours >= 24.0 || minutes >= 60.0 || secs >= 61.0 {
+            return None;
+        }
+        seconds += hours * 3600.0 + minutes * 60.0 + secs - offset;
+    }
+    Some(seconds)
+}
+
+fn split_offset(time: &str) -> Option<(&str, f64)> {
+    if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        return Some((clock, 0.0));
+    }
+    if let Some(pos) = time.rfind(['+', '-']) {
+        let (clock, offset) = time.split_at(pos);
+        let sign = if offset.starts_with('-') { -1.0 } else { 1.0 };
+        let (h, m) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
+        let hours: f64 = h.parse().ok()?;
+        let minutes: f64 = m.parse().ok()?;
+        return Some((clock, sign * (hours * 3600.0 + minutes * 60.0)));
+    }
+    Some((time, 0.0))
+}
+
+/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn parse_network(text: &str) -> Option<Value> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+        None => (text.parse::<IpAddr>().ok()?, None),
+    };
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = prefix.unwrap_or(max);
+    (prefix <= max).then_some(Value::Network { address, prefix })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_date("1970-01-02"), Some(86_400.0));
+        assert_eq!(
+            parse_date("2026-11-29T01:00:00+01:00"),
+            parse_date("2026-11-29T00:00:00Z")
+        );
+        assert_eq!(parse_date("1700000000"), Some(1_700_000_000.0));
+        assert_eq!(parse_date("2026-13-01"), None);
+    }
+
+    #[test]
+    fn networks() {
+        let Some(Value::Network { address, prefix }) = parse_network("10.0.0.0/8") else {
+            panic!("parse")
+        };
+        assert!(crate::policy::condition::in_network(
+            "10.1.2.3".parse().unwrap(),
+            address,
+            prefix
+        ));
+        assert!(!crate::policy::condition::in_network(
+            "11.1.2.3".parse().unwrap(),
+            address,
+            prefix
+        ));
+        assert!(parse_network("10.0.0.0/33").is_none());
+    }
+}

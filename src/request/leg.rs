@@ -1,0 +1,137 @@
+//! A leg: one request Bedrock authorizes for a call through an inference profile, and the
+//! concrete [`Request`] it makes for a caller (an account, or a new account in an OU).
+
+use crate::arn::Arn;
+
+use super::{Context, MissingKeys, NEW_ACCOUNT, Request};
+
+/// One request Bedrock authorizes for a call through a profile (contract §3, domain.md §1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leg {
+    pub action: String,
+    pub resource: String,
+    /// `aws:RequestedRegion`.
+    pub region: String,
+    /// `bedrock:InferenceProfileArn`, absent on the profile leg.
+    pub inference_profile_arn: Option<String>,
+    pub kind: LegKind,
+}
+
+/// Which of the requests of a call a leg is (contract §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegKind {
+    Profile,
+    SourceModel,
+    DestinationModel,
+    GlobalModel,
+}
+
+/// Who is asking: fixes the account- and path-dependent parts of the request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `None` for an OU read as a new account: its id is [`NEW_ACCOUNT`], which matches no
+    /// existing account.
+    pub account_id: Option<String>,
+    pub organization_id: String,
+    /// `aws:PrincipalOrgPaths` value, `o-…/r-…/ou-…/`.
+    pub org_path: String,
+}
+
+impl Caller {
+    /// The caller's account id as requests carry it.
+    pub fn account(&self) -> &str {
+        self.account_id.as_deref().unwrap_or(NEW_ACCOUNT)
+    }
+}
+
+/// Builds the request of one leg for a caller; the principal stays unknown.
+pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
+    let mut context = Context::new(MissingKeys::UnknownCaller);
+    context.set("aws:RequestedRegion", vec![leg.region.clone()]);
+    context.set("aws:PrincipalOrgID", vec![caller.organization_id.clone()]);
+    context.set("aws:PrincipalOrgPaths", vec![caller.org_path.clone()]);
+    context.set("aws:PrincipalAccount", vec![caller.account().to_string()]);
+    // A system profile's ARN carries the caller's own account (domain.md §11).
+    match &leg.inference_profile_arn {
+        Some(arn) => context.set(
+            "bedrock:InferenceProfileArn",
+            vec![with_account(arn, caller)],
+        ),
+        None => context.set_absent("bedrock:InferenceProfileArn"),
+    }
+    let resource = if leg.kind == LegKind::Profile {
+        with_account(&leg.resource, caller)
+    } else {
+        leg.resource.clone()
+    };
+    Request::new(&leg.action, &resource, context)
+}
+
+/// The profile ARN as seen from the caller's account (profiles are per-account resources).
+fn with_account(arn: &str, caller: &Caller) -> String {
+    match Arn::parse(arn) {
+        Some(mut parsed) if !parsed.account.is_empty() => {
+            parsed.account = caller.account().to_string();
+            parsed.to_string()
+        }
+        _ => arn.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Lookup;
+
+    fn leg(kind: LegKind, inference_profile_arn: Option<&str>) -> Leg {
+        Leg {
+            action: "bedrock:InvokeModel".to_string(),
+            resource: "arn:aws:bedrock:eu-west-1:111111111111:inference-profile/eu.m".to_string(),
+            region: "eu-west-1".to_string(),
+            inference_profile_arn: inference_profile_arn.map(str::to_string),
+            kind,
+        }
+    }
+
+    fn caller(account_id: Option<&str>) -> Caller {
+        Caller {
+            account_id: account_id.map(str::to_string),
+            organization_id: "o-1".to_string(),
+            org_path: "o-1/r-1/ou-1/".to_string(),
+        }
+    }
+
+    #[test]
+    fn the_profile_leg_names_the_callers_own_profile() {
+        let request = request_for(&leg(LegKind::Profile, None), &caller(Some("222222222222")));
+        assert_eq!(
+            request.resource,
+            "arn:aws:bedrock:eu-west-1:222222222222:inference-profile/eu.m"
+        );
+        assert_eq!(
+            request.context.get("bedrock:inferenceprofilearn"),
+            Lookup::Absent
+        );
+        assert_eq!(request.requested_region(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn a_model_leg_carries_the_profile_arn_of_a_new_account() {
+        let arn = "arn:aws:bedrock:eu-west-1:111111111111:inference-profile/eu.m";
+        let mut model = leg(LegKind::SourceModel, Some(arn));
+        model.resource = "arn:aws:bedrock:eu-west-1::foundation-model/m".to_string();
+        let request = request_for(&model, &caller(None));
+        assert_eq!(request.resource, model.resource);
+        let expected = [format!(
+            "arn:aws:bedrock:eu-west-1:{NEW_ACCOUNT}:inference-profile/eu.m"
+        )];
+        assert_eq!(
+            request.context.get("bedrock:inferenceprofilearn"),
+            Lookup::Present(&expected)
+        );
+        assert_eq!(
+            request.context.get("aws:principalaccount"),
+            Lookup::Present(&[NEW_ACCOUNT.to_string()])
+        );
+    }
+}
