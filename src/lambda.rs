@@ -54,7 +54,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::alert::{self, Change, FindingState, SnsMessage, StateView, TriggerKind};
+use crate::alert::{self, FindingChange, FindingState, SnsMessage, StateView, TriggerKind};
 use crate::error::InputError;
 use crate::report::Status;
 use crate::snapshot::{self, Snapshot};
@@ -114,7 +114,7 @@ pub struct Claim {
 }
 
 impl Claim {
-    pub fn of(organization_id: &str, change: &Change) -> Claim {
+    pub fn of(organization_id: &str, change: &FindingChange) -> Claim {
         Claim {
             organization_id: organization_id.to_string(),
             finding_key: change.key(),
@@ -349,7 +349,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
         } else {
             remediation::propose_for(&valid, &report, &self.remediation, &wanted)
         };
-        let claimed_changes: Vec<Change> = claimed.iter().map(|(c, _)| c.clone()).collect();
+        let claimed_changes: Vec<FindingChange> = claimed.iter().map(|(c, _)| c.clone()).collect();
         let messages = alert::messages(&claimed_changes, &report, &trigger, &proposals);
         for message in &messages {
             if let Err(error) = self.sink.publish(message).await {
@@ -389,9 +389,9 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
     async fn claim_all(
         &self,
         organization_id: &str,
-        changes: Vec<Change>,
-    ) -> Result<Vec<(Change, Claim)>, HandlerError> {
-        let results: Vec<(Change, Claim, Result<ClaimOutcome, StateError>)> =
+        changes: Vec<FindingChange>,
+    ) -> Result<Vec<(FindingChange, Claim)>, HandlerError> {
+        let results: Vec<(FindingChange, Claim, Result<ClaimOutcome, StateError>)> =
             futures_util::stream::iter(changes)
                 .map(|change| async move {
                     let claim = Claim::of(organization_id, &change);
