@@ -5,6 +5,8 @@
 pub mod bedrock;
 pub mod calls;
 pub mod organizations;
+pub(crate) mod paging;
 pub mod reader;
 pub mod sns;
 pub mod state;
+pub mod time;

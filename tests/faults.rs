@@ -45,11 +45,10 @@ use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cris_guard::alert::{FindingState, SnsMessage, StateView};
 use cris_guard::aws::bedrock::BedrockClients;
-use cris_guard::aws::reader::{
-    NoProgress, ReadOutcome, ReaderError, ReaderOptions, SnapshotReader,
-};
+use cris_guard::aws::reader::{NoProgress, ReadOutcome, ReaderOptions, SnapshotReader};
 use cris_guard::aws::sns::SnsSink;
 use cris_guard::aws::state::{Clock, DEFAULT_CLAIM_LEASE, DynamoStateStore};
+use cris_guard::error::AwsError;
 use cris_guard::lambda::{
     AlertSink, Claim, ClaimOutcome, Config, Guard, HandlerError, PublishError, RunSummary,
     SnapshotSource, SourceError, StateError, StateStore,
@@ -466,7 +465,7 @@ impl MockedAws {
         *self.faults.lock().unwrap() = faults;
     }
 
-    async fn read(&self) -> Result<ReadOutcome, ReaderError> {
+    async fn read(&self) -> Result<ReadOutcome, AwsError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let faults = (*self.faults.lock().unwrap())();
         let mut rules = faults.org;

@@ -83,7 +83,7 @@ impl DynamoStateStore {
     }
 
     fn now(&self) -> String {
-        crate::aws::reader::rfc3339(self.clock.now())
+        crate::aws::time::rfc3339(self.clock.now())
     }
 
     /// The committed item of `state`.
@@ -107,7 +107,7 @@ impl DynamoStateStore {
     fn pending_item(&self, claim: &Claim) -> HashMap<String, AttributeValue> {
         let s = |v: &str| AttributeValue::S(v.to_string());
         let mut item = self.item(claim, &claim.next);
-        let until = crate::aws::reader::rfc3339(self.clock.now() + self.lease);
+        let until = crate::aws::time::rfc3339(self.clock.now() + self.lease);
         item.insert("pendingUntil".to_string(), s(&until));
         if let Some(previous) = &claim.expected {
             item.insert("previousFingerprint".to_string(), s(&previous.fingerprint));
