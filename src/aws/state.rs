@@ -1,5 +1,5 @@
 //! DynamoDB alert state: one item per finding, written with the conditional scheme documented
-//! in [`crate::lambda`] (claim before publishing, conditional revert on failure, never
+//! in [`crate::guard`] (claim before publishing, conditional revert on failure, never
 //! overwrite newer state, a lease so a claim whose invocation died is alerted again).
 //!
 //! Item: `pk` (S, `<organizationId>#<findingKey>`), `organizationId`, `findingKey`,
@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::{FindingState, StateView};
-use crate::lambda::{Claim, ClaimOutcome, StateError, StateStore};
+use crate::guard::{Claim, ClaimOutcome, StateError, StateStore};
 use crate::report::Status;
 
 /// How long a claim stays pending before another invocation may take it over: longer than any

@@ -1,4 +1,4 @@
-//! The production [`SnapshotSource`]: the live organization through [`SnapshotReader`].
+//! The guard's live [`SnapshotSource`]: the organization read afresh through [`SnapshotReader`].
 
 use std::time::SystemTime;
 
@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 
 use crate::aws::reader::{NoProgress, ReaderOptions, SnapshotReader};
 use crate::aws::time;
-use crate::lambda::{SnapshotSource, SourceError};
+use crate::guard::{SnapshotSource, SourceError};
 use crate::snapshot::Snapshot;
 
 /// Reads the organization and the inference profiles of the configured Regions, stamping each
