@@ -1,10 +1,14 @@
-//! Live AWS: the only module (with `lambda`) that knows SDK types. Reads the organization and
-//! Bedrock inference profiles into a [`crate::snapshot::Snapshot`], publishes to SNS, keeps
-//! alert state in DynamoDB.
+//! Live AWS: the only module (with `lambda` and `src/bin`) that knows SDK types. Reads the
+//! organization and Bedrock inference profiles into a [`crate::snapshot::Snapshot`], and
+//! implements the guard's three ports: the live organization (`source`), alert state in
+//! DynamoDB (`state`) and alerts to SNS (`sns`).
 
 pub mod bedrock;
 pub mod calls;
 pub mod organizations;
+pub(crate) mod paging;
 pub mod reader;
 pub mod sns;
+pub mod source;
 pub mod state;
+pub mod time;

@@ -1,206 +1,22 @@
-//! The Lambda guard: decode the trigger, read the organization afresh, evaluate, diff against
-//! the stored alert state, and publish one alert (maybe in parts) per invocation that changed
-//! something.
-//!
-//! Events are hints. Whatever arrives (one CloudTrail event, a batch of 50 from SQS, the
-//! scheduled sweep) the guard reads the organization once through [`SnapshotSource`], evaluates
-//! it with [`crate::reachability::evaluate`], proposes fixes for the changed problems with
-//! [`crate::remediation::propose_for`] and alerts only on findings whose fingerprint changed
-//! ([`crate::alert::diff`]). Re-evaluating is idempotent, so retrying a whole batch is safe.
-//!
-//! Three seams, each with a real implementation in `aws` and a fake in the tests:
-//! [`SnapshotSource`], [`StateStore`], [`AlertSink`].
-//!
-//! # Alert state and exactly-once-ish alerts
-//!
-//! One state item per finding: `pk = "<organizationId>#<findingKey>"` with the finding's
-//! `fingerprint`, `status`, `snapshotCapturedAt` (and `updatedAt` for people). Per invocation:
-//!
-//! 1. **Load** the organization's items and [`crate::alert::diff`] the fresh report against
-//!    them. Items from a newer snapshot than this evaluation are skipped by the diff.
-//! 2. **Claim** every change with a conditional write of its new state *before* publishing:
-//!    `attribute_not_exists(pk)` when nothing was stored, else
-//!    `fingerprint = :expected AND snapshotCapturedAt <= :captured` (compare-and-swap on what
-//!    the diff saw; RFC 3339 UTC strings of one format compare like times). Of two invocations
-//!    racing on the same change, one wins the condition; the loser skips that change. An
-//!    out-of-order older snapshot loses too, so it never overwrites newer state.
-//!    A claim is written *pending* with a lease (`pendingUntil`, longer than any invocation
-//!    can run) and the state it replaces.
-//! 3. **Publish** the claimed changes (one message, or "part i of n").
-//! 4. **Commit** the claims (drop the lease) once every part went out.
-//! 5. If publishing fails, **roll back** each claim with a conditional revert (only while the
-//!    item still holds our claim: same fingerprint and `snapshotCapturedAt`) and fail the
-//!    invocation, so SQS (finally its DLQ) or the async retry runs it again and the alert is
-//!    sent then. If a claim itself fails with an error, the claims already made are rolled back
-//!    the same way. A revert that fails is logged at error level with the finding keys.
-//!
-//! An invocation that dies between claiming and publishing (the Lambda timeout, a crash) or
-//! whose revert fails leaves pending claims behind. Within the lease they count as taken (the
-//! claimer may still be publishing: no duplicate); once the lease is over, `load` shows the
-//! state before the claim, so the next invocation (the retry, or the next sweep) finds the
-//! change again, claims it over the expired lease and alerts it.
-//!
-//! Delivery is therefore at least once for each part: a retry after a partial publish resends
-//! the parts that did go out; an alert is never dropped silently.
+//! The Lambda edge of the guard: decode the invocation payload (an SQS batch of EventBridge
+//! events, or one event) into a [`Trigger`](crate::alert::Trigger), run the [`Guard`] on it, and
+//! map what it returns to the runtime: the summary as the function's response, a
+//! [`GuardError`] as a `Retryable.*` or `NonRetryable.*` error type. The configuration comes
+//! from environment variables ([`Config`]); the adapters are built in `src/bin`.
 
 pub mod config;
 pub mod event;
-pub mod live;
 
-use std::collections::BTreeSet;
-use std::future::Future;
-
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::alert::{self, Change, FindingState, SnsMessage, StateView, TriggerKind};
-use crate::error::InputError;
-use crate::report::Status;
-use crate::snapshot::{self, Snapshot};
-use crate::{reachability, remediation};
+use crate::alert::TriggerKind;
+use crate::guard::{AlertSink, Guard, GuardError, RunSummary, SnapshotSource, StateStore};
 
 pub use config::{Config, ConfigError};
 
-/// Claims written to the state store at once.
-const CLAIM_CONCURRENCY: usize = 16;
-/// At most this many changed problems get a proposal per invocation; the alert still names
-/// every change, and `cris-guard propose` gives the rest.
-pub const MAX_PROPOSED_FINDINGS: usize = 20;
-
-/// Where the organization comes from (live: [`live::ReaderSource`]).
-pub trait SnapshotSource {
-    /// A fresh, unvalidated snapshot; `capturedAt` is the time of this read.
-    fn snapshot(&self) -> impl Future<Output = Result<Snapshot, SourceError>>;
-}
-
-/// Where alerts go (live: `aws::sns::SnsSink`).
-pub trait AlertSink {
-    fn publish(&self, message: &SnsMessage) -> impl Future<Output = Result<(), PublishError>>;
-}
-
-/// Alert state per finding (live: `aws::state::DynamoStateStore`). See the module docs for the
-/// conditional-write scheme every implementation must follow.
-pub trait StateStore {
-    /// Every stored finding state of the organization.
-    fn load(&self, organization_id: &str) -> impl Future<Output = Result<StateView, StateError>>;
-
-    /// Writes `claim.next` if the item still holds `claim.expected` (absent when `None`) and is
-    /// not from a newer snapshot. [`ClaimOutcome::Lost`] when the condition fails.
-    fn claim(&self, claim: &Claim) -> impl Future<Output = Result<ClaimOutcome, StateError>>;
-
-    /// Undoes a successful claim: restores `claim.expected` (deletes the item when `None`), but
-    /// only while the item still holds `claim.next`. Someone else's newer state is left alone.
-    fn release(&self, claim: &Claim) -> impl Future<Output = Result<(), StateError>>;
-
-    /// Marks a successful claim as alerted (its change was published). A store whose claims
-    /// carry a lease ([`crate::aws::state::DynamoStateStore`]) drops it here, so `load` keeps
-    /// showing the claimed state after the lease; until then, and if this is never called (the
-    /// invocation died), an expired claim shows the state before it and is alerted again.
-    /// The default (a store without leases) does nothing.
-    fn commit(&self, claim: &Claim) -> impl Future<Output = Result<(), StateError>> {
-        let _ = claim;
-        std::future::ready(Ok(()))
-    }
-}
-
-/// One conditional state transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    pub organization_id: String,
-    pub finding_key: String,
-    pub expected: Option<FindingState>,
-    pub next: FindingState,
-}
-
-impl Claim {
-    pub fn of(organization_id: &str, change: &Change) -> Claim {
-        Claim {
-            organization_id: organization_id.to_string(),
-            finding_key: change.key(),
-            expected: change.previous.clone(),
-            next: change.next.clone(),
-        }
-    }
-
-    /// The state item's partition key.
-    pub fn pk(&self) -> String {
-        state_pk(&self.organization_id, &self.finding_key)
-    }
-}
-
-/// `<organizationId>#<findingKey>`.
-pub fn state_pk(organization_id: &str, finding_key: &str) -> String {
-    format!("{organization_id}#{finding_key}")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimOutcome {
-    Claimed,
-    /// The condition failed: another invocation claimed it, or the stored state is newer.
-    Lost,
-}
-
-/// Reading the organization failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SourceError {
-    pub message: String,
-}
-
-/// Publishing failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct PublishError {
-    pub message: String,
-}
-
-/// The state store failed (not a lost condition, which is [`ClaimOutcome::Lost`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct StateError {
-    pub message: String,
-}
-
-/// Why an invocation failed. Every variant fails the invocation so it is retried.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandlerError {
-    #[error("reading the organization failed: {0}")]
-    Source(SourceError),
-    #[error("the organization as read is not a valid snapshot: {0}")]
-    InvalidSnapshot(InputError),
-    #[error("alert state: {0}")]
-    State(StateError),
-    #[error(
-        "publishing the alert failed ({rolled_back} claims rolled back, {not_rolled_back} not): {error}"
-    )]
-    Publish {
-        error: PublishError,
-        rolled_back: usize,
-        not_rolled_back: usize,
-    },
-}
-
-impl HandlerError {
-    /// A stable code for logs and the Lambda error type.
-    pub fn code(&self) -> &'static str {
-        match self {
-            HandlerError::Source(_) => "SourceFailed",
-            HandlerError::InvalidSnapshot(_) => "InvalidSnapshot",
-            HandlerError::State(_) => "StateFailed",
-            HandlerError::Publish { .. } => "PublishFailed",
-        }
-    }
-
-    /// Whether a retry can succeed: AWS faults can; a snapshot that does not validate is a
-    /// bug or an organization the model cannot represent.
-    pub fn retryable(&self) -> bool {
-        !matches!(self, HandlerError::InvalidSnapshot(_))
-    }
-}
-
-impl From<HandlerError> for lambda_runtime::Diagnostic {
-    fn from(error: HandlerError) -> Self {
+impl From<GuardError> for lambda_runtime::Diagnostic {
+    fn from(error: GuardError) -> Self {
         lambda_runtime::Diagnostic {
             error_type: format!(
                 "{}.{}",
@@ -216,10 +32,11 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// What one invocation did (logged, and returned for direct invocations).
+/// What one invocation did (logged, and returned for direct invocations): what the payload
+/// carried and, when it called for one, what the guard's run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RunSummary {
+pub struct InvocationSummary {
     /// `None` when nothing in the payload called for an evaluation.
     pub trigger: Option<TriggerKind>,
     pub records: usize,
@@ -227,19 +44,13 @@ pub struct RunSummary {
     pub failed_calls: usize,
     pub undecodable: usize,
     pub evaluated: bool,
-    pub findings: usize,
-    pub changes: usize,
-    pub claimed: usize,
-    pub lost: usize,
-    pub messages_published: usize,
-    /// Claims whose commit failed after publishing: alerted again after their lease (a
-    /// duplicate, never a loss).
-    pub uncommitted: usize,
+    #[serde(flatten)]
+    pub run: RunSummary,
     #[serde(skip)]
     pub from_sqs: bool,
 }
 
-impl RunSummary {
+impl InvocationSummary {
     /// The function's response: for an SQS batch exactly the partial-batch response with no
     /// failures (undecodable records are skipped, never retried; any real failure is an
     /// `Err` that retries the batch); otherwise the summary.
@@ -252,223 +63,70 @@ impl RunSummary {
     }
 }
 
-/// The guard: the seams plus the options derived from [`Config`].
-#[derive(Debug, Clone)]
-pub struct Guard<S, T, A> {
-    pub source: S,
-    pub state: T,
-    pub sink: A,
-    pub evaluation: reachability::Options,
-    pub remediation: remediation::Options,
+/// Handles one invocation payload (SQS batch or EventBridge event).
+pub async fn handle<S: SnapshotSource, T: StateStore, A: AlertSink>(
+    guard: &Guard<S, T, A>,
+    payload: &Value,
+) -> Result<InvocationSummary, GuardError> {
+    let decoded = event::decode(payload);
+    let mut summary = InvocationSummary {
+        trigger: decoded.trigger.as_ref().map(|t| t.kind),
+        records: decoded.records,
+        events: decoded.trigger.as_ref().map_or(0, |t| t.events.len()),
+        failed_calls: decoded.failed_calls,
+        undecodable: decoded.undecodable,
+        from_sqs: decoded.from_sqs,
+        ..InvocationSummary::default()
+    };
+    let Some(trigger) = decoded.trigger else {
+        tracing::info!(
+            records = summary.records,
+            failed_calls = summary.failed_calls,
+            undecodable = summary.undecodable,
+            "nothing to evaluate"
+        );
+        return Ok(summary);
+    };
+    summary.run = guard.run(&trigger).await?;
+    summary.evaluated = true;
+    Ok(summary)
 }
 
-impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
-    pub fn new(source: S, state: T, sink: A, config: &Config) -> Self {
-        Guard {
-            source,
-            state,
-            sink,
-            evaluation: config.evaluation(),
-            remediation: config.remediation(),
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Handles one invocation payload (SQS batch or EventBridge event).
-    pub async fn handle(&self, payload: &Value) -> Result<RunSummary, HandlerError> {
-        let decoded = event::decode(payload);
-        let mut summary = RunSummary {
-            trigger: decoded.trigger.as_ref().map(|t| t.kind),
-            records: decoded.records,
-            events: decoded.trigger.as_ref().map_or(0, |t| t.events.len()),
-            failed_calls: decoded.failed_calls,
-            undecodable: decoded.undecodable,
-            from_sqs: decoded.from_sqs,
-            ..RunSummary::default()
+    #[test]
+    fn a_direct_invocation_answers_with_every_count_in_one_object() {
+        let summary = InvocationSummary {
+            trigger: Some(TriggerKind::Event),
+            records: 1,
+            events: 1,
+            evaluated: true,
+            run: RunSummary {
+                findings: 12,
+                changes: 2,
+                claimed: 2,
+                messages_published: 1,
+                ..RunSummary::default()
+            },
+            ..InvocationSummary::default()
         };
-        let Some(trigger) = decoded.trigger else {
-            tracing::info!(
-                records = summary.records,
-                failed_calls = summary.failed_calls,
-                undecodable = summary.undecodable,
-                "nothing to evaluate"
-            );
-            return Ok(summary);
-        };
-
-        let snapshot = self.source.snapshot().await.map_err(HandlerError::Source)?;
-        let valid = snapshot::validate("the organization as read", snapshot)
-            .map_err(HandlerError::InvalidSnapshot)?;
-        let report = reachability::evaluate(&valid, &self.evaluation);
-        summary.evaluated = true;
-        summary.findings = report.findings.len();
-        let organization_id = report.organization_id.clone();
-
-        let stored = self
-            .state
-            .load(&organization_id)
-            .await
-            .map_err(HandlerError::State)?;
-        let changes = alert::diff(&stored, &report);
-        summary.changes = changes.len();
-        if changes.is_empty() {
-            tracing::info!(
-                organization_id = %organization_id,
-                findings = summary.findings,
-                trigger = trigger.kind.as_str(),
-                "no change"
-            );
-            return Ok(summary);
-        }
-
-        let claimed = self.claim_all(&organization_id, changes).await?;
-        summary.lost = summary.changes - claimed.len();
-        summary.claimed = claimed.len();
-        if claimed.is_empty() {
-            tracing::info!(
-                organization_id = %organization_id,
-                lost = summary.lost,
-                "every change was claimed by another invocation"
-            );
-            return Ok(summary);
-        }
-
-        // Proposals only once something is to be said, and only for the first problems this
-        // alert carries: each one is verified by re-evaluating the organization, and a first
-        // sweep of a large organization must not run past the function's timeout (its claims
-        // would stay pending and every retry would time out again).
-        let wanted: BTreeSet<String> = claimed
-            .iter()
-            .filter(|(change, _)| {
-                matches!(change.finding.status, Status::Blocked | Status::Conditional)
+        assert_eq!(
+            summary.response(),
+            serde_json::json!({
+                "trigger": "event", "records": 1, "events": 1, "failedCalls": 0,
+                "undecodable": 0, "evaluated": true, "findings": 12, "changes": 2,
+                "claimed": 2, "lost": 0, "messagesPublished": 1, "uncommitted": 0,
             })
-            .map(|(change, _)| change.key())
-            .take(MAX_PROPOSED_FINDINGS)
-            .collect();
-        let proposals = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            remediation::propose_for(&valid, &report, &self.remediation, &wanted)
-        };
-        let claimed_changes: Vec<Change> = claimed.iter().map(|(c, _)| c.clone()).collect();
-        let messages = alert::messages(&claimed_changes, &report, &trigger, &proposals);
-        for message in &messages {
-            if let Err(error) = self.sink.publish(message).await {
-                tracing::error!(
-                    organization_id = %organization_id,
-                    part = message.part,
-                    parts = message.parts,
-                    error = %error,
-                    "publishing failed; rolling the claims back"
-                );
-                let claims: Vec<Claim> = claimed.into_iter().map(|(_, c)| c).collect();
-                let (rolled_back, not_rolled_back) = self.release_all(&claims).await;
-                return Err(HandlerError::Publish {
-                    error,
-                    rolled_back,
-                    not_rolled_back,
-                });
-            }
-            summary.messages_published += 1;
-        }
-        let claims: Vec<Claim> = claimed.into_iter().map(|(_, c)| c).collect();
-        summary.uncommitted = self.commit_all(&claims).await;
-        tracing::info!(
-            organization_id = %organization_id,
-            changes = summary.changes,
-            claimed = summary.claimed,
-            lost = summary.lost,
-            messages = summary.messages_published,
-            trigger = trigger.kind.as_str(),
-            changed_by = trigger.changed_by().unwrap_or("-"),
-            "alert published"
         );
-        Ok(summary)
-    }
-
-    /// Claims every change; returns the won ones. On a store error, rolls back what was won.
-    async fn claim_all(
-        &self,
-        organization_id: &str,
-        changes: Vec<Change>,
-    ) -> Result<Vec<(Change, Claim)>, HandlerError> {
-        let results: Vec<(Change, Claim, Result<ClaimOutcome, StateError>)> =
-            futures_util::stream::iter(changes)
-                .map(|change| async move {
-                    let claim = Claim::of(organization_id, &change);
-                    let outcome = self.state.claim(&claim).await;
-                    (change, claim, outcome)
-                })
-                .buffer_unordered(CLAIM_CONCURRENCY)
-                .collect()
-                .await;
-        let mut won = Vec::new();
-        let mut failure = None;
-        for (change, claim, outcome) in results {
-            match outcome {
-                Ok(ClaimOutcome::Claimed) => won.push((change, claim)),
-                Ok(ClaimOutcome::Lost) => {
-                    tracing::info!(finding_key = %claim.finding_key, "change already claimed; skipping it");
-                }
-                Err(error) => failure = Some(error),
-            }
-        }
-        if let Some(error) = failure {
-            let claims: Vec<Claim> = won.into_iter().map(|(_, c)| c).collect();
-            self.release_all(&claims).await;
-            return Err(HandlerError::State(error));
-        }
-        // The message lists changes worst first, as the diff ordered them.
-        won.sort_by(|a, b| {
-            b.0.finding
-                .status
-                .severity()
-                .cmp(&a.0.finding.status.severity())
-                .then(a.0.kind.cmp(&b.0.kind))
-                .then_with(|| a.1.finding_key.cmp(&b.1.finding_key))
-        });
-        Ok(won)
-    }
-
-    /// Commits published claims; returns how many failed (logged: they are alerted again once
-    /// their lease expires).
-    async fn commit_all(&self, claims: &[Claim]) -> usize {
-        let results: Vec<(&Claim, Result<(), StateError>)> = futures_util::stream::iter(claims)
-            .map(|claim| async move { (claim, self.state.commit(claim).await) })
-            .buffer_unordered(CLAIM_CONCURRENCY)
-            .collect()
-            .await;
-        let mut failed = 0;
-        for (claim, result) in &results {
-            if let Err(error) = result {
-                failed += 1;
-                tracing::warn!(
-                    finding_key = %claim.finding_key,
-                    error = %error,
-                    "committing a published alert claim failed: it will be alerted again once its lease expires"
-                );
-            }
-        }
-        failed
-    }
-
-    /// Rolls claims back; returns (rolled back, failed to roll back).
-    async fn release_all(&self, claims: &[Claim]) -> (usize, usize) {
-        let results: Vec<(&Claim, Result<(), StateError>)> = futures_util::stream::iter(claims)
-            .map(|claim| async move { (claim, self.state.release(claim).await) })
-            .buffer_unordered(CLAIM_CONCURRENCY)
-            .collect()
-            .await;
-        let mut failed = 0;
-        for (claim, result) in &results {
-            if let Err(error) = result {
-                failed += 1;
-                tracing::error!(
-                    finding_key = %claim.finding_key,
-                    error = %error,
-                    "rolling back an alert claim failed: this change is alerted again once the claim's lease expires"
-                );
-            }
-        }
-        (results.len() - failed, failed)
+        let batch = InvocationSummary {
+            from_sqs: true,
+            ..summary
+        };
+        assert_eq!(
+            batch.response(),
+            serde_json::json!({ "batchItemFailures": [] })
+        );
     }
 }

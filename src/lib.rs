@@ -7,10 +7,14 @@
 //!   [`reachability`] expands inference profiles into requests and evaluates every OU/account
 //!   into [`findings`],
 //!   [`remediation`] proposes the smallest fix and proves it by re-evaluation.
-//! - act: [`report`] renders the [`findings`] contract; the CLI prints, the Lambda publishes to SNS.
+//! - act: [`report`] renders the [`findings`] contract; the CLI prints. [`alert`] says what
+//!   changed since the stored state as SNS messages; `guard` (feature `aws`) reads, decides and
+//!   alerts through three ports whose adapters are in `aws`; `lambda` decodes the invocation
+//!   and maps errors.
 //!
-//! **Invariant:** everything outside `aws` and `lambda` is synchronous, pure and does no IO: no
-//! files, no environment, no clock. Every decision is reproducible from a saved snapshot.
+//! **Invariant:** everything outside `aws`, `guard` and `lambda` is synchronous, pure and does
+//! no IO: no files, no environment, no clock. Every decision is reproducible from a saved
+//! snapshot. `guard` is async but reaches the world only through its ports.
 //! **Invariant:** only `aws` (and `lambda`) know SDK types.
 
 pub mod alert;
@@ -34,5 +38,7 @@ pub mod what_if;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
+pub mod guard;
 #[cfg(feature = "aws")]
 pub mod lambda;

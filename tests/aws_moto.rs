@@ -16,29 +16,17 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType};
 use cris_guard::aws::bedrock::BedrockClients;
 use cris_guard::aws::reader::{NoProgress, ReaderOptions, SnapshotReader};
 use cris_guard::snapshot::PolicyContent;
 
+#[path = "support/moto.rs"]
+mod moto;
+use moto::moto;
+
 /// A Control Tower-like Region deny, kept byte for byte (odd spacing included) by the reader.
 const REGION_DENY: &str = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "GRREGIONDENY", "Effect": "Deny", "NotAction": ["iam:*", "organizations:*", "sts:*"], "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}, "ArnNotLike": {"aws:PrincipalARN": ["arn:aws:iam::*:role/AWSControlTowerExecution"]}}}]}"#;
-
-fn moto_endpoint() -> Option<String> {
-    match std::env::var("MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
-        _ => {
-            if std::env::var("CRIS_GUARD_REQUIRE_MOTO").as_deref() == Ok("1") {
-                panic!(
-                    "CRIS_GUARD_REQUIRE_MOTO=1 but MOTO_ENDPOINT is not set: start a moto server (scripts/test does) and export MOTO_ENDPOINT=http://127.0.0.1:PORT"
-                );
-            }
-            eprintln!("MOTO_ENDPOINT not set; run scripts/test");
-            None
-        }
-    }
-}
 
 /// `POST /moto-api/reset` with a plain HTTP/1.1 request (no HTTP client dependency).
 fn moto_reset(endpoint: &str) {
@@ -62,15 +50,11 @@ fn moto_reset(endpoint: &str) {
 
 #[tokio::test]
 async fn reads_a_moto_organization() {
-    let Some(endpoint) = moto_endpoint() else {
+    let Some(conf) = moto().await else {
         return;
     };
+    let endpoint = conf.endpoint_url().unwrap().to_string();
     moto_reset(&endpoint);
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(Region::new("us-east-1"))
-        .load()
-        .await;
     let org = aws_sdk_organizations::Client::new(&conf);
 
     // Seed: an organization with SCPs enabled, OU Sandbox with two accounts, a Region deny on it.

@@ -30,9 +30,8 @@ use aws_sdk_organizations::types as ot;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cris_guard::aws::bedrock::BedrockClients;
-use cris_guard::aws::reader::{
-    NoProgress, ReadOutcome, ReaderError, ReaderOptions, SnapshotReader,
-};
+use cris_guard::aws::reader::{NoProgress, ReadOutcome, ReaderOptions, SnapshotReader};
+use cris_guard::error::AwsError;
 use cris_guard::snapshot::{Gap, PolicyContent};
 
 #[path = "support/pages.rs"]
@@ -281,7 +280,7 @@ async fn read_with(
     special: Vec<Rule>,
     fake: &FakeOrg,
     bedrock: BedrockClients,
-) -> Result<ReadOutcome, ReaderError> {
+) -> Result<ReadOutcome, AwsError> {
     let mut rules = special;
     rules.extend(org_rules(fake));
     let org = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &rules, |c| c
@@ -679,7 +678,7 @@ async fn list_roots_failing_is_an_error() {
         .unwrap_err();
     assert_eq!(
         err,
-        ReaderError::Organizations {
+        AwsError::Organizations {
             operation: "ListRoots",
             message: "AccessDeniedException: not the management account".into()
         }
@@ -710,7 +709,7 @@ async fn describe_organization_failing_is_an_error() {
     assert!(
         matches!(
             err,
-            ReaderError::Organizations {
+            AwsError::Organizations {
                 operation: "DescribeOrganization",
                 ..
             }

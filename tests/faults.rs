@@ -20,13 +20,11 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrock::operation::list_inference_profiles::ListInferenceProfilesOutput;
 use aws_sdk_bedrock::types::{
     InferenceProfileModel, InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType,
@@ -45,78 +43,41 @@ use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cris_guard::alert::{FindingState, SnsMessage, StateView};
 use cris_guard::aws::bedrock::BedrockClients;
-use cris_guard::aws::reader::{
-    NoProgress, ReadOutcome, ReaderError, ReaderOptions, SnapshotReader,
-};
+use cris_guard::aws::reader::{NoProgress, ReadOutcome, ReaderOptions, SnapshotReader};
 use cris_guard::aws::sns::SnsSink;
 use cris_guard::aws::state::{Clock, DEFAULT_CLAIM_LEASE, DynamoStateStore};
-use cris_guard::lambda::{
-    AlertSink, Claim, ClaimOutcome, Config, Guard, HandlerError, PublishError, RunSummary,
-    SnapshotSource, SourceError, StateError, StateStore,
+use cris_guard::error::AwsError;
+use cris_guard::guard::{
+    AlertSink, Claim, ClaimOutcome, Guard, GuardError, SnapshotSource, SourceError, StateError,
+    StateStore,
 };
+use cris_guard::lambda::{InvocationSummary, handle};
 use cris_guard::reachability;
 use cris_guard::report::{Report, Status};
 use cris_guard::snapshot::{self, Snapshot};
 use serde_json::Value;
 use tokio::sync::{Barrier, Notify};
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/moto.rs"]
+mod moto;
 #[path = "support/pages.rs"]
 mod pages;
+#[path = "support/ports.rs"]
+mod ports;
 #[path = "support/state_table.rs"]
 mod state_table;
+use fixtures::{ORG, REGION_DENY, SANDBOX, SECURITY, blog, config, event, fixed};
+use moto::{moto, unique};
 use pages::page;
+use ports::{FakeSource, RecordingSink};
 
-const ORG: &str = "o-exampleorgid";
-const SANDBOX: &str = "ou-ab12-11111111";
-const SECURITY: &str = "ou-ab12-22222222";
-const REGION_DENY: &str = "p-abcd1234";
 /// Items per page of every mocked list: one, so every list of two or more items has pages.
 const PAGE: usize = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read_json(relative: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join(relative)).unwrap()).unwrap()
-}
-
-fn blog() -> Snapshot {
-    serde_json::from_value(read_json("examples/blog/snapshot.json")).unwrap()
-}
-
-/// The blog scenario read later, after the Region deny was detached from Sandbox (Sandbox is
-/// reachable then).
-fn fixed() -> Snapshot {
-    let mut s = blog();
-    s.captured_at = "2026-11-30T00:00:00Z".into();
-    for p in &mut s.policies {
-        if p.id == REGION_DENY {
-            p.targets.retain(|t| t != SANDBOX);
-        }
-    }
-    s
-}
-
-fn event(name: &str) -> Value {
-    read_json(&format!("events/{name}"))
-}
-
-fn config() -> Config {
-    Config::from_lookup(|name| {
-        match name {
-            "CRIS_GUARD_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:111111111111:cris-guard-alerts"),
-            "CRIS_GUARD_TABLE_NAME" => Some("cris-guard-state"),
-            "CRIS_GUARD_SOURCE_REGIONS" => Some("us-east-1,us-west-2"),
-            _ => None,
-        }
-        .map(String::from)
-    })
-    .unwrap()
-}
 
 fn evaluate(snapshot: Snapshot) -> Report {
     let valid = snapshot::validate("test snapshot", snapshot).unwrap();
@@ -466,7 +427,7 @@ impl MockedAws {
         *self.faults.lock().unwrap() = faults;
     }
 
-    async fn read(&self) -> Result<ReadOutcome, ReaderError> {
+    async fn read(&self) -> Result<ReadOutcome, AwsError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let faults = (*self.faults.lock().unwrap())();
         let mut rules = faults.org;
@@ -492,7 +453,7 @@ impl MockedAws {
     }
 }
 
-impl SnapshotSource for &MockedAws {
+impl SnapshotSource for MockedAws {
     async fn snapshot(&self) -> Result<Snapshot, SourceError> {
         self.read()
             .await
@@ -512,37 +473,6 @@ async fn read_and_evaluate(faults: fn() -> Faults) -> (ReadOutcome, Report) {
 
 // ---------------------------------------------------------------------------------------------
 // In-memory seams with fault switches
-
-/// A fixed snapshot; `hang` makes the read never finish (a Lambda timing out while reading).
-struct FakeSource {
-    snapshot: Mutex<Snapshot>,
-    hang: AtomicBool,
-    entered: Notify,
-}
-
-impl FakeSource {
-    fn new(snapshot: Snapshot) -> Self {
-        FakeSource {
-            snapshot: Mutex::new(snapshot),
-            hang: AtomicBool::new(false),
-            entered: Notify::new(),
-        }
-    }
-
-    fn set(&self, snapshot: Snapshot) {
-        *self.snapshot.lock().unwrap() = snapshot;
-    }
-}
-
-impl SnapshotSource for &FakeSource {
-    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        if self.hang.load(Ordering::SeqCst) {
-            self.entered.notify_one();
-            std::future::pending::<()>().await;
-        }
-        Ok(self.snapshot.lock().unwrap().clone())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Item {
@@ -617,7 +547,7 @@ impl LeaseStore {
     }
 }
 
-impl StateStore for &LeaseStore {
+impl StateStore for LeaseStore {
     async fn load(&self, organization_id: &str) -> Result<StateView, StateError> {
         if self.fail_load.load(Ordering::SeqCst) {
             return Err(StateError {
@@ -717,38 +647,6 @@ impl StateStore for &LeaseStore {
             item.pending_until = None;
             item.previous = None;
         }
-        Ok(())
-    }
-}
-
-/// Records what was published; `fail_part` fails the publish of that part (1-based; 0: none);
-/// `hang` makes publishing never finish (a Lambda timing out while publishing).
-#[derive(Default)]
-struct RecordingSink {
-    messages: Mutex<Vec<SnsMessage>>,
-    fail_part: AtomicUsize,
-    hang: AtomicBool,
-    entered: Notify,
-}
-
-impl RecordingSink {
-    fn take(&self) -> Vec<SnsMessage> {
-        std::mem::take(&mut *self.messages.lock().unwrap())
-    }
-}
-
-impl AlertSink for &RecordingSink {
-    async fn publish(&self, message: &SnsMessage) -> Result<(), PublishError> {
-        if self.hang.load(Ordering::SeqCst) {
-            self.entered.notify_one();
-            std::future::pending::<()>().await;
-        }
-        if self.fail_part.load(Ordering::SeqCst) == message.part {
-            return Err(PublishError {
-                message: "SNS Publish: InternalErrorException: service unavailable".into(),
-            });
-        }
-        self.messages.lock().unwrap().push(message.clone());
         Ok(())
     }
 }
@@ -1037,12 +935,11 @@ async fn a_storm_on_describe_organization_fails_the_invocation_and_the_retry_ale
     });
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&aws, &store, &sink, &config());
-    let err = guard
-        .handle(&event("scheduled-sweep.json"))
+    let guard = config().guard(&aws, &store, &sink);
+    let err = handle(&guard, &event("scheduled-sweep.json"))
         .await
         .unwrap_err();
-    assert!(matches!(err, HandlerError::Source(_)), "{err}");
+    assert!(matches!(err, GuardError::Source(_)), "{err}");
     assert!(
         err.to_string().contains("TooManyRequestsException"),
         "{err}"
@@ -1053,7 +950,9 @@ async fn a_storm_on_describe_organization_fails_the_invocation_and_the_retry_ale
 
     // The retry, once the storm is over, alerts every problem of the organization.
     aws.set_faults(Faults::default);
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert_eq!(
         published_changes(&sink.take()),
         once_each(&first_run_keys(blog()))
@@ -1096,8 +995,10 @@ async fn access_denied_on_sandbox_makes_sandbox_unknown_and_the_rest_correct() {
     let aws = MockedAws::new(blog(), faults);
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&aws, &store, &sink, &config());
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    let guard = config().guard(&aws, &store, &sink);
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     let messages = sink.take();
     let kinds = change_kinds(&messages);
     for key in keys_of(SANDBOX) {
@@ -1262,18 +1163,19 @@ async fn dynamodb_failing_to_load_fails_the_invocation_and_publishes_nothing() {
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
+    let guard = config().guard(&source, &store, &sink);
     store.fail_load.store(true, Ordering::SeqCst);
-    let err = guard
-        .handle(&event("scheduled-sweep.json"))
+    let err = handle(&guard, &event("scheduled-sweep.json"))
         .await
         .unwrap_err();
-    assert!(matches!(err, HandlerError::State(_)), "{err}");
+    assert!(matches!(err, GuardError::State(_)), "{err}");
     assert!(err.retryable());
     assert!(sink.take().is_empty());
 
     store.fail_load.store(false, Ordering::SeqCst);
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert_eq!(
         published_changes(&sink.take()),
         once_each(&first_run_keys(blog()))
@@ -1285,13 +1187,12 @@ async fn dynamodb_failing_midway_through_the_claims_rolls_back_and_the_retry_ale
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
+    let guard = config().guard(&source, &store, &sink);
     store.claims_before_error.store(1, Ordering::SeqCst);
-    let err = guard
-        .handle(&event("scheduled-sweep.json"))
+    let err = handle(&guard, &event("scheduled-sweep.json"))
         .await
         .unwrap_err();
-    assert!(matches!(err, HandlerError::State(_)), "{err}");
+    assert!(matches!(err, GuardError::State(_)), "{err}");
     assert!(
         sink.take().is_empty(),
         "nothing published on a failed claim"
@@ -1304,7 +1205,9 @@ async fn dynamodb_failing_midway_through_the_claims_rolls_back_and_the_retry_ale
     store
         .claims_before_error
         .store(usize::MAX, Ordering::SeqCst);
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert_eq!(
         published_changes(&sink.take()),
         once_each(&first_run_keys(blog()))
@@ -1318,27 +1221,30 @@ async fn a_failed_rollback_after_an_sns_error_is_alerted_once_the_lease_expires(
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
+    let guard = config().guard(&source, &store, &sink);
     sink.fail_part.store(1, Ordering::SeqCst);
     store.fail_release.store(true, Ordering::SeqCst);
-    let err = guard
-        .handle(&event("scheduled-sweep.json"))
+    let err = handle(&guard, &event("scheduled-sweep.json"))
         .await
         .unwrap_err();
     let expected = first_run_keys(blog());
     assert!(
-        matches!(err, HandlerError::Publish { rolled_back: 0, not_rolled_back, .. } if not_rolled_back == expected.len()),
+        matches!(err, GuardError::Publish { rolled_back: 0, not_rolled_back, .. } if not_rolled_back == expected.len()),
         "{err}"
     );
     sink.fail_part.store(0, Ordering::SeqCst);
     store.fail_release.store(false, Ordering::SeqCst);
 
     // A retry within the lease cannot tell a dead claimer from a slow one: it waits.
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
-    assert_eq!(summary.messages_published, 0);
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(summary.run.messages_published, 0);
     // After the lease, the next run alerts.
     store.expire_leases();
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert_eq!(published_changes(&sink.take()), once_each(&expected));
     assert_eq!(store.pending(), 0);
 }
@@ -1348,22 +1254,28 @@ async fn a_failed_commit_after_publishing_repeats_the_alert_after_the_lease_neve
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
+    let guard = config().guard(&source, &store, &sink);
     store.fail_commit.store(true, Ordering::SeqCst);
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     let expected = first_run_keys(blog());
-    assert_eq!(summary.uncommitted, expected.len());
+    assert_eq!(summary.run.uncommitted, expected.len());
     assert_eq!(published_changes(&sink.take()), once_each(&expected));
     store.fail_commit.store(false, Ordering::SeqCst);
     store.expire_leases();
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert_eq!(
         published_changes(&sink.take()),
         once_each(&expected),
         "at least once: repeated, not lost"
     );
     store.expire_leases();
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert!(sink.take().is_empty(), "committed now");
 }
 
@@ -1381,7 +1293,7 @@ where
     tokio::select! {
         biased;
         () = entered.notified() => {}
-        result = guard.handle(payload) => panic!("the invocation was meant to hang: {result:?}"),
+        result = handle(guard, payload) => panic!("the invocation was meant to hang: {result:?}"),
     }
 }
 
@@ -1390,14 +1302,16 @@ async fn a_timeout_while_reading_changes_nothing_and_the_retry_alerts() {
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
+    let guard = config().guard(&source, &store, &sink);
     source.hang.store(true, Ordering::SeqCst);
     kill_when_stuck(&guard, &source.entered, &event("scheduled-sweep.json")).await;
     assert!(store.items().is_empty());
     assert!(sink.take().is_empty());
 
     source.hang.store(false, Ordering::SeqCst);
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert_eq!(
         published_changes(&sink.take()),
         once_each(&first_run_keys(blog()))
@@ -1409,7 +1323,7 @@ async fn a_timeout_between_claiming_and_publishing_is_alerted_by_the_next_run_af
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
+    let guard = config().guard(&source, &store, &sink);
     let expected = first_run_keys(blog());
     sink.hang.store(true, Ordering::SeqCst);
     kill_when_stuck(&guard, &sink.entered, &event("scheduled-sweep.json")).await;
@@ -1422,18 +1336,27 @@ async fn a_timeout_between_claiming_and_publishing_is_alerted_by_the_next_run_af
 
     // Within the lease (the claimer might still be publishing): no duplicate.
     sink.hang.store(false, Ordering::SeqCst);
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
-    assert_eq!((summary.changes, summary.messages_published), (0, 0));
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.run.changes, summary.run.messages_published),
+        (0, 0)
+    );
 
     // After it (the SQS retry comes after the 30-minute visibility timeout; the next sweep in
     // any case): the alert goes out, once.
     store.expire_leases();
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
-    assert_eq!(summary.claimed, expected.len());
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(summary.run.claimed, expected.len());
     assert_eq!(published_changes(&sink.take()), once_each(&expected));
     assert_eq!(store.pending(), 0);
     store.expire_leases();
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     assert!(sink.take().is_empty());
 }
 
@@ -1444,8 +1367,10 @@ async fn a_timeout_while_publishing_a_fix_is_alerted_as_the_fix_after_the_lease(
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    let guard = config().guard(&source, &store, &sink);
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     sink.take();
     source.set(fixed());
     sink.hang.store(true, Ordering::SeqCst);
@@ -1457,7 +1382,9 @@ async fn a_timeout_while_publishing_a_fix_is_alerted_as_the_fix_after_the_lease(
     .await;
     sink.hang.store(false, Ordering::SeqCst);
     store.expire_leases();
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     let kinds = change_kinds(&sink.take());
     for key in keys_of(SANDBOX) {
         assert_eq!(
@@ -1478,16 +1405,16 @@ async fn two_invocations_racing_on_the_same_change_publish_each_change_once() {
     let second = FakeSource::new(blog());
     let store = LeaseStore::with_barrier(2);
     let sink = RecordingSink::default();
-    let a = Guard::new(&first, &store, &sink, &config());
-    let b = Guard::new(&second, &store, &sink, &config());
+    let a = config().guard(&first, &store, &sink);
+    let b = config().guard(&second, &store, &sink);
     let payload = event("organizations-attach-policy.json");
-    let (ra, rb) = tokio::join!(a.handle(&payload), b.handle(&payload));
-    let (ra, rb): (RunSummary, RunSummary) = (ra.unwrap(), rb.unwrap());
+    let (ra, rb) = tokio::join!(handle(&a, &payload), handle(&b, &payload));
+    let (ra, rb): (InvocationSummary, InvocationSummary) = (ra.unwrap(), rb.unwrap());
     let expected = first_run_keys(blog());
-    assert_eq!(ra.changes, expected.len(), "both saw every change");
-    assert_eq!(rb.changes, expected.len());
-    assert_eq!(ra.claimed + rb.claimed, expected.len());
-    assert_eq!(ra.lost + rb.lost, expected.len());
+    assert_eq!(ra.run.changes, expected.len(), "both saw every change");
+    assert_eq!(rb.run.changes, expected.len());
+    assert_eq!(ra.run.claimed + rb.run.claimed, expected.len());
+    assert_eq!(ra.run.lost + rb.run.lost, expected.len());
     assert_eq!(published_changes(&sink.take()), once_each(&expected));
 }
 
@@ -1496,14 +1423,12 @@ async fn an_older_evaluation_arriving_late_never_overwrites_newer_state() {
     let source = FakeSource::new(blog());
     let store = LeaseStore::new();
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, &store, &sink, &config());
-    guard
-        .handle(&event("organizations-attach-policy.json"))
+    let guard = config().guard(&source, &store, &sink);
+    handle(&guard, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     source.set(fixed());
-    guard
-        .handle(&event("organizations-detach-policy.json"))
+    handle(&guard, &event("organizations-detach-policy.json"))
         .await
         .unwrap();
     sink.take();
@@ -1511,46 +1436,16 @@ async fn an_older_evaluation_arriving_late_never_overwrites_newer_state() {
 
     // The slow invocation of the attach event evaluates its (older) read now.
     source.set(blog());
-    let summary = guard
-        .handle(&event("organizations-attach-policy.json"))
+    let summary = handle(&guard, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
-    assert_eq!(summary.claimed, 0);
+    assert_eq!(summary.run.claimed, 0);
     assert!(sink.take().is_empty());
     assert_eq!(store.items(), newer);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The real DynamoDB and SNS clients against moto
-
-async fn moto() -> Option<SdkConfig> {
-    let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") else {
-        assert!(
-            std::env::var("CRIS_GUARD_REQUIRE_MOTO").as_deref() != Ok("1"),
-            "CRIS_GUARD_REQUIRE_MOTO=1 but MOTO_ENDPOINT is not set"
-        );
-        eprintln!("note: MOTO_ENDPOINT is not set; skipping the moto test");
-        return None;
-    };
-    Some(
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .load()
-            .await,
-    )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000_000_000
-    )
-}
 
 async fn create_table(ddb: &aws_sdk_dynamodb::Client) -> String {
     let table = unique("cris-guard-faults");
@@ -1603,7 +1498,7 @@ async fn moto_a_timeout_between_claiming_and_publishing_is_alerted_after_the_lea
     let store = DynamoStateStore::new(ddb.clone(), &table).with_clock(clock);
     let source = FakeSource::new(blog());
     let sink = RecordingSink::default();
-    let guard = Guard::new(&source, store.clone(), &sink, &config());
+    let guard = config().guard(&source, store.clone(), &sink);
     let expected = first_run_keys(blog());
 
     sink.hang.store(true, Ordering::SeqCst);
@@ -1631,8 +1526,13 @@ async fn moto_a_timeout_between_claiming_and_publishing_is_alerted_after_the_lea
 
     // Within the lease: the claim counts as taken.
     offset.store(DEFAULT_CLAIM_LEASE.as_secs(), Ordering::SeqCst);
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
-    assert_eq!((summary.changes, summary.messages_published), (0, 0));
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.run.changes, summary.run.messages_published),
+        (0, 0)
+    );
     assert!(store.load(ORG).await.unwrap().len() == expected.len());
 
     // After it: alerted once, committed (the lease attributes removed).
@@ -1641,9 +1541,11 @@ async fn moto_a_timeout_between_claiming_and_publishing_is_alerted_after_the_lea
         store.load(ORG).await.unwrap().is_empty(),
         "expired claims show the state before"
     );
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
-    assert_eq!(summary.claimed, expected.len());
-    assert_eq!(summary.uncommitted, 0);
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(summary.run.claimed, expected.len());
+    assert_eq!(summary.run.uncommitted, 0);
     assert_eq!(published_changes(&sink.take()), once_each(&expected));
     let item = ddb
         .get_item()
@@ -1655,8 +1557,13 @@ async fn moto_a_timeout_between_claiming_and_publishing_is_alerted_after_the_lea
         .unwrap();
     assert!(!item.item().unwrap().contains_key("pendingUntil"));
     offset.store(10 * DEFAULT_CLAIM_LEASE.as_secs(), Ordering::SeqCst);
-    let summary = guard.handle(&event("scheduled-sweep.json")).await.unwrap();
-    assert_eq!((summary.changes, summary.messages_published), (0, 0));
+    let summary = handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.run.changes, summary.run.messages_published),
+        (0, 0)
+    );
 
     // A fix killed while publishing: after the lease the previous (blocked) state shows, and
     // the fix is alerted.
@@ -1683,7 +1590,9 @@ async fn moto_a_timeout_between_claiming_and_publishing_is_alerted_after_the_lea
         Status::Blocked,
         "expired: the state before"
     );
-    guard.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&guard, &event("scheduled-sweep.json"))
+        .await
+        .unwrap();
     let kinds = change_kinds(&sink.take());
     assert_eq!(
         kinds.get(&sandbox).map(String::as_str),
@@ -1710,31 +1619,39 @@ async fn moto_two_invocations_racing_publish_each_change_once_and_older_state_ne
         inner: &store,
         barrier: &barrier,
     };
-    let a = Guard::new(&first, gate(), &sink, &config());
-    let b = Guard::new(&second, gate(), &sink, &config());
+    let a = config().guard(&first, gate(), &sink);
+    let b = config().guard(&second, gate(), &sink);
     let payload = event("organizations-attach-policy.json");
-    let (ra, rb) = tokio::join!(a.handle(&payload), b.handle(&payload));
+    let (ra, rb) = tokio::join!(handle(&a, &payload), handle(&b, &payload));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     let expected = first_run_keys(blog());
-    assert_eq!((ra.changes, rb.changes), (expected.len(), expected.len()));
-    assert_eq!(ra.claimed + rb.claimed, expected.len(), "{ra:?} {rb:?}");
+    assert_eq!(
+        (ra.run.changes, rb.run.changes),
+        (expected.len(), expected.len())
+    );
+    assert_eq!(
+        ra.run.claimed + rb.run.claimed,
+        expected.len(),
+        "{ra:?} {rb:?}"
+    );
     assert_eq!(published_changes(&sink.take()), once_each(&expected));
 
     // A newer read (the fix), then the older read arriving late: it changes nothing.
-    let guard = Guard::new(&first, store.clone(), &sink, &config());
+    let guard = config().guard(&first, store.clone(), &sink);
     first.set(fixed());
-    guard
-        .handle(&event("organizations-detach-policy.json"))
+    handle(&guard, &event("organizations-detach-policy.json"))
         .await
         .unwrap();
     sink.take();
     let newer = store.load(ORG).await.unwrap();
     first.set(blog());
-    let summary = guard
-        .handle(&event("organizations-attach-policy.json"))
+    let summary = handle(&guard, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
-    assert_eq!((summary.claimed, summary.messages_published), (0, 0));
+    assert_eq!(
+        (summary.run.claimed, summary.run.messages_published),
+        (0, 0)
+    );
     assert!(sink.take().is_empty());
     assert_eq!(store.load(ORG).await.unwrap(), newer);
 
@@ -1754,11 +1671,9 @@ async fn moto_sns_and_dynamodb_errors_fail_the_invocation_and_the_retry_alerts()
     // DynamoDB: the table does not exist (ResourceNotFoundException). Nothing is published.
     let recorder = RecordingSink::default();
     let missing = DynamoStateStore::new(ddb.clone(), unique("no-such-table"));
-    let err = Guard::new(&source, missing, &recorder, &config())
-        .handle(&payload)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, HandlerError::State(_)), "{err}");
+    let guard = config().guard(&source, missing, &recorder);
+    let err = handle(&guard, &payload).await.unwrap_err();
+    assert!(matches!(err, GuardError::State(_)), "{err}");
     assert!(err.to_string().contains("ResourceNotFound"), "{err}");
     assert!(err.retryable());
     assert!(recorder.take().is_empty());
@@ -1773,12 +1688,10 @@ async fn moto_sns_and_dynamodb_errors_fail_the_invocation_and_the_retry_alerts()
             unique("no-such-topic")
         ),
     );
-    let err = Guard::new(&source, store.clone(), no_topic, &config())
-        .handle(&payload)
-        .await
-        .unwrap_err();
+    let guard = config().guard(&source, store.clone(), no_topic);
+    let err = handle(&guard, &payload).await.unwrap_err();
     assert!(
-        matches!(err, HandlerError::Publish { rolled_back, not_rolled_back: 0, .. } if rolled_back > 0),
+        matches!(err, GuardError::Publish { rolled_back, not_rolled_back: 0, .. } if rolled_back > 0),
         "{err}"
     );
     assert!(err.retryable());
@@ -1797,18 +1710,15 @@ async fn moto_sns_and_dynamodb_errors_fail_the_invocation_and_the_retry_alerts()
         .topic_arn()
         .unwrap()
         .to_string();
-    let summary = Guard::new(
+    let guard = config().guard(
         &source,
         store.clone(),
         SnsSink::new(sns.clone(), &topic_arn),
-        &config(),
-    )
-    .handle(&payload)
-    .await
-    .unwrap();
-    assert_eq!(summary.messages_published, 1);
-    assert_eq!(summary.claimed, first_run_keys(blog()).len());
-    assert_eq!(store.load(ORG).await.unwrap().len(), summary.claimed);
+    );
+    let summary = handle(&guard, &payload).await.unwrap();
+    assert_eq!(summary.run.messages_published, 1);
+    assert_eq!(summary.run.claimed, first_run_keys(blog()).len());
+    assert_eq!(store.load(ORG).await.unwrap().len(), summary.run.claimed);
 
     let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
     let _ = ddb.delete_table().table_name(&table).send().await;

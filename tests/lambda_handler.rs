@@ -1,5 +1,5 @@
 //! The Lambda guard end to end through its seams: every `events/*.json` payload through
-//! `Guard::handle` with a fixed snapshot (the blog scenario), an in-memory state store that
+//! `lambda::handle` with a fixed snapshot (the blog scenario), an in-memory state store that
 //! follows the DynamoDB conditional scheme, and a recording sink.
 #![cfg(feature = "aws")]
 #![allow(
@@ -10,79 +10,23 @@
 )]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use cris_guard::alert::{FindingState, SnsMessage, StateView};
-use cris_guard::lambda::{
-    AlertSink, Claim, ClaimOutcome, Config, Guard, HandlerError, PublishError, SnapshotSource,
-    SourceError, StateError, StateStore, state_pk,
+use cris_guard::guard::{
+    Claim, ClaimOutcome, Guard, GuardError, SourceError, StateError, StateStore, state_pk,
 };
+use cris_guard::lambda::handle;
 use cris_guard::snapshot::Snapshot;
 use serde_json::Value;
 
-const ALICE: &str = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn blog_snapshot() -> Snapshot {
-    let text = std::fs::read_to_string(root().join("examples/blog/snapshot.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The blog scenario after the Region deny was detached from Sandbox, read a day later.
-fn fixed_snapshot() -> Snapshot {
-    let mut s = blog_snapshot();
-    s.captured_at = "2026-11-30T00:00:00Z".into();
-    for p in &mut s.policies {
-        if p.id == "p-abcd1234" {
-            p.targets.retain(|t| t != "ou-ab12-11111111");
-        }
-    }
-    s
-}
-
-fn event(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("events").join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn event_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-}
-
-struct FakeSource {
-    snapshot: Mutex<Result<Snapshot, SourceError>>,
-    calls: AtomicUsize,
-}
-
-impl FakeSource {
-    fn new(snapshot: Snapshot) -> Self {
-        FakeSource {
-            snapshot: Mutex::new(Ok(snapshot)),
-            calls: AtomicUsize::new(0),
-        }
-    }
-    fn set(&self, snapshot: Result<Snapshot, SourceError>) {
-        *self.snapshot.lock().unwrap() = snapshot;
-    }
-}
-
-impl SnapshotSource for FakeSource {
-    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.snapshot.lock().unwrap().clone()
-    }
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/ports.rs"]
+mod ports;
+use fixtures::{ALICE, blog, config, event, event_files, fixed};
+use ports::{FakeSource, RecordingSink};
 
 /// DynamoDB semantics in memory: `claim` and `release` apply the same conditions as
 /// `DynamoStateStore`. `stale_load` makes `load` return nothing, as if this invocation had read
@@ -146,51 +90,13 @@ impl StateStore for MemoryStore {
     }
 }
 
-#[derive(Default)]
-struct RecordingSink {
-    messages: Mutex<Vec<SnsMessage>>,
-    fail: AtomicBool,
-}
-
-impl RecordingSink {
-    fn take(&self) -> Vec<SnsMessage> {
-        std::mem::take(&mut *self.messages.lock().unwrap())
-    }
-}
-
-impl AlertSink for RecordingSink {
-    async fn publish(&self, message: &SnsMessage) -> Result<(), PublishError> {
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(PublishError {
-                message: "SNS Publish: service unavailable".into(),
-            });
-        }
-        self.messages.lock().unwrap().push(message.clone());
-        Ok(())
-    }
-}
-
 type TestGuard = Guard<FakeSource, MemoryStore, RecordingSink>;
 
-fn config() -> Config {
-    Config::from_lookup(|name| {
-        match name {
-            "CRIS_GUARD_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:111111111111:cris-guard-alerts"),
-            "CRIS_GUARD_TABLE_NAME" => Some("cris-guard-state"),
-            "CRIS_GUARD_SOURCE_REGIONS" => Some("us-east-1,us-west-2"),
-            _ => None,
-        }
-        .map(String::from)
-    })
-    .unwrap()
-}
-
 fn guard(snapshot: Snapshot) -> TestGuard {
-    Guard::new(
+    config().guard(
         FakeSource::new(snapshot),
         MemoryStore::default(),
         RecordingSink::default(),
-        &config(),
     )
 }
 
@@ -217,9 +123,8 @@ async fn every_event_file_goes_through_the_handler() {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let payload: Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let g = guard(blog_snapshot());
-        let summary = g
-            .handle(&payload)
+        let g = guard(blog());
+        let summary = handle(&g, &payload)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let messages = g.sink.take();
@@ -254,16 +159,15 @@ async fn every_event_file_goes_through_the_handler() {
             );
         }
         // The same payload again: nothing new.
-        g.handle(&payload).await.unwrap();
+        handle(&g, &payload).await.unwrap();
         assert!(g.sink.take().is_empty(), "{name}: duplicate published");
     }
 }
 
 #[tokio::test]
 async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
-    let g = guard(blog_snapshot());
-    let summary = g
-        .handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    let summary = handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     let messages = g.sink.take();
@@ -291,13 +195,13 @@ async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
         "p-abcd1234"
     );
     assert!(change_kinds(m).iter().all(|k| k == "newlyBlocked"));
-    assert_eq!(summary.claimed, summary.changes);
+    assert_eq!(summary.run.claimed, summary.run.changes);
     assert!(
-        summary.changes >= 2,
+        summary.run.changes >= 2,
         "Sandbox and Security from two source Regions"
     );
 
-    g.handle(&event("organizations-attach-policy.json"))
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     assert!(g.sink.take().is_empty());
@@ -306,9 +210,8 @@ async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
 #[tokio::test]
 async fn one_change_reported_by_two_events_alerts_once() {
     // Both events in one SQS batch: one read, one message.
-    let g = guard(blog_snapshot());
-    let summary = g
-        .handle(&event("sqs-batch-two-attach-policy.json"))
+    let g = guard(blog());
+    let summary = handle(&g, &event("sqs-batch-two-attach-policy.json"))
         .await
         .unwrap();
     assert_eq!((summary.records, summary.events), (2, 2));
@@ -316,20 +219,19 @@ async fn one_change_reported_by_two_events_alerts_once() {
     assert_eq!(g.sink.take().len(), 1);
 
     // The same two events as two invocations: the second finds nothing new.
-    let g = guard(blog_snapshot());
+    let g = guard(blog());
     let batch = event("sqs-batch-two-attach-policy.json");
     for record in batch["Records"].as_array().unwrap() {
         let single: Value = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
-        g.handle(&single).await.unwrap();
+        handle(&g, &single).await.unwrap();
     }
     assert_eq!(g.sink.take().len(), 1);
 }
 
 #[tokio::test]
 async fn a_failed_call_is_not_evaluated() {
-    let g = guard(blog_snapshot());
-    let summary = g
-        .handle(&event("organizations-attach-policy-failed.json"))
+    let g = guard(blog());
+    let summary = handle(&g, &event("organizations-attach-policy-failed.json"))
         .await
         .unwrap();
     assert_eq!(summary.failed_calls, 1);
@@ -341,26 +243,26 @@ async fn a_failed_call_is_not_evaluated() {
 
 #[tokio::test]
 async fn a_sweep_without_change_publishes_nothing() {
-    let g = guard(blog_snapshot());
-    g.handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     assert_eq!(g.sink.take().len(), 1);
-    let summary = g.handle(&event("scheduled-sweep.json")).await.unwrap();
+    let summary = handle(&g, &event("scheduled-sweep.json")).await.unwrap();
     assert!(summary.evaluated);
-    assert_eq!(summary.changes, 0);
+    assert_eq!(summary.run.changes, 0);
     assert!(g.sink.take().is_empty());
 }
 
 #[tokio::test]
 async fn a_fix_is_reported_once() {
-    let g = guard(blog_snapshot());
-    g.handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     g.sink.take();
-    g.source.set(Ok(fixed_snapshot()));
-    g.handle(&event("organizations-detach-policy.json"))
+    g.source.set(fixed());
+    handle(&g, &event("organizations-detach-policy.json"))
         .await
         .unwrap();
     let messages = g.sink.take();
@@ -378,22 +280,21 @@ async fn a_fix_is_reported_once() {
         m.default
     );
     assert!(m.default.contains("(DetachPolicy)"), "{}", m.default);
-    g.handle(&event("scheduled-sweep.json")).await.unwrap();
+    handle(&g, &event("scheduled-sweep.json")).await.unwrap();
     assert!(g.sink.take().is_empty());
 }
 
 #[tokio::test]
 async fn a_publish_failure_rolls_back_so_the_retry_alerts() {
-    let g = guard(blog_snapshot());
-    g.sink.fail.store(true, Ordering::SeqCst);
-    let err = g
-        .handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    g.sink.fail_part.store(1, Ordering::SeqCst);
+    let err = handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap_err();
     assert!(
         matches!(
             err,
-            HandlerError::Publish {
+            GuardError::Publish {
                 not_rolled_back: 0,
                 ..
             }
@@ -405,8 +306,8 @@ async fn a_publish_failure_rolls_back_so_the_retry_alerts() {
     assert_eq!(diagnostic.error_type, "Retryable.PublishFailed");
     assert!(g.state.items().is_empty(), "claims rolled back");
 
-    g.sink.fail.store(false, Ordering::SeqCst);
-    g.handle(&event("organizations-attach-policy.json"))
+    g.sink.fail_part.store(0, Ordering::SeqCst);
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     assert_eq!(g.sink.take().len(), 1);
@@ -414,22 +315,22 @@ async fn a_publish_failure_rolls_back_so_the_retry_alerts() {
 
 #[tokio::test]
 async fn a_publish_failure_after_a_fix_restores_the_previous_state() {
-    let g = guard(blog_snapshot());
-    g.handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     g.sink.take();
     let before = g.state.items();
-    g.source.set(Ok(fixed_snapshot()));
-    g.sink.fail.store(true, Ordering::SeqCst);
+    g.source.set(fixed());
+    g.sink.fail_part.store(1, Ordering::SeqCst);
     assert!(
-        g.handle(&event("organizations-detach-policy.json"))
+        handle(&g, &event("organizations-detach-policy.json"))
             .await
             .is_err()
     );
     assert_eq!(g.state.items(), before);
-    g.sink.fail.store(false, Ordering::SeqCst);
-    g.handle(&event("organizations-detach-policy.json"))
+    g.sink.fail_part.store(0, Ordering::SeqCst);
+    handle(&g, &event("organizations-detach-policy.json"))
         .await
         .unwrap();
     assert_eq!(g.sink.take().len(), 1);
@@ -437,31 +338,30 @@ async fn a_publish_failure_after_a_fix_restores_the_previous_state() {
 
 #[tokio::test]
 async fn a_lost_race_publishes_nothing() {
-    let g = guard(blog_snapshot());
-    g.handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     assert_eq!(g.sink.take().len(), 1);
     // A second invocation that read the state before the first one claimed.
     g.state.stale_load.store(true, Ordering::SeqCst);
-    let summary = g
-        .handle(&event("organizations-attach-policy.json"))
+    let summary = handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
-    assert!(summary.changes > 0);
-    assert_eq!(summary.claimed, 0);
-    assert_eq!(summary.lost, summary.changes);
+    assert!(summary.run.changes > 0);
+    assert_eq!(summary.run.claimed, 0);
+    assert_eq!(summary.run.lost, summary.run.changes);
     assert!(g.sink.take().is_empty());
 }
 
 #[tokio::test]
 async fn an_older_snapshot_never_overwrites_newer_state() {
-    let g = guard(blog_snapshot());
-    g.handle(&event("organizations-attach-policy.json"))
+    let g = guard(blog());
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
-    g.source.set(Ok(fixed_snapshot()));
-    g.handle(&event("organizations-detach-policy.json"))
+    g.source.set(fixed());
+    handle(&g, &event("organizations-detach-policy.json"))
         .await
         .unwrap();
     g.sink.take();
@@ -476,8 +376,8 @@ async fn an_older_snapshot_never_overwrites_newer_state() {
     );
 
     // A slow invocation evaluates the older (blocked) snapshot afterwards.
-    g.source.set(Ok(blog_snapshot()));
-    g.handle(&event("organizations-attach-policy.json"))
+    g.source.set(blog());
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     assert!(g.sink.take().is_empty());
@@ -485,7 +385,7 @@ async fn an_older_snapshot_never_overwrites_newer_state() {
 
     // Even when it read the state before the newer one was written, its claims lose.
     g.state.stale_load.store(true, Ordering::SeqCst);
-    g.handle(&event("organizations-attach-policy.json"))
+    handle(&g, &event("organizations-attach-policy.json"))
         .await
         .unwrap();
     assert!(g.sink.take().is_empty());
@@ -494,12 +394,14 @@ async fn an_older_snapshot_never_overwrites_newer_state() {
 
 #[tokio::test]
 async fn a_source_failure_fails_the_invocation() {
-    let g = guard(blog_snapshot());
-    g.source.set(Err(SourceError {
+    let g = guard(blog());
+    g.source.fail(SourceError {
         message: "DescribeOrganization: TooManyRequestsException".into(),
-    }));
-    let err = g.handle(&event("scheduled-sweep.json")).await.unwrap_err();
-    assert!(matches!(err, HandlerError::Source(_)));
+    });
+    let err = handle(&g, &event("scheduled-sweep.json"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GuardError::Source(_)));
     assert!(err.retryable());
     assert!(g.sink.take().is_empty());
     assert!(g.state.items().is_empty());
@@ -508,10 +410,10 @@ async fn a_source_failure_fails_the_invocation() {
 
 #[tokio::test]
 async fn undecodable_records_are_skipped_not_failed() {
-    let g = guard(blog_snapshot());
+    let g = guard(blog());
     let mut batch = event("sqs-batch-two-attach-policy.json");
     batch["Records"][1]["body"] = Value::String("{\"not\": \"an event\"}".into());
-    let summary = g.handle(&batch).await.unwrap();
+    let summary = handle(&g, &batch).await.unwrap();
     assert_eq!(summary.undecodable, 1);
     assert!(summary.evaluated);
     assert_eq!(g.sink.take().len(), 1);
@@ -523,8 +425,8 @@ async fn undecodable_records_are_skipped_not_failed() {
 
 #[tokio::test]
 async fn an_alert_about_new_problems_carries_their_verified_proposals() {
-    let g = guard(blog_snapshot());
-    g.handle(&event("scheduled-sweep.json")).await.unwrap();
+    let g = guard(blog());
+    handle(&g, &event("scheduled-sweep.json")).await.unwrap();
     let messages = g.sink.take();
     assert_eq!(messages.len(), 1);
     let full = full_json(&messages[0]);

@@ -13,61 +13,24 @@
     reason = "test helpers outside #[test] functions fail loudly on purpose"
 )]
 
-use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use cris_guard::alert::FindingState;
 use cris_guard::aws::{sns::SnsSink, state::DynamoStateStore};
-use cris_guard::lambda::{
-    Claim, ClaimOutcome, Config, Guard, SnapshotSource, SourceError, StateStore,
-};
+use cris_guard::guard::{Claim, ClaimOutcome, StateStore};
+use cris_guard::lambda::{Config, handle};
 use cris_guard::report::Status;
-use cris_guard::snapshot::Snapshot;
 use serde_json::Value;
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/moto.rs"]
+mod moto;
+#[path = "support/ports.rs"]
+mod ports;
 #[path = "support/state_table.rs"]
 mod state_table;
-
-const ALICE: &str = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com";
-
-struct FixedSource(Snapshot);
-
-impl SnapshotSource for FixedSource {
-    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        Ok(self.0.clone())
-    }
-}
-
-fn read_json(relative: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-async fn moto() -> Option<SdkConfig> {
-    let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") else {
-        assert!(
-            std::env::var("CRIS_GUARD_REQUIRE_MOTO").as_deref() != Ok("1"),
-            "CRIS_GUARD_REQUIRE_MOTO=1 but MOTO_ENDPOINT is not set"
-        );
-        eprintln!("note: MOTO_ENDPOINT is not set; skipping the moto test");
-        return None;
-    };
-    Some(
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .load()
-            .await,
-    )
-}
-
-fn unique_suffix() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{}-{}", std::process::id(), nanos % 1_000_000_000_000)
-}
+use fixtures::{ALICE, blog, event};
+use moto::{moto, unique};
+use ports::FakeSource;
 
 async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
     let out = sqs
@@ -96,14 +59,13 @@ async fn alerts_through_real_sns_and_dynamodb() {
     let Some(conf) = moto().await else {
         return;
     };
-    let suffix = unique_suffix();
     let sns = aws_sdk_sns::Client::new(&conf);
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
 
     let topic_arn = sns
         .create_topic()
-        .name(format!("cris-guard-alerts-{suffix}"))
+        .name(unique("cris-guard-alerts"))
         .send()
         .await
         .unwrap()
@@ -112,7 +74,7 @@ async fn alerts_through_real_sns_and_dynamodb() {
         .to_string();
     let queue_url = sqs
         .create_queue()
-        .queue_name(format!("cris-guard-alerts-{suffix}"))
+        .queue_name(unique("cris-guard-alerts"))
         .send()
         .await
         .unwrap()
@@ -139,7 +101,7 @@ async fn alerts_through_real_sns_and_dynamodb() {
         .send()
         .await
         .unwrap();
-    let table = format!("cris-guard-state-{suffix}");
+    let table = unique("cris-guard-state");
     state_table::create_state_table(&ddb, &table).await;
 
     let config = Config::from_lookup(|name| match name {
@@ -149,20 +111,17 @@ async fn alerts_through_real_sns_and_dynamodb() {
         _ => None,
     })
     .unwrap();
-    let snapshot: Snapshot =
-        serde_json::from_value(read_json("examples/blog/snapshot.json")).unwrap();
-    let guard = Guard::new(
-        FixedSource(snapshot),
+    let guard = config.guard(
+        FakeSource::new(blog()),
         DynamoStateStore::new(ddb.clone(), &config.table_name),
         SnsSink::new(sns.clone(), &config.topic_arn),
-        &config,
     );
-    let event = read_json("events/organizations-attach-policy.json");
+    let event = event("organizations-attach-policy.json");
 
     // First run: one alert, delivered to the queue as an SNS envelope.
-    let summary = guard.handle(&event).await.unwrap();
-    assert_eq!(summary.messages_published, 1, "{summary:?}");
-    assert!(summary.changes >= 2);
+    let summary = handle(&guard, &event).await.unwrap();
+    assert_eq!(summary.run.messages_published, 1, "{summary:?}");
+    assert!(summary.run.changes >= 2);
     let delivered = receive(&sqs, &queue_url).await;
     assert_eq!(delivered.len(), 1, "{delivered:?}");
     let envelope = &delivered[0];
@@ -177,7 +136,7 @@ async fn alerts_through_real_sns_and_dynamodb() {
     assert_eq!(body["organizationId"], "o-exampleorgid");
     assert_eq!(body["trigger"]["changedBy"], ALICE);
     let changes = body["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), summary.changes);
+    assert_eq!(changes.len(), summary.run.changes);
     assert!(changes.iter().all(|c| c["change"] == "newlyBlocked"));
     assert!(
         changes
@@ -187,14 +146,14 @@ async fn alerts_through_real_sns_and_dynamodb() {
     );
 
     // Second run: state is in DynamoDB, nothing new.
-    let again = guard.handle(&event).await.unwrap();
-    assert_eq!((again.changes, again.messages_published), (0, 0));
+    let again = handle(&guard, &event).await.unwrap();
+    assert_eq!((again.run.changes, again.run.messages_published), (0, 0));
     assert!(receive(&sqs, &queue_url).await.is_empty());
 
     // The stored state, and the conditional write refusing a second claim.
     let store = DynamoStateStore::new(ddb.clone(), &table);
     let view = store.load("o-exampleorgid").await.unwrap();
-    assert_eq!(view.len(), summary.changes);
+    assert_eq!(view.len(), summary.run.changes);
     let key = "ou-ab12-11111111|us.anthropic.claude-3-5-sonnet-20241022-v2:0|us-east-1";
     let stored = view.get(key).unwrap().clone();
     assert_eq!(stored.status, Status::Blocked);

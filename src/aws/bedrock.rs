@@ -8,8 +8,7 @@ use aws_sdk_bedrock::Client;
 use aws_sdk_bedrock::types::{InferenceProfileModel, InferenceProfileType};
 use futures_util::future::join_all;
 
-use crate::aws::organizations::after_pages;
-use crate::aws::reader::{Page, Paged, ReadContext, collect_pages, error_detail};
+use crate::aws::paging::{Page, Paged, ReadContext, after_pages, collect_pages, error_detail};
 use crate::snapshot::{Gap, InferenceProfile, InferenceProfileModel as SnapshotModel};
 
 /// `ListInferenceProfiles` accepts up to 1,000 per page.

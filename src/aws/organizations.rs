@@ -8,7 +8,8 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{self, PolicyType, PolicyTypeStatus};
 use futures_util::future::join_all;
 
-use crate::aws::reader::{Page, Paged, ReadContext, ReaderError, collect_pages, error_detail};
+use crate::aws::paging::{Page, Paged, ReadContext, after_pages, collect_pages, error_detail};
+use crate::error::AwsError;
 use crate::snapshot::{
     Account, Gap, Organization, OrganizationalUnit, PolicyContent, PolicyRecord, Root,
 };
@@ -45,19 +46,19 @@ pub(crate) struct Policies {
 pub(crate) async fn read_header(
     client: &Client,
     ctx: &ReadContext<'_>,
-) -> Result<Header, ReaderError> {
+) -> Result<Header, AwsError> {
     let described = {
         let _permit = ctx.permit().await;
         client.describe_organization().send().await
     };
     ctx.finished("DescribeOrganization");
-    let described = described.map_err(|err| ReaderError::Organizations {
+    let described = described.map_err(|err| AwsError::Organizations {
         operation: "DescribeOrganization",
         message: error_detail(&err),
     })?;
     let org = described
         .organization()
-        .ok_or_else(|| ReaderError::Organizations {
+        .ok_or_else(|| AwsError::Organizations {
             operation: "DescribeOrganization",
             message: "the response has no organization".into(),
         })?;
@@ -84,7 +85,7 @@ pub(crate) async fn read_header(
     let roots = match roots {
         Paged::Complete(roots) => roots,
         Paged::Failed { reason, .. } => {
-            return Err(ReaderError::Organizations {
+            return Err(AwsError::Organizations {
                 operation: "ListRoots",
                 message: reason,
             });
@@ -100,7 +101,7 @@ pub(crate) async fn read_header(
         });
     }
     if out.is_empty() {
-        return Err(ReaderError::Organizations {
+        return Err(AwsError::Organizations {
             operation: "ListRoots",
             message: "the organization has no root".into(),
         });
@@ -111,14 +112,10 @@ pub(crate) async fn read_header(
     })
 }
 
-fn required(
-    value: Option<&str>,
-    operation: &'static str,
-    field: &str,
-) -> Result<String, ReaderError> {
+fn required(value: Option<&str>, operation: &'static str, field: &str) -> Result<String, AwsError> {
     value
         .map(str::to_string)
-        .ok_or_else(|| ReaderError::Organizations {
+        .ok_or_else(|| AwsError::Organizations {
             operation,
             message: format!("the response has no {field}"),
         })
@@ -422,14 +419,5 @@ fn check_content(id: &str, name: &str, text: String) -> Result<String, String> {
             "the content is malformed at ${}: {}",
             err.path, err.message
         )),
-    }
-}
-
-/// ` after 2 pages` (or nothing when the first page failed).
-pub(crate) fn after_pages(pages: usize) -> String {
-    match pages {
-        0 => String::new(),
-        1 => " after 1 page".to_string(),
-        n => format!(" after {n} pages"),
     }
 }

@@ -6,7 +6,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::SnsMessage;
-use crate::lambda::{AlertSink, PublishError};
+use crate::guard::{AlertSink, PublishError};
 
 /// Publishes alerts to one topic.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! DynamoDB alert state: one item per finding, written with the conditional scheme documented
-//! in [`crate::lambda`] (claim before publishing, conditional revert on failure, never
+//! in [`crate::guard`] (claim before publishing, conditional revert on failure, never
 //! overwrite newer state, a lease so a claim whose invocation died is alerted again).
 //!
 //! Item: `pk` (S, `<organizationId>#<findingKey>`), `organizationId`, `findingKey`,
@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::{FindingState, StateView};
-use crate::lambda::{Claim, ClaimOutcome, StateError, StateStore};
+use crate::guard::{Claim, ClaimOutcome, StateError, StateStore};
 use crate::report::Status;
 
 /// How long a claim stays pending before another invocation may take it over: longer than any
@@ -83,7 +83,7 @@ impl DynamoStateStore {
     }
 
     fn now(&self) -> String {
-        crate::aws::reader::rfc3339(self.clock.now())
+        crate::aws::time::rfc3339(self.clock.now())
     }
 
     /// The committed item of `state`.
@@ -107,7 +107,7 @@ impl DynamoStateStore {
     fn pending_item(&self, claim: &Claim) -> HashMap<String, AttributeValue> {
         let s = |v: &str| AttributeValue::S(v.to_string());
         let mut item = self.item(claim, &claim.next);
-        let until = crate::aws::reader::rfc3339(self.clock.now() + self.lease);
+        let until = crate::aws::time::rfc3339(self.clock.now() + self.lease);
         item.insert("pendingUntil".to_string(), s(&until));
         if let Some(previous) = &claim.expected {
             item.insert("previousFingerprint".to_string(), s(&previous.fingerprint));

@@ -1,9 +1,14 @@
 //! Lambda entry point: JSON logs, configuration and clients built once, then the guard per
-//! invocation (see `cris_guard::lambda`).
+//! invocation (see `cris_guard::lambda` and `cris_guard::guard`).
+
+// The handler's future nests the SDK's read futures (Organizations paging, Bedrock per Region)
+// deeper than rustc's default layout depth of 128.
+#![recursion_limit = "256"]
 
 use aws_config::BehaviorVersion;
-use cris_guard::aws::{sns::SnsSink, state::DynamoStateStore};
-use cris_guard::lambda::{Config, Guard, HandlerError, live::ReaderSource};
+use cris_guard::aws::{sns::SnsSink, source::ReaderSource, state::DynamoStateStore};
+use cris_guard::guard::GuardError;
+use cris_guard::lambda::{self, Config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -21,11 +26,10 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let conf = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let guard = Guard::new(
+    let guard = config.guard(
         ReaderSource::new(&conf, config.source_regions.clone()),
         DynamoStateStore::new(aws_sdk_dynamodb::Client::new(&conf), &config.table_name),
         SnsSink::new(aws_sdk_sns::Client::new(&conf), &config.topic_arn),
-        &config,
     );
     // Timings for cold-start measurements (`scripts/cold-start`); CloudWatch's REPORT line
     // has the platform's own figures.
@@ -38,17 +42,17 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let start = std::time::Instant::now();
         let invocation = invocations.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let result = guard.handle(&event.payload).await;
+        let result = lambda::handle(guard, &event.payload).await;
         tracing::info!(
             invocation,
             duration_ms = start.elapsed().as_millis() as u64,
             since_start_ms = started.elapsed().as_millis() as u64,
             "invocation done"
         );
-        let summary = result.inspect_err(|err: &HandlerError| {
+        let summary = result.inspect_err(|err: &GuardError| {
             tracing::error!(code = err.code(), retryable = err.retryable(), error = %err, "invocation failed");
         })?;
-        Ok::<Value, HandlerError>(summary.response())
+        Ok::<Value, GuardError>(summary.response())
     }))
     .await
 }

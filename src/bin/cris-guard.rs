@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use cris_guard::error::InputError;
+use cris_guard::error::{Error, InputError, IoError};
 use cris_guard::findings::Report;
 use cris_guard::{check, reachability, remediation, report, snapshot, what_if};
+
+#[cfg(feature = "aws")]
+#[path = "cris-guard/live.rs"]
+mod live;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -138,18 +142,6 @@ enum ProposeFormat {
     Json,
 }
 
-/// Why the command failed: invalid input (exit 3) or IO (exit 4).
-enum Failure {
-    Input(InputError),
-    Io(String),
-}
-
-impl From<InputError> for Failure {
-    fn from(err: InputError) -> Failure {
-        Failure::Input(err)
-    }
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -168,22 +160,17 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(Failure::Input(err)) => {
-            eprintln!("error: invalid input: {err}");
-            ExitCode::from(3)
-        }
-        Err(Failure::Io(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(4)
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
         }
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    let metadata =
-        std::fs::metadata(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))?;
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    let metadata = std::fs::metadata(path).map_err(|source| file_error(path, source))?;
     if metadata.len() > snapshot::MAX_SNAPSHOT_BYTES as u64 {
-        return Err(Failure::Input(InputError::new(
+        return Err(Error::Input(InputError::new(
             path.display().to_string(),
             "$",
             format!(
@@ -193,10 +180,17 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
             ),
         )));
     }
-    std::fs::read(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+    std::fs::read(path).map_err(|source| file_error(path, source))
 }
 
-fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Failure> {
+fn file_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io(IoError::File {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
     let name = selection.snapshot.display().to_string();
     let loaded = snapshot::load(&name, &read(&selection.snapshot)?)?;
     match &selection.what_if {
@@ -209,10 +203,10 @@ fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Failure> {
     }
 }
 
-fn options(selection: &SelectionArgs) -> Result<reachability::Options, Failure> {
+fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
     for (i, region) in selection.source_regions.iter().enumerate() {
         if !cris_guard::ids::is_region(region) {
-            return Err(Failure::Input(InputError::new(
+            return Err(Error::Input(InputError::new(
                 "--source-region",
                 format!("[{i}]"),
                 format!("`{region}` is not an AWS Region name"),
@@ -221,7 +215,7 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Failure> 
     }
     for (i, ou) in selection.ous.iter().enumerate() {
         if !cris_guard::ids::is_ou_id(ou) {
-            return Err(Failure::Input(InputError::new(
+            return Err(Error::Input(InputError::new(
                 "--ou",
                 format!("[{i}]"),
                 format!("`{ou}` is not an OU id (ou-…)"),
@@ -242,7 +236,7 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Failure> 
 fn check_ous_exist(
     selection: &SelectionArgs,
     loaded: &snapshot::ValidSnapshot,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     for (i, ou) in selection.ous.iter().enumerate() {
         if !loaded
             .snapshot
@@ -250,7 +244,7 @@ fn check_ous_exist(
             .iter()
             .any(|o| &o.id == ou)
         {
-            return Err(Failure::Input(InputError::new(
+            return Err(Error::Input(InputError::new(
                 "--ou",
                 format!("[{i}]"),
                 format!("OU `{ou}` is not in the snapshot"),
@@ -260,7 +254,7 @@ fn check_ous_exist(
     Ok(())
 }
 
-fn evaluate(args: EvaluateArgs) -> Result<u8, Failure> {
+fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
     check_ous_exist(&args.selection, &loaded)?;
@@ -279,7 +273,7 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Failure> {
 }
 
 /// Writes `value` as pretty JSON (what [`json`] makes) to stdout, as it is serialized.
-fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = serde_json::to_writer_pretty(&mut stdout, value)
         .map_err(std::io::Error::from)
@@ -309,7 +303,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-fn emit(output: &str) -> Result<(), Failure> {
+fn emit(output: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     stdout_written(
         stdout
@@ -319,21 +313,22 @@ fn emit(output: &str) -> Result<(), Failure> {
 }
 
 /// The outcome of writing to stdout.
-fn stdout_written(result: std::io::Result<()>) -> Result<(), Failure> {
+fn stdout_written(result: std::io::Result<()>) -> Result<(), Error> {
     match result {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(Failure::Io(format!("writing output: {err}"))),
+        Err(err) => Err(Error::Io(IoError::Stdout(err))),
     }
 }
 
 /// Writes to `path` (atomically) or, without one, to stdout.
-fn write_output(path: Option<&Path>, text: &str) -> Result<(), Failure> {
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), Error> {
     match path {
         None => emit(text),
-        Some(path) => write_file_atomically(path, text.as_bytes())
-            .map_err(|e| Failure::Io(format!("{}: {e}", path.display()))),
+        Some(path) => {
+            write_file_atomically(path, text.as_bytes()).map_err(|source| file_error(path, source))
+        }
     }
 }
 
@@ -357,7 +352,7 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn propose(args: ProposeArgs) -> Result<u8, Failure> {
+fn propose(args: ProposeArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
     check_ous_exist(&args.selection, &loaded)?;
@@ -387,7 +382,7 @@ fn propose(args: ProposeArgs) -> Result<u8, Failure> {
     Ok(report.exit_code())
 }
 
-fn run_check(args: CheckArgs) -> Result<u8, Failure> {
+fn run_check(args: CheckArgs) -> Result<u8, Error> {
     let name = args.snapshot.display().to_string();
     let loaded = snapshot::load(&name, &read(&args.snapshot)?)?;
     let request_name = args.request.display().to_string();
@@ -405,34 +400,39 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
     })
 }
 
-fn generate_command(args: &GenerateArgs) -> Result<u8, Failure> {
+fn generate_command(args: &GenerateArgs) -> Result<u8, Error> {
     let options = cris_guard::generate::GenerateOptions {
         accounts: usize::try_from(args.accounts).unwrap_or(usize::MAX),
         seed: args.seed,
         ..cris_guard::generate::GenerateOptions::default()
     };
     let generated = cris_guard::generate::organization(&options);
-    let mut text = serde_json::to_string(&generated)
-        .map_err(|e| Failure::Io(format!("serializing the snapshot: {e}")))?;
+    let mut text = serde_json::to_string(&generated).map_err(|source| IoError::Serialize {
+        what: "serializing the snapshot",
+        source,
+    })?;
     text.push('\n');
     write_output(args.output.as_deref(), &text)?;
     Ok(0)
 }
 
 #[cfg(feature = "aws")]
-fn snapshot_command(args: SnapshotArgs) -> Result<u8, Failure> {
-    match cris_guard::aws::reader::run_snapshot_command(args.profile_regions) {
-        Ok(json) => {
-            write_output(args.output.as_deref(), &json)?;
-            Ok(0)
+fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
+    let regions = match live::profile_regions(args.profile_regions) {
+        Ok(regions) => regions,
+        Err(bad) => {
+            eprintln!(
+                "error: --profile-regions: `{bad}` is not an AWS Region name (e.g. us-east-1)"
+            );
+            return Ok(3);
         }
-        Err(code) => Ok(code),
-    }
+    };
+    let json = live::read(regions)?;
+    write_output(args.output.as_deref(), &json)?;
+    Ok(0)
 }
 
 #[cfg(not(feature = "aws"))]
-fn snapshot_command(_args: SnapshotArgs) -> Result<u8, Failure> {
-    Err(Failure::Io(
-        "this build has no AWS support (built without the `aws` feature)".to_string(),
-    ))
+fn snapshot_command(_args: SnapshotArgs) -> Result<u8, Error> {
+    Err(Error::Aws(cris_guard::error::AwsError::NotBuilt))
 }

@@ -1,5 +1,6 @@
 //! The Lambda's configuration from environment variables, validated once at cold start.
 
+use crate::guard::{AlertSink, Guard, SnapshotSource, StateStore};
 use crate::{reachability, remediation};
 
 pub const TOPIC_ARN: &str = "CRIS_GUARD_TOPIC_ARN";
@@ -107,6 +108,16 @@ impl Config {
             approved_profiles: self.approved_profiles.clone(),
             evaluation: self.evaluation(),
         }
+    }
+
+    /// The guard over these ports, evaluating and proposing as configured.
+    pub fn guard<S: SnapshotSource, T: StateStore, A: AlertSink>(
+        &self,
+        source: S,
+        state: T,
+        sink: A,
+    ) -> Guard<S, T, A> {
+        Guard::new(source, state, sink, self.evaluation(), self.remediation())
     }
 }
 

@@ -1,11 +1,12 @@
-//! The production [`SnapshotSource`]: the live organization through [`SnapshotReader`].
+//! The guard's live [`SnapshotSource`]: the organization read afresh through [`SnapshotReader`].
 
 use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 
-use crate::aws::reader::{self, NoProgress, ReaderOptions, SnapshotReader};
-use crate::lambda::{SnapshotSource, SourceError};
+use crate::aws::reader::{NoProgress, ReaderOptions, SnapshotReader};
+use crate::aws::time;
+use crate::guard::{SnapshotSource, SourceError};
 use crate::snapshot::Snapshot;
 
 /// Reads the organization and the inference profiles of the configured Regions, stamping each
@@ -28,7 +29,7 @@ impl ReaderSource {
 
 impl SnapshotSource for ReaderSource {
     async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        let mut options = ReaderOptions::new(reader::rfc3339(SystemTime::now()));
+        let mut options = ReaderOptions::new(time::rfc3339(SystemTime::now()));
         if !self.profile_regions.is_empty() {
             options.profile_regions = self.profile_regions.clone();
         }

@@ -1,0 +1,401 @@
+//! One SNS `Publish` per part: the message with its `default`, `email` and JSON renderings and
+//! its attributes, and the split of an alert into parts that each fit SNS's limit without
+//! dropping a change.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::context::{Context, Detail};
+use super::document::json_document;
+use super::email::email_text;
+use super::state::FindingChange;
+use super::text::{default_text, subject};
+use super::trigger::Trigger;
+use crate::report::{Proposal, Report, Status};
+
+/// SNS's limit for one `Publish` (message, subject and attributes together).
+pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
+
+/// What a message may use of [`MAX_PUBLISH_BYTES`]: the rest is headroom for the request
+/// encoding SNS does not count exactly as we do.
+pub const PUBLISH_BUDGET_BYTES: usize = MAX_PUBLISH_BYTES - 6 * 1024;
+
+/// One SNS `Publish` with `MessageStructure: json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnsMessage {
+    /// Printable ASCII, at most [`MAX_SUBJECT_CHARS`](super::MAX_SUBJECT_CHARS) (used by email
+    /// subscriptions).
+    pub subject: String,
+    /// The short text (`default`).
+    pub default: String,
+    /// The readable report (`email`).
+    pub email: String,
+    /// The full JSON document (`sqs`, `lambda`, `https`).
+    pub json: String,
+    /// Message attributes, all of SNS data type `String`: `status`, `organizationId`, `trigger`,
+    /// and `changedBy` when known.
+    pub attributes: BTreeMap<String, String>,
+    /// 1-based part number and the number of parts of this alert.
+    pub part: usize,
+    pub parts: usize,
+}
+
+impl SnsMessage {
+    /// The `Message` parameter: the JSON object SNS expands per protocol.
+    pub fn body(&self) -> String {
+        let mut body = Map::new();
+        body.insert("default".into(), Value::String(self.default.clone()));
+        body.insert("email".into(), Value::String(self.email.clone()));
+        for protocol in ["sqs", "lambda", "https"] {
+            body.insert(protocol.into(), Value::String(self.json.clone()));
+        }
+        Value::Object(body).to_string()
+    }
+
+    /// What SNS counts against [`MAX_PUBLISH_BYTES`]: the message, the subject and the
+    /// attributes (names, type and values).
+    pub fn publish_bytes(&self) -> usize {
+        self.body().len()
+            + self.subject.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| name.len() + "String".len() + value.len())
+                .sum::<usize>()
+    }
+}
+
+/// Renders `changes` as one message, or as several ("part i of n") when one would exceed
+/// [`PUBLISH_BUDGET_BYTES`]. Every change is in exactly one part; none is dropped. A single
+/// change too large on its own loses the bulky parts of its proposals (before/after/diff), then
+/// blockers beyond the first few (counted in `blockersOmitted`). No changes, no messages.
+pub fn messages(
+    changes: &[FindingChange],
+    report: &Report,
+    trigger: &Trigger,
+    proposals: &[Proposal],
+) -> Vec<SnsMessage> {
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    let ctx = Context::new(changes, report, trigger, proposals);
+    let all: Vec<&FindingChange> = changes.iter().collect();
+    let whole = render(&ctx, &all, 1, 1, Detail::Full);
+    if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+        return vec![whole];
+    }
+    let mut chunks: Vec<Vec<&FindingChange>> = Vec::new();
+    partition(&ctx, all, &mut chunks);
+    let parts = chunks.len();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut rendered = render(&ctx, chunk, i + 1, parts, Detail::Full);
+            for detail in [Detail::Compact, Detail::Minimal] {
+                if rendered.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+                    break;
+                }
+                rendered = render(&ctx, chunk, i + 1, parts, detail);
+            }
+            rendered
+        })
+        .collect()
+}
+
+/// Splits `chunk` in halves until each half fits (or is a single change).
+fn partition<'a>(
+    ctx: &Context<'_>,
+    chunk: Vec<&'a FindingChange>,
+    out: &mut Vec<Vec<&'a FindingChange>>,
+) {
+    // The largest part numbers any alert will have, so the final numbering cannot push a
+    // part over the budget.
+    let probe = render(ctx, &chunk, 99_999, 99_999, Detail::Full);
+    if chunk.len() <= 1 || probe.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+        out.push(chunk);
+        return;
+    }
+    let mut first = chunk;
+    let second = first.split_off(first.len() / 2);
+    partition(ctx, first, out);
+    partition(ctx, second, out);
+}
+
+/// One part: `chunk` in every rendering, with the attributes of its worst status.
+fn render(
+    ctx: &Context<'_>,
+    chunk: &[&FindingChange],
+    part: usize,
+    parts: usize,
+    detail: Detail,
+) -> SnsMessage {
+    let worst = chunk
+        .iter()
+        .map(|c| c.finding.status)
+        .max_by_key(|s| s.severity())
+        .unwrap_or(Status::Reachable);
+    let mut attributes = BTreeMap::new();
+    attributes.insert("status".to_string(), worst.as_str().to_string());
+    attributes.insert(
+        "organizationId".to_string(),
+        ctx.report.organization_id.clone(),
+    );
+    attributes.insert("trigger".to_string(), ctx.trigger.kind.as_str().to_string());
+    if let Some(principal) = ctx.trigger.changed_by().filter(|p| !p.is_empty()) {
+        attributes.insert("changedBy".to_string(), principal.to_string());
+    }
+    SnsMessage {
+        subject: subject(ctx, part, parts),
+        default: default_text(ctx, chunk, part, parts),
+        email: email_text(ctx, chunk, part, parts, detail),
+        json: json_document(ctx, chunk, part, parts, detail).to_string(),
+        attributes,
+        part,
+        parts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::context::MINIMAL_BLOCKERS;
+    use crate::alert::fixtures::{blocker, finding, report};
+    use crate::alert::state::{StateView, diff};
+    use crate::alert::text::{MAX_DEFAULT_CHARS, MAX_SUBJECT_CHARS};
+    use crate::alert::trigger::{ChangeEvent, TriggerKind};
+    use crate::report::{Blocker, Finding, Verification};
+
+    fn trigger() -> Trigger {
+        Trigger {
+            kind: TriggerKind::Event,
+            events: vec![ChangeEvent {
+                id: "e-1".into(),
+                source: "aws.organizations".into(),
+                event_name: "AttachPolicy".into(),
+                event_time: "2026-11-30T09:14:03Z".into(),
+                changed_by: Some(
+                    "arn:aws:sts::111111111111:assumed-role/Admin/alice@example.com".into(),
+                ),
+                request_parameters: BTreeMap::from([
+                    ("policyId".to_string(), "p-abcd1234".to_string()),
+                    ("targetId".to_string(), "ou-ab12-11111111".to_string()),
+                ]),
+            }],
+        }
+    }
+
+    #[test]
+    fn message_names_the_change_and_the_principal() {
+        let r = report(
+            "2026-11-29T00:00:00Z",
+            vec![finding(
+                "Sandbox",
+                Status::Blocked,
+                vec![blocker("us-east-2", "bedrock:InvokeModel")],
+            )],
+        );
+        let changes = diff(&StateView::new(), &r);
+        let proposal = Proposal {
+            id: "prop-1".into(),
+            fixes: vec![changes[0].key()],
+            kind: crate::report::ProposalKind::ControlTowerParameters,
+            policy_id: None,
+            target_ids: vec!["Sandbox".into()],
+            before: Some("{}".into()),
+            after: Some("{}".into()),
+            diff: None,
+            size_chars: None,
+            verification: Verification::default(),
+            apply: "aws controltower update-enabled-control ...".into(),
+            summary: "Allow us-east-2 for Bedrock through approved profiles.".into(),
+            artifact: None,
+        };
+        let msgs = messages(&changes, &r, &trigger(), std::slice::from_ref(&proposal));
+        assert_eq!(msgs.len(), 1);
+        let m = &msgs[0];
+        assert!(
+            m.default.contains("1 new problem in o-exampleorgid"),
+            "{}",
+            m.default
+        );
+        assert!(
+            m.default.contains(
+                "blocked for Sandbox (us-east-2 denied by aws-guardrails-AbCdEf/GRREGIONDENY)"
+            ),
+            "{}",
+            m.default
+        );
+        assert!(
+            m.default
+                .contains("changed by alice@example.com (AttachPolicy)"),
+            "{}",
+            m.default
+        );
+        assert!(m.email.contains("Apply:\naws controltower"), "{}", m.email);
+        assert!(m.email.contains("Fixed by:      prop-1"), "{}", m.email);
+        assert_eq!(
+            m.attributes.get("status").map(String::as_str),
+            Some("blocked")
+        );
+        assert_eq!(
+            m.attributes.get("trigger").map(String::as_str),
+            Some("event")
+        );
+        assert!(
+            m.attributes
+                .get("changedBy")
+                .is_some_and(|p| p.ends_with("alice@example.com"))
+        );
+        let body: Value = serde_json::from_str(&m.body()).unwrap();
+        assert!(body.get("default").is_some());
+        let full: Value = serde_json::from_str(body["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(full["changes"][0]["change"], "newlyBlocked");
+        assert_eq!(full["proposals"][0]["id"], "prop-1");
+        assert!(m.subject.len() <= MAX_SUBJECT_CHARS && m.subject.is_ascii());
+    }
+
+    #[test]
+    fn a_huge_change_list_is_split_never_dropped() {
+        let findings: Vec<Finding> = (0..4_000)
+            .map(|i| {
+                let mut f = finding(
+                    &format!("ou-{i:06}"),
+                    Status::Blocked,
+                    vec![
+                        blocker("us-east-2", "bedrock:InvokeModel"),
+                        blocker("us-west-2", "bedrock:InvokeModelWithResponseStream"),
+                    ],
+                );
+                f.explanation = "x".repeat(200);
+                f
+            })
+            .collect();
+        let r = report("2026-11-29T00:00:00Z", findings);
+        let changes = diff(&StateView::new(), &r);
+        let msgs = messages(&changes, &r, &trigger(), &[]);
+        assert!(msgs.len() > 1);
+        let mut seen = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            assert!(
+                m.publish_bytes() <= MAX_PUBLISH_BYTES,
+                "part {} is {} bytes",
+                i + 1,
+                m.publish_bytes()
+            );
+            assert_eq!((m.part, m.parts), (i + 1, msgs.len()));
+            assert!(m.default.chars().count() <= MAX_DEFAULT_CHARS);
+            assert!(
+                m.default
+                    .contains(&format!("part {} of {}", i + 1, msgs.len()))
+            );
+            let full: Value = serde_json::from_str(&m.json).unwrap();
+            for c in full["changes"].as_array().unwrap() {
+                seen.push(c["findingKey"].as_str().unwrap().to_string());
+            }
+        }
+        let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
+        expected.sort();
+        seen.sort();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn one_oversized_change_is_compacted_not_dropped() {
+        let blockers: Vec<Blocker> = (0..3_000)
+            .map(|i| blocker(&format!("xx-region-{i}"), "bedrock:InvokeModel"))
+            .collect();
+        let r = report(
+            "2026-11-29T00:00:00Z",
+            vec![finding("ou-a", Status::Blocked, blockers)],
+        );
+        let changes = diff(&StateView::new(), &r);
+        let msgs = messages(&changes, &r, &trigger(), &[]);
+        assert_eq!(msgs.len(), 1);
+        assert!(msgs[0].publish_bytes() <= MAX_PUBLISH_BYTES);
+        let full: Value = serde_json::from_str(&msgs[0].json).unwrap();
+        assert_eq!(
+            full["changes"][0]["blockersOmitted"],
+            3_000 - MINIMAL_BLOCKERS
+        );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::alert::state::{StateView, diff};
+    use crate::report::{Blocker, BlockerKind, Finding, Summary, TargetKind};
+    use proptest::prelude::*;
+
+    fn arb_finding() -> impl Strategy<Value = Finding> {
+        (
+            "[a-z0-9]{8}",
+            prop::sample::select(vec![Status::Blocked, Status::Conditional, Status::Unknown]),
+            0usize..40,
+            0usize..2_500,
+        )
+            .prop_map(|(id, status, blockers, explanation)| Finding {
+                target_id: format!("ou-ab12-{id}"),
+                target_kind: TargetKind::OrganizationalUnit,
+                target_path: format!("Root/{id}"),
+                profile_id: "us.anthropic.claude-3-5-sonnet-20241022-v2:0".into(),
+                source_region: "us-east-1".into(),
+                status,
+                blockers: (0..blockers)
+                    .map(|i| Blocker {
+                        region: format!("us-east-{i}"),
+                        action: "bedrock:InvokeModel".into(),
+                        resource: "arn:aws:bedrock:us-east-2::foundation-model/m".into(),
+                        policy_id: Some("p-abcd1234".into()),
+                        policy_name: Some("deny \"quoted\" \u{e9}".into()),
+                        sid: None,
+                        statement_index: Some(i),
+                        attached_to: None,
+                        kind: BlockerKind::ExplicitDeny,
+                    })
+                    .collect(),
+                conditions: Vec::new(),
+                explanation: "\u{2014}".repeat(explanation),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 16, ..ProptestConfig::default() })]
+        #[test]
+        fn every_change_lands_in_exactly_one_part_within_the_limit(
+            findings in prop::collection::vec(arb_finding(), 1..250)
+        ) {
+            let mut findings = findings;
+            // Keys must be unique for the set comparison.
+            for (i, f) in findings.iter_mut().enumerate() {
+                f.target_id = format!("{}-{i}", f.target_id);
+            }
+            let report = Report {
+                format_version: 1,
+                organization_id: "o-exampleorgid".into(),
+                snapshot_captured_at: "2026-11-29T00:00:00Z".into(),
+                summary: Summary::of(&findings),
+                findings,
+                proposals: Vec::new(),
+                unresolved: Vec::new(),
+            };
+            let changes = diff(&StateView::new(), &report);
+            let msgs = messages(&changes, &report, &Trigger::schedule(), &[]);
+            let mut seen = Vec::new();
+            for m in &msgs {
+                prop_assert!(m.publish_bytes() <= MAX_PUBLISH_BYTES);
+                prop_assert_eq!(m.parts, msgs.len());
+                let full: Value = serde_json::from_str(&m.json).unwrap();
+                for c in full["changes"].as_array().unwrap() {
+                    seen.push(c["findingKey"].as_str().unwrap().to_string());
+                }
+            }
+            let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
+            expected.sort();
+            seen.sort();
+            prop_assert_eq!(seen, expected);
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Alert state and the diff: what was stored per finding when it last changed, how a finding is
+//! reduced to what an alert is about (its fingerprint), and which findings changed since.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::report::{Blocker, Finding, Report, Status};
+
+/// What was stored for one finding when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingState {
+    pub fingerprint: String,
+    pub status: Status,
+    /// `capturedAt` of the snapshot the state was computed from (RFC 3339, UTC).
+    pub snapshot_captured_at: String,
+}
+
+/// The stored state of one organization's findings, keyed by [`Finding::key`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateView {
+    findings: BTreeMap<String, FindingState>,
+}
+
+impl StateView {
+    pub fn new() -> Self {
+        StateView::default()
+    }
+
+    pub fn insert(&mut self, finding_key: impl Into<String>, state: FindingState) {
+        self.findings.insert(finding_key.into(), state);
+    }
+
+    pub fn get(&self, finding_key: &str) -> Option<&FindingState> {
+        self.findings.get(finding_key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.findings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &FindingState)> {
+        self.findings.iter()
+    }
+}
+
+impl FromIterator<(String, FindingState)> for StateView {
+    fn from_iter<I: IntoIterator<Item = (String, FindingState)>>(iter: I) -> Self {
+        StateView {
+            findings: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// How a finding changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChangeKind {
+    NewlyBlocked,
+    NewlyConditional,
+    NewlyUnknown,
+    /// Still not reachable, same status, but blocked by something else.
+    BlockersChanged,
+    /// Reachable after being blocked, conditional or unknown.
+    Fixed,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::NewlyBlocked => "newlyBlocked",
+            ChangeKind::NewlyConditional => "newlyConditional",
+            ChangeKind::NewlyUnknown => "newlyUnknown",
+            ChangeKind::BlockersChanged => "blockersChanged",
+            ChangeKind::Fixed => "fixed",
+        }
+    }
+}
+
+/// One finding whose fingerprint differs from the stored one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingChange {
+    pub kind: ChangeKind,
+    pub finding: Finding,
+    /// The stored state, `None` when the finding was never stored.
+    pub previous: Option<FindingState>,
+    /// The state to store once the change is alerted.
+    pub next: FindingState,
+}
+
+impl FindingChange {
+    /// [`Finding::key`] of the changed finding.
+    pub fn key(&self) -> String {
+        self.finding.key()
+    }
+}
+
+/// A stable digest of what an alert is about: the status, the set of blockers as
+/// (kind, policy, Sid, Region, action) and the conditions. Written `"<status>:<16 hex digits>"`.
+pub fn fingerprint(finding: &Finding) -> String {
+    let blockers: BTreeSet<String> = finding.blockers.iter().map(blocker_identity).collect();
+    let conditions: BTreeSet<String> = finding
+        .conditions
+        .iter()
+        .map(|c| {
+            let mut values = c.values.clone();
+            values.sort();
+            format!(
+                "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+                c.key,
+                c.operator,
+                values.join("\u{1e}"),
+                c.effect,
+                c.group.map_or_else(String::new, |g| g.to_string())
+            )
+        })
+        .collect();
+    let mut canonical = String::from(finding.status.as_str());
+    for blocker in &blockers {
+        canonical.push('\u{1d}');
+        canonical.push('b');
+        canonical.push_str(blocker);
+    }
+    for condition in &conditions {
+        canonical.push('\u{1d}');
+        canonical.push('c');
+        canonical.push_str(condition);
+    }
+    format!(
+        "{}:{:016x}",
+        finding.status.as_str(),
+        fnv1a64(canonical.as_bytes())
+    )
+}
+
+fn blocker_identity(b: &Blocker) -> String {
+    format!(
+        "{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        b.kind,
+        b.policy_id.as_deref().unwrap_or(""),
+        b.sid.as_deref().unwrap_or(""),
+        b.region,
+        b.action
+    )
+}
+
+/// FNV-1a, 64 bits: deterministic across builds and platforms (unlike `DefaultHasher`).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// The changes of `report` against `previous`, worst first.
+///
+/// - A finding without stored state is a change when it is not reachable (a first run reports
+///   every problem); a reachable one is silent and is not stored.
+/// - A stored finding changes when its fingerprint differs: to reachable is [`ChangeKind::Fixed`];
+///   to another non-reachable status is `Newly<status>`; same status, other blockers or
+///   conditions, is [`ChangeKind::BlockersChanged`].
+/// - State from a newer snapshot than the report's wins: such findings are skipped, so an
+///   out-of-order (older) evaluation never reports or stores anything for them.
+/// - Stored findings missing from the report (a deleted OU, a Region no longer checked) are
+///   left alone.
+pub fn diff(previous: &StateView, report: &Report) -> Vec<FindingChange> {
+    let mut changes = Vec::new();
+    for finding in &report.findings {
+        let next = FindingState {
+            fingerprint: fingerprint(finding),
+            status: finding.status,
+            snapshot_captured_at: report.snapshot_captured_at.clone(),
+        };
+        let stored = previous.get(&finding.key());
+        let kind = match stored {
+            None => newly(finding.status),
+            Some(stored) if stored.snapshot_captured_at > report.snapshot_captured_at => None,
+            Some(stored) if stored.fingerprint == next.fingerprint => None,
+            Some(stored) => match (stored.status, finding.status) {
+                (Status::Reachable, Status::Reachable) => None,
+                (_, Status::Reachable) => Some(ChangeKind::Fixed),
+                (before, after) if before == after => Some(ChangeKind::BlockersChanged),
+                (_, after) => newly(after),
+            },
+        };
+        if let Some(kind) = kind {
+            changes.push(FindingChange {
+                kind,
+                finding: finding.clone(),
+                previous: stored.cloned(),
+                next,
+            });
+        }
+    }
+    changes.sort_by(|a, b| {
+        b.finding
+            .status
+            .severity()
+            .cmp(&a.finding.status.severity())
+            .then(a.kind.cmp(&b.kind))
+            .then_with(|| a.key().cmp(&b.key()))
+    });
+    changes
+}
+
+fn newly(status: Status) -> Option<ChangeKind> {
+    match status {
+        Status::Reachable => None,
+        Status::Blocked => Some(ChangeKind::NewlyBlocked),
+        Status::Conditional => Some(ChangeKind::NewlyConditional),
+        Status::Unknown => Some(ChangeKind::NewlyUnknown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::fixtures::{blocker, finding, report};
+    use crate::report::Condition;
+
+    fn state_of(r: &Report) -> StateView {
+        r.findings
+            .iter()
+            .filter(|f| f.status != Status::Reachable)
+            .map(|f| {
+                (
+                    f.key(),
+                    FindingState {
+                        fingerprint: fingerprint(f),
+                        status: f.status,
+                        snapshot_captured_at: r.snapshot_captured_at.clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fingerprint_ignores_order_and_wording_but_not_blockers() {
+        let a = finding(
+            "ou-a",
+            Status::Blocked,
+            vec![
+                blocker("us-east-2", "bedrock:InvokeModel"),
+                blocker("us-west-2", "bedrock:InvokeModel"),
+            ],
+        );
+        let mut b = a.clone();
+        b.blockers.reverse();
+        b.explanation = "other words".into();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let mut c = a.clone();
+        c.blockers.pop();
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+        let mut d = a.clone();
+        d.status = Status::Conditional;
+        assert_ne!(fingerprint(&a), fingerprint(&d));
+        let mut e = a.clone();
+        e.conditions.push(Condition {
+            key: "aws:PrincipalARN".into(),
+            operator: "ArnLike".into(),
+            values: vec!["arn:aws:iam::*:role/X".into()],
+            effect: "reachableOnlyIf".into(),
+            group: None,
+            from: None,
+        });
+        assert_ne!(fingerprint(&a), fingerprint(&e));
+        assert!(fingerprint(&a).starts_with("blocked:"));
+    }
+
+    #[test]
+    fn first_run_reports_problems_only() {
+        let r = report(
+            "2026-11-29T00:00:00Z",
+            vec![
+                finding(
+                    "ou-a",
+                    Status::Blocked,
+                    vec![blocker("us-east-2", "bedrock:InvokeModel")],
+                ),
+                finding("ou-b", Status::Reachable, vec![]),
+                finding("ou-c", Status::Unknown, vec![]),
+            ],
+        );
+        let changes = diff(&StateView::new(), &r);
+        let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![ChangeKind::NewlyBlocked, ChangeKind::NewlyUnknown]
+        );
+        assert!(changes.iter().all(|c| c.previous.is_none()));
+    }
+
+    #[test]
+    fn same_report_is_no_change_and_transitions_are_classified() {
+        let before = report(
+            "2026-11-29T00:00:00Z",
+            vec![
+                finding(
+                    "ou-a",
+                    Status::Blocked,
+                    vec![blocker("us-east-2", "bedrock:InvokeModel")],
+                ),
+                finding(
+                    "ou-b",
+                    Status::Blocked,
+                    vec![blocker("us-east-2", "bedrock:InvokeModel")],
+                ),
+                finding("ou-c", Status::Conditional, vec![]),
+            ],
+        );
+        let state = state_of(&before);
+        assert!(diff(&state, &before).is_empty());
+        let after = report(
+            "2026-11-30T00:00:00Z",
+            vec![
+                finding("ou-a", Status::Reachable, vec![]),
+                finding(
+                    "ou-b",
+                    Status::Blocked,
+                    vec![blocker("us-west-2", "bedrock:InvokeModel")],
+                ),
+                finding(
+                    "ou-c",
+                    Status::Blocked,
+                    vec![blocker("us-east-2", "bedrock:InvokeModel")],
+                ),
+            ],
+        );
+        let changes = diff(&state, &after);
+        let by_target: BTreeMap<&str, ChangeKind> = changes
+            .iter()
+            .map(|c| (c.finding.target_id.as_str(), c.kind))
+            .collect();
+        assert_eq!(by_target.get("ou-a"), Some(&ChangeKind::Fixed));
+        assert_eq!(by_target.get("ou-b"), Some(&ChangeKind::BlockersChanged));
+        assert_eq!(by_target.get("ou-c"), Some(&ChangeKind::NewlyBlocked));
+    }
+
+    #[test]
+    fn an_older_report_never_changes_newer_state() {
+        let newer = report(
+            "2026-11-30T00:00:00Z",
+            vec![finding("ou-a", Status::Reachable, vec![])],
+        );
+        let mut state = StateView::new();
+        state.insert(
+            newer.findings[0].key(),
+            FindingState {
+                fingerprint: fingerprint(&newer.findings[0]),
+                status: Status::Reachable,
+                snapshot_captured_at: newer.snapshot_captured_at.clone(),
+            },
+        );
+        let older = report(
+            "2026-11-29T00:00:00Z",
+            vec![finding(
+                "ou-a",
+                Status::Blocked,
+                vec![blocker("us-east-2", "bedrock:InvokeModel")],
+            )],
+        );
+        assert!(diff(&state, &older).is_empty());
+    }
+}

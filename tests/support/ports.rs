@@ -1,0 +1,89 @@
+//! Fakes of the guard's ports with fault switches: a source that returns a set snapshot (or
+//! fails, or hangs), a sink that records what it publishes (or fails on a part, or hangs).
+#![allow(
+    dead_code,
+    reason = "shared by several test crates, each using part of it"
+)]
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use cris_guard::alert::SnsMessage;
+use cris_guard::guard::{AlertSink, PublishError, SnapshotSource, SourceError};
+use cris_guard::snapshot::Snapshot;
+use tokio::sync::Notify;
+
+/// A set snapshot, or a set failure; `hang` makes the read never finish (a Lambda timing out
+/// while reading) after notifying `entered`. `calls` counts the reads.
+pub struct FakeSource {
+    snapshot: Mutex<Result<Snapshot, SourceError>>,
+    pub calls: AtomicUsize,
+    pub hang: AtomicBool,
+    pub entered: Notify,
+}
+
+impl FakeSource {
+    pub fn new(snapshot: Snapshot) -> Self {
+        FakeSource {
+            snapshot: Mutex::new(Ok(snapshot)),
+            calls: AtomicUsize::new(0),
+            hang: AtomicBool::new(false),
+            entered: Notify::new(),
+        }
+    }
+
+    /// The organization as the next reads see it.
+    pub fn set(&self, snapshot: Snapshot) {
+        *self.snapshot.lock().unwrap() = Ok(snapshot);
+    }
+
+    /// The next reads fail with `error`.
+    pub fn fail(&self, error: SourceError) {
+        *self.snapshot.lock().unwrap() = Err(error);
+    }
+}
+
+impl SnapshotSource for FakeSource {
+    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.hang.load(Ordering::SeqCst) {
+            self.entered.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.snapshot.lock().unwrap().clone()
+    }
+}
+
+/// Records what was published; `fail_part` fails the publish of that part (1-based; 0: none);
+/// `hang` makes publishing never finish (a Lambda timing out while publishing) after notifying
+/// `entered`.
+#[derive(Default)]
+pub struct RecordingSink {
+    messages: Mutex<Vec<SnsMessage>>,
+    pub fail_part: AtomicUsize,
+    pub hang: AtomicBool,
+    pub entered: Notify,
+}
+
+impl RecordingSink {
+    /// What was published since the last call.
+    pub fn take(&self) -> Vec<SnsMessage> {
+        std::mem::take(&mut *self.messages.lock().unwrap())
+    }
+}
+
+impl AlertSink for RecordingSink {
+    async fn publish(&self, message: &SnsMessage) -> Result<(), PublishError> {
+        if self.hang.load(Ordering::SeqCst) {
+            self.entered.notify_one();
+            std::future::pending::<()>().await;
+        }
+        if self.fail_part.load(Ordering::SeqCst) == message.part {
+            return Err(PublishError {
+                message: "SNS Publish: InternalErrorException: service unavailable".into(),
+            });
+        }
+        self.messages.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
