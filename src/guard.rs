@@ -54,7 +54,7 @@ use serde::Serialize;
 
 use crate::alert::{self, FindingChange, FindingState, SnsMessage, StateView, Trigger};
 use crate::error::InputError;
-use crate::report::Status;
+use crate::findings::Status;
 use crate::snapshot::{self, Snapshot};
 use crate::{reachability, remediation};
 

@@ -25,12 +25,14 @@ mod verify;
 
 use std::collections::BTreeSet;
 
+use crate::findings::{Finding, Proposal, Report, Status, Unresolved};
 use crate::reachability;
-use crate::report::{Finding, Proposal, Report, Status, Unresolved};
 use crate::snapshot::ValidSnapshot;
 
 use context::Ctx;
-use error::Rejection;
+use error::{PlanError, Rejection};
+use plan::{IdAllocator, Plan};
+use problems::Group;
 use problems::{Unit, groups};
 use proposal::Failure;
 
@@ -178,3 +180,39 @@ fn unresolved(fixes: Vec<String>, rejection: Rejection) -> Unresolved {
 
 /// How many times a group is re-planned with blockers found behind the first ones.
 const MAX_REFINEMENTS: usize = 3;
+
+impl Ctx<'_> {
+    /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
+    /// the Control Tower Region deny is involved.
+    pub(crate) fn plans(&self, group: &Group) -> Result<Vec<Plan>, PlanError> {
+        let profiles = self.profiles_of(group);
+        let mut ids = IdAllocator::new(self.snapshot);
+        let mut base: Option<Plan> = None;
+        for unit in &group.units {
+            let plan = match unit {
+                Unit::Patch(policy_id) => {
+                    customer::patch_deny(self, group, policy_id, &profiles, &mut ids)?
+                }
+                Unit::Allow(level) => customer::add_allow(self, group, level, &profiles, &mut ids)?,
+                Unit::ControlTower => continue,
+            };
+            match &mut base {
+                Some(base) => base.absorb(&plan),
+                None => base = Some(plan),
+            }
+        }
+        if !group.units.contains(&Unit::ControlTower) {
+            return Ok(base.into_iter().collect());
+        }
+        let options = control_tower::plans(self, group, &profiles, &mut ids)?;
+        Ok(options
+            .into_iter()
+            .map(|mut plan| {
+                if let Some(base) = &base {
+                    plan.absorb(base);
+                }
+                plan
+            })
+            .collect())
+    }
+}

@@ -7,10 +7,3 @@ pub mod layout;
 pub mod markdown;
 pub mod sarif;
 pub mod text;
-
-// The contract types lived here before `findings`; these paths stay until every branch imports
-// `crate::findings`.
-pub use crate::findings::{
-    Blocker, BlockerKind, Condition, Finding, Proposal, ProposalKind, Report, Status, Summary,
-    TargetKind, Unresolved, Verification,
-};

@@ -1,5 +1,6 @@
 //! Tidy checks that keep the architecture honest: every file says what it is for, the core does
-//! no IO and knows no SDK types, and no test is ignored or expected to panic.
+//! no IO and knows no SDK types, no test is ignored or expected to panic, and modules use only
+//! the layers below them (a table of allowed dependencies, no import cycles).
 
 #![allow(
     clippy::unwrap_used,
@@ -102,4 +103,297 @@ fn no_ignored_or_should_panic_tests() {
         }
     }
     assert!(offences.is_empty(), "{offences:?}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Layering: gather → decide → act, read from the `crate::` and `super::` paths of src/.
+
+/// Which top-level modules each module of the library may use (`crate::X` paths). A new edge
+/// fails here: add it only if it keeps the layering (and no cycle).
+const ALLOWED: &[(&str, &[&str])] = &[
+    // Vocabulary and leaves: depend on nothing of ours, or on each other below them.
+    ("arn", &[]),
+    ("error", &[]),
+    ("ids", &[]),
+    ("findings", &[]),
+    ("request", &["arn"]),
+    ("policy", &["request"]),
+    ("json_input", &["error", "policy"]),
+    // Gather (pure): the snapshot and what-if changes to it.
+    ("snapshot", &["arn", "error", "ids", "json_input", "policy"]),
+    ("what_if", &["error", "ids", "json_input", "snapshot"]),
+    ("generate", &["snapshot"]),
+    // Decide.
+    ("evaluation", &["policy", "request"]),
+    ("org", &["ids", "policy", "request", "snapshot"]),
+    (
+        "check",
+        &[
+            "arn",
+            "error",
+            "evaluation",
+            "json_input",
+            "org",
+            "policy",
+            "request",
+            "snapshot",
+        ],
+    ),
+    (
+        "reachability",
+        &[
+            "arn",
+            "evaluation",
+            "findings",
+            "org",
+            "policy",
+            "request",
+            "snapshot",
+        ],
+    ),
+    (
+        "remediation",
+        &[
+            "arn",
+            "error",
+            "findings",
+            "org",
+            "policy",
+            "reachability",
+            "snapshot",
+            "what_if",
+        ],
+    ),
+    // Act.
+    ("report", &["check", "findings"]),
+    ("alert", &["findings"]),
+    (
+        "guard",
+        &[
+            "alert",
+            "error",
+            "findings",
+            "reachability",
+            "remediation",
+            "snapshot",
+        ],
+    ),
+    // The edge: SDK adapters and the Lambda's decoding and configuration.
+    (
+        "aws",
+        &[
+            "alert", "arn", "error", "findings", "guard", "ids", "snapshot",
+        ],
+    ),
+    (
+        "lambda",
+        &[
+            "alert",
+            "arn",
+            "guard",
+            "ids",
+            "reachability",
+            "remediation",
+        ],
+    ),
+];
+
+/// The module path of a source file: `src/aws/paging.rs` → `["aws", "paging"]`,
+/// `src/reachability/mod.rs` → `["reachability"]`, `src/lib.rs` → `[]`.
+fn module_of(src: &Path, file: &Path) -> Option<Vec<String>> {
+    let relative = file.strip_prefix(src).ok()?;
+    if relative.starts_with("bin") {
+        return None;
+    }
+    let mut parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().to_string())
+        .collect();
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".rs")?.to_string();
+    if stem != "mod" && stem != "lib" {
+        parts.push(stem);
+    }
+    Some(parts)
+}
+
+/// Paths a file names: `crate::a::b` and `super::a`, with `use` groups expanded one level
+/// (`use crate::{a, b::c}`), resolved against the file's own module. Comments are skipped.
+fn named_paths(module: &[String], text: &str) -> Vec<Vec<String>> {
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let code = code.split("#[cfg(test)]").next().unwrap_or("");
+    let mut out = Vec::new();
+    for (anchor, base) in [
+        ("crate::", Vec::new()),
+        ("super::", {
+            let mut parent = module.to_vec();
+            parent.pop();
+            parent
+        }),
+    ] {
+        let mut rest = code;
+        while let Some(at) = rest.find(anchor) {
+            let before = rest[..at].chars().last();
+            rest = &rest[at + anchor.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                let end = group.find('}').unwrap_or(group.len());
+                for item in group[..end].split(',') {
+                    let mut path = base.clone();
+                    path.extend(ident_path(item.trim()));
+                    out.push(path);
+                }
+            } else {
+                let mut path = base.clone();
+                path.extend(ident_path(rest));
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The leading `a::b::c` identifiers of `text`.
+fn ident_path(text: &str) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut rest = text;
+    loop {
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        path.push(rest[..end].to_string());
+        match rest[end..].strip_prefix("::") {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
+    path
+}
+
+/// Top-level module → the top-level modules it names.
+fn top_level_edges() -> Graph {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut edges = Graph::new();
+    for file in files {
+        let Some(module) = module_of(&src, &file) else {
+            continue;
+        };
+        let Some(top) = module.first() else { continue };
+        let text = std::fs::read_to_string(&file).unwrap();
+        let entry = edges.entry(top.clone()).or_default();
+        for path in named_paths(&module, &text) {
+            if let Some(target) = path.first()
+                && target != top
+            {
+                entry.insert(target.clone());
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn modules_use_only_the_layers_below_them() {
+    let edges = top_level_edges();
+    let allowed: std::collections::BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut offences = Vec::new();
+    for (module, targets) in &edges {
+        let Some(ok) = allowed.get(module.as_str()) else {
+            offences.push(format!("{module} is not in ALLOWED"));
+            continue;
+        };
+        for target in targets {
+            if !ok.contains(&target.as_str()) {
+                offences.push(format!("{module} -> {target} is a new dependency"));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "{offences:#?}\nedges now: {edges:#?}");
+}
+
+type Graph = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// A cycle of `edges`, if there is one (depth-first search for a back edge).
+fn find_cycle(edges: &Graph) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &Graph,
+        stack: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|n| n == node) {
+            let mut cycle = stack[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.to_string());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, stack, done) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = Default::default();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_import_cycles_between_modules() {
+    let cycle = find_cycle(&top_level_edges());
+    assert!(cycle.is_none(), "import cycle: {cycle:?}");
+}
+
+/// No cycle between the files of one module either (`aws/reader` ↔ `aws/bedrock` was one): each
+/// file's named paths resolved to the deepest module that exists; a module and its own
+/// submodules may name each other (`super::`, re-exports).
+#[test]
+fn no_import_cycles_between_files() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: Vec<(Vec<String>, String)> = files
+        .iter()
+        .filter_map(|f| Some((module_of(&src, f)?, std::fs::read_to_string(f).ok()?)))
+        .collect();
+    let known: std::collections::BTreeSet<Vec<String>> =
+        modules.iter().map(|(m, _)| m.clone()).collect();
+    let mut edges = Graph::new();
+    for (module, text) in &modules {
+        let from = module.join("::");
+        let entry = edges.entry(from.clone()).or_default();
+        for path in named_paths(module, text) {
+            let Some(target) = (0..=path.len())
+                .rev()
+                .map(|n| path[..n].to_vec())
+                .find(|prefix| known.contains(prefix))
+            else {
+                continue;
+            };
+            let related = target.starts_with(module) || module.starts_with(&target);
+            if !related {
+                entry.insert(target.join("::"));
+            }
+        }
+    }
+    let cycle = find_cycle(&edges);
+    assert!(cycle.is_none(), "import cycle between files: {cycle:?}");
 }

@@ -47,13 +47,13 @@ use cris_guard::aws::reader::{NoProgress, ReadOutcome, ReaderOptions, SnapshotRe
 use cris_guard::aws::sns::SnsSink;
 use cris_guard::aws::state::{Clock, DEFAULT_CLAIM_LEASE, DynamoStateStore};
 use cris_guard::error::AwsError;
+use cris_guard::findings::{Report, Status};
 use cris_guard::guard::{
     AlertSink, Claim, ClaimOutcome, Guard, GuardError, SnapshotSource, SourceError, StateError,
     StateStore,
 };
 use cris_guard::lambda::{InvocationSummary, handle};
 use cris_guard::reachability;
-use cris_guard::report::{Report, Status};
 use cris_guard::snapshot::{self, Snapshot};
 use serde_json::Value;
 use tokio::sync::{Barrier, Notify};

@@ -15,9 +15,9 @@
 
 use cris_guard::alert::FindingState;
 use cris_guard::aws::{sns::SnsSink, state::DynamoStateStore};
+use cris_guard::findings::Status;
 use cris_guard::guard::{Claim, ClaimOutcome, StateStore};
 use cris_guard::lambda::{Config, handle};
-use cris_guard::report::Status;
 use serde_json::Value;
 
 #[path = "support/fixtures.rs"]

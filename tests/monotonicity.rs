@@ -26,9 +26,9 @@ mod orgs;
 
 use std::collections::BTreeMap;
 
+use cris_guard::findings::Status;
 use cris_guard::policy::{self, Applies};
 use cris_guard::reachability::{self, Options};
-use cris_guard::report::Status;
 use cris_guard::request::{Context, MissingKeys, Request};
 use orgs::{OrgSpec, PolicySpec, Stmt, Target};
 use proptest::prelude::*;

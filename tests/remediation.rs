@@ -18,10 +18,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use cris_guard::check::{self, ContextValue, RequestSpec};
+use cris_guard::findings::Unresolved;
+use cris_guard::findings::{Proposal, ProposalKind, Report, Status};
 use cris_guard::reachability::{self, Options as EvalOptions};
 use cris_guard::remediation::{self, Options};
-use cris_guard::report::Unresolved;
-use cris_guard::report::{Proposal, ProposalKind, Report, Status};
 use cris_guard::snapshot::{self, ValidSnapshot};
 use cris_guard::what_if::{self, Change};
 use proptest::prelude::*;

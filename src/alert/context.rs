@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::state::{ChangeKind, FindingChange};
 use super::trigger::Trigger;
-use crate::report::{Proposal, Report};
+use crate::findings::{Proposal, Report};
 
 /// How much of each change and proposal a part carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

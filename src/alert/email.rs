@@ -9,7 +9,7 @@ use super::phrase::{
     trigger_line, truncate_chars,
 };
 use super::state::FindingChange;
-use crate::report::Proposal;
+use crate::findings::Proposal;
 
 /// Trigger events listed in the email (the rest are counted).
 const LISTED_EVENTS: usize = 10;

@@ -1,6 +1,6 @@
 //! Findings, blockers and reports for the alert unit tests.
 
-use crate::report::{Blocker, BlockerKind, Finding, Report, Status, Summary, TargetKind};
+use crate::findings::{Blocker, BlockerKind, Finding, Report, Status, Summary, TargetKind};
 
 pub(super) fn blocker(region: &str, action: &str) -> Blocker {
     Blocker {

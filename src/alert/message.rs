@@ -12,7 +12,7 @@ use super::email::email_text;
 use super::state::FindingChange;
 use super::text::{default_text, subject};
 use super::trigger::Trigger;
-use crate::report::{Proposal, Report, Status};
+use crate::findings::{Proposal, Report, Status};
 
 /// SNS's limit for one `Publish` (message, subject and attributes together).
 pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
@@ -165,7 +165,7 @@ mod tests {
     use crate::alert::state::{StateView, diff};
     use crate::alert::text::{MAX_DEFAULT_CHARS, MAX_SUBJECT_CHARS};
     use crate::alert::trigger::{ChangeEvent, TriggerKind};
-    use crate::report::{Blocker, Finding, Verification};
+    use crate::findings::{Blocker, Finding, Verification};
 
     fn trigger() -> Trigger {
         Trigger {
@@ -200,7 +200,7 @@ mod tests {
         let proposal = Proposal {
             id: "prop-1".into(),
             fixes: vec![changes[0].key()],
-            kind: crate::report::ProposalKind::ControlTowerParameters,
+            kind: crate::findings::ProposalKind::ControlTowerParameters,
             policy_id: None,
             target_ids: vec!["Sandbox".into()],
             before: Some("{}".into()),
@@ -326,7 +326,7 @@ mod tests {
 mod properties {
     use super::*;
     use crate::alert::state::{StateView, diff};
-    use crate::report::{Blocker, BlockerKind, Finding, Summary, TargetKind};
+    use crate::findings::{Blocker, BlockerKind, Finding, Summary, TargetKind};
     use proptest::prelude::*;
 
     fn arb_finding() -> impl Strategy<Value = Finding> {

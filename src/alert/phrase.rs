@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::context::Context;
 use super::state::ChangeKind;
 use super::trigger::{Trigger, TriggerKind};
-use crate::report::{Blocker, BlockerKind, Finding, Proposal, ProposalKind, Summary};
+use crate::findings::{Blocker, BlockerKind, Finding, Proposal, ProposalKind, Summary};
 
 /// "1 change", "2 changes".
 pub(super) fn plural(n: usize, one: &str, many: &str) -> String {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::report::{Blocker, Finding, Report, Status};
+use crate::findings::{Blocker, Finding, Report, Status};
 
 /// What was stored for one finding when it last changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,7 +222,7 @@ fn newly(status: Status) -> Option<ChangeKind> {
 mod tests {
     use super::*;
     use crate::alert::fixtures::{blocker, finding, report};
-    use crate::report::Condition;
+    use crate::findings::Condition;
 
     fn state_of(r: &Report) -> StateView {
         r.findings

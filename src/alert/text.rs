@@ -8,7 +8,7 @@ use super::phrase::{
     cause, first_blocker_phrase, headline, part_suffix, target_name, truncate_chars,
 };
 use super::state::{ChangeKind, FindingChange};
-use crate::report::Status;
+use crate::findings::Status;
 
 /// SNS limits `Subject` to 100 printable ASCII characters.
 pub const MAX_SUBJECT_CHARS: usize = 100;

@@ -18,8 +18,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::{FindingState, StateView};
+use crate::findings::Status;
 use crate::guard::{Claim, ClaimOutcome, StateError, StateStore};
-use crate::report::Status;
 
 /// How long a claim stays pending before another invocation may take it over: longer than any
 /// Lambda invocation can run (900 s at most), shorter than the queue's visibility timeout

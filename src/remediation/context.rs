@@ -4,14 +4,13 @@
 use std::collections::BTreeSet;
 
 use crate::arn::Arn;
+use crate::findings::{Report, Status};
 use crate::org::{Org, TargetRef};
 use crate::reachability;
-use crate::report::{Report, Status};
 use crate::snapshot::{PolicyRecord, ValidSnapshot};
 
 use super::Options;
 use super::legs;
-use super::problems::Group;
 
 /// Everything the planners share.
 pub(crate) struct Ctx<'a> {
@@ -124,16 +123,6 @@ impl<'a> Ctx<'a> {
             .policies
             .iter()
             .find(|p| p.id == policy_id)
-    }
-
-    /// The approved profiles the group's findings concern.
-    pub(crate) fn profiles_of(&self, group: &Group) -> BTreeSet<String> {
-        group
-            .findings
-            .iter()
-            .map(|f| f.profile_id.clone())
-            .filter(|p| self.approved.contains(p))
-            .collect()
     }
 
     /// `arn:<partition>:bedrock:*:*:inference-profile/<id>` (or `application-inference-profile`)

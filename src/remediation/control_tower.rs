@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use crate::findings::{BlockerKind, ProposalKind};
 use crate::policy::json::Json;
-use crate::report::{BlockerKind, ProposalKind};
 use crate::snapshot::PolicyRecord;
 
 mod cfct;

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::findings::{BlockerKind, ProposalKind};
 use crate::policy::ActionSet;
 use crate::policy::json::Json;
-use crate::report::{BlockerKind, ProposalKind};
 use crate::snapshot::{MAX_SCP_CHARS, PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
@@ -335,7 +335,7 @@ pub(crate) fn add_allow(
     profiles: &BTreeSet<String>,
     ids: &mut IdAllocator,
 ) -> Result<Plan, PlanError> {
-    let findings: Vec<&crate::report::Finding> = group
+    let findings: Vec<&crate::findings::Finding> = group
         .findings
         .iter()
         .copied()

@@ -1,6 +1,6 @@
 //! Why remediation has no proposal for a problem, one enum per step (reading blockers, planning,
 //! proving), each variant naming the finding, policy or target it concerns. The texts are the
-//! `reason`s of [`crate::report::Unresolved`].
+//! `reason`s of [`crate::findings::Unresolved`].
 
 use std::collections::BTreeSet;
 

@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::arn::Arn;
+use crate::findings::{Blocker, Finding};
 use crate::reachability::{self, Check, LegKind};
-use crate::report::{Blocker, Finding};
 use crate::snapshot::ValidSnapshot;
 
 /// The checks of an evaluation, by profile and source Region.

@@ -1,18 +1,15 @@
 //! Plans: candidate fixes before they are proven — the policy documents and what-if changes
-//! they make, the commands that apply them — and the plan search that combines customer-SCP
-//! fixes with the Control Tower options.
+//! they make, the commands that apply them. The search that combines customer-SCP fixes with
+//! the Control Tower options is `Ctx::plans` in the module root.
 
 use std::collections::BTreeSet;
 
+use crate::findings::ProposalKind;
 use crate::policy::json::Json;
-use crate::report::ProposalKind;
 use crate::snapshot::{PolicyContent, PolicyRecord, ValidSnapshot};
 use crate::what_if::Change;
 
-use super::context::Ctx;
-use super::error::PlanError;
-use super::problems::{Group, Unit};
-use super::{control_tower, customer, document};
+use super::document;
 
 /// One policy document a plan touches.
 #[derive(Debug, Clone)]
@@ -85,42 +82,6 @@ impl Plan {
     }
 }
 
-impl Ctx<'_> {
-    /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
-    /// the Control Tower Region deny is involved.
-    pub(crate) fn plans(&self, group: &Group) -> Result<Vec<Plan>, PlanError> {
-        let profiles = self.profiles_of(group);
-        let mut ids = IdAllocator::new(self.snapshot);
-        let mut base: Option<Plan> = None;
-        for unit in &group.units {
-            let plan = match unit {
-                Unit::Patch(policy_id) => {
-                    customer::patch_deny(self, group, policy_id, &profiles, &mut ids)?
-                }
-                Unit::Allow(level) => customer::add_allow(self, group, level, &profiles, &mut ids)?,
-                Unit::ControlTower => continue,
-            };
-            match &mut base {
-                Some(base) => base.absorb(&plan),
-                None => base = Some(plan),
-            }
-        }
-        if !group.units.contains(&Unit::ControlTower) {
-            return Ok(base.into_iter().collect());
-        }
-        let options = control_tower::plans(self, group, &profiles, &mut ids)?;
-        Ok(options
-            .into_iter()
-            .map(|mut plan| {
-                if let Some(base) = &base {
-                    plan.absorb(base);
-                }
-                plan
-            })
-            .collect())
-    }
-}
-
 /// A file name for a policy: its name when it is file-safe, else its id.
 pub(crate) fn file_name(name: &str, id: &str) -> String {
     let safe = !name.is_empty()
@@ -137,7 +98,7 @@ pub(crate) struct IdAllocator {
 }
 
 impl IdAllocator {
-    fn new(snapshot: &ValidSnapshot) -> IdAllocator {
+    pub(crate) fn new(snapshot: &ValidSnapshot) -> IdAllocator {
         IdAllocator {
             used: snapshot
                 .snapshot

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::findings::{BlockerKind, Finding};
 use crate::reachability::LegKind;
-use crate::report::{BlockerKind, Finding};
 use crate::snapshot::PolicyRecord;
 
 use super::context::Ctx;
@@ -33,7 +33,7 @@ pub(crate) struct Group<'a> {
 
 impl Group<'_> {
     /// Every known blocker of the group's findings.
-    pub(crate) fn blockers(&self) -> impl Iterator<Item = &crate::report::Blocker> {
+    pub(crate) fn blockers(&self) -> impl Iterator<Item = &crate::findings::Blocker> {
         self.findings
             .iter()
             .copied()
@@ -69,6 +69,16 @@ pub(crate) fn groups<'a>(problems: Vec<(&'a Finding, BTreeSet<Unit>)>) -> Vec<Gr
 }
 
 impl Ctx<'_> {
+    /// The approved profiles the group's findings concern.
+    pub(crate) fn profiles_of(&self, group: &Group) -> BTreeSet<String> {
+        group
+            .findings
+            .iter()
+            .map(|f| f.profile_id.clone())
+            .filter(|p| self.approved.contains(p))
+            .collect()
+    }
+
     /// The units that block a finding, or why no change may lift its blockers.
     pub(crate) fn units_of(&self, finding: &Finding) -> Result<BTreeSet<Unit>, BlockerError> {
         let mut units = BTreeSet::new();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::report::{Finding, Proposal, ProposalKind, Verification};
+use crate::findings::{Finding, Proposal, ProposalKind, Verification};
 
 use super::context::Ctx;
 use super::error::ProofError;

@@ -5,9 +5,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::arn::Arn;
+use crate::findings::Status;
 use crate::org::{Org, TargetRef};
 use crate::reachability::{self, Check, Leg, LegKind, Verdict};
-use crate::report::Status;
 use crate::snapshot::{MAX_SCP_CHARS, ValidSnapshot};
 use crate::what_if::Change;
 
@@ -26,7 +26,7 @@ pub(crate) struct Outcome {
     pub fixed: usize,
     pub still_blocked: Vec<String>,
     /// The claimed findings still not reachable, as re-evaluated.
-    pub still_findings: Vec<crate::report::Finding>,
+    pub still_findings: Vec<crate::findings::Finding>,
     pub newly_allowed: Vec<String>,
     /// Probe requests compared per target.
     pub probes: usize,

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use crate::findings::ProposalKind;
 use crate::policy::json::Json;
-use crate::report::ProposalKind;
 use crate::snapshot::PolicyContent;
 use crate::what_if::Change;
 
