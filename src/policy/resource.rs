@@ -1,0 +1,171 @@
+//! `Resource`/`NotResource` patterns: compiled ARN parts, policy variables resolved per
+//! request, and the account part of a new account's ARNs (`NEW_ACCOUNT`).
+
+use super::condition::{self, Tri};
+use super::wildcard::Wildcard;
+use crate::request::Request;
+
+/// One `Resource`/`NotResource` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct ResourcePattern {
+    pub text: String,
+    kind: ResourceKind,
+}
+
+#[derive(Debug, Clone)]
+enum ResourceKind {
+    Any,
+    /// Six ARN parts (or fewer, when the last part ends with `*` and spans the rest).
+    Arn(Vec<PatternPart>),
+    /// Not an ARN pattern: matched against the whole resource string.
+    Whole(PatternPart),
+}
+
+/// A pattern part, possibly holding policy variables resolved at evaluation time.
+#[derive(Debug, Clone)]
+enum PatternPart {
+    Fixed(Wildcard),
+    WithVariables(Vec<condition::Piece>),
+}
+
+impl ResourcePattern {
+    /// `"*"`: every resource.
+    pub(super) fn any() -> ResourcePattern {
+        ResourcePattern {
+            text: "*".to_string(),
+            kind: ResourceKind::Any,
+        }
+    }
+
+    pub(super) fn compile(text: &str) -> Result<ResourcePattern, String> {
+        if text == "*" {
+            return Ok(ResourcePattern {
+                text: text.to_string(),
+                kind: ResourceKind::Any,
+            });
+        }
+        let kind = if text.starts_with("arn:") {
+            let parts = split_arn_pattern(text);
+            if parts.len() < 6 && !text.ends_with('*') {
+                return Err(format!(
+                    "`{text}` is not a valid ARN pattern (fewer than six parts)"
+                ));
+            }
+            let compiled: Result<Vec<PatternPart>, String> =
+                parts.iter().map(|p| PatternPart::compile(p)).collect();
+            ResourceKind::Arn(compiled?)
+        } else {
+            ResourceKind::Whole(PatternPart::compile(text)?)
+        };
+        Ok(ResourcePattern {
+            text: text.to_string(),
+            kind,
+        })
+    }
+
+    /// Whether the account segment can make a difference (not a pure wildcard).
+    pub(super) fn account_sensitive(&self) -> bool {
+        match &self.kind {
+            ResourceKind::Any => false,
+            ResourceKind::Arn(parts) => {
+                parts
+                    .iter()
+                    .any(|p| matches!(p, PatternPart::WithVariables(_)))
+                    || match parts.get(4) {
+                        Some(PatternPart::Fixed(w)) => !w.is_any(),
+                        Some(PatternPart::WithVariables(_)) => true,
+                        None => false,
+                    }
+            }
+            ResourceKind::Whole(_) => true,
+        }
+    }
+
+    /// Tri-state match: `Unknown` when a policy variable's value is unknown.
+    pub(super) fn matches(&self, resource: &str, request: &Request) -> Tri {
+        match &self.kind {
+            ResourceKind::Any => Tri::True,
+            ResourceKind::Whole(part) => part.matches(resource, request),
+            ResourceKind::Arn(parts) => {
+                let resource_parts: Vec<&str> = resource.splitn(6, ':').collect();
+                let mut result = Tri::True;
+                for (i, part) in parts.iter().enumerate() {
+                    let is_last = i + 1 == parts.len();
+                    let text = if is_last && i < 5 {
+                        // A short pattern's final `*` spans the remaining parts, colons included.
+                        let rest: Vec<&str> = resource_parts.iter().skip(i).copied().collect();
+                        if rest.is_empty() {
+                            return Tri::False;
+                        }
+                        rest.join(":")
+                    } else {
+                        match resource_parts.get(i) {
+                            Some(text) => (*text).to_string(),
+                            None => return Tri::False,
+                        }
+                    };
+                    result = result.and(part.matches(&text, request));
+                    if result == Tri::False {
+                        return Tri::False;
+                    }
+                }
+                result
+            }
+        }
+    }
+}
+
+/// Splits an ARN pattern into at most six parts at the colons that are not inside a policy
+/// variable: `${aws:PrincipalAccount}` is one piece of the account part, not two parts.
+pub(crate) fn split_arn_pattern(text: &str) -> Vec<&str> {
+    let mut parts = Vec::with_capacity(6);
+    let mut start = 0;
+    let mut in_variable = false;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if parts.len() == 5 {
+            break;
+        }
+        match b {
+            b'$' if bytes.get(i + 1) == Some(&b'{') => in_variable = true,
+            b'}' if in_variable => in_variable = false,
+            b':' if !in_variable => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+impl PatternPart {
+    fn compile(text: &str) -> Result<PatternPart, String> {
+        if !text.contains("${") {
+            return Ok(PatternPart::Fixed(Wildcard::new(text)));
+        }
+        Ok(PatternPart::WithVariables(
+            condition::operator::parse_template(text)?,
+        ))
+    }
+
+    fn matches(&self, text: &str, request: &Request) -> Tri {
+        match self {
+            PatternPart::Fixed(wildcard) => condition::match_new_account(wildcard, text),
+            PatternPart::WithVariables(pieces) => match condition::resolve(pieces, request) {
+                condition::Resolved::Value { pattern, .. } => {
+                    condition::match_new_account(&pattern, text)
+                }
+                condition::Resolved::NeverMatches => Tri::False,
+                condition::Resolved::Unknown { relaxed } => {
+                    if condition::match_new_account(&relaxed, text) == Tri::False {
+                        Tri::False
+                    } else {
+                        Tri::Unknown
+                    }
+                }
+            },
+        }
+    }
+}
