@@ -288,12 +288,7 @@ fn moved(
         content: PolicyContent::Text(doc::minified(&remaining)),
         name: None,
     });
-    plan.changes.push(Change::Create {
-        policy_id: Some(id.clone()),
-        name: name.clone(),
-        content: PolicyContent::Text(doc::minified(&new_policy)),
-        targets: record.targets.clone(),
-    });
+    plan.create_policy(id.clone(), &name, &new_policy, record.targets.clone());
     plan.apply.push(format!(
         "NEW_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"{} statements with the CRIS exemption (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)",
         record.name
@@ -474,12 +469,7 @@ pub(crate) fn add_allow(
     let name = "allow-bedrock-cris".to_string();
     let file = file_name(&name, &id);
     let mut plan = Plan::new(ProposalKind::NewScp);
-    plan.changes.push(Change::Create {
-        policy_id: Some(id),
-        name: name.clone(),
-        content: PolicyContent::Text(doc::minified(&policy)),
-        targets: vec![level.to_string()],
-    });
+    plan.create_policy(id, &name, &policy, vec![level.to_string()]);
     plan.apply.push(format!(
         "NEW_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"Allow Bedrock inference through approved cross-Region inference profiles (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)"
     ));

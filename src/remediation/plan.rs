@@ -39,6 +39,22 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// A new SCP, minified as AWS stores it, attached to `targets`.
+    pub(crate) fn create_policy(
+        &mut self,
+        id: String,
+        name: &str,
+        policy: &Json,
+        targets: Vec<String>,
+    ) {
+        self.changes.push(Change::Create {
+            policy_id: Some(id),
+            name: name.to_string(),
+            content: PolicyContent::Text(document::minified(policy)),
+            targets,
+        });
+    }
+
     pub(crate) fn new(kind: ProposalKind) -> Plan {
         Plan {
             kind,

@@ -8,8 +8,6 @@ use serde_json::json;
 
 use crate::findings::ProposalKind;
 use crate::policy::json::Json;
-use crate::snapshot::PolicyContent;
-use crate::what_if::Change;
 
 use crate::remediation::context::Ctx;
 use crate::remediation::document as doc;
@@ -73,12 +71,7 @@ pub(super) fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
                        step: &mut usize| {
         let id = ids.next();
         let file = file_name(&name, &id);
-        plan.changes.push(Change::Create {
-            policy_id: Some(id),
-            name: name.clone(),
-            content: PolicyContent::Text(doc::minified(&policy)),
-            targets: targets.iter().cloned().collect(),
-        });
+        plan.create_policy(id, &name, &policy, targets.iter().cloned().collect());
         manifest.push_str(&format!(
             "  - name: {name}\n    description: {description}\n    resource_file: policies/{file}\n    deploy_method: scp\n    deployment_targets:\n      organizational_units:\n"
         ));

@@ -9,8 +9,6 @@ use serde_json::json;
 
 use crate::findings::ProposalKind;
 use crate::policy::json::Json;
-use crate::snapshot::PolicyContent;
-use crate::what_if::Change;
 
 use crate::remediation::context::Ctx;
 use crate::remediation::document as doc;
@@ -133,12 +131,7 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
                     .rev()
                     .collect();
                 let name = format!("aws-guardrails-{suffix}");
-                plan.changes.push(Change::Create {
-                    policy_id: Some(id.clone()),
-                    name: name.clone(),
-                    content: PolicyContent::Text(doc::minified(&policy)),
-                    targets: vec![ou.clone()],
-                });
+                plan.create_policy(id.clone(), &name, &policy, vec![ou.clone()]);
                 plan.documents.push(Doc {
                     file: file_name(&format!("{name}-pv1"), &id),
                     before: None,
@@ -213,12 +206,7 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         .policy();
         let id = ids.next();
         let file = file_name(&name, &id);
-        plan.changes.push(Change::Create {
-            policy_id: Some(id),
-            name: name.clone(),
-            content: PolicyContent::Text(doc::minified(&policy)),
-            targets: targets.iter().cloned().collect(),
-        });
+        plan.create_policy(id, &name, &policy, targets.iter().cloned().collect());
         plan.apply.push(format!(
             "# {step}. Keep the exempted actions limited to approved profiles outside {}\nGUARD_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"Bedrock inference outside the allowed Regions only through approved cross-Region inference profiles (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)",
             join_list(allowed)
