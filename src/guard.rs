@@ -406,43 +406,44 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
     /// Commits published claims; returns how many failed (logged: they are alerted again once
     /// their lease expires).
     async fn commit_all(&self, claims: &[Claim]) -> usize {
-        let results: Vec<(&Claim, Result<(), StateError>)> = futures_util::stream::iter(claims)
-            .map(|claim| async move { (claim, self.state.commit(claim).await) })
-            .buffer_unordered(CLAIM_CONCURRENCY)
-            .collect()
-            .await;
-        let mut failed = 0;
-        for (claim, result) in &results {
-            if let Err(error) = result {
-                failed += 1;
-                tracing::warn!(
-                    finding_key = %claim.finding_key,
-                    error = %error,
-                    "committing a published alert claim failed: it will be alerted again once its lease expires"
-                );
-            }
+        let failures = settle(claims, |claim| self.state.commit(claim)).await;
+        for (claim, error) in &failures {
+            tracing::warn!(
+                finding_key = %claim.finding_key,
+                error = %error,
+                "committing a published alert claim failed: it will be alerted again once its lease expires"
+            );
         }
-        failed
+        failures.len()
     }
 
     /// Rolls claims back; returns (rolled back, failed to roll back).
     async fn release_all(&self, claims: &[Claim]) -> (usize, usize) {
-        let results: Vec<(&Claim, Result<(), StateError>)> = futures_util::stream::iter(claims)
-            .map(|claim| async move { (claim, self.state.release(claim).await) })
-            .buffer_unordered(CLAIM_CONCURRENCY)
-            .collect()
-            .await;
-        let mut failed = 0;
-        for (claim, result) in &results {
-            if let Err(error) = result {
-                failed += 1;
-                tracing::error!(
-                    finding_key = %claim.finding_key,
-                    error = %error,
-                    "rolling back an alert claim failed: this change is alerted again once the claim's lease expires"
-                );
-            }
+        let failures = settle(claims, |claim| self.state.release(claim)).await;
+        for (claim, error) in &failures {
+            tracing::error!(
+                finding_key = %claim.finding_key,
+                error = %error,
+                "rolling back an alert claim failed: this change is alerted again once the claim's lease expires"
+            );
         }
-        (results.len() - failed, failed)
+        (claims.len() - failures.len(), failures.len())
     }
+}
+
+/// Runs `operation` on every claim, `CLAIM_CONCURRENCY` at a time; the claims it failed for.
+async fn settle<'c, F, Fut>(claims: &'c [Claim], operation: F) -> Vec<(&'c Claim, StateError)>
+where
+    F: Fn(&'c Claim) -> Fut,
+    Fut: Future<Output = Result<(), StateError>>,
+{
+    futures_util::stream::iter(claims)
+        .map(|claim| {
+            let done = operation(claim);
+            async move { (claim, done.await) }
+        })
+        .buffer_unordered(CLAIM_CONCURRENCY)
+        .filter_map(|(claim, result)| async move { result.err().map(|error| (claim, error)) })
+        .collect()
+        .await
 }

@@ -198,7 +198,7 @@ pub(super) fn assemble(
     if !conditions.is_empty() {
         // Each condition alone may be met while no principal meets them all.
         return match witness::find(check, legs, caller, admins) {
-            witness::Witness::Found(_) => Verdict {
+            witness::Witness::Found => Verdict {
                 status: Status::Conditional,
                 blockers: conditional_blockers,
                 conditions,

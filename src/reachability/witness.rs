@@ -32,8 +32,8 @@ const PRINCIPAL_ARN: &str = "aws:principalarn";
 /// What the search found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Witness {
-    /// Values of the unknown keys (`None`: absent) under which every request is allowed.
-    Found(Vec<(String, Option<Vec<String>>)>),
+    /// Some assignment of the unknown keys allows every request.
+    Found,
     /// No principal outside the admin roles meets every condition: blocked.
     Nobody,
     /// The search space was too large to decide.
@@ -180,12 +180,7 @@ pub fn find(
         if all_allowed { Step::Found } else { Step::Next }
     });
     match found {
-        Step::Found => Witness::Found(
-            keys.iter()
-                .zip(assignment)
-                .map(|((key, _), value)| (key.clone(), value.map(|v| vec![v])))
-                .collect(),
-        ),
+        Step::Found => Witness::Found,
         Step::Next if tried <= MAX_ASSIGNMENTS => Witness::Nobody,
         Step::Next | Step::Stop => Witness::Undecided,
     }
