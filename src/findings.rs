@@ -11,8 +11,16 @@ pub struct Report {
     pub organization_id: String,
     pub snapshot_captured_at: String,
     pub summary: Summary,
+    /// One entry per cause (§3.1), worst first; every non-reachable finding names its problems
+    /// in [`Finding::problem_ids`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
     pub findings: Vec<Finding>,
     pub proposals: Vec<Proposal>,
+    /// Present when the report shows a what-if (§3.1): counts against the same snapshot
+    /// without the changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<WhatIf>,
     /// Blocked or conditional findings `propose` found no verified fix for (an addition to the
     /// contract's report; absent when empty and from `evaluate`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -89,6 +97,9 @@ pub struct Finding {
     pub blockers: Vec<Blocker>,
     pub conditions: Vec<Condition>,
     pub explanation: String,
+    /// The [`Problem::id`]s behind a non-reachable finding (empty for a reachable one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problem_ids: Vec<String>,
 }
 
 impl Finding {
@@ -163,12 +174,117 @@ pub struct Proposal {
     pub size_chars: Option<usize>,
     pub verification: Verification,
     pub apply: String,
+    /// The [`Problem::id`]s this proposal fixes (§4), beside the finding keys of `fixes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes_problems: Vec<String>,
     /// One paragraph a platform engineer reads first.
     #[serde(default)]
     pub summary: String,
     /// Extra artefacts such as Control Tower parameters or a CfCT manifest entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<serde_json::Value>,
+}
+
+/// One cause a person fixes in one place (§3.1), with everything it affects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// `pb-` and 8 hex digits, stable across runs for the same cause.
+    pub id: String,
+    /// The worst status among the findings it affects.
+    pub status: Status,
+    pub cause: Cause,
+    pub affected: Affected,
+    /// One sentence a person reads first.
+    pub explanation: String,
+    /// Proposals (`propose`, alerts) that fix it; empty from `evaluate`.
+    #[serde(default)]
+    pub proposal_ids: Vec<String>,
+    /// Why no SCP or Control Tower change can fix it (`propose`), else null.
+    #[serde(default)]
+    pub unresolved_reason: Option<String>,
+}
+
+/// What a [`Problem`] is: one statement of one policy for one leg kind, one level whose SCPs
+/// allow nothing, one non-`ACTIVE` account, or one part of the organization not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    /// `explicitDeny` | `noAllow` | `accountNotActive` | `gap` (and `unknown` for any other
+    /// missing fact, such as a policy cris-guard cannot interpret).
+    pub kind: CauseKind,
+    #[serde(default)]
+    pub policy_id: Option<String>,
+    #[serde(default)]
+    pub policy_name: Option<String>,
+    #[serde(default)]
+    pub sid: Option<String>,
+    #[serde(default)]
+    pub statement_index: Option<usize>,
+    /// Where the cause sits: the targets the statement's policy is attached to where it blocks,
+    /// the level without an allow, the account, or the unread scope.
+    pub attached_to: Vec<String>,
+    /// `profile` | `sourceModel` | `destinationModel` | `globalModel`, for a statement.
+    #[serde(default)]
+    pub leg: Option<LegName>,
+    /// `aws:RequestedRegion` values it denies (`unspecified` for the global leg).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// For `noAllow`: the policy ids attached at that level (the problem's key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub level_policy_ids: Vec<String>,
+    /// For `gap`/`unknown`: what could not be read or interpreted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CauseKind {
+    ExplicitDeny,
+    NoAllow,
+    AccountNotActive,
+    Gap,
+    Unknown,
+}
+
+/// The request of a check a statement blocks (contract names for [`crate::request::leg::LegKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LegName {
+    Profile,
+    SourceModel,
+    DestinationModel,
+    GlobalModel,
+}
+
+/// What a [`Problem`] affects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Affected {
+    /// Non-reachable findings it is behind.
+    pub findings: usize,
+    /// Every affected target (the full count).
+    pub targets: usize,
+    /// Compressed: the highest targets whose whole subtree is affected, plus single accounts.
+    pub target_ids: Vec<String>,
+    pub profiles: Vec<String>,
+    pub source_regions: Vec<String>,
+}
+
+/// A what-if run (§3.1): where the changes came from and what they do against the same
+/// snapshot without them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatIf {
+    pub source: String,
+    pub changes: usize,
+    /// Findings not reachable without the changes and reachable with them.
+    pub fixed: usize,
+    /// Findings reachable without the changes and not reachable with them.
+    pub broken: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

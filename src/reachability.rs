@@ -41,8 +41,10 @@ pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {
         organization_id: snapshot.snapshot.organization.id.clone(),
         snapshot_captured_at: snapshot.snapshot.captured_at.clone(),
         summary: decisions.summary(),
+        problems: Vec::new(),
         findings: decisions.findings().collect(),
         proposals: Vec::new(),
+        what_if: None,
         unresolved: Vec::new(),
     }
 }

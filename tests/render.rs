@@ -51,6 +51,7 @@ fn finding(
         blockers: Vec::new(),
         conditions: Vec::new(),
         explanation: explanation.to_string(),
+        problem_ids: Vec::new(),
     }
 }
 
@@ -135,6 +136,8 @@ fn sample() -> Report {
         organization_id: "o-exampleorgid".to_string(),
         snapshot_captured_at: "2026-11-29T00:00:00Z".to_string(),
         summary: Summary::of(&findings),
+        problems: Vec::new(),
+        what_if: None,
         proposals: vec![Proposal {
             id: "prop-1".to_string(),
             fixes: vec![format!("{SANDBOX}|{PROFILE}|us-east-1")],
@@ -150,6 +153,7 @@ fn sample() -> Report {
             size_chars: None,
             verification: Verification { fixed_findings: 1, still_blocked: 0, newly_allowed_outside_profiles: Vec::new() },
             apply: "aws controltower update-enabled-control --enabled-control-identifier arn:aws:controltower:us-east-1:111111111111:enabledcontrol/EXAMPLE --parameters file://parameters.json".to_string(),
+            fixes_problems: Vec::new(),
             summary: "Add the destination Regions of the profile to the Region deny control (CT.MULTISERVICE.PV.1) instead of editing the Control Tower SCP.".to_string(),
             artifact: Some(serde_json::json!({ "AllowedRegions": ["us-east-1", "us-east-2", "us-west-2"] })),
         }],

@@ -27,6 +27,7 @@ pub(super) fn finding(target: &str, status: Status, blockers: Vec<Blocker>) -> F
         blockers,
         conditions: Vec::new(),
         explanation: "routed to us-east-2, which the Region deny rejects".into(),
+        problem_ids: Vec::new(),
     }
 }
 
@@ -36,8 +37,10 @@ pub(super) fn report(captured: &str, findings: Vec<Finding>) -> Report {
         organization_id: "o-exampleorgid".into(),
         snapshot_captured_at: captured.into(),
         summary: Summary::of(&findings),
+        problems: Vec::new(),
         findings,
         proposals: Vec::new(),
+        what_if: None,
         unresolved: Vec::new(),
     }
 }

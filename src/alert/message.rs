@@ -209,6 +209,7 @@ mod tests {
             size_chars: None,
             verification: Verification::default(),
             apply: "aws controltower update-enabled-control ...".into(),
+            fixes_problems: Vec::new(),
             summary: "Allow us-east-2 for Bedrock through approved profiles.".into(),
             artifact: None,
         };
@@ -358,6 +359,7 @@ mod properties {
                     .collect(),
                 conditions: Vec::new(),
                 explanation: "\u{2014}".repeat(explanation),
+                problem_ids: Vec::new(),
             })
     }
 
@@ -377,8 +379,10 @@ mod properties {
                 organization_id: "o-exampleorgid".into(),
                 snapshot_captured_at: "2026-11-29T00:00:00Z".into(),
                 summary: Summary::of(&findings),
+                problems: Vec::new(),
                 findings,
                 proposals: Vec::new(),
+                what_if: None,
                 unresolved: Vec::new(),
             };
             let changes = diff(&StateView::new(), &report);

@@ -55,6 +55,7 @@ pub(super) fn finding(
         blockers,
         conditions: verdict.conditions.clone(),
         explanation,
+        problem_ids: Vec::new(),
     }
 }
 

@@ -150,6 +150,7 @@ impl Ctx<'_> {
                 newly_allowed_outside_profiles: outcome.newly_allowed.clone(),
             },
             apply: plan.apply.join("\n"),
+            fixes_problems: Vec::new(),
             summary,
             artifact: Some(serde_json::Value::Object(artifact)),
         }
