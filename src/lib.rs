@@ -29,6 +29,7 @@ pub mod ids;
 pub mod json_input;
 pub mod org;
 pub mod policy;
+pub mod problems;
 pub mod reachability;
 pub mod remediation;
 pub mod report;

@@ -258,15 +258,25 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
     check_ous_exist(&args.selection, &loaded)?;
+    let org = cris_guard::org::Org::new(&loaded);
+    let mut decisions = reachability::decide(&org, &options);
+    if let Some(path) = &args.selection.what_if {
+        // Counted against the same snapshot without the changes.
+        let name = path.display().to_string();
+        let changes = what_if::parse(&name, &read(path)?)?.len();
+        let base_name = args.selection.snapshot.display().to_string();
+        let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
+        let base_org = cris_guard::org::Org::new(&base);
+        let base_decisions = reachability::decide(&base_org, &options);
+        decisions.set_what_if(name, changes, &base_decisions);
+    }
     if args.format == Format::Json {
         // The JSON report is written while its findings are built: a large organization's
         // report (hundreds of MB) never sits in memory.
-        let org = cris_guard::org::Org::new(&loaded);
-        let decisions = reachability::decide(&org, &options);
         emit_json(&decisions.report())?;
         return Ok(decisions.summary().exit_code());
     }
-    let report = reachability::evaluate(&loaded, &options);
+    let report = decisions.to_report();
     let output = render(&report, args.format);
     emit(&output)?;
     Ok(report.exit_code())
