@@ -33,7 +33,10 @@ pub fn cause_key(cause: &Cause) -> String {
         CauseKind::ExplicitDeny => format!(
             "explicitDeny|{}|{}|{}|{}",
             cause.policy_id.as_deref().unwrap_or_default(),
-            cause.statement_index.map(|i| i.to_string()).unwrap_or_default(),
+            cause
+                .statement_index
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
             cause.sid.as_deref().unwrap_or_default(),
             leg_word(cause.leg)
         ),
@@ -135,7 +138,10 @@ pub fn explanation(cause: &Cause, attached: &[String], region_deny: bool) -> Str
         ),
         CauseKind::Gap | CauseKind::Unknown => format!(
             "Cannot decide: {}.",
-            cause.reason.as_deref().unwrap_or("a fact the answer needs is missing")
+            cause
+                .reason
+                .as_deref()
+                .unwrap_or("a fact the answer needs is missing")
         ),
     }
 }
@@ -207,7 +213,10 @@ mod tests {
         let parents = [None, Some(0), Some(1), Some(1), Some(0)];
         assert_eq!(compress(&parents, &[false, true, true, true, true]), [1, 4]);
         assert_eq!(compress(&parents, &[true; 5]), [0]);
-        assert_eq!(compress(&parents, &[false, false, true, false, true]), [2, 4]);
+        assert_eq!(
+            compress(&parents, &[false, false, true, false, true]),
+            [2, 4]
+        );
     }
 
     #[test]

@@ -175,21 +175,24 @@ impl<'a> Decisions<'a> {
     /// The findings, built in report order as the iterator is advanced.
     pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
         let mut facts: Option<(u32, TargetFacts)> = None;
-        self.items.iter().enumerate().filter_map(move |(index, item)| {
-            let target = *self.targets.get(item.position as usize)?;
-            if facts
-                .as_ref()
-                .is_none_or(|(position, _)| *position != item.position)
-            {
-                facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
-            }
-            let (_, target_facts) = facts.as_ref()?;
-            let check = self.engine.checks.get(item.check as usize)?;
-            let mut finding =
-                finding::finding(self.engine.org, target, target_facts, check, &item.verdict);
-            finding.problem_ids = self.problems.ids_of(index);
-            Some(finding)
-        })
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, item)| {
+                let target = *self.targets.get(item.position as usize)?;
+                if facts
+                    .as_ref()
+                    .is_none_or(|(position, _)| *position != item.position)
+                {
+                    facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
+                }
+                let (_, target_facts) = facts.as_ref()?;
+                let check = self.engine.checks.get(item.check as usize)?;
+                let mut finding =
+                    finding::finding(self.engine.org, target, target_facts, check, &item.verdict);
+                finding.problem_ids = self.problems.ids_of(index);
+                Some(finding)
+            })
     }
 
     /// The report these decisions make, serialized exactly as [`Report`] is, with each finding

@@ -253,11 +253,23 @@ fn problem_invariants(report: &Report) -> Vec<String> {
         let affected = &problem.affected;
         if affected.findings != behind.len()
             || affected.targets != targets.len()
-            || affected.profiles.iter().map(String::as_str).collect::<BTreeSet<_>>() != profiles
-            || affected.source_regions.iter().map(String::as_str).collect::<BTreeSet<_>>()
+            || affected
+                .profiles
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                != profiles
+            || affected
+                .source_regions
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
                 != regions
         {
-            out.push(format!("{}: affected {affected:?} does not match its findings", problem.id));
+            out.push(format!(
+                "{}: affected {affected:?} does not match its findings",
+                problem.id
+            ));
         }
         if !problem.id.starts_with("pb-") || problem.id.len() != 11 {
             out.push(format!("{}: not pb- and 8 hex digits", problem.id));
@@ -271,9 +283,11 @@ fn problem_invariants(report: &Report) -> Vec<String> {
 fn expect_problem(report: &Report, expected: &Value) -> Option<String> {
     let found = report.problems.iter().find(|p| {
         let cause = serde_json::to_value(&p.cause).unwrap();
-        ["kind", "policyId", "sid", "leg"]
-            .iter()
-            .all(|k| expected.get(*k).is_none_or(|want| cause.get(*k) == Some(want)))
+        ["kind", "policyId", "sid", "leg"].iter().all(|k| {
+            expected
+                .get(*k)
+                .is_none_or(|want| cause.get(*k) == Some(want))
+        })
     });
     let Some(problem) = found else {
         return Some(format!("no problem like {expected}"));

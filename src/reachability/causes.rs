@@ -112,7 +112,12 @@ impl<'a> Builder<'_, 'a> {
 
     /// The causes of a verdict, seen first on `target` for `check` (verdicts are shared by
     /// targets with the same chain, so what is read from the target is the same for all).
-    fn causes_of(&mut self, verdict: &Verdict, target: TargetRef<'a>, check: &Check) -> Vec<VerdictCause> {
+    fn causes_of(
+        &mut self,
+        verdict: &Verdict,
+        target: TargetRef<'a>,
+        check: &Check,
+    ) -> Vec<VerdictCause> {
         let mut out: Vec<VerdictCause> = Vec::new();
         if verdict.status == Status::Reachable {
             return out;
