@@ -53,9 +53,10 @@ pub fn cause_key(cause: &Cause) -> String {
     }
 }
 
-/// The highest nodes whose whole subtree is affected. `parents[i]` is node `i`'s parent and
-/// comes before it (`parents[i] < i`, as in tree order); the answer is in node order and
-/// expands (each node with all its descendants) to exactly the affected nodes.
+/// The highest nodes whose whole subtree is affected, plus affected nodes whose subtree is
+/// not (they stand for themselves alone, as single accounts do). `parents[i]` is node `i`'s
+/// parent and comes before it (`parents[i] < i`, as in tree order); the answer is in node
+/// order and expands to exactly the affected nodes.
 pub fn compress(parents: &[Option<usize>], affected: &[bool]) -> Vec<usize> {
     let is_affected = |i: usize| affected.get(i).copied().unwrap_or(false);
     let mut full: Vec<bool> = (0..parents.len()).map(is_affected).collect();
@@ -70,7 +71,7 @@ pub fn compress(parents: &[Option<usize>], affected: &[bool]) -> Vec<usize> {
     }
     (0..parents.len())
         .filter(|&node| {
-            full.get(node).copied().unwrap_or(false)
+            is_affected(node)
                 && parents
                     .get(node)
                     .copied()
@@ -160,20 +161,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Every node of `roots` and all its descendants.
-    fn expand(parents: &[Option<usize>], roots: &[usize]) -> Vec<bool> {
-        let mut out = vec![false; parents.len()];
-        for node in 0..parents.len() {
-            let mut current = Some(node);
-            while let Some(c) = current {
-                if roots.contains(&c) {
-                    out[node] = true;
-                    break;
-                }
-                current = parents[c];
+    fn under(parents: &[Option<usize>], node: usize, ancestor: usize) -> bool {
+        let mut current = Some(node);
+        while let Some(c) = current {
+            if c == ancestor {
+                return true;
             }
+            current = parents[c];
         }
-        out
+        false
+    }
+
+    /// Every node of `roots`, with all its descendants when they are all affected.
+    fn expand(parents: &[Option<usize>], affected: &[bool], roots: &[usize]) -> Vec<bool> {
+        let n = parents.len();
+        let whole = |r: usize| (0..n).all(|d| !under(parents, d, r) || affected[d]);
+        (0..n)
+            .map(|node| {
+                roots.contains(&node) || roots.iter().any(|&r| whole(r) && under(parents, node, r))
+            })
+            .collect()
     }
 
     fn tree() -> impl Strategy<Value = (Vec<Option<usize>>, Vec<bool>)> {
@@ -195,12 +202,13 @@ mod tests {
         #[test]
         fn compressed_targets_expand_to_exactly_the_affected_set((parents, affected) in tree()) {
             let roots = compress(&parents, &affected);
-            prop_assert_eq!(expand(&parents, &roots), affected);
-            // The highest: no root lies under another.
+            prop_assert_eq!(expand(&parents, &affected, &roots), affected.clone());
+            // The highest: nothing lies under a root whose whole subtree is listed.
             for &root in &roots {
                 let mut current = parents[root];
                 while let Some(c) = current {
-                    prop_assert!(!roots.contains(&c));
+                    prop_assert!(!roots.contains(&c) || !(0..parents.len())
+                        .all(|d| !under(&parents, d, c) || affected[d]));
                     current = parents[c];
                 }
             }
