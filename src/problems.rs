@@ -227,6 +227,25 @@ mod tests {
         );
     }
 
+    /// Alerts and suppressions refer to ids: the blog example's GRREGIONDENY must keep its id.
+    #[test]
+    fn the_blog_region_deny_keeps_its_id() {
+        let cause = Cause {
+            kind: CauseKind::ExplicitDeny,
+            policy_id: Some("p-abcd1234".to_string()),
+            policy_name: Some("aws-guardrails-AbCdEf".to_string()),
+            sid: Some("GRREGIONDENY".to_string()),
+            statement_index: Some(0),
+            attached_to: vec!["ou-ab12-11111111".to_string()],
+            leg: Some(LegName::DestinationModel),
+            regions: vec!["us-east-2".to_string()],
+            actions: Vec::new(),
+            level_policy_ids: Vec::new(),
+            reason: None,
+        };
+        assert_eq!(problem_id(&cause_key(&cause)), "pb-8cddea36");
+    }
+
     #[test]
     fn ids_are_fnv1a_of_the_key() {
         // FNV-1a 32 of "" is the offset basis; of "a" the published 0xe40c292c.
