@@ -112,6 +112,39 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The AWS CLI profile (shared config and credentials files) to read with (default: the SDK's chain, `AWS_PROFILE`).
+    #[arg(long, value_name = "NAME")]
+    aws_profile: Option<String>,
+    /// The Region of the Organizations client (default: the SDK's chain, `AWS_REGION`, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Seconds to wait for a connection to an AWS endpoint.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_CONNECT_TIMEOUT",
+        default_value_t = 5.0
+    )]
+    connect_timeout: f64,
+    /// Seconds to wait for one HTTP attempt (request sent to response read).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_ATTEMPT_TIMEOUT",
+        default_value_t = 15.0
+    )]
+    attempt_timeout: f64,
+    /// Seconds one API call may take, retries and backoff included.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_OPERATION_TIMEOUT",
+        default_value_t = 120.0
+    )]
+    operation_timeout: f64,
+    /// Attempts in a row an endpoint may fail for a reason other than throttling (timeouts, refused connections, server errors) before the read gives up; throttling keeps its own backoff.
+    #[arg(long, value_name = "N", env = "CRIS_GUARD_MAX_ATTEMPTS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    max_attempts: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -427,9 +460,43 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
             return Ok(3);
         }
     };
-    let json = live::read(regions)?;
+    if let Some(region) = args
+        .region
+        .as_deref()
+        .filter(|r| !cris_guard::ids::is_region(r))
+    {
+        return Err(Error::Input(InputError::new(
+            "--region",
+            "",
+            format!("`{region}` is not an AWS Region name (e.g. us-east-1)"),
+        )));
+    }
+    let environment = cris_guard::aws::reader::Environment {
+        profile: args.aws_profile,
+        region: args.region,
+        patience: cris_guard::aws::patience::Patience {
+            connect: seconds("--connect-timeout", args.connect_timeout)?,
+            attempt: seconds("--attempt-timeout", args.attempt_timeout)?,
+            operation: seconds("--operation-timeout", args.operation_timeout)?,
+            attempts: args.max_attempts,
+        },
+    };
+    let json = live::read(&environment, regions)?;
     write_output(args.output.as_deref(), &json)?;
     Ok(0)
+}
+
+/// A timeout flag's value: a positive number of seconds.
+#[cfg(feature = "aws")]
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Error> {
+    match std::time::Duration::try_from_secs_f64(value) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(Error::Input(InputError::new(
+            flag,
+            "",
+            format!("`{value}` is not a positive number of seconds"),
+        ))),
+    }
 }
 
 #[cfg(not(feature = "aws"))]
