@@ -12,6 +12,7 @@ use cris_guard::findings::{
     TargetKind, Verification,
 };
 use cris_guard::report::text::RenderOptions;
+use cris_guard::report::sarif::RenderOptions as SarifOptions;
 use cris_guard::report::{html, markdown, sarif, text};
 
 const PROFILE: &str = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
@@ -228,7 +229,7 @@ fn text_is_deterministic_whatever_the_finding_order() {
     );
     assert_eq!(markdown::render(&report), markdown::render(&reversed));
     assert_eq!(html::render(&report), html::render(&reversed));
-    assert_eq!(sarif::render(&report), sarif::render(&reversed));
+    assert_eq!(sarif::render(&report, &SarifOptions::default()), sarif::render(&reversed, &SarifOptions::default()));
 }
 
 #[test]
@@ -348,7 +349,7 @@ fn html_is_one_self_contained_escaped_page() {
 
 #[test]
 fn sarif_is_valid_with_one_result_per_problem() {
-    let out = sarif::render(&sample());
+    let out = sarif::render(&sample(), &SarifOptions::default());
     let log: serde_json::Value = match serde_json::from_str(&out) {
         Ok(value) => value,
         Err(err) => unreachable!("invalid JSON: {err}\n{out}"),
@@ -425,7 +426,7 @@ fn every_format_handles_an_empty_report() {
     assert!(out.contains("No findings."));
     assert!(markdown::render(&report).contains("**Status: reachable**"));
     assert!(html::render(&report).contains("No findings."));
-    let log: serde_json::Value = serde_json::from_str(&sarif::render(&report)).unwrap_or_default();
+    let log: serde_json::Value = serde_json::from_str(&sarif::render(&report, &SarifOptions::default())).unwrap_or_default();
     assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
 }
 
@@ -449,7 +450,7 @@ fn snapshot_html() {
 
 #[test]
 fn snapshot_sarif() {
-    let out = sarif::render(&sample()).replace(
+    let out = sarif::render(&sample(), &SarifOptions::default()).replace(
         &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")),
         "\"version\": \"[crate version]\"",
     );
