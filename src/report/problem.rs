@@ -71,7 +71,8 @@ pub(crate) fn title(
                 let _ = write!(statement, "Sid {} ", code(sid));
             }
             if let Some(index) = cause.statement_index {
-                let _ = write!(statement, "#{index} ");
+                let word = if cause.sid.is_none() { "statement " } else { "" };
+                let _ = write!(statement, "{word}#{index} ");
             }
             let policy = policy(cause, code, text);
             let mut line = if policy.is_empty() {
