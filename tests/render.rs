@@ -229,7 +229,10 @@ fn text_is_deterministic_whatever_the_finding_order() {
     );
     assert_eq!(markdown::render(&report), markdown::render(&reversed));
     assert_eq!(html::render(&report), html::render(&reversed));
-    assert_eq!(sarif::render(&report, &SarifOptions::default()), sarif::render(&reversed, &SarifOptions::default()));
+    assert_eq!(
+        sarif::render(&report, &SarifOptions::default()),
+        sarif::render(&reversed, &SarifOptions::default())
+    );
 }
 
 #[test]
@@ -350,7 +353,10 @@ fn html_is_one_self_contained_escaped_page() {
         .find("<details class=\"sub\" open><summary style=\"padding-left:0.4rem\"><span class=\"name\">Workloads</span>")
         .unwrap_or(usize::MAX);
     assert!(subtree < workloads, "Workloads opens a collapsible subtree");
-    assert!(!out[subtree..account].contains("</details>"), "the account is inside it");
+    assert!(
+        !out[subtree..account].contains("</details>"),
+        "the account is inside it"
+    );
 }
 
 #[test]
@@ -432,7 +438,8 @@ fn every_format_handles_an_empty_report() {
     assert!(out.contains("No findings."));
     assert!(markdown::render(&report).contains("**Status: reachable**"));
     assert!(html::render(&report).contains("No findings."));
-    let log: serde_json::Value = serde_json::from_str(&sarif::render(&report, &SarifOptions::default())).unwrap_or_default();
+    let log: serde_json::Value =
+        serde_json::from_str(&sarif::render(&report, &SarifOptions::default())).unwrap_or_default();
     assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
 }
 
@@ -535,9 +542,27 @@ fn with_problems() -> Report {
         ..cause(CauseKind::Gap)
     };
     report.problems = vec![
-        problem(UNKNOWN_PROBLEM, Status::Unknown, gap, &[SANDBOX], "The snapshot has no inference profiles for us-east-1."),
-        problem(PROBLEM, Status::Blocked, deny, &[SANDBOX], "Calls routed to us-east-2 are rejected by the Region deny GRREGIONDENY of aws-guardrails-AbCdEf, attached to Sandbox."),
-        problem(CONDITIONAL_PROBLEM, Status::Conditional, conditional, &["333333333333"], "Only principals whose ARN matches arn:aws:iam::*:role/Bedrock-Access-CRI may call the profile."),
+        problem(
+            UNKNOWN_PROBLEM,
+            Status::Unknown,
+            gap,
+            &[SANDBOX],
+            "The snapshot has no inference profiles for us-east-1.",
+        ),
+        problem(
+            PROBLEM,
+            Status::Blocked,
+            deny,
+            &[SANDBOX],
+            "Calls routed to us-east-2 are rejected by the Region deny GRREGIONDENY of aws-guardrails-AbCdEf, attached to Sandbox.",
+        ),
+        problem(
+            CONDITIONAL_PROBLEM,
+            Status::Conditional,
+            conditional,
+            &["333333333333"],
+            "Only principals whose ARN matches arn:aws:iam::*:role/Bedrock-Access-CRI may call the profile.",
+        ),
     ];
     report.problems[1].proposal_ids = vec!["prop-1".to_string()];
     for finding in &mut report.findings {
@@ -578,7 +603,10 @@ fn markdown_leads_with_every_problem_and_details() {
     assert_eq!(out.matches("<details>").count(), 3, "{out}");
     assert!(out.contains("#### Problem pb-1c9e04d2\n\n<details><summary>blocked · explicit deny · 1 finding in 1 target; 1 profile from 1 source Region</summary>\n"), "{out}");
     assert!(out.contains("- Fixed by: `prop-1`"), "{out}");
-    assert!(!out.contains("What-if"), "no what-if line without a what-if");
+    assert!(
+        !out.contains("What-if"),
+        "no what-if line without a what-if"
+    );
     assert!(!out.contains("Shortened"), "{out}");
 }
 
@@ -610,15 +638,25 @@ fn markdown_fits_a_comment_and_still_lists_every_problem() {
     for p in &report.problems {
         assert!(out.contains(&format!("`{}`", p.id)), "{} missing", p.id);
     }
-    assert!(out.contains("*Shortened to fit a pull-request comment:"), "says so");
+    assert!(
+        out.contains("*Shortened to fit a pull-request comment:"),
+        "says so"
+    );
 
     // A few problems with long details: the lines stay full, the details that fit stay.
     report.problems.truncate(150);
     let out = markdown::render(&report);
     assert!(out.chars().count() <= markdown::MAX_CHARS);
     assert!(out.contains("](#problem-pb-00000095): Sid"), "full lines");
-    assert!(out.contains("#### Problem pb-00000000"), "first details kept");
-    assert!(out.contains("the details of"), "{}", &out[out.len() - 300..]);
+    assert!(
+        out.contains("#### Problem pb-00000000"),
+        "first details kept"
+    );
+    assert!(
+        out.contains("the details of"),
+        "{}",
+        &out[out.len() - 300..]
+    );
 }
 
 #[test]
@@ -627,12 +665,17 @@ fn html_leads_with_problems_and_links_cells_to_them() {
     let problems = out.find("<h2>Problems (3)</h2>").unwrap_or(usize::MAX);
     let tree = out.find("Organization tree</h2>").unwrap_or(0);
     assert!(problems < tree, "problems first");
-    assert!(out.contains(&format!("<section class=\"problem blocked\" id=\"{PROBLEM}\"")));
+    assert!(out.contains(&format!(
+        "<section class=\"problem blocked\" id=\"{PROBLEM}\""
+    )));
     assert!(out.contains(&format!(
         "<a class=\"badge blocked\" href=\"#{PROBLEM}\" aria-label=\"blocked: problem {PROBLEM}\">"
     )));
     // Cells point at problems instead of copying blockers.
-    assert!(!out.contains("<table class=\"blockers\">"), "no blocker tables in cells");
+    assert!(
+        !out.contains("<table class=\"blockers\">"),
+        "no blocker tables in cells"
+    );
     // Table semantics.
     assert!(out.contains("<caption>Status of each target"));
     assert!(out.contains("<th scope=\"col\" class=\"name\">Target</th>"));
@@ -670,8 +713,14 @@ fn html_says_what_if_first() {
     report.what_if = Some(what_if());
     let out = html::render(&report);
     assert!(out.contains("<title>cris-guard: what-if: o-exampleorgid"));
-    let body = out.split_once("<body>\n").map(|(_, b)| b).unwrap_or_default();
-    assert!(body.starts_with("<p class=\"whatif\" role=\"note\">What-if: "), "{body}");
+    let body = out
+        .split_once("<body>\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    assert!(
+        body.starts_with("<p class=\"whatif\" role=\"note\">What-if: "),
+        "{body}"
+    );
 }
 
 #[test]
@@ -691,8 +740,16 @@ fn html_groups_identical_rows() {
     }
     report.summary = Summary::of(&report.findings);
     let out = html::render(&report);
-    assert!(out.contains("500 accounts with the same results"), "one row for 500 accounts");
-    assert_eq!(out.matches("<tr data-s=").count(), 5, "rows: {}", out.matches("<tr").count());
+    assert!(
+        out.contains("500 accounts with the same results"),
+        "one row for 500 accounts"
+    );
+    assert_eq!(
+        out.matches("<tr data-s=").count(),
+        5,
+        "rows: {}",
+        out.matches("<tr").count()
+    );
     assert!(out.contains("acct-499"), "every name listed");
 }
 
@@ -708,7 +765,10 @@ fn sarif_errors(log: &serde_json::Value) -> Vec<String> {
 fn sarif_validates_against_the_schema() {
     let snapshot = "{\n  \"policies\": [\n    { \"id\": \"p-bedrock01\" },\n    {\n      \"id\": \"p-abcd1234\",\n      \"name\": \"x\"\n    }\n  ]\n}\n";
     let options = SarifOptions {
-        snapshot: Some(SnapshotFile { path: "org snapshot.json", text: snapshot }),
+        snapshot: Some(SnapshotFile {
+            path: "org snapshot.json",
+            text: snapshot,
+        }),
     };
     for report in [sample(), with_problems()] {
         let log: serde_json::Value =
@@ -729,17 +789,28 @@ fn sarif_validates_against_the_schema() {
 fn sarif_has_one_result_per_problem_at_its_policy_line() {
     let snapshot = "{\n  \"policies\": [\n    { \"id\": \"p-bedrock01\" },\n    {\n      \"name\": \"p-abcd1234\",\n      \"id\": \"p-abcd1234\"\n    }\n  ]\n}\n";
     let options = SarifOptions {
-        snapshot: Some(SnapshotFile { path: "org snapshot.json", text: snapshot }),
+        snapshot: Some(SnapshotFile {
+            path: "org snapshot.json",
+            text: snapshot,
+        }),
     };
     let log: serde_json::Value =
         serde_json::from_str(&sarif::render(&with_problems(), &options)).expect("JSON");
     let run = &log["runs"][0];
     let driver = &run["tool"]["driver"];
-    assert!(driver["informationUri"].as_str().is_some_and(|u| u.starts_with("https://")));
+    assert!(
+        driver["informationUri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://"))
+    );
     for rule in driver["rules"].as_array().expect("rules") {
         assert!(rule["fullDescription"]["text"].is_string());
         assert!(rule["help"]["text"].is_string());
-        assert!(rule["helpUri"].as_str().is_some_and(|u| u.starts_with("https://")));
+        assert!(
+            rule["helpUri"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://"))
+        );
     }
     let results = run["results"].as_array().expect("results");
     assert_eq!(results.len(), 3);
@@ -756,8 +827,14 @@ fn sarif_has_one_result_per_problem_at_its_policy_line() {
     assert_eq!(logical["fullyQualifiedName"], "Root/Sandbox");
     assert_eq!(logical["kind"], "organizationalUnit");
     assert_eq!(results[1]["level"], "warning");
-    assert_eq!(results[1]["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
-    assert_eq!(results[1]["locations"][0]["logicalLocations"][0]["kind"], "account");
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+    assert_eq!(
+        results[1]["locations"][0]["logicalLocations"][0]["kind"],
+        "account"
+    );
     // The gap names no policy: no physical location.
     assert_eq!(results[2]["ruleId"], "CRIS013");
     assert_eq!(results[2]["level"], "note");

@@ -269,14 +269,18 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let report = reachability::evaluate(&loaded, &options);
     // SARIF results point at each policy's line in the snapshot file.
     let snapshot_text = match args.format {
-        Format::Sarif => Some(String::from_utf8_lossy(&read(&args.selection.snapshot)?).into_owned()),
+        Format::Sarif => {
+            Some(String::from_utf8_lossy(&read(&args.selection.snapshot)?).into_owned())
+        }
         _ => None,
     };
     let snapshot_path = args.selection.snapshot.display().to_string();
-    let snapshot = snapshot_text.as_deref().map(|text| report::sarif::SnapshotFile {
-        path: &snapshot_path,
-        text,
-    });
+    let snapshot = snapshot_text
+        .as_deref()
+        .map(|text| report::sarif::SnapshotFile {
+            path: &snapshot_path,
+            text,
+        });
     let output = render(&report, args.format, snapshot);
     emit(&output)?;
     Ok(report.exit_code())
@@ -303,9 +307,7 @@ fn render(
         Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
-        Format::Sarif => {
-            report::sarif::render(report, &report::sarif::RenderOptions { snapshot })
-        }
+        Format::Sarif => report::sarif::render(report, &report::sarif::RenderOptions { snapshot }),
     }
 }
 

@@ -149,7 +149,11 @@ pub fn render(report: &Report) -> String {
         "<style>{STYLE}</style>\n<style id=\"filter-style\"></style>\n</head>\n<body>"
     );
     if let Some(line) = problem::what_if_line(report) {
-        let _ = writeln!(out, "<p class=\"whatif\" role=\"note\">{}</p>", escape(&line));
+        let _ = writeln!(
+            out,
+            "<p class=\"whatif\" role=\"note\">{}</p>",
+            escape(&line)
+        );
     }
     summary_section(&mut out, report, worst);
     filters(&mut out, &matrix);
@@ -204,7 +208,12 @@ fn filters(out: &mut String, matrix: &Matrix<'_>) {
     let regions: BTreeSet<&str> = matrix.columns.iter().map(|c| c.source_region).collect();
     out.push_str("<form id=\"filters\" class=\"filters\" aria-label=\"Filter problems and the organization tree\" hidden>\n");
     out.push_str("<label>Status <select name=\"status\"><option value=\"\">any</option>");
-    for status in [Status::Blocked, Status::Conditional, Status::Unknown, Status::Reachable] {
+    for status in [
+        Status::Blocked,
+        Status::Conditional,
+        Status::Unknown,
+        Status::Reachable,
+    ] {
         let _ = write!(out, "<option>{}</option>", status.as_str());
     }
     out.push_str("</select></label>\n<label>Profile <select name=\"profile\"><option value=\"\">any</option>");
@@ -413,10 +422,11 @@ fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
         tree: &tree,
         head: &head,
     };
-    let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = tree
-        .tops
-        .iter()
-        .partition(|g| g.first().is_some_and(|&r| tree.leaf.get(r).copied().unwrap_or(true)));
+    let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) =
+        tree.tops.iter().partition(|g| {
+            g.first()
+                .is_some_and(|&r| tree.leaf.get(r).copied().unwrap_or(true))
+        });
     if !leaves.is_empty() {
         context.table(out, "the organization", None, &leaves);
     }
@@ -465,7 +475,12 @@ impl Context<'_, '_> {
         let Some(row) = self.matrix.rows.get(first) else {
             return;
         };
-        let worst = self.tree.worst.get(first).copied().unwrap_or(Status::Reachable);
+        let worst = self
+            .tree
+            .worst
+            .get(first)
+            .copied()
+            .unwrap_or(Status::Reachable);
         let open = if row.depth < OPEN_DEPTH { " open" } else { "" };
         let others = if group.len() > 1 {
             format!(
@@ -475,9 +490,9 @@ impl Context<'_, '_> {
         } else {
             String::new()
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<details class=\"sub\"{open}><summary style=\"padding-left:{}rem\"><span class=\"name\">{}</span> <span class=\"id\">{}</span>{others} <span class=\"badge {} inline\">{} worst: {3}</span></summary>\n",
+            "<details class=\"sub\"{open}><summary style=\"padding-left:{}rem\"><span class=\"name\">{}</span> <span class=\"id\">{}</span>{others} <span class=\"badge {} inline\">{} worst: {3}</span></summary>",
             indent(row.depth),
             escape(row.name),
             escape(row.target_id),
@@ -485,10 +500,11 @@ impl Context<'_, '_> {
             symbol(worst)
         );
         let kids = self.tree.kids.get(first).map(Vec::as_slice).unwrap_or(&[]);
-        let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = kids
-            .iter()
-            .partition(|g| g.first().is_some_and(|&r| self.tree.leaf.get(r).copied().unwrap_or(true)));
-        let own = vec![group.to_vec()];
+        let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = kids.iter().partition(|g| {
+            g.first()
+                .is_some_and(|&r| self.tree.leaf.get(r).copied().unwrap_or(true))
+        });
+        let own = [group.to_vec()];
         let mut rows: Vec<&Vec<usize>> = own.iter().collect();
         rows.extend(leaves);
         self.table(out, row.path, Some(first), &rows);
@@ -500,9 +516,9 @@ impl Context<'_, '_> {
 
     /// One table of row groups, with a caption and a header a screen reader announces.
     fn table(&self, out: &mut String, place: &str, own: Option<usize>, groups: &[&Vec<usize>]) {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<table class=\"m\"><caption class=\"vh\">Results in {}</caption><thead class=\"vh\">{}</thead><tbody>\n",
+            "<table class=\"m\"><caption class=\"vh\">Results in {}</caption><thead class=\"vh\">{}</thead><tbody>",
             escape(place),
             self.head
         );
@@ -562,7 +578,10 @@ impl Context<'_, '_> {
 
     /// The names of a group's rows, in a closed `<details>`.
     fn names(&self, out: &mut String, rows: &[usize], label: &str) {
-        let _ = write!(out, "<details class=\"names\"><summary>{label}</summary><ul>");
+        let _ = write!(
+            out,
+            "<details class=\"names\"><summary>{label}</summary><ul>"
+        );
         for &r in rows {
             if let Some(row) = self.matrix.rows.get(r) {
                 let _ = write!(

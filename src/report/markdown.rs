@@ -228,11 +228,7 @@ fn problem_details(p: &Problem) -> String {
     if !p.explanation.is_empty() {
         let _ = writeln!(out, "{}\n", text(&p.explanation));
     }
-    let _ = writeln!(
-        out,
-        "- Cause: {}",
-        problem::title(p, &code_item, &text)
-    );
+    let _ = writeln!(out, "- Cause: {}", problem::title(p, &code_item, &text));
     if !p.cause.actions.is_empty() {
         let _ = writeln!(out, "- Actions: {}", list(&p.cause.actions));
     }
@@ -275,8 +271,11 @@ fn matrix_section(out: &mut String, matrix: &Matrix<'_>, only_problems: bool) {
     let _ = writeln!(out, "{header}\n{rule}");
     for (r, row) in matrix.rows.iter().enumerate() {
         if only_problems
-            && (0..matrix.columns.len())
-                .all(|c| matrix.cell(r, c).is_none_or(|f| f.status == Status::Reachable))
+            && (0..matrix.columns.len()).all(|c| {
+                matrix
+                    .cell(r, c)
+                    .is_none_or(|f| f.status == Status::Reachable)
+            })
         {
             continue;
         }

@@ -71,7 +71,11 @@ pub(crate) fn title(
                 let _ = write!(statement, "Sid {} ", code(sid));
             }
             if let Some(index) = cause.statement_index {
-                let word = if cause.sid.is_none() { "statement " } else { "" };
+                let word = if cause.sid.is_none() {
+                    "statement "
+                } else {
+                    ""
+                };
                 let _ = write!(statement, "{word}#{index} ");
             }
             let policy = policy(cause, code, text);

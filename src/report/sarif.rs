@@ -26,8 +26,7 @@ use crate::findings::{
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Where a reader learns what the tool checks (the blog post whose scenario it decides).
 const INFORMATION_URI: &str = "https://aws.amazon.com/blogs/machine-learning/enable-amazon-bedrock-cross-region-inference-in-multi-account-environments/";
-const SCP_EVALUATION_URI: &str =
-    "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html";
+const SCP_EVALUATION_URI: &str = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html";
 const ACCOUNT_STATUS_URI: &str =
     "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts.html";
 const CRIS_URI: &str =
