@@ -420,7 +420,21 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         return Ok(decisions.summary().exit_code());
     }
     let report = decisions.to_report();
-    let output = render(&report, args.format);
+    // SARIF results point at each policy's line in the snapshot file (not for stdin).
+    let snapshot_text = match args.format {
+        Format::Sarif if args.selection.snapshot.as_os_str() != "-" => {
+            Some(String::from_utf8_lossy(&read(&args.selection.snapshot)?).into_owned())
+        }
+        _ => None,
+    };
+    let snapshot_path = args.selection.snapshot.display().to_string();
+    let snapshot = snapshot_text
+        .as_deref()
+        .map(|text| report::sarif::SnapshotFile {
+            path: &snapshot_path,
+            text,
+        });
+    let output = render(&report, args.format, snapshot);
     emit(&output)?;
     Ok(report.exit_code())
 }
@@ -435,14 +449,18 @@ fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     stdout_written(written)
 }
 
-fn render(report: &Report, format: Format) -> String {
+fn render(
+    report: &Report,
+    format: Format,
+    snapshot: Option<report::sarif::SnapshotFile<'_>>,
+) -> String {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match format {
         Format::Json => json(report),
         Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
-        Format::Sarif => report::sarif::render(report),
+        Format::Sarif => report::sarif::render(report, &report::sarif::RenderOptions { snapshot }),
     }
 }
 
