@@ -11,6 +11,10 @@ pub struct Report {
     pub organization_id: String,
     pub snapshot_captured_at: String,
     pub summary: Summary,
+    /// With `--expect` (§6): each expectation held or violated, first because with it the exit
+    /// code reflects only these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<crate::expectations::ExpectationResult>,
     /// One entry per cause (§3.1), worst first; every non-reachable finding names its problems
     /// in [`Finding::problem_ids`]. Always written, before `findings`.
     #[serde(default)]

@@ -76,6 +76,10 @@ struct SelectionArgs {
 struct EvaluateArgs {
     #[command(flatten)]
     selection: SelectionArgs,
+    /// What the organization intends (contract §6): the exit code then reflects only these
+    /// expectations, and findings they do not cover are informational.
+    #[arg(long)]
+    expect: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -413,11 +417,19 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         let base_decisions = reachability::decide(&base_org, &options);
         decisions.set_what_if(name, changes, &base_decisions);
     }
+    let expected = match &args.expect {
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = cris_guard::expectations::parse(&name, &read(path)?)?;
+            Some(decisions.set_expectations(&name, &file)?)
+        }
+        None => None,
+    };
     if args.format == Format::Json {
         // The JSON report is written while its findings are built: a large organization's
         // report (hundreds of MB) never sits in memory.
         emit_json(&decisions.report())?;
-        return Ok(decisions.summary().exit_code());
+        return Ok(expected.unwrap_or_else(|| decisions.summary().exit_code()));
     }
     let report = decisions.to_report();
     // SARIF results point at each policy's line in the snapshot file (not for stdin).
@@ -436,7 +448,7 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         });
     let output = render(&report, args.format, snapshot);
     emit(&output)?;
-    Ok(report.exit_code())
+    Ok(expected.unwrap_or_else(|| report.exit_code()))
 }
 
 /// Writes `value` as pretty JSON (what [`json`] makes) to stdout, as it is serialized.
