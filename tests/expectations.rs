@@ -208,3 +208,66 @@ proptest! {
         prop_assert_eq!(strip(&listed), strip(&only));
     }
 }
+
+fn render(case: &str, format: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .args([
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--format",
+            format,
+        ])
+        .arg("--expect")
+        .arg(format!(
+            "tests/corpus/expectations/{case}/expectations.json"
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const BROKEN: &str = "sandbox-intent-broken-by-the-region-deny-fails";
+const BY_DESIGN: &str = "deny-by-design-holds";
+
+#[test]
+fn markdown_and_html_show_the_expectations_before_the_problems() {
+    let md = render(BROKEN, "markdown");
+    let (at, problems) = (
+        md.find("### Expectations").unwrap(),
+        md.find("### Problems").unwrap(),
+    );
+    assert!(at < problems, "{md}");
+    assert!(
+        md.contains("❌ **violated**: sandbox calls Claude from the US (expects reachable): 2 findings break it, behind `pb-8cddea36`"),
+        "{md}"
+    );
+    let html = render(BY_DESIGN, "html");
+    let at = html.find("<h2 id=\"expectations\">").unwrap();
+    assert!(
+        at < html.find("id=\"problems\"").unwrap_or(usize::MAX),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"badge reachable\">holds</span> security never calls models")
+    );
+}
+
+/// Code scanning gates on `error`: a deny by design must not fail the pull request.
+#[test]
+fn sarif_results_behind_no_violated_expectation_are_notes() {
+    let levels = |case: &str| -> Vec<String> {
+        let log: serde_json::Value = serde_json::from_str(&render(case, "sarif")).unwrap();
+        assert!(log["runs"][0]["properties"]["expectations"].is_array());
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["level"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(levels(BY_DESIGN), ["note"]);
+    assert_eq!(levels(BROKEN), ["error"]);
+}
