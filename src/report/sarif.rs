@@ -466,7 +466,7 @@ fn problem_result<'a>(
         || report
             .expectations
             .iter()
-            .any(|e| e.problem_ids.iter().any(|id| *id == problem.id));
+            .any(|e| e.problem_ids.contains(&problem.id));
     SarifResult {
         rule_id,
         rule_index,
