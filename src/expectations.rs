@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::findings::Status;
+pub use crate::findings::{ExpectationResult, Expected};
 
 /// The `--expect` file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,43 +35,16 @@ pub struct Expectation {
     pub expect: Expected,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Expected {
-    Reachable,
-    Blocked,
-}
-
-impl Expected {
-    /// Whether a decided status honours the intent; `None` when it cannot be told (unknown).
-    /// `conditional` is reachable for some callers only: neither intent holds.
-    fn holds(self, status: Status) -> Option<bool> {
-        match (self, status) {
-            (_, Status::Unknown) => None,
-            (Expected::Reachable, Status::Reachable) | (Expected::Blocked, Status::Blocked) => {
-                Some(true)
-            }
-            _ => Some(false),
+/// Whether a decided status honours the intent; `None` when it cannot be told (unknown).
+/// `conditional` is reachable for some callers only: neither intent holds.
+fn holds(expected: Expected, status: Status) -> Option<bool> {
+    match (expected, status) {
+        (_, Status::Unknown) => None,
+        (Expected::Reachable, Status::Reachable) | (Expected::Blocked, Status::Blocked) => {
+            Some(true)
         }
+        _ => Some(false),
     }
-}
-
-/// The outcome of one expectation (the report's `expectations`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExpectationResult {
-    pub name: String,
-    pub expect: Expected,
-    pub holds: bool,
-    /// Finding keys (`target|profile|sourceRegion`) whose status breaks the intent.
-    pub violations: Vec<String>,
-    /// Finding keys that cannot be decided.
-    pub unknown_findings: Vec<String>,
-    /// How many target × profile × source Region cells the expectation covers.
-    pub checked: usize,
-    /// The problems (§3.1) behind the violations.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub problem_ids: Vec<String>,
 }
 
 /// What a target looks like to a pattern.
@@ -290,7 +264,7 @@ pub fn judge<'a>(
     };
     for cell in cells {
         result.checked += 1;
-        match expectation.expect.holds(cell.status) {
+        match holds(expectation.expect, cell.status) {
             Some(true) => {}
             Some(false) => {
                 result.violations.push(cell.key);

@@ -268,7 +268,7 @@ fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
         None => Ok(loaded),
         Some(path) => {
             let what_if_name = path.display().to_string();
-            let changes = what_if::parse(&what_if_name, &read(path)?)?;
+            let changes = what_if::read(&what_if_name, &read(path)?, &loaded.snapshot)?;
             Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
         }
     }
@@ -410,9 +410,9 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     if let Some(path) = &args.selection.what_if {
         // Counted against the same snapshot without the changes.
         let name = path.display().to_string();
-        let changes = what_if::parse(&name, &read(path)?)?.len();
         let base_name = args.selection.snapshot.display().to_string();
         let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
+        let changes = what_if::read(&name, &read(path)?, &base.snapshot)?.len();
         let base_org = cris_guard::org::Org::new(&base);
         let base_decisions = reachability::decide(&base_org, &options);
         decisions.set_what_if(name, changes, &base_decisions);

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::expectations::{ExpectationResult, Expected};
 use crate::findings::{Cause, CauseKind, LegName, Problem, Report};
+use crate::findings::{ExpectationResult, Expected};
 
 /// The report's problems worst first: status, then how many findings each is behind, then id
 /// (so the order is the same whatever order the report lists them in).

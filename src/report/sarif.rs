@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::layout::Matrix;
 use super::problem;
-use crate::expectations::ExpectationResult;
+use crate::findings::ExpectationResult;
 use crate::findings::{
     Affected, Blocker, Cause, CauseKind, Condition, Finding, Problem, Report, Status, Summary,
     TargetKind,
