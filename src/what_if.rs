@@ -42,24 +42,41 @@ pub enum Change {
     },
 }
 
+mod cfct;
 mod terraform;
 
-/// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array) or a
-/// Terraform plan (`terraform show -json`), mapped to changes against `snapshot`.
-pub fn read(source: &str, bytes: &[u8], snapshot: &Snapshot) -> Result<Vec<Change>, InputError> {
+/// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array), a
+/// Terraform plan (`terraform show -json`) or a CfCT `manifest.yaml`, mapped to changes against
+/// `snapshot`. `read_file` reads a file a manifest names (relative to the manifest).
+pub fn read(
+    source: &str,
+    bytes: &[u8],
+    snapshot: &Snapshot,
+    read_file: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<Change>, InputError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if first == Some(b'{') {
-        let value: serde_json::Value = crate::json_input::read(source, "what-if file", bytes)?;
-        if terraform::is_plan(&value) {
-            return terraform::changes(source, value, snapshot);
+    match first {
+        Some(b'{') => {
+            let value: serde_json::Value = crate::json_input::read(source, "what-if file", bytes)?;
+            if terraform::is_plan(&value) {
+                return terraform::changes(source, value, snapshot);
+            }
+            Err(InputError::new(
+                source,
+                "$",
+                "expected a change list (a JSON array), a Terraform plan (`terraform show -json PLAN`, with `terraform_version` and `resource_changes`) or a CfCT manifest.yaml",
+            ))
         }
-        return Err(InputError::new(
-            source,
-            "$",
-            "expected a change list (a JSON array) or a Terraform plan (`terraform show -json PLAN`, with `terraform_version` and `resource_changes`)",
-        ));
+        Some(b'[') | None => parse(source, bytes),
+        Some(_) => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| InputError::new(source, "", "not UTF-8 text"))?;
+            if bytes.len() > crate::json_input::MAX_INPUT_BYTES || !cfct::is_manifest(text) {
+                return parse(source, bytes);
+            }
+            cfct::changes(source, text, snapshot, read_file)
+        }
     }
-    parse(source, bytes)
 }
 
 /// Parses a change list; `source` names the file in errors. Reading is strict

@@ -268,10 +268,22 @@ fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
         None => Ok(loaded),
         Some(path) => {
             let what_if_name = path.display().to_string();
-            let changes = what_if::read(&what_if_name, &read(path)?, &loaded.snapshot)?;
+            let changes = read_what_if(path, &loaded.snapshot)?;
             Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
         }
     }
+}
+
+/// The `--what-if` changes; a CfCT manifest's policy files are read next to it.
+fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<Vec<what_if::Change>, Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let read_file = |name: &str| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
+    Ok(what_if::read(
+        &path.display().to_string(),
+        &read(path)?,
+        base,
+        &read_file,
+    )?)
 }
 
 fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
@@ -412,7 +424,7 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         let name = path.display().to_string();
         let base_name = args.selection.snapshot.display().to_string();
         let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
-        let changes = what_if::read(&name, &read(path)?, &base.snapshot)?.len();
+        let changes = read_what_if(path, &base.snapshot)?.len();
         let base_org = cris_guard::org::Org::new(&base);
         let base_decisions = reachability::decide(&base_org, &options);
         decisions.set_what_if(name, changes, &base_decisions);
