@@ -273,8 +273,8 @@ fn text_is_deterministic_whatever_the_finding_order() {
     );
 }
 
-#[test]
-fn text_numbers_columns_and_splits_them_when_they_do_not_fit() {
+/// Three OUs × 4 profiles × 6 Regions; with `distinct`, every column has its own statuses.
+fn wide_report(distinct: bool) -> Report {
     let mut report = sample();
     let regions = [
         "us-east-1",
@@ -290,33 +290,72 @@ fn text_numbers_columns_and_splits_them_when_they_do_not_fit() {
         "us.meta.llama3-2-90b-instruct-v1:0",
         "us.amazon.nova-pro-v1:0",
     ];
+    let statuses = [
+        Status::Reachable,
+        Status::Blocked,
+        Status::Conditional,
+        Status::Unknown,
+    ];
     report.findings.clear();
-    for profile in profiles {
-        for region in regions {
-            let mut f = finding(
-                "ou-ab12-33333333",
-                TargetKind::OrganizationalUnit,
-                "Root/Workloads",
-                profile,
-                Status::Reachable,
-                "",
-            );
-            f.source_region = region.to_string();
-            report.findings.push(f);
+    report.proposals.clear();
+    for (p, profile) in profiles.iter().enumerate() {
+        for (r, region) in regions.iter().enumerate() {
+            let column = p * regions.len() + r;
+            for (row, name) in ["Dev", "Prod", "Test"].iter().enumerate() {
+                let status = if distinct {
+                    statuses[(column / 4usize.pow(row as u32)) % 4]
+                } else {
+                    Status::Reachable
+                };
+                let mut f = finding(
+                    &format!("ou-ab12-3333333{row}"),
+                    TargetKind::OrganizationalUnit,
+                    &format!("Root/{name}"),
+                    profile,
+                    status,
+                    "",
+                );
+                f.source_region = region.to_string();
+                report.findings.push(f);
+            }
         }
     }
     report.summary = Summary::of(&report.findings);
-    report.proposals.clear();
-    for width in [100, 60] {
+    report
+}
+
+#[test]
+fn text_numbers_columns_and_splits_them_when_they_do_not_fit() {
+    let report = wide_report(true);
+    for (width, panels) in [(100, 1), (60, 2)] {
         let out = plain_text(&report, width);
         assert!(out.contains("Key: ✓ reachable"), "{out}");
         assert!(out.contains(&format!("18  {PROFILE} @")), "{out}");
         let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
         assert!(widest <= width, "{width}: {widest}\n{out}");
-        // 24 columns of 2 + 2 characters next to the name fit 100 but not 60: two panels.
-        let panels = if width == 60 { 2 } else { 1 };
+        // 24 columns of 1 + 2 characters next to the name fit 100 but not 60.
         assert_eq!(out.matches("\nTarget ").count(), panels, "{out}");
     }
+}
+
+#[test]
+fn text_prints_columns_with_the_same_results_once() {
+    let out = plain_text(&wide_report(false), 100);
+    assert!(out.contains("\nTarget  1\n"), "one column: {out}");
+    // The legend names the columns it stands for (wrapped lines joined here).
+    let legend = out.replace("\n    ", " ");
+    assert!(
+        legend.contains(&format!(
+            "1  {GLOBAL} @ ap-northeast-1, {GLOBAL} @ eu-central-1"
+        )),
+        "{out}"
+    );
+    assert!(legend.contains("and 16 more (the same results)"), "{out}");
+    // Rows are grouped too: three OUs with the same cells are one row.
+    assert!(
+        out.contains("↳ and 2 more OUs like this: Prod, Test"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -357,7 +396,11 @@ fn text_groups_identical_rows() {
     assert!(out.contains("Matrix (5 of 504 targets shown"), "{out}");
     let matrix = out.split("Matrix (").nth(1).unwrap_or_default();
     let rows = matrix.split("\n\n").nth(1).unwrap_or_default();
-    assert_eq!(rows.lines().count(), 2 + 6, "header, 5 rows, 1 group line: {rows}");
+    assert_eq!(
+        rows.lines().count(),
+        2 + 6,
+        "header, 5 rows, 1 group line: {rows}"
+    );
 }
 
 #[test]

@@ -248,8 +248,8 @@ enum Layout {
     Ids,
     /// Same headers; cells refer to problems by their number (`#1`).
     Refs,
-    /// Columns are numbered and explained in a legend below; cells as in `Refs`. Split into
-    /// panels of columns when even that is too wide.
+    /// Columns are numbered and explained in a legend below, columns with the same cells in
+    /// every row printed once; cells as in `Refs`. Split into panels when still too wide.
     Numbered,
 }
 
@@ -276,16 +276,15 @@ fn cell_text(
             }
             text
         }
-        (_, Some(_), Layout::Refs | Layout::Numbered) => {
-            let refs: Vec<String> = finding
-                .problem_ids
-                .iter()
-                .map(|id| match numbers.get(id.as_str()) {
-                    Some(n) => format!("#{n}"),
-                    None => clean(id),
-                })
-                .collect();
-            format!("{} {}", symbol(status), refs.join(","))
+        (_, Some((first, rest)), Layout::Refs | Layout::Numbered) => {
+            let mut text = match numbers.get(first.as_str()) {
+                Some(n) => format!("{} #{n}", symbol(status)),
+                None => format!("{} {}", symbol(status), clean(first)),
+            };
+            if !rest.is_empty() {
+                let _ = write!(text, "+{}", rest.len());
+            }
+            text
         }
     };
     (Some(status), text)
@@ -361,28 +360,64 @@ fn matrix_section(
         .max()
         .unwrap_or(0);
     let abbreviations = matrix.abbreviations();
-    let widths_for = |layout: Layout| -> Vec<usize> {
-        (0..matrix.columns.len())
-            .map(|c| {
+    let cells = |layout: Layout, c: usize| -> Vec<String> {
+        shown
+            .iter()
+            .map(|&(r, _)| cell_text(matrix, numbers, r, c, layout).1)
+            .collect()
+    };
+    // Each printed column with the columns it stands for (only `Numbered` merges them).
+    let widths_for = |layout: Layout, columns: &[Vec<usize>]| -> Vec<usize> {
+        columns
+            .iter()
+            .enumerate()
+            .map(|(position, group)| {
+                let c = group.first().copied().unwrap_or(0);
                 let header = match layout {
                     Layout::Ids | Layout::Refs => matrix.columns.get(c).map_or(0, |column| {
                         display_width(&abbreviations[c]).max(display_width(column.source_region))
                     }),
-                    Layout::Numbered => (c + 1).to_string().len(),
+                    Layout::Numbered => (position + 1).to_string().len(),
                 };
-                shown
+                cells(layout, c)
                     .iter()
-                    .map(|&(r, _)| display_width(&cell_text(matrix, numbers, r, c, layout).1))
+                    .map(|text| display_width(text))
                     .fold(header, usize::max)
             })
             .collect()
     };
     let total = |widths: &[usize]| name_width + widths.iter().map(|w| w + 2).sum::<usize>();
-    let (layout, widths) = [Layout::Ids, Layout::Refs]
+    let singles: Vec<Vec<usize>> = (0..matrix.columns.len()).map(|c| vec![c]).collect();
+    let (layout, columns) = [Layout::Ids, Layout::Refs]
         .into_iter()
-        .map(|layout| (layout, widths_for(layout)))
-        .find(|(_, widths)| total(widths) <= width)
-        .unwrap_or_else(|| (Layout::Numbered, widths_for(Layout::Numbered)));
+        .find(|&layout| total(&widths_for(layout, &singles)) <= width)
+        .map_or_else(
+            || {
+                // Columns with the same cells in every printed row are printed once.
+                let mut groups: Vec<Vec<usize>> = Vec::new();
+                let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+                for c in 0..matrix.columns.len() {
+                    let key = cells(Layout::Numbered, c);
+                    match index.get(&key).and_then(|&g| groups.get_mut(g)) {
+                        Some(group) => group.push(c),
+                        None => {
+                            index.insert(key, groups.len());
+                            groups.push(vec![c]);
+                        }
+                    }
+                }
+                (Layout::Numbered, groups)
+            },
+            |layout| (layout, singles.clone()),
+        );
+    let widths = widths_for(layout, &columns);
+    let first = |position: usize| {
+        columns
+            .get(position)
+            .and_then(|g| g.first())
+            .copied()
+            .unwrap_or(0)
+    };
 
     out.push('\n');
     let heading = format!(
@@ -395,38 +430,41 @@ fn matrix_section(
         out.push('\n');
         let header_lines: Vec<Vec<String>> = match layout {
             Layout::Ids | Layout::Refs => vec![
-                range.clone().map(|c| clean(&abbreviations[c])).collect(),
                 range
                     .clone()
-                    .map(|c| {
+                    .map(|p| clean(&abbreviations[first(p)]))
+                    .collect(),
+                range
+                    .clone()
+                    .map(|p| {
                         matrix
                             .columns
-                            .get(c)
+                            .get(first(p))
                             .map_or_else(String::new, |col| clean(col.source_region))
                     })
                     .collect(),
             ],
-            Layout::Numbered => vec![range.clone().map(|c| (c + 1).to_string()).collect()],
+            Layout::Numbered => vec![range.clone().map(|p| (p + 1).to_string()).collect()],
         };
         let last = header_lines.len().saturating_sub(1);
         for (line_index, labels) in header_lines.iter().enumerate() {
             let mut line = pad(if line_index == last { "Target" } else { "" }, name_width);
-            for (label, c) in labels.iter().zip(range.clone()) {
+            for (label, p) in labels.iter().zip(range.clone()) {
                 line.push_str("  ");
-                line.push_str(&pad(label, widths[c]));
+                line.push_str(&pad(label, widths[p]));
             }
             let _ = writeln!(out, "{}", paint(BOLD, line.trim_end()));
         }
         for &(r, others) in &shown {
             let mut line = pad(&row_label(matrix, r, name_width), name_width);
-            for c in range.clone() {
+            for p in range.clone() {
                 line.push_str("  ");
-                let (status, text) = cell_text(matrix, numbers, r, c, layout);
+                let (status, text) = cell_text(matrix, numbers, r, first(p), layout);
                 // The last cell is not padded: no trailing spaces inside its style.
-                let padded = if c + 1 == range.end {
+                let padded = if p + 1 == range.end {
                     text
                 } else {
-                    pad(&text, widths[c])
+                    pad(&text, widths[p])
                 };
                 line.push_str(&match status {
                     Some(status) => paint(status_style(status), &padded),
@@ -450,21 +488,35 @@ fn matrix_section(
         ]
         .iter()
         .map(|&s| paint(status_style(s), &format!("{} {}", symbol(s), s.as_str())))
-        .chain(["· not in report".to_string(), "#N problem N".to_string()])
+        .chain([
+            "· not in report".to_string(),
+            "#N problem N, +M and M more".to_string(),
+        ])
         .collect::<Vec<_>>()
         .join("  ");
         wrapped(out, &format!("Key: {key}"), width, "", Style::new());
     }
     match layout {
         Layout::Numbered => {
-            let number_width = matrix.columns.len().to_string().len();
-            for (i, column) in matrix.columns.iter().enumerate() {
-                let line = format!(
-                    "{:>number_width$}  {} @ {}",
-                    i + 1,
-                    clean(column.profile_id),
-                    clean(column.source_region)
-                );
+            let number_width = columns.len().to_string().len();
+            for (position, group) in columns.iter().enumerate() {
+                let names: Vec<String> = group
+                    .iter()
+                    .filter_map(|&c| matrix.columns.get(c))
+                    .map(|column| {
+                        format!(
+                            "{} @ {}",
+                            clean(column.profile_id),
+                            clean(column.source_region)
+                        )
+                    })
+                    .collect();
+                let same = if names.len() > 1 {
+                    " (the same results)"
+                } else {
+                    ""
+                };
+                let line = format!("{:>number_width$}  {}{same}", position + 1, listing(&names));
                 wrapped(out, &line, width, "  ", Style::new());
             }
         }
