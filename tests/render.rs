@@ -370,8 +370,8 @@ fn text_says_what_if_in_its_first_line() {
     assert!(!plain_text(&with_problems(), 100).contains("What-if"));
 }
 
-#[test]
-fn text_groups_identical_rows() {
+/// [`with_problems`] with 500 blocked accounts in Sandbox that all look the same.
+fn with_500_accounts() -> Report {
     let mut report = with_problems();
     for i in 0..500 {
         let mut f = finding(
@@ -386,7 +386,12 @@ fn text_groups_identical_rows() {
         report.findings.push(f);
     }
     report.summary = Summary::of(&report.findings);
-    let out = plain_text(&report, 100);
+    report
+}
+
+#[test]
+fn text_groups_identical_rows() {
+    let out = plain_text(&with_500_accounts(), 100);
     assert!(
         out.contains("↳ and 499 more accounts like this: acct-001, acct-002, acct-003, …"),
         "{out}"
@@ -847,21 +852,7 @@ fn html_says_what_if_first() {
 
 #[test]
 fn html_groups_identical_rows() {
-    let mut report = with_problems();
-    for i in 0..500 {
-        let mut f = finding(
-            &format!("4{i:011}"),
-            TargetKind::Account,
-            &format!("Root/Sandbox/acct-{i:03}"),
-            PROFILE,
-            Status::Blocked,
-            "blocked",
-        );
-        f.problem_ids = vec![PROBLEM.to_string()];
-        report.findings.push(f);
-    }
-    report.summary = Summary::of(&report.findings);
-    let out = html::render(&report);
+    let out = html::render(&with_500_accounts());
     assert!(
         out.contains("500 accounts with the same results"),
         "one row for 500 accounts"
