@@ -3,7 +3,7 @@
 //! error never leaves half a report on stdout.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -459,7 +459,11 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
             text,
         });
     let output = render(&report, args.format, snapshot);
-    emit(&output)?;
+    if args.format == Format::Text {
+        emit_styled(&output)?;
+    } else {
+        emit(&output)?;
+    }
     Ok(expected.unwrap_or_else(|| report.exit_code()))
 }
 
@@ -478,10 +482,9 @@ fn render(
     format: Format,
     snapshot: Option<report::sarif::SnapshotFile<'_>>,
 ) -> String {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match format {
         Format::Json => json(report),
-        Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
+        Format::Text => report::text::render(report, &text_options()),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
         Format::Sarif => report::sarif::render(report, &report::sarif::RenderOptions { snapshot }),
@@ -505,6 +508,32 @@ fn emit(output: &str) -> Result<(), Error> {
             .write_all(output.as_bytes())
             .and_then(|()| stdout.flush()),
     )
+}
+
+/// Writes text with `anstyle` styles to stdout through `anstream`, which keeps them on a
+/// terminal or with `CLICOLOR_FORCE` and strips them for `NO_COLOR`, a pipe or a file.
+fn emit_styled(output: &str) -> Result<(), Error> {
+    let mut stdout = anstream::stdout().lock();
+    stdout_written(
+        stdout
+            .write_all(output.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// The text format's width: `COLUMNS` when set, else the terminal's, else
+/// [`report::text::DEFAULT_WIDTH`] (a pipe or a file).
+fn text_options() -> report::text::RenderOptions {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(terminal_size::Width(w), _)| usize::from(w))
+        })
+        .unwrap_or(report::text::DEFAULT_WIDTH);
+    report::text::RenderOptions { width }
 }
 
 /// The outcome of writing to stdout.
@@ -568,12 +597,9 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
     }
     let output = match args.format {
         ProposeFormat::Json => json(&report),
-        ProposeFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            report::text::render(&report, &report::text::RenderOptions { color })
-        }
+        ProposeFormat::Text => report::text::render(&report, &text_options()),
     };
-    emit(&output)?;
+    emit_styled(&output)?;
     Ok(report.exit_code())
 }
 
