@@ -233,7 +233,7 @@ const BROKEN: &str = "sandbox-intent-broken-by-the-region-deny-fails";
 const BY_DESIGN: &str = "deny-by-design-holds";
 
 #[test]
-fn markdown_and_html_show_the_expectations_before_the_problems() {
+fn text_markdown_and_html_show_the_expectations_before_the_problems() {
     let md = render(BROKEN, "markdown");
     let (at, problems) = (
         md.find("### Expectations").unwrap(),
@@ -243,6 +243,13 @@ fn markdown_and_html_show_the_expectations_before_the_problems() {
     assert!(
         md.contains("❌ **violated**: sandbox calls Claude from the US (expects reachable): 2 findings break it, behind `pb-8cddea36`"),
         "{md}"
+    );
+    let text = render(BROKEN, "text");
+    let at = text.find("Expectations").unwrap();
+    assert!(at < text.find("Problems").unwrap(), "{text}");
+    assert!(
+        text.contains("✗ violated  sandbox calls Claude from the US (expects reachable)"),
+        "{text}"
     );
     let html = render(BY_DESIGN, "html");
     let at = html.find("<h2 id=\"expectations\">").unwrap();

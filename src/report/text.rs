@@ -81,6 +81,7 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
         .collect();
     let mut out = String::new();
     header(&mut out, report, width);
+    expectations_section(&mut out, report, width);
     problems_section(&mut out, report, &matrix, &problems, width);
     if report.findings.is_empty() {
         out.push_str("\nNo findings.\n");
@@ -152,6 +153,27 @@ fn listing(items: &[String]) -> String {
         let _ = write!(list, " and {} more", items.len() - shown);
     }
     list
+}
+
+/// With `--expect`: the intents, before the problems, since the exit code reflects only them.
+fn expectations_section(out: &mut String, report: &Report, width: usize) {
+    let lines = problem::expectation_lines(report, &|v| v.to_string(), &clean);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", paint(BOLD, "Expectations"));
+    for (standing, line) in lines {
+        let status = match standing {
+            problem::Standing::Violated => Status::Blocked,
+            problem::Standing::Undecided => Status::Unknown,
+            problem::Standing::Holds => Status::Reachable,
+        };
+        let mark = paint(
+            status_style(status),
+            &format!("{} {}", symbol(status), standing.words()),
+        );
+        wrapped(out, &format!("{mark}  {line}"), width, "  ", Style::new());
+    }
 }
 
 fn problems_section(
