@@ -278,3 +278,34 @@ fn sarif_results_behind_no_violated_expectation_are_notes() {
     assert_eq!(levels(BY_DESIGN), ["note"]);
     assert_eq!(levels(BROKEN), ["error"]);
 }
+
+/// A what-if from a CfCT manifest: code scanning annotates the policy file of the pull request,
+/// on the statement that breaks CRIS, not the snapshot.
+#[test]
+fn sarif_from_a_cfct_manifest_points_at_the_statement_in_its_policy_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .current_dir(root())
+        .args([
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--format",
+            "sarif",
+        ])
+        .args(["--what-if", "tests/corpus/what-if-cfct/manifest.yaml"])
+        .output()
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let location = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    let file = "tests/corpus/what-if-cfct/policies/deny-bedrock-us-east-2.json";
+    assert_eq!(location["artifactLocation"]["uri"], file, "{log}");
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let line = location["region"]["startLine"].as_u64().unwrap() as usize;
+    assert!(
+        text.lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("\"Sid\": \"NoBedrockInUsEast2\""),
+        "{location}"
+    );
+}

@@ -883,6 +883,7 @@ fn sarif_validates_against_the_schema() {
             path: "org snapshot.json",
             text: snapshot,
         }),
+        policy_files: &[],
     };
     for report in [sample(), with_problems()] {
         let log: serde_json::Value =
@@ -907,6 +908,7 @@ fn sarif_has_one_result_per_problem_at_its_policy_line() {
             path: "org snapshot.json",
             text: snapshot,
         }),
+        policy_files: &[],
     };
     let log: serde_json::Value =
         serde_json::from_str(&sarif::render(&with_problems(), &options)).expect("JSON");

@@ -268,14 +268,18 @@ fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
         None => Ok(loaded),
         Some(path) => {
             let what_if_name = path.display().to_string();
-            let changes = read_what_if(path, &loaded.snapshot)?;
-            Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
+            let input = read_what_if(path, &loaded.snapshot)?;
+            Ok(what_if::apply(
+                &what_if_name,
+                &loaded.snapshot,
+                &input.changes,
+            )?)
         }
     }
 }
 
 /// The `--what-if` changes; a CfCT manifest's policy files are read next to it.
-fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<Vec<what_if::Change>, Error> {
+fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<what_if::WhatIfInput, Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let read_file = |name: &str| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
     Ok(what_if::read(
@@ -419,12 +423,23 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     check_ous_exist(&args.selection, &loaded)?;
     let org = cris_guard::org::Org::new(&loaded);
     let mut decisions = reachability::decide(&org, &options);
+    // Policy files of infrastructure code the what-if wrote (for SARIF locations).
+    let mut policy_files: Vec<(String, String, String)> = Vec::new();
     if let Some(path) = &args.selection.what_if {
         // Counted against the same snapshot without the changes.
         let name = path.display().to_string();
         let base_name = args.selection.snapshot.display().to_string();
         let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
-        let changes = read_what_if(path, &base.snapshot)?.len();
+        let input = read_what_if(path, &base.snapshot)?;
+        let changes = input.changes.len();
+        if args.format == Format::Sarif {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            for (policy_name, file) in input.policy_files {
+                let at = dir.join(&file);
+                let text = String::from_utf8_lossy(&read(&at)?).into_owned();
+                policy_files.push((policy_name, at.display().to_string(), text));
+            }
+        }
         let base_org = cris_guard::org::Org::new(&base);
         let base_decisions = reachability::decide(&base_org, &options);
         decisions.set_what_if(name, changes, &base_decisions);
@@ -458,7 +473,19 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
             path: &snapshot_path,
             text,
         });
-    let output = render(&report, args.format, snapshot);
+    let policy_files: Vec<report::sarif::PolicyFile<'_>> = policy_files
+        .iter()
+        .map(|(policy_name, path, text)| report::sarif::PolicyFile {
+            policy_name,
+            path,
+            text,
+        })
+        .collect();
+    let sarif = report::sarif::RenderOptions {
+        snapshot,
+        policy_files: &policy_files,
+    };
+    let output = render(&report, args.format, &sarif);
     if args.format == Format::Text {
         emit_styled(&output)?;
     } else {
@@ -477,17 +504,13 @@ fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     stdout_written(written)
 }
 
-fn render(
-    report: &Report,
-    format: Format,
-    snapshot: Option<report::sarif::SnapshotFile<'_>>,
-) -> String {
+fn render(report: &Report, format: Format, sarif: &report::sarif::RenderOptions<'_>) -> String {
     match format {
         Format::Json => json(report),
         Format::Text => report::text::render(report, &text_options()),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
-        Format::Sarif => report::sarif::render(report, &report::sarif::RenderOptions { snapshot }),
+        Format::Sarif => report::sarif::render(report, sarif),
     }
 }
 

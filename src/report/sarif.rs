@@ -41,10 +41,21 @@ pub struct SnapshotFile<'a> {
     pub text: &'a str,
 }
 
+/// A policy file of infrastructure code a what-if wrote (a CfCT manifest's `resource_file`):
+/// results about that policy point at its statement there, where the pull request changes it.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyFile<'a> {
+    pub policy_name: &'a str,
+    pub path: &'a str,
+    pub text: &'a str,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions<'a> {
     /// When set, results point at the line of their policy's id in this file.
     pub snapshot: Option<SnapshotFile<'a>>,
+    /// Preferred over the snapshot for the policies they name.
+    pub policy_files: &'a [PolicyFile<'a>],
 }
 
 /// Renders the report as a SARIF 2.1.0 log (pretty JSON, one trailing newline).
@@ -447,7 +458,29 @@ fn problem_result<'a>(
             }
         })
         .collect();
+    let from_code = problem.cause.policy_name.as_deref().and_then(|name| {
+        let file = options
+            .policy_files
+            .iter()
+            .find(|f| f.policy_name == name)?;
+        let (line, column) = problem
+            .cause
+            .sid
+            .as_deref()
+            .and_then(|sid| key_position(file.text, "Sid", sid))
+            .unwrap_or((1, 1));
+        Some(PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri: file_uri(file.path),
+            },
+            region: SourceRegion {
+                start_line: line,
+                start_column: column,
+            },
+        })
+    });
     let physical_location = match (options.snapshot, &problem.cause.policy_id) {
+        _ if from_code.is_some() => from_code,
         (Some(file), Some(policy_id)) => {
             policy_position(file.text, policy_id).map(|(line, column)| PhysicalLocation {
                 artifact_location: ArtifactLocation {
@@ -496,13 +529,19 @@ fn problem_result<'a>(
 /// text (policy ids appear nowhere else as an `id` value), or `None` when it is not there (a
 /// policy a what-if created).
 fn policy_position(text: &str, policy_id: &str) -> Option<(usize, usize)> {
-    let quoted = serde_json::to_string(policy_id).ok()?;
+    key_position(text, "id", policy_id)
+}
+
+/// The 1-based line and column of the first `"<key>": "<value>"` in JSON text.
+fn key_position(text: &str, key: &str, value: &str) -> Option<(usize, usize)> {
+    let quoted = serde_json::to_string(value).ok()?;
+    let quoted_key = serde_json::to_string(key).ok()?;
     let mut from = 0;
     while let Some(found) = text.get(from..)?.find(&quoted) {
         let at = from + found;
         let before = text.get(..at)?.trim_end();
         if let Some(key) = before.strip_suffix(':')
-            && key.trim_end().ends_with("\"id\"")
+            && key.trim_end().ends_with(&quoted_key)
         {
             let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
             let line = text.get(..at)?.matches('\n').count() + 1;

@@ -98,7 +98,7 @@ pub(super) fn changes(
     text: &str,
     snapshot: &Snapshot,
     read_file: &dyn Fn(&str) -> Result<Vec<u8>, String>,
-) -> Result<Vec<Change>, InputError> {
+) -> Result<super::WhatIfInput, InputError> {
     let manifest: Manifest = serde_saphyr::from_str(text).map_err(|err| {
         InputError::new(
             source,
@@ -110,6 +110,7 @@ pub(super) fn changes(
         )
     })?;
     let mut out = Vec::new();
+    let mut policy_files = Vec::new();
     for (index, resource) in manifest.resources.iter().enumerate() {
         if resource.deploy_method.as_deref() != Some("scp") {
             continue;
@@ -142,6 +143,7 @@ pub(super) fn changes(
         let content = String::from_utf8(bytes)
             .map_err(|_| err(format!("resource_file `{file}` is not UTF-8 text")))?;
         let content = PolicyContent::Text(content);
+        policy_files.push((resource.name.clone(), file.to_string()));
         match snapshot.policies.iter().find(|p| p.name == resource.name) {
             Some(policy) => {
                 out.push(Change::Update {
@@ -171,7 +173,10 @@ pub(super) fn changes(
             }),
         }
     }
-    Ok(out)
+    Ok(super::WhatIfInput {
+        changes: out,
+        policy_files,
+    })
 }
 
 #[cfg(test)]
@@ -192,7 +197,15 @@ mod tests {
     #[test]
     fn an_existing_scp_is_updated_and_attached_to_exactly_the_listed_ous() {
         let manifest = "region: us-east-1\nversion: 2021-03-15\nresources:\n  - name: aws-guardrails-AbCdEf\n    resource_file: policies/deny.json\n    deploy_method: scp\n    deployment_targets:\n      organizational_units:\n        - Sandbox\n";
-        let changes = changes("manifest.yaml", manifest, &blog(), &files).unwrap();
+        let read = changes("manifest.yaml", manifest, &blog(), &files).unwrap();
+        assert_eq!(
+            read.policy_files,
+            [(
+                "aws-guardrails-AbCdEf".to_string(),
+                "policies/deny.json".to_string()
+            )]
+        );
+        let changes = read.changes;
         assert!(
             matches!(&changes[0], Change::Update { policy_id, .. } if policy_id == "p-abcd1234")
         );
