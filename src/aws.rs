@@ -5,6 +5,7 @@
 
 pub mod bedrock;
 pub mod calls;
+mod incremental;
 pub mod organizations;
 pub(crate) mod paging;
 pub mod patience;

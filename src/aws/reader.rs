@@ -4,6 +4,7 @@
 //! reads and writes (the CLI prints and chooses the exit code).
 
 use std::collections::{BTreeSet, HashSet};
+use std::fmt;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::aws::paging::ReadContext;
 use crate::aws::patience::Patience;
 use crate::aws::time;
 use crate::error::{AwsError, Error, IoError};
+use crate::snapshot::incremental::{self, Plan, Reread};
 use crate::snapshot::{Gap, Snapshot};
 
 pub use crate::aws::paging::{NoProgress, Progress};
@@ -203,6 +205,78 @@ impl SnapshotReader {
     }
 }
 
+/// How [`SnapshotReader::update`] brought a snapshot up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The event changed nothing the snapshot holds: the old snapshot, no call made.
+    Unchanged { why: String },
+    /// Only the part the event names was read again.
+    Partial(Reread),
+    /// Everything was read again, for this reason.
+    Full { why: String },
+}
+
+impl fmt::Display for Update {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Update::Unchanged { why } => write!(f, "unchanged: {why}"),
+            Update::Partial(part) => write!(f, "re-read only {part}"),
+            Update::Full { why } => write!(f, "full read: {why}"),
+        }
+    }
+}
+
+impl SnapshotReader {
+    /// `old` brought up to date after `event` (an EventBridge event as the Lambda receives
+    /// it): only the part the event names is re-read ([`crate::snapshot::incremental`]),
+    /// anything else is a full [`SnapshotReader::read`]. `old` keeps its `capturedAt` (the
+    /// time of its last full read, which decides when it is too old to update). `old: None`
+    /// (no stored snapshot) is a full read.
+    pub async fn update(
+        &self,
+        old: Option<&Snapshot>,
+        event: &serde_json::Value,
+        progress: &dyn Progress,
+    ) -> Result<(ReadOutcome, Update), AwsError> {
+        let Some(old) = old else {
+            let why = "there is no old snapshot".to_string();
+            return Ok((self.read(progress).await?, Update::Full { why }));
+        };
+        let part = match incremental::plan(old, event, &self.options.captured_at) {
+            Plan::Nothing { why } => {
+                let outcome = ReadOutcome {
+                    snapshot: old.clone(),
+                    stats: CallStats::default(),
+                };
+                return Ok((outcome, Update::Unchanged { why }));
+            }
+            Plan::FullRead { why } => {
+                return Ok((self.read(progress).await?, Update::Full { why }));
+            }
+            Plan::Reread(part) => part,
+        };
+        let before = self.counter.snapshot();
+        let done = AtomicUsize::new(0);
+        let ctx = ReadContext::new(self.options.max_concurrency, progress, &done);
+        let updated = crate::aws::incremental::reread(&self.org, &self.bedrock, &ctx, &part)
+            .await
+            .and_then(|facts| incremental::apply(old, facts));
+        match updated {
+            Ok(snapshot) => {
+                let stats = stats_since(&self.counter.snapshot(), &before);
+                Ok((ReadOutcome { snapshot, stats }, Update::Partial(part)))
+            }
+            Err(why) => {
+                let why = format!("re-reading {part} was not enough: {why}");
+                let mut outcome = self.read(progress).await?;
+                // The failed partial read counts too.
+                outcome.stats = stats_since(&self.counter.snapshot(), &before);
+                Ok((outcome, Update::Full { why }))
+            }
+        }
+    }
+}
+
 fn stats_since(now: &CallStats, before: &CallStats) -> CallStats {
     let mut out = now.clone();
     for (name, stats) in &mut out.operations {
@@ -288,6 +362,17 @@ pub async fn read_environment(
     profile_regions: Vec<String>,
     progress: &dyn Progress,
 ) -> Result<ReadOutcome, AwsError> {
+    environment_reader(environment, profile_regions)
+        .await
+        .read(progress)
+        .await
+}
+
+/// The reader [`read_environment`] reads with (its `capturedAt` is now).
+pub async fn environment_reader(
+    environment: &Environment,
+    profile_regions: Vec<String>,
+) -> SnapshotReader {
     let region = match &environment.region {
         Some(region) => aws_config::meta::region::RegionProviderChain::first_try(
             aws_config::Region::new(region.clone()),
@@ -305,7 +390,7 @@ pub async fn read_environment(
     let mut options = ReaderOptions::new(time::now_rfc3339());
     options.profile_regions = profile_regions;
     options.patience = environment.patience;
-    SnapshotReader::new(&conf, options).read(progress).await
+    SnapshotReader::new(&conf, options)
 }
 
 /// Where and how `cris-guard snapshot` reads: the named profile and Region (the SDK's chain

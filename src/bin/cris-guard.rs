@@ -118,6 +118,12 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The last snapshot: bring it up to date after `--event`, re-reading only what the event touched.
+    #[arg(long, value_name = "OLD.json", requires = "event")]
+    update: Option<PathBuf>,
+    /// The EventBridge event (a CloudTrail record in `detail`) that `--update` applies.
+    #[arg(long, value_name = "EVENT.json", requires = "update")]
+    event: Option<PathBuf>,
     /// The AWS CLI profile (shared config and credentials files) to read with (default: the SDK's chain, `AWS_PROFILE`).
     #[arg(long, value_name = "NAME")]
     aws_profile: Option<String>,
@@ -662,6 +668,7 @@ fn generate_command(args: &GenerateArgs) -> Result<u8, Error> {
 
 #[cfg(feature = "aws")]
 fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
+    let regions_given = args.profile_regions.is_some();
     let regions = match live::profile_regions(args.profile_regions) {
         Ok(regions) => regions,
         Err(bad) => {
@@ -692,9 +699,44 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
             attempts: args.max_attempts,
         },
     };
-    let json = live::read(&environment, regions)?;
+    let update = match (&args.update, &args.event) {
+        (Some(old), Some(event)) => Some(read_update(old, event)?),
+        _ => None,
+    };
+    // An update reads the Regions the old snapshot read, unless told otherwise.
+    let regions = match (&update, regions_given) {
+        (Some((old, _)), false) => old.inference_profiles.keys().cloned().collect(),
+        _ => regions,
+    };
+    let json = live::read(
+        &environment,
+        regions,
+        update.as_ref().map(|(old, event)| (old, event)),
+    )?;
     write_output(args.output.as_deref(), &json)?;
     Ok(0)
+}
+
+/// `--update OLD.json` (a valid snapshot) and `--event EVENT.json` (an EventBridge event: an
+/// object with a `detail-type`).
+#[cfg(feature = "aws")]
+fn read_update(old: &Path, event: &Path) -> Result<(snapshot::Snapshot, serde_json::Value), Error> {
+    let old = snapshot::load(&input_name(old), &read(old)?)?.snapshot;
+    let name = input_name(event);
+    let event: serde_json::Value =
+        cris_guard::json_input::read(&name, "EventBridge event", &read(event)?)?;
+    if event
+        .get("detail-type")
+        .and_then(serde_json::Value::as_str)
+        .is_none()
+    {
+        return Err(Error::Input(InputError::new(
+            name,
+            "$.detail-type",
+            "expected an EventBridge event: an object with a string `detail-type`",
+        )));
+    }
+    Ok((old, event))
 }
 
 /// A timeout flag's value: a positive number of seconds.

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use cris_guard::aws::reader::{self, DEFAULT_PROFILE_REGIONS, Environment, Progress};
 use cris_guard::error::{Error, IoError};
+use cris_guard::snapshot::Snapshot;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
 
 /// The Regions of `--profile-regions` (comma-separated, repeatable), sorted and deduplicated;
 /// every Region with cross-Region profiles without it. `Err` names the first value that is not
@@ -45,14 +47,23 @@ pub const PERMISSIONS: &[&str] = &[
     "organizations:ListPolicies",
     "organizations:DescribePolicy",
     "organizations:ListTargetsForPolicy",
+    // `--update` only: the parent, name and state of the one account or OU an event names.
+    "organizations:ListParents",
+    "organizations:DescribeAccount",
+    "organizations:DescribeOrganizationalUnit",
     "bedrock:ListInferenceProfiles",
     "bedrock:GetInferenceProfile",
 ];
 
 /// Reads the live organization with progress on stderr, warns about every gap, prints the call
-/// counts, and returns the snapshot as pretty JSON. When the organization cannot be read, says
-/// what to check before returning the error.
-pub fn read(environment: &Environment, profile_regions: Vec<String>) -> Result<String, Error> {
+/// counts, and returns the snapshot as pretty JSON. With `update` (`--update OLD --event
+/// EVENT`), reads only what the event touched when it can, and says on stderr what it did and
+/// why. When the organization cannot be read, says what to check before returning the error.
+pub fn read(
+    environment: &Environment,
+    profile_regions: Vec<String>,
+    update: Option<(&Snapshot, &Value)>,
+) -> Result<String, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -61,13 +72,25 @@ pub fn read(environment: &Environment, profile_regions: Vec<String>) -> Result<S
     let progress = StderrProgress::new();
     let outcome = runtime.block_on(async {
         let heartbeat = tokio::spawn(heartbeat(progress.clone()));
-        let outcome = reader::read_environment(environment, profile_regions, &progress).await;
+        let reader = reader::environment_reader(environment, profile_regions).await;
+        let outcome = match update {
+            None => reader.read(&progress).await.map(|outcome| (outcome, None)),
+            Some((old, event)) => reader
+                .update(Some(old), event, &progress)
+                .await
+                .map(|(outcome, how)| (outcome, Some(how))),
+        };
         heartbeat.abort();
         outcome
     });
     progress.finish();
     let outcome = match outcome {
-        Ok(outcome) => outcome,
+        Ok((outcome, how)) => {
+            if let Some(how) = how {
+                eprintln!("update: {how}");
+            }
+            outcome
+        }
         Err(err) => {
             eprintln!("{}", what_to_check(environment, &progress));
             return Err(err.into());
