@@ -24,6 +24,7 @@ pub(crate) async fn reread(
             content,
             targets,
         } => policy(org, ctx, id, *content, *targets).await,
+        Reread::Attachments { target } => attachments(org, ctx, target).await,
         Reread::Account { id, details } => account(org, ctx, id, *details).await,
         Reread::OrganizationalUnit { id } => organizational_unit(org, ctx, id).await,
         Reread::Profiles { region } => {
@@ -126,6 +127,51 @@ async fn policy(
     Ok(facts)
 }
 
+/// `ListPoliciesForTarget`: nothing attached when the target is gone (a deleted OU, an account
+/// that left).
+async fn attachments(
+    org: &Client,
+    ctx: &ReadContext<'_>,
+    target: &str,
+) -> Result<Vec<Fact>, String> {
+    let what = format!("ListPoliciesForTarget {target}");
+    let listed = collect_pages(ctx, &what, async |token| {
+        let page = org
+            .list_policies_for_target()
+            .target_id(target)
+            .filter(PolicyType::ServiceControlPolicy)
+            .max_results(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await;
+        match page {
+            Ok(page) => Ok(Page::new(page.policies().to_vec(), page.next_token())),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_target_not_found_exception()) =>
+            {
+                Ok(Page::new(Vec::new(), None))
+            }
+            Err(err) => Err(error_detail(&err)),
+        }
+    })
+    .await;
+    let listed = match listed {
+        Paged::Complete(listed) => listed,
+        Paged::Failed { reason, .. } => return Err(format!("{what} failed: {reason}")),
+    };
+    let policies = listed
+        .iter()
+        .map(|p| p.id().map(str::to_string))
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| format!("{what} returned an SCP without an id"))?;
+    Ok(vec![Fact::Attachments {
+        target: target.to_string(),
+        policies,
+    }])
+}
+
 /// `ListParents`: `Ok(None)` when the child is not in the organization.
 async fn parent(org: &Client, ctx: &ReadContext<'_>, id: &str) -> Result<Option<String>, String> {
     let listed = {
@@ -194,12 +240,17 @@ async fn account(
                 .ok_or_else(|| format!("DescribeAccount {id} returned no state"))?,
         );
     }
-    Ok(vec![Fact::Account {
+    let mut facts = vec![Fact::Account {
         id: id.to_string(),
         parent_id,
         name,
         status,
-    }])
+    }];
+    if details {
+        // A new account comes with FullAWSAccess attached, and no AttachPolicy event says so.
+        facts.extend(attachments(org, ctx, id).await?);
+    }
+    Ok(facts)
 }
 
 async fn organizational_unit(
@@ -240,9 +291,12 @@ async fn organizational_unit(
     let Some(parent_id) = parent(org, ctx, id).await? else {
         return Ok(gone);
     };
-    Ok(vec![Fact::OrganizationalUnit {
+    let mut facts = vec![Fact::OrganizationalUnit {
         id: id.to_string(),
         name,
         parent_id,
-    }])
+    }];
+    // A new OU comes with FullAWSAccess attached, and no AttachPolicy event says so.
+    facts.extend(attachments(org, ctx, id).await?);
+    Ok(facts)
 }

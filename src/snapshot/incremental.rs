@@ -28,10 +28,15 @@ pub enum Reread {
         content: bool,
         targets: bool,
     },
+    /// The SCPs attached directly to one root, OU or account (`ListPoliciesForTarget`: one call,
+    /// at most 5 SCPs per target), rather than the policy's targets, which can run to hundreds
+    /// of pages for a policy such as `FullAWSAccess`.
+    Attachments { target: String },
     /// An account: its parent (`ListParents`), and with `details` its name and state
-    /// (`DescribeAccount`).
+    /// (`DescribeAccount`) and the SCPs attached to it (a new account gets `FullAWSAccess`).
     Account { id: String, details: bool },
-    /// An OU: its name (`DescribeOrganizationalUnit`) and parent (`ListParents`).
+    /// An OU: its name (`DescribeOrganizationalUnit`), parent (`ListParents`) and the SCPs
+    /// attached to it (a new OU gets `FullAWSAccess`).
     OrganizationalUnit { id: String },
     /// The inference profiles of one source Region.
     Profiles { region: String },
@@ -52,9 +57,12 @@ impl fmt::Display for Reread {
                     .collect();
                 write!(f, "SCP {id} ({})", parts.join(", "))
             }
-            Reread::Account { id, details: true } => write!(f, "account {id} (details, parent)"),
+            Reread::Attachments { target } => write!(f, "the SCPs attached to {target}"),
+            Reread::Account { id, details: true } => {
+                write!(f, "account {id} (details, parent, SCPs)")
+            }
             Reread::Account { id, details: false } => write!(f, "account {id} (parent)"),
-            Reread::OrganizationalUnit { id } => write!(f, "OU {id} (name, parent)"),
+            Reread::OrganizationalUnit { id } => write!(f, "OU {id} (name, parent, SCPs)"),
             Reread::Profiles { region } => write!(f, "the inference profiles of {region}"),
         }
     }
@@ -89,6 +97,11 @@ pub enum Fact {
     PolicyTargets {
         id: String,
         targets: Vec<String>,
+    },
+    /// The ids of the SCPs attached directly to `target` (none when it no longer exists).
+    Attachments {
+        target: String,
+        policies: Vec<String>,
     },
     AccountGone {
         id: String,
@@ -200,7 +213,12 @@ fn organizations(old: &Snapshot, detail: &Value, event_name: &str) -> Plan {
         None => full(format!("{event_name} names no OU id")),
     };
     match event_name {
-        "AttachPolicy" | "DetachPolicy" => policy(request("policyId"), false, true),
+        "AttachPolicy" | "DetachPolicy" => match (request("policyId"), request("targetId")) {
+            (Some(id), Some(target)) if known_policy(id) => Plan::Reread(Reread::Attachments {
+                target: target.to_string(),
+            }),
+            (id, _) => policy(id, true, true),
+        },
         "UpdatePolicy" => policy(request("policyId"), true, false),
         "DeletePolicy" => policy(request("policyId"), true, false),
         "CreatePolicy" => policy(
@@ -323,6 +341,26 @@ fn apply_one(snapshot: &mut Snapshot, fact: Fact) -> Result<(), String> {
                 .into_iter()
                 .collect();
         }
+        Fact::Attachments { target, policies } => {
+            if let Some(unknown) = policies
+                .iter()
+                .find(|id| !snapshot.policies.iter().any(|p| &p.id == *id))
+            {
+                return Err(format!(
+                    "{target} has SCP {unknown} attached, which the snapshot lacks"
+                ));
+            }
+            for record in &mut snapshot.policies {
+                let attached = policies.contains(&record.id);
+                match record.targets.binary_search(&target) {
+                    Ok(at) if !attached => {
+                        record.targets.remove(at);
+                    }
+                    Err(at) if attached => record.targets.insert(at, target.clone()),
+                    _ => {}
+                }
+            }
+        }
         Fact::AccountGone { id } => {
             snapshot.accounts.retain(|a| a.id != id);
             detach_everything_from(snapshot, &id);
@@ -432,7 +470,9 @@ mod tests {
                     "AttachPolicy",
                     json!({"policyId": "p-abcd1234", "targetId": "r-ab12"}),
                 ),
-                policy("p-abcd1234", false, true),
+                Plan::Reread(Reread::Attachments {
+                    target: "r-ab12".into(),
+                }),
             ),
             (
                 call("DetachPolicy", json!({"policyId": "p-unknown1"})),

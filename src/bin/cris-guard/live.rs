@@ -48,6 +48,7 @@ pub const PERMISSIONS: &[&str] = &[
     "organizations:DescribePolicy",
     "organizations:ListTargetsForPolicy",
     // `--update` only: the parent, name and state of the one account or OU an event names.
+    "organizations:ListPoliciesForTarget",
     "organizations:ListParents",
     "organizations:DescribeAccount",
     "organizations:DescribeOrganizationalUnit",
