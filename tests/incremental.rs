@@ -502,3 +502,102 @@ fn bad_update_files_are_exit_3_naming_the_file_and_path() {
         assert!(stderr.contains(file) && stderr.contains(path), "{stderr}");
     }
 }
+
+/// At 10,000 accounts (`cris-guard generate`'s organization) a full read costs about 1,900
+/// calls through the fake; the events still cost what they cost on a small organization.
+#[test]
+fn at_ten_thousand_accounts_an_event_costs_a_few_calls_and_a_full_read_thousands() {
+    runtime().block_on(async {
+        let options = cris_guard::generate::GenerateOptions {
+            accounts: 10_000,
+            ..Default::default()
+        };
+        let mut org = cris_guard::generate::organization(&options);
+        org.captured_at = CAPTURED_AT.into();
+        let truth = Truth::new(org.clone());
+        let reader = reader(&truth);
+        let started = std::time::Instant::now();
+        let full = reader.read(&NoProgress).await.unwrap();
+        eprintln!(
+            "full read ({:.1} s): {}",
+            started.elapsed().as_secs_f64(),
+            full.stats
+        );
+        assert!(full.stats.total_calls() > 1_000, "{}", full.stats);
+        let mut snapshot = full.snapshot;
+        let cases = [
+            (
+                "AttachPolicy",
+                Op::Attach {
+                    policy: 1,
+                    target: 7,
+                },
+            ),
+            (
+                "UpdatePolicy",
+                Op::Update {
+                    policy: 1,
+                    content: 0,
+                },
+            ),
+            ("CreatePolicy", Op::Create { content: 1 }),
+            (
+                "MoveAccount",
+                Op::Move {
+                    account: 5,
+                    parent: 3,
+                },
+            ),
+            ("CreateOrganizationalUnit", Op::CreateOu { parent: 0 }),
+        ];
+        for (serial, (name, op)) in cases.into_iter().enumerate() {
+            let event = change(&mut org, &op, serial);
+            truth.set(org.clone());
+            let started = std::time::Instant::now();
+            let (outcome, how) = reader
+                .update(Some(&snapshot), &event, &NoProgress)
+                .await
+                .unwrap();
+            eprintln!(
+                "{name} ({:.2} s): {}",
+                started.elapsed().as_secs_f64(),
+                outcome.stats
+            );
+            assert!(matches!(how, Update::Partial(_)), "{name}: {how}");
+            assert!(
+                outcome.stats.total_calls() <= 5,
+                "{name}: {}",
+                outcome.stats
+            );
+            snapshot = outcome.snapshot;
+        }
+        assert_eq!(snapshot, reader.read(&NoProgress).await.unwrap().snapshot);
+    });
+}
+
+/// Every payload of events/ applied to the blog organization, unchanged: what each re-reads
+/// (or why it reads everything) and its calls, and the result is always the full read.
+#[test]
+fn each_example_event_re_reads_its_part() {
+    runtime().block_on(async {
+        let truth = Truth::new(fixtures::blog());
+        let reader = reader(&truth);
+        let fresh = full_read(&reader).await;
+        let mut table = Vec::new();
+        for file in fixtures::event_files() {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let event = fixtures::event(&name);
+            let (outcome, how) = reader
+                .update(Some(&fresh), &event, &NoProgress)
+                .await
+                .unwrap();
+            assert_eq!(outcome.snapshot, fresh, "{name}");
+            let calls = match how {
+                Update::Full { .. } => String::new(),
+                _ => format!(" [{}]", outcome.stats),
+            };
+            table.push(format!("{name}: {how}{calls}"));
+        }
+        insta::assert_snapshot!(table.join("\n"));
+    });
+}

@@ -147,6 +147,9 @@ pub fn plan(old: &Snapshot, event: &Value, now: &str) -> Plan {
     match text(detail, &["eventSource"]).unwrap_or_default() {
         "organizations.amazonaws.com" => organizations(old, detail, event_name),
         "bedrock.amazonaws.com" => bedrock(old, detail, event_name),
+        "" if detail_type.is_empty() => {
+            full("the event has no `detail-type`: not one EventBridge event")
+        }
         "" => full(format!(
             "the event ({detail_type}) is not a CloudTrail record"
         )),
