@@ -7,7 +7,7 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::PolicyType;
 
 use crate::aws::bedrock::{self, BedrockClients};
-use crate::aws::organizations::{PAGE_SIZE, account_status, check_content};
+use crate::aws::organizations::{PAGE_SIZE, account_status, check_content, list_targets};
 use crate::aws::paging::{Page, Paged, ReadContext, collect_pages, error_detail};
 use crate::snapshot::incremental::{Fact, Reread};
 
@@ -99,17 +99,7 @@ async fn policy(
     }
     if targets {
         let what = format!("ListTargetsForPolicy {id}");
-        let listed = collect_pages(ctx, &what, async |token| {
-            org.list_targets_for_policy()
-                .policy_id(id)
-                .max_results(PAGE_SIZE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map(|page| Page::new(page.targets().to_vec(), page.next_token()))
-                .map_err(|err| error_detail(&err))
-        })
-        .await;
+        let listed = list_targets(org, ctx, id).await;
         let listed = match listed {
             Paged::Complete(listed) => listed,
             Paged::Failed { reason, .. } => return Err(format!("{what} failed: {reason}")),

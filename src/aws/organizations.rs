@@ -332,19 +332,7 @@ async fn read_policy(
             Err(err) => Err(format!("DescribePolicy failed: {}", error_detail(&err))),
         }
     };
-    let targets_what = format!("ListTargetsForPolicy {id}");
-    let targets = collect_pages(ctx, &targets_what, async |token| {
-        client
-            .list_targets_for_policy()
-            .policy_id(id)
-            .max_results(PAGE_SIZE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map(|page| Page::new(page.targets().to_vec(), page.next_token()))
-            .map_err(|err| error_detail(&err))
-    });
-    let (content, targets) = tokio::join!(describe, targets);
+    let (content, targets) = tokio::join!(describe, list_targets(client, ctx, id));
     let name = summary.name().unwrap_or(id).to_string();
     let content = content.and_then(|text| check_content(id, &name, text));
 
@@ -409,6 +397,26 @@ async fn read_policy(
             (None, gaps)
         }
     }
+}
+
+/// Every page of `ListTargetsForPolicy`.
+pub(crate) async fn list_targets(
+    client: &Client,
+    ctx: &ReadContext<'_>,
+    id: &str,
+) -> Paged<types::PolicyTargetSummary> {
+    collect_pages(ctx, &format!("ListTargetsForPolicy {id}"), async |token| {
+        client
+            .list_targets_for_policy()
+            .policy_id(id)
+            .max_results(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map(|page| Page::new(page.targets().to_vec(), page.next_token()))
+            .map_err(|err| error_detail(&err))
+    })
+    .await
 }
 
 /// The checks the snapshot loader makes on a policy body, so one malformed policy becomes a gap
