@@ -33,9 +33,10 @@ mod trigger;
 #[cfg(test)]
 mod fixtures;
 
+pub use context::Alert;
 pub use document::MAX_LISTED_EVENTS;
 pub use email::EMAIL_COLUMNS;
-pub use message::{Alert, MAX_PUBLISH_BYTES, PUBLISH_BUDGET_BYTES, SnsMessage, messages};
+pub use message::{MAX_PUBLISH_BYTES, PUBLISH_BUDGET_BYTES, SnsMessage, messages};
 pub use notification::{
     MAX_DESCRIPTION_CHARS, MAX_KEYWORD_CHARS, MAX_NEXT_STEP_CHARS, MAX_TITLE_CHARS,
 };

@@ -7,6 +7,7 @@ pub mod bedrock;
 pub mod calls;
 pub mod organizations;
 pub(crate) mod paging;
+pub mod patience;
 pub mod reader;
 pub mod sns;
 pub mod source;

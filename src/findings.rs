@@ -12,8 +12,8 @@ pub struct Report {
     pub snapshot_captured_at: String,
     pub summary: Summary,
     /// One entry per cause (§3.1), worst first; every non-reachable finding names its problems
-    /// in [`Finding::problem_ids`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// in [`Finding::problem_ids`]. Always written, before `findings`.
+    #[serde(default)]
     pub problems: Vec<Problem>,
     pub findings: Vec<Finding>,
     pub proposals: Vec<Proposal>,

@@ -31,6 +31,7 @@ pub mod json_input;
 pub mod notify;
 pub mod org;
 pub mod policy;
+pub mod problems;
 pub mod reachability;
 pub mod remediation;
 pub mod report;

@@ -11,11 +11,12 @@
 //! and [`finding`] (with [`explanation`]) turns a verdict into a finding. This module is the
 //! run: [`evaluate`], [`decide`] and the [`Decisions`] they make.
 
-use crate::findings::{Finding, Proposal, Report, Summary};
+use crate::findings::{Finding, Problem, Proposal, Report, Status, Summary, WhatIf};
 use crate::org::{Org, TargetRef};
 use crate::snapshot::ValidSnapshot;
 
 mod admin;
+mod causes;
 mod engine;
 mod explanation;
 mod finding;
@@ -35,18 +36,7 @@ use finding::TargetFacts;
 /// Evaluates every target × profile × source Region of the snapshot.
 pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {
     let org = Org::new(snapshot);
-    let decisions = decide(&org, options);
-    Report {
-        format_version: 1,
-        organization_id: snapshot.snapshot.organization.id.clone(),
-        snapshot_captured_at: snapshot.snapshot.captured_at.clone(),
-        summary: decisions.summary(),
-        problems: Vec::new(),
-        findings: decisions.findings().collect(),
-        proposals: Vec::new(),
-        what_if: None,
-        unresolved: Vec::new(),
-    }
+    decide(&org, options).to_report()
 }
 
 /// Decides every target × profile × source Region of the organization, without building the
@@ -62,11 +52,14 @@ pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
     for item in &items {
         summary.count(item.verdict.status);
     }
+    let problems = causes::problems(org, &engine.checks, &targets, &items);
     Decisions {
         engine,
         targets,
         items,
         summary,
+        problems,
+        what_if: None,
     }
 }
 
@@ -80,6 +73,8 @@ pub struct Decisions<'a> {
     targets: Vec<TargetRef<'a>>,
     items: Vec<Decided>,
     summary: Summary,
+    problems: causes::Problems,
+    what_if: Option<WhatIf>,
 }
 
 impl<'a> Decisions<'a> {
@@ -87,27 +82,117 @@ impl<'a> Decisions<'a> {
         self.summary
     }
 
+    /// The whole report in memory (what [`Decisions::report`] streams).
+    pub fn to_report(&self) -> Report {
+        let snapshot = &self.engine.org.snapshot().snapshot;
+        Report {
+            format_version: 1,
+            organization_id: snapshot.organization.id.clone(),
+            snapshot_captured_at: snapshot.captured_at.clone(),
+            summary: self.summary,
+            problems: self.problems().to_vec(),
+            findings: self.findings().collect(),
+            proposals: Vec::new(),
+            what_if: self.what_if.clone(),
+            unresolved: Vec::new(),
+        }
+    }
+
+    /// One entry per cause, worst first (§3.1).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems.problems
+    }
+
+    /// Shows these decisions as a what-if against `base`, the same snapshot without the
+    /// changes: `fixed` and `broken` count findings whose reachability the changes flip.
+    pub fn set_what_if(&mut self, source: String, changes: usize, base: &Decisions<'_>) {
+        let (fixed, broken) = self.flips_against(base);
+        self.what_if = Some(WhatIf {
+            source,
+            changes,
+            fixed,
+            broken,
+        });
+    }
+
+    pub fn what_if(&self) -> Option<&WhatIf> {
+        self.what_if.as_ref()
+    }
+
+    /// The status of every reported target × check, keyed by target id and check index.
+    fn statuses(&self) -> rustc_hash::FxHashMap<(&str, u32), Status> {
+        self.items
+            .iter()
+            .filter_map(|item| {
+                let target = self.targets.get(item.position as usize)?;
+                Some((
+                    (self.engine.org.target_id(*target), item.check),
+                    item.verdict.status,
+                ))
+            })
+            .collect()
+    }
+
+    /// (Findings non-reachable in `base` and reachable here, reachable there and not here.)
+    /// A target listed on one side only is compared with its OU's status on the other (an
+    /// account is listed only where it differs from a new account in its OU).
+    fn flips_against(&self, base: &Decisions<'_>) -> (usize, usize) {
+        let mine = self.statuses();
+        let theirs = base.statuses();
+        let same_checks = self.engine.checks.len() == base.engine.checks.len();
+        let status_in = |map: &rustc_hash::FxHashMap<(&str, u32), Status>,
+                         org: &Org<'_>,
+                         id: &str,
+                         check: u32| {
+            map.get(&(id, check)).copied().or_else(|| {
+                org.parent_of(id)
+                    .and_then(|parent| map.get(&(parent, check)).copied())
+            })
+        };
+        let mut keys: Vec<(&str, u32)> = mine.keys().chain(theirs.keys()).copied().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (mut fixed, mut broken) = (0, 0);
+        if !same_checks {
+            return (fixed, broken);
+        }
+        for (id, check) in keys {
+            let now = status_in(&mine, self.engine.org, id, check);
+            let before = status_in(&theirs, base.engine.org, id, check);
+            match (before, now) {
+                (Some(b), Some(n)) if b != Status::Reachable && n == Status::Reachable => {
+                    fixed += 1
+                }
+                (Some(b), Some(n)) if b == Status::Reachable && n != Status::Reachable => {
+                    broken += 1
+                }
+                _ => {}
+            }
+        }
+        (fixed, broken)
+    }
+
     /// The findings, built in report order as the iterator is advanced.
     pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
         let mut facts: Option<(u32, TargetFacts)> = None;
-        self.items.iter().filter_map(move |item| {
-            let target = *self.targets.get(item.position as usize)?;
-            if facts
-                .as_ref()
-                .is_none_or(|(position, _)| *position != item.position)
-            {
-                facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
-            }
-            let (_, target_facts) = facts.as_ref()?;
-            let check = self.engine.checks.get(item.check as usize)?;
-            Some(finding::finding(
-                self.engine.org,
-                target,
-                target_facts,
-                check,
-                &item.verdict,
-            ))
-        })
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, item)| {
+                let target = *self.targets.get(item.position as usize)?;
+                if facts
+                    .as_ref()
+                    .is_none_or(|(position, _)| *position != item.position)
+                {
+                    facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
+                }
+                let (_, target_facts) = facts.as_ref()?;
+                let check = self.engine.checks.get(item.check as usize)?;
+                let mut finding =
+                    finding::finding(self.engine.org, target, target_facts, check, &item.verdict);
+                finding.problem_ids = self.problems.ids_of(index);
+                Some(finding)
+            })
     }
 
     /// The report these decisions make, serialized exactly as [`Report`] is, with each finding
@@ -133,13 +218,19 @@ impl serde::Serialize for ReportStream<'_, '_> {
         }
         let snapshot = &self.decisions.engine.org.snapshot().snapshot;
         // Field names and order as `Report` derives them.
-        let mut report = serializer.serialize_struct("Report", 6)?;
+        let what_if = self.decisions.what_if.as_ref();
+        let fields = 7 + usize::from(what_if.is_some());
+        let mut report = serializer.serialize_struct("Report", fields)?;
         report.serialize_field("formatVersion", &1u32)?;
         report.serialize_field("organizationId", &snapshot.organization.id)?;
         report.serialize_field("snapshotCapturedAt", &snapshot.captured_at)?;
         report.serialize_field("summary", &self.decisions.summary)?;
+        report.serialize_field("problems", self.decisions.problems())?;
         report.serialize_field("findings", &Findings(self.decisions))?;
         report.serialize_field("proposals", &[] as &[Proposal])?;
+        if let Some(what_if) = what_if {
+            report.serialize_field("whatIf", what_if)?;
+        }
         report.end()
     }
 }

@@ -116,6 +116,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("ids", &[]),
     ("findings", &[]),
+    // The problem layer's pure shapes (ids, compression, sentences).
+    ("problems", &["findings"]),
     ("request", &["arn"]),
     ("policy", &["request"]),
     ("json_input", &["error", "policy"]),
@@ -147,6 +149,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "findings",
             "org",
             "policy",
+            "problems",
             "request",
             "snapshot",
         ],

@@ -575,6 +575,92 @@ fn check_under_an_uninterpretable_policy_is_unknown_unless_denied() {
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// Runs cris-guard with `stdin` as its standard input.
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn snapshot_dash_reads_standard_input() {
+    let snapshot = std::fs::read(root().join("examples/blog/snapshot.json")).unwrap();
+    let from_file = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    let from_stdin = run_with_stdin(
+        &["evaluate", "--snapshot", "-", "--format", "json"],
+        &snapshot,
+    );
+    assert_eq!(
+        code(&from_stdin),
+        1,
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+    let request = write_temp(
+        &tempfile::tempdir().unwrap().keep(),
+        "request.json",
+        &std::fs::read_to_string(root().join("examples/check-request.json")).unwrap(),
+    );
+    let check = run_with_stdin(
+        &[
+            "check",
+            "--snapshot",
+            "-",
+            "--target",
+            "ou-ab12-11111111",
+            "--request",
+            &request,
+        ],
+        &snapshot,
+    );
+    assert!(
+        matches!(code(&check), 0 | 1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn an_empty_standard_input_is_an_empty_file() {
+    let out = run_with_stdin(&["evaluate", "--snapshot", "-"], b"");
+    assert_invalid(&out, &["<stdin>", "empty file"]);
+}
+
+#[test]
+fn the_sample_check_request_runs_against_the_blog_snapshot() {
+    // The request the README shows: Sandbox calling us-east-2 through the profile is denied.
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "ou-ab12-11111111",
+        "--request",
+        "examples/check-request.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["decision"], "explicitlyDenied");
+}
+
 #[test]
 fn evaluate_format_sns_prints_exactly_what_the_guard_publishes() {
     let out = run(&[
@@ -590,12 +676,12 @@ fn evaluate_format_sns_prints_exactly_what_the_guard_publishes() {
     let object = published.as_object().unwrap();
     assert_eq!(
         object.keys().collect::<Vec<_>>(),
-        ["message", "messageAttributes", "subject"]
+        ["subject", "message", "messageAttributes"]
     );
     let message = published["message"].as_object().unwrap();
     assert_eq!(
         message.keys().collect::<Vec<_>>(),
-        ["default", "email", "https", "lambda", "sqs"]
+        ["default", "email", "https", "sqs", "lambda"]
     );
     assert!(message["default"].as_str().unwrap().chars().count() <= 1_000);
     assert_eq!(message["sqs"], message["lambda"]);

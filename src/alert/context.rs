@@ -1,13 +1,48 @@
-//! What every part of one alert shares (the report, the trigger, the proposals, the counts of
-//! changes and the changed problems), and how much detail a part carries.
+//! What one alert is about ([`Alert`]), what every part of it shares (the report, the trigger,
+//! the proposals, the counts of changes and the changed problems), and how much detail a part
+//! carries.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::message::Alert;
 use super::problems::{ChangedProblem, changed_problems};
 use super::state::{ChangeKind, FindingChange};
 use super::trigger::Trigger;
 use crate::findings::{Proposal, Report};
+
+/// What one alert is about: the changes (as [`super::diff`] found them, worst first) of
+/// `report`, why the guard ran, and the verified proposals it carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Alert<'a> {
+    pub changes: &'a [FindingChange],
+    pub report: &'a Report,
+    pub trigger: &'a Trigger,
+    pub proposals: &'a [Proposal],
+    /// Makes the policy ARNs the chat notification links (`relatedResources`); without it the
+    /// notification names no policy ARN.
+    pub management_account_id: Option<&'a str>,
+    /// Changed problems (changed findings, for a report without problems) for which no
+    /// proposal was computed; the alert says so and points at `cris-guard propose`.
+    pub unproposed: usize,
+}
+
+impl<'a> Alert<'a> {
+    /// An alert with no management account and every proposal computed.
+    pub fn new(
+        changes: &'a [FindingChange],
+        report: &'a Report,
+        trigger: &'a Trigger,
+        proposals: &'a [Proposal],
+    ) -> Self {
+        Alert {
+            changes,
+            report,
+            trigger,
+            proposals,
+            management_account_id: None,
+            unproposed: 0,
+        }
+    }
+}
 
 /// How much of each change and proposal a part carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,14 @@ pub(super) fn json_document(
         .problems_in(chunk)
         .into_iter()
         .map(|changed| {
+            let proposal_ids: Vec<String> = ctx
+                .proposals_for_problem(changed)
+                .iter()
+                .map(|p| p.id.clone())
+                .collect();
             let mut problem = changed.problem.clone();
+            // The report's problem names the report's proposals; here, this alert's.
+            problem.proposal_ids.clone_from(&proposal_ids);
             let mut omitted = 0;
             if detail == Detail::Minimal {
                 omitted = problem
@@ -46,11 +53,7 @@ pub(super) fn json_document(
                 "changedSourceRegions": changed.source_regions(),
                 "changedTargets": { "organizationalUnits": ous, "accounts": accounts },
                 "problem": problem,
-                "proposalIds": ctx
-                    .proposals_for_problem(changed)
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>(),
+                "proposalIds": proposal_ids,
             });
             if omitted > 0
                 && let Some(object) = value.as_object_mut()

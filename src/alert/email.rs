@@ -250,12 +250,9 @@ fn proposal(out: &mut Email, p: &Proposal) {
         out.line(&format!("Fixes problems: {}", p.fixes_problems.join(", ")));
     }
     let files = files_named(&p.apply);
-    let inlined = match (files.as_slice(), p.after.as_deref()) {
-        ([file], Some(after)) => Some((file.clone(), pretty(after))),
-        _ => None,
-    };
+    let inlined = file_contents(p, &files);
     if !files.is_empty() {
-        let how = if inlined.is_some() {
+        let how = if inlined.len() == files.len() {
             "its contents are below"
         } else {
             "`cris-guard propose --snapshot <file> --output-dir <dir>` writes them"
@@ -269,12 +266,34 @@ fn proposal(out: &mut Email, p: &Proposal) {
     for line in p.apply.lines() {
         out.command(line);
     }
-    if let Some((file, contents)) = inlined {
+    for (file, contents) in inlined {
         out.raw(&format!("----- begin {file} -----"));
         for line in contents.lines() {
             out.raw(line);
         }
         out.raw(&format!("----- end {file} -----"));
+    }
+}
+
+/// The contents of the named `files` the proposal carries (its artifact's `files`, which
+/// `propose` writes), pretty; a proposal without them whose commands read one file reads its
+/// `after` document.
+fn file_contents(p: &Proposal, files: &[String]) -> Vec<(String, String)> {
+    let carried = p
+        .artifact
+        .as_ref()
+        .and_then(|a| a.get("files"))
+        .and_then(serde_json::Value::as_object);
+    match (carried, files, p.after.as_deref()) {
+        (Some(carried), _, _) => files
+            .iter()
+            .filter_map(|file| {
+                let contents = carried.get(file)?.as_str()?;
+                Some((file.clone(), pretty(contents)))
+            })
+            .collect(),
+        (None, [file], Some(after)) => vec![(file.clone(), pretty(after))],
+        _ => Vec::new(),
     }
 }
 
@@ -387,8 +406,9 @@ fn hanging_indent(line: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::context::Alert;
     use crate::alert::fixtures::proposal;
-    use crate::alert::message::{Alert, messages};
+    use crate::alert::message::messages;
     use crate::alert::notification::tests::problem_report;
     use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;
@@ -460,6 +480,35 @@ mod tests {
         );
         assert!(email.contains("Proposals for 2 more changed problems were not computed"));
         insta::assert_snapshot!("problem_email", email);
+    }
+
+    #[test]
+    fn the_email_inlines_each_named_file_from_the_proposal_not_its_after_document() {
+        // Regression: a Control Tower proposal's `after` is the guardrail Control Tower
+        // re-writes, while its commands read the customer SCP it carries in `artifact.files`.
+        let r = problem_report();
+        let changes = diff(&StateView::new(), &r);
+        let keys: Vec<String> = changes.iter().map(|c| c.key()).collect();
+        let mut p = proposal("prop-1", keys, "pb-1c9e04d2");
+        p.apply = "aws organizations create-policy --content file://customer.json".into();
+        p.after = Some(r#"{"Sid":"GRREGIONDENY"}"#.into());
+        p.artifact = Some(serde_json::json!({"files": {
+            "aws-guardrails-AbCdEf.json": r#"{"Sid":"GRREGIONDENY"}"#,
+            "customer.json": r#"{"Sid":"Customer"}"#,
+        }}));
+        let trigger = Trigger::schedule();
+        let email = messages(&Alert::new(&changes, &r, &trigger, &[p]))
+            .remove(0)
+            .email;
+        assert!(
+            email.contains("Files the commands read: customer.json (its contents are below)"),
+            "{email}"
+        );
+        assert!(
+            email.contains("----- begin customer.json -----\n{\n  \"Sid\": \"Customer\"\n}\n"),
+            "{email}"
+        );
+        assert!(!email.contains("GRREGIONDENY\""), "{email}");
     }
 
     #[test]

@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::context::{Context, Detail};
+use super::context::{Alert, Context, Detail};
 use super::document::json_document;
 use super::email::email_text;
 use super::notification::notification;
 use super::state::FindingChange;
 use super::text::{default_text, subject};
-use super::trigger::Trigger;
-use crate::findings::{Proposal, Report, Status};
+use crate::findings::Status;
 
 /// SNS's limit for one `Publish` (message, subject and attributes together).
 pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
@@ -21,41 +20,6 @@ pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
 /// What a message may use of [`MAX_PUBLISH_BYTES`]: the rest is headroom for the request
 /// encoding SNS does not count exactly as we do.
 pub const PUBLISH_BUDGET_BYTES: usize = MAX_PUBLISH_BYTES - 6 * 1024;
-
-/// What one alert is about: the changes (as [`super::diff`] found them, worst first) of
-/// `report`, why the guard ran, and the verified proposals it carries.
-#[derive(Debug, Clone, Copy)]
-pub struct Alert<'a> {
-    pub changes: &'a [FindingChange],
-    pub report: &'a Report,
-    pub trigger: &'a Trigger,
-    pub proposals: &'a [Proposal],
-    /// Makes the policy ARNs the chat notification links (`relatedResources`); without it the
-    /// notification names no policy ARN.
-    pub management_account_id: Option<&'a str>,
-    /// Changed problems (changed findings, for a report without problems) for which no
-    /// proposal was computed; the alert says so and points at `cris-guard propose`.
-    pub unproposed: usize,
-}
-
-impl<'a> Alert<'a> {
-    /// An alert with no management account and every proposal computed.
-    pub fn new(
-        changes: &'a [FindingChange],
-        report: &'a Report,
-        trigger: &'a Trigger,
-        proposals: &'a [Proposal],
-    ) -> Self {
-        Alert {
-            changes,
-            report,
-            trigger,
-            proposals,
-            management_account_id: None,
-            unproposed: 0,
-        }
-    }
-}
 
 /// One SNS `Publish` with `MessageStructure: json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,8 +201,8 @@ mod tests {
     use crate::alert::fixtures::{blocker, finding, report};
     use crate::alert::state::{StateView, diff};
     use crate::alert::text::{MAX_DEFAULT_CHARS, MAX_SUBJECT_CHARS};
-    use crate::alert::trigger::{ChangeEvent, TriggerKind};
-    use crate::findings::{Blocker, Finding, Verification};
+    use crate::alert::trigger::{ChangeEvent, Trigger, TriggerKind};
+    use crate::findings::{Blocker, Finding, Proposal, Verification};
 
     fn trigger() -> Trigger {
         Trigger {
@@ -408,7 +372,8 @@ mod tests {
 mod properties {
     use super::*;
     use crate::alert::state::{StateView, diff};
-    use crate::findings::{Blocker, BlockerKind, Finding, Summary, TargetKind};
+    use crate::alert::trigger::Trigger;
+    use crate::findings::{Blocker, BlockerKind, Finding, Report, Summary, TargetKind};
     use proptest::prelude::*;
 
     fn arb_finding() -> impl Strategy<Value = Finding> {

@@ -330,8 +330,9 @@ fn additional_context(
 pub(super) mod tests {
     use serde_json::Value;
 
+    use crate::alert::context::Alert;
     use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
-    use crate::alert::message::{Alert, MAX_PUBLISH_BYTES, SnsMessage, messages};
+    use crate::alert::message::{MAX_PUBLISH_BYTES, SnsMessage, messages};
     use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Finding, Report, Status, TargetKind};
@@ -429,6 +430,11 @@ pub(super) mod tests {
         assert_eq!(full["problems"][0]["problem"]["id"], "pb-1c9e04d2");
         assert_eq!(full["problems"][0]["changedFindings"], 7);
         assert_eq!(full["problems"][0]["proposalIds"][0], "prop-1");
+        // The embedded problem names this alert's proposals, not the report's (none here).
+        assert_eq!(
+            full["problems"][0]["problem"]["proposalIds"],
+            serde_json::json!(["prop-1"])
+        );
         assert_eq!(full["changes"].as_array().unwrap().len(), 7);
         insta::assert_snapshot!("problem_notification", format!("{n:#}"));
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::AtomicUsize;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -14,6 +14,7 @@ use crate::aws::bedrock::{self, BedrockClients};
 use crate::aws::calls::{CallCounter, CallStats, OperationStats};
 use crate::aws::organizations::{self, Header, Policies, Tree};
 use crate::aws::paging::ReadContext;
+use crate::aws::patience::Patience;
 use crate::aws::time;
 use crate::error::{AwsError, Error, IoError};
 use crate::snapshot::{Gap, Snapshot};
@@ -76,6 +77,8 @@ pub struct ReaderOptions {
     pub captured_at: String,
     /// Applied to every client; throttling (`TooManyRequestsException`) is retried by it.
     pub retry_config: RetryConfig,
+    /// Timeouts, and how many failures other than throttling end a call.
+    pub patience: Patience,
 }
 
 impl ReaderOptions {
@@ -90,6 +93,7 @@ impl ReaderOptions {
             bedrock_max_concurrency: DEFAULT_BEDROCK_MAX_CONCURRENCY,
             captured_at: captured_at.into(),
             retry_config: default_retry_config(),
+            patience: Patience::DEFAULT,
         }
     }
 }
@@ -131,7 +135,8 @@ impl SnapshotReader {
     }
 
     /// Ready-made clients (tests, stubs). The Bedrock Regions read are the keys of `bedrock`;
-    /// each client gets `options.retry_config` and the call counter.
+    /// each client gets `options.retry_config`, the timeouts and retry classifier of
+    /// `options.patience`, and the call counter.
     pub fn from_clients(
         org: aws_sdk_organizations::Client,
         bedrock: BedrockClients,
@@ -142,13 +147,18 @@ impl SnapshotReader {
             org.config()
                 .to_builder()
                 .retry_config(options.retry_config.clone())
+                .timeout_config(options.patience.timeout_config())
+                .retry_classifier(options.patience.classifier())
                 .interceptor(counter.clone())
                 .build(),
         );
         let retry = options.retry_config.clone();
+        let patience = options.patience;
         let bedrock_counter = counter.clone();
         let bedrock = bedrock.map_configs(move |b| {
             b.retry_config(retry.clone())
+                .timeout_config(patience.timeout_config())
+                .retry_classifier(patience.classifier())
                 .interceptor(bedrock_counter.clone())
         });
         SnapshotReader {
@@ -274,18 +284,39 @@ fn assemble(
 /// of the environment (credentials, endpoint overrides such as `AWS_ENDPOINT_URL_ORGANIZATIONS`)
 /// in its Region, else [`FALLBACK_REGION`]; the inference profiles of `profile_regions`.
 pub async fn read_environment(
+    environment: &Environment,
     profile_regions: Vec<String>,
     progress: &dyn Progress,
 ) -> Result<ReadOutcome, AwsError> {
-    let region =
-        aws_config::meta::region::RegionProviderChain::default_provider().or_else(FALLBACK_REGION);
-    let conf = aws_config::defaults(BehaviorVersion::latest())
+    let region = match &environment.region {
+        Some(region) => aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::Region::new(region.clone()),
+        ),
+        None => aws_config::meta::region::RegionProviderChain::default_provider(),
+    }
+    .or_else(FALLBACK_REGION);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region)
-        .load()
-        .await;
-    let mut options = ReaderOptions::new(time::rfc3339(SystemTime::now()));
+        .timeout_config(environment.patience.timeout_config());
+    if let Some(profile) = &environment.profile {
+        loader = loader.profile_name(profile);
+    }
+    let conf = loader.load().await;
+    let mut options = ReaderOptions::new(time::now_rfc3339());
     options.profile_regions = profile_regions;
+    options.patience = environment.patience;
     SnapshotReader::new(&conf, options).read(progress).await
+}
+
+/// Where and how `cris-guard snapshot` reads: the named profile and Region (the SDK's chain
+/// when absent) and its timeouts.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// A profile of the shared AWS config and credentials files (`--aws-profile`).
+    pub profile: Option<String>,
+    /// The Region of the Organizations client (`--region`).
+    pub region: Option<String>,
+    pub patience: Patience,
 }
 
 /// A snapshot as read, written as the pretty JSON `cris-guard snapshot` outputs, once it is

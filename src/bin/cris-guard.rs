@@ -2,6 +2,7 @@
 //! carries the decision (contract §1). All output is built before anything is printed, so an
 //! error never leaves half a report on stdout.
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,7 +43,7 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct SelectionArgs {
-    /// The snapshot file (contract §2).
+    /// The snapshot file (contract §2); `-` reads standard input.
     #[arg(long)]
     snapshot: PathBuf,
     /// Only these inference profile ids.
@@ -92,6 +93,7 @@ struct ProposeArgs {
 
 #[derive(clap::Args, Debug)]
 struct CheckArgs {
+    /// The snapshot file (contract §2); `-` reads standard input.
     #[arg(long)]
     snapshot: PathBuf,
     /// An account, OU (read as a new account in it) or root id.
@@ -112,6 +114,39 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The AWS CLI profile (shared config and credentials files) to read with (default: the SDK's chain, `AWS_PROFILE`).
+    #[arg(long, value_name = "NAME")]
+    aws_profile: Option<String>,
+    /// The Region of the Organizations client (default: the SDK's chain, `AWS_REGION`, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Seconds to wait for a connection to an AWS endpoint.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_CONNECT_TIMEOUT",
+        default_value_t = 5.0
+    )]
+    connect_timeout: f64,
+    /// Seconds to wait for one HTTP attempt (request sent to response read).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_ATTEMPT_TIMEOUT",
+        default_value_t = 15.0
+    )]
+    attempt_timeout: f64,
+    /// Seconds one API call may take, retries and backoff included.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_OPERATION_TIMEOUT",
+        default_value_t = 120.0
+    )]
+    operation_timeout: f64,
+    /// Attempts in a row an endpoint may fail for a reason other than throttling (timeouts, refused connections, server errors) before the read gives up; throttling keeps its own backoff.
+    #[arg(long, value_name = "N", env = "CRIS_GUARD_MAX_ATTEMPTS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    max_attempts: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -170,19 +205,51 @@ fn main() -> ExitCode {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    if path.as_os_str() == "-" {
+        return read_stdin();
+    }
     let metadata = std::fs::metadata(path).map_err(|source| file_error(path, source))?;
     if metadata.len() > snapshot::MAX_SNAPSHOT_BYTES as u64 {
-        return Err(Error::Input(InputError::new(
-            path.display().to_string(),
-            "$",
-            format!(
-                "{} bytes is over the {} byte input limit",
-                metadata.len(),
-                snapshot::MAX_SNAPSHOT_BYTES
-            ),
-        )));
+        return Err(too_large(&path.display().to_string(), metadata.len()));
     }
     std::fs::read(path).map_err(|source| file_error(path, source))
+}
+
+/// `-`: standard input, read up to one byte past the limit so an oversized stream is refused
+/// without being held whole.
+fn read_stdin() -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let limit = snapshot::MAX_SNAPSHOT_BYTES as u64;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| file_error(Path::new("<stdin>"), source))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large("<stdin>", bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn too_large(name: &str, len: u64) -> Error {
+    Error::Input(InputError::new(
+        name,
+        "$",
+        format!(
+            "{len} bytes is over the {} byte input limit",
+            snapshot::MAX_SNAPSHOT_BYTES
+        ),
+    ))
+}
+
+/// The name of an input in messages: `<stdin>` for `-`.
+fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
 }
 
 fn file_error(path: &Path, source: std::io::Error) -> Error {
@@ -193,7 +260,7 @@ fn file_error(path: &Path, source: std::io::Error) -> Error {
 }
 
 fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
-    let name = selection.snapshot.display().to_string();
+    let name = input_name(&selection.snapshot);
     let loaded = snapshot::load(&name, &read(&selection.snapshot)?)?;
     match &selection.what_if {
         None => Ok(loaded),
@@ -235,10 +302,86 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
     })
 }
 
+/// Every `--profile`, `--source-region` and `--action` value must match something: a typo
+/// would otherwise give an empty or all-`unknown` report instead of an answer.
+fn check_filters_match(
+    selection: &SelectionArgs,
+    loaded: &snapshot::ValidSnapshot,
+) -> Result<(), Error> {
+    let profiles = &loaded.snapshot.inference_profiles;
+    let profile_ids: BTreeSet<&str> = profiles
+        .values()
+        .flatten()
+        .map(|p| p.inference_profile_id.as_str())
+        .collect();
+    let regions: BTreeSet<&str> = profiles.keys().map(String::as_str).collect();
+    let actions: BTreeSet<&str> = reachability::DEFAULT_ACTIONS.iter().copied().collect();
+    for (flag, values, known, what, case_insensitive) in [
+        (
+            "--profile",
+            &selection.profiles,
+            &profile_ids,
+            "inference profile in the snapshot",
+            false,
+        ),
+        (
+            "--source-region",
+            &selection.source_regions,
+            &regions,
+            "source Region with inference profiles in the snapshot",
+            false,
+        ),
+        // IAM action names are case-insensitive.
+        (
+            "--action",
+            &selection.actions,
+            &actions,
+            "action cris-guard checks",
+            true,
+        ),
+    ] {
+        for (i, value) in values.iter().enumerate() {
+            let found = if case_insensitive {
+                known.iter().any(|k| k.eq_ignore_ascii_case(value))
+            } else {
+                known.contains(value.as_str())
+            };
+            if !found {
+                return Err(Error::Input(InputError::new(
+                    flag,
+                    format!("[{i}]"),
+                    format!("`{value}` is no {what}; {}", nearest(value, known)),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "did you mean" with the (up to three) known values closest to `value`.
+fn nearest(value: &str, known: &BTreeSet<&str>) -> String {
+    if known.is_empty() {
+        return "the snapshot has none".into();
+    }
+    let lowered = value.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&lowered, &k.to_ascii_lowercase()), *k))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let names: Vec<String> = scored
+        .iter()
+        .take(3)
+        .map(|(_, k)| format!("`{k}`"))
+        .collect();
+    format!("nearest known: {}", names.join(", "))
+}
+
 fn check_ous_exist(
     selection: &SelectionArgs,
     loaded: &snapshot::ValidSnapshot,
 ) -> Result<(), Error> {
+    check_filters_match(selection, loaded)?;
     for (i, ou) in selection.ous.iter().enumerate() {
         if !loaded
             .snapshot
@@ -260,16 +403,40 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
     check_ous_exist(&args.selection, &loaded)?;
+    let org = cris_guard::org::Org::new(&loaded);
+    let mut decisions = reachability::decide(&org, &options);
+    if let Some(path) = &args.selection.what_if {
+        // Counted against the same snapshot without the changes.
+        let name = path.display().to_string();
+        let changes = what_if::parse(&name, &read(path)?)?.len();
+        let base_name = args.selection.snapshot.display().to_string();
+        let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
+        let base_org = cris_guard::org::Org::new(&base);
+        let base_decisions = reachability::decide(&base_org, &options);
+        decisions.set_what_if(name, changes, &base_decisions);
+    }
     if args.format == Format::Json {
         // The JSON report is written while its findings are built: a large organization's
         // report (hundreds of MB) never sits in memory.
-        let org = cris_guard::org::Org::new(&loaded);
-        let decisions = reachability::decide(&org, &options);
         emit_json(&decisions.report())?;
         return Ok(decisions.summary().exit_code());
     }
-    let report = reachability::evaluate(&loaded, &options);
-    let output = render(&loaded, &report, options, args.format);
+    let report = decisions.to_report();
+    // SARIF results point at each policy's line in the snapshot file (not for stdin).
+    let snapshot_text = match args.format {
+        Format::Sarif if args.selection.snapshot.as_os_str() != "-" => {
+            Some(String::from_utf8_lossy(&read(&args.selection.snapshot)?).into_owned())
+        }
+        _ => None,
+    };
+    let snapshot_path = args.selection.snapshot.display().to_string();
+    let snapshot = snapshot_text
+        .as_deref()
+        .map(|text| report::sarif::SnapshotFile {
+            path: &snapshot_path,
+            text,
+        });
+    let output = render(&loaded, &report, options.clone(), args.format, snapshot);
     emit(&output)?;
     Ok(report.exit_code())
 }
@@ -318,6 +485,7 @@ fn render(
     report: &Report,
     options: reachability::Options,
     format: Format,
+    snapshot: Option<report::sarif::SnapshotFile<'_>>,
 ) -> String {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match format {
@@ -325,7 +493,7 @@ fn render(
         Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
-        Format::Sarif => report::sarif::render(report),
+        Format::Sarif => report::sarif::render(report, &report::sarif::RenderOptions { snapshot }),
         Format::Sns => sns_preview(loaded, report, options),
     }
 }
@@ -420,7 +588,7 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
 }
 
 fn run_check(args: CheckArgs) -> Result<u8, Error> {
-    let name = args.snapshot.display().to_string();
+    let name = input_name(&args.snapshot);
     let loaded = snapshot::load(&name, &read(&args.snapshot)?)?;
     let request_name = args.request.display().to_string();
     let spec = check::parse_request(&request_name, &read(&args.request)?)?;
@@ -464,9 +632,43 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
             return Ok(3);
         }
     };
-    let json = live::read(regions)?;
+    if let Some(region) = args
+        .region
+        .as_deref()
+        .filter(|r| !cris_guard::ids::is_region(r))
+    {
+        return Err(Error::Input(InputError::new(
+            "--region",
+            "",
+            format!("`{region}` is not an AWS Region name (e.g. us-east-1)"),
+        )));
+    }
+    let environment = cris_guard::aws::reader::Environment {
+        profile: args.aws_profile,
+        region: args.region,
+        patience: cris_guard::aws::patience::Patience {
+            connect: seconds("--connect-timeout", args.connect_timeout)?,
+            attempt: seconds("--attempt-timeout", args.attempt_timeout)?,
+            operation: seconds("--operation-timeout", args.operation_timeout)?,
+            attempts: args.max_attempts,
+        },
+    };
+    let json = live::read(&environment, regions)?;
     write_output(args.output.as_deref(), &json)?;
     Ok(0)
+}
+
+/// A timeout flag's value: a positive number of seconds.
+#[cfg(feature = "aws")]
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Error> {
+    match std::time::Duration::try_from_secs_f64(value) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(Error::Input(InputError::new(
+            flag,
+            "",
+            format!("`{value}` is not a positive number of seconds"),
+        ))),
+    }
 }
 
 #[cfg(not(feature = "aws"))]
