@@ -335,7 +335,7 @@ pub(super) mod tests {
     use crate::alert::message::{MAX_PUBLISH_BYTES, SnsMessage, messages};
     use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;
-    use crate::findings::{Finding, Report, Status, TargetKind};
+    use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
 
     /// The schema written from the documentation (tests/schemas).
     fn schema_errors(notification: &Value) -> Vec<String> {
@@ -384,6 +384,98 @@ pub(super) mod tests {
         let mut r = report("2026-11-29T00:00:00Z", findings);
         r.problems = vec![pb];
         r
+    }
+
+    /// `problems` changed problems of `per_problem` blocked findings each, names and
+    /// explanations `name_len` characters long (multi-byte), and `proposals` proposals with long
+    /// summaries.
+    fn huge_report(
+        problems: usize,
+        per_problem: usize,
+        name_len: usize,
+        proposals: usize,
+    ) -> (Report, Vec<Proposal>) {
+        let mut findings = Vec::new();
+        let mut all = Vec::new();
+        for p in 0..problems {
+            let mut group: Vec<Finding> = (0..per_problem)
+                .map(|i| {
+                    let mut f = finding(
+                        &format!("ou-ab12-{p:04}{i:04}"),
+                        Status::Blocked,
+                        vec![blocker("us-east-2", "bedrock:InvokeModel")],
+                    );
+                    f.explanation = "\u{e9}".repeat(name_len);
+                    f
+                })
+                .collect();
+            let mut pb = problem(&format!("pb-{p:08x}"), &mut group);
+            pb.cause.policy_name = Some(format!("{}{p}", "\u{f1}".repeat(name_len)));
+            pb.cause.sid = Some("S".repeat(name_len));
+            all.push(pb);
+            findings.extend(group);
+        }
+        let mut r = report("2026-11-29T00:00:00Z", findings);
+        r.problems = all;
+        let props: Vec<_> = (0..proposals)
+            .map(|i| {
+                let mut p = proposal(&format!("prop-{i}"), Vec::new(), &format!("pb-{i:08x}"));
+                p.summary = "\u{15b}".repeat(name_len * 2);
+                p
+            })
+            .collect();
+        (r, props)
+    }
+
+    #[test]
+    fn a_long_alert_is_cut_to_the_documented_limits_and_says_what_it_left_out() {
+        let (mut r, props) = huge_report(20, 1, 300, 6);
+        // Long statement ids make long description lines; the rest stays short, so the
+        // problems fit one part and the description itself has to cut.
+        for f in &mut r.findings {
+            f.explanation = "x".into();
+        }
+        for p in &mut r.problems {
+            p.cause.policy_name = Some("ñ".repeat(80));
+            p.explanation = "x".into();
+        }
+        let changes = diff(&StateView::new(), &r);
+        let trigger = Trigger::schedule();
+        let mut alert = Alert::new(&changes, &r, &trigger, &props);
+        alert.unproposed = 5;
+        let msgs = messages(&alert);
+        assert_eq!(msgs.len(), 1, "one part, so the description must cut");
+        let n = notification_of(&msgs[0]);
+        assert_eq!(schema_errors(&n), Vec::<String>::new());
+        let description = n["content"]["description"].as_str().unwrap();
+        let chars = description.chars().count();
+        assert!((7_000..=8_000).contains(&chars), "{chars}");
+        assert!(
+            regex::Regex::new(r"\u{2026}and \d+ more entries")
+                .unwrap()
+                .is_match(description),
+            "{description}"
+        );
+        assert!(description.contains("Proposals for 5 more changed problems were not computed"));
+        let steps: Vec<&str> = n["content"]["nextSteps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert_eq!(steps.len(), 5);
+        assert!(steps[0].ends_with('\u{2026}') && steps[0].chars().count() == 350);
+        assert!(
+            steps[4].starts_with("\u{2026}and 2 more proposals"),
+            "{}",
+            steps[4]
+        );
+        let keywords = n["content"]["keywords"].as_array().unwrap();
+        assert!(
+            keywords
+                .iter()
+                .any(|k| k.as_str().unwrap().chars().count() == 75)
+        );
     }
 
     #[test]
@@ -494,36 +586,8 @@ pub(super) mod tests {
                 name_len in 1usize..600,
                 proposals in 0usize..30,
             ) {
-                let mut findings = Vec::new();
-                let mut all = Vec::new();
-                for p in 0..problems {
-                    let mut group: Vec<Finding> = (0..per_problem)
-                        .map(|i| {
-                            let mut f = finding(
-                                &format!("ou-ab12-{p:04}{i:04}"),
-                                Status::Blocked,
-                                vec![blocker("us-east-2", "bedrock:InvokeModel")],
-                            );
-                            f.explanation = "\u{e9}".repeat(name_len);
-                            f
-                        })
-                        .collect();
-                    let mut pb = problem(&format!("pb-{p:08x}"), &mut group);
-                    pb.cause.policy_name = Some(format!("{}{p}", "n".repeat(name_len)));
-                    pb.cause.sid = Some("S".repeat(name_len));
-                    all.push(pb);
-                    findings.extend(group);
-                }
-                let mut r = report("2026-11-29T00:00:00Z", findings);
-                r.problems = all;
+                let (r, props) = huge_report(problems, per_problem, name_len, proposals);
                 let changes = diff(&StateView::new(), &r);
-                let props: Vec<_> = (0..proposals)
-                    .map(|i| {
-                        let mut p = proposal(&format!("prop-{i}"), Vec::new(), &format!("pb-{i:08x}"));
-                        p.summary = "s".repeat(name_len * 2);
-                        p
-                    })
-                    .collect();
                 let trigger = Trigger::schedule();
                 let mut alert = Alert::new(&changes, &r, &trigger, &props);
                 alert.management_account_id = Some("111111111111");
