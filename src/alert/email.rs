@@ -407,10 +407,8 @@ fn hanging_indent(line: &str) -> usize {
 mod tests {
     use super::*;
     use crate::alert::context::Alert;
-    use crate::alert::fixtures::proposal;
     use crate::alert::message::messages;
-    use crate::alert::notification::tests::problem_report;
-    use crate::alert::state::{StateView, diff};
+    use crate::alert::notification::tests::problem_alert;
     use crate::alert::trigger::Trigger;
 
     /// Lines outside the verbatim file contents.
@@ -432,10 +430,7 @@ mod tests {
 
     #[test]
     fn the_email_leads_with_problems_wraps_at_100_and_carries_the_files_it_applies() {
-        let r = problem_report();
-        let changes = diff(&StateView::new(), &r);
-        let keys: Vec<String> = changes.iter().map(|c| c.key()).collect();
-        let proposals = vec![proposal("prop-1", keys, "pb-1c9e04d2")];
+        let (r, changes, proposals) = problem_alert();
         let trigger = Trigger::schedule();
         let mut alert = Alert::new(&changes, &r, &trigger, &proposals);
         alert.unproposed = 2;
@@ -486,10 +481,8 @@ mod tests {
     fn the_email_inlines_each_named_file_from_the_proposal_not_its_after_document() {
         // Regression: a Control Tower proposal's `after` is the guardrail Control Tower
         // re-writes, while its commands read the customer SCP it carries in `artifact.files`.
-        let r = problem_report();
-        let changes = diff(&StateView::new(), &r);
-        let keys: Vec<String> = changes.iter().map(|c| c.key()).collect();
-        let mut p = proposal("prop-1", keys, "pb-1c9e04d2");
+        let (r, changes, mut proposals) = problem_alert();
+        let mut p = proposals.remove(0);
         p.apply = "aws organizations create-policy --content file://customer.json".into();
         p.after = Some(r#"{"Sid":"GRREGIONDENY"}"#.into());
         p.artifact = Some(serde_json::json!({"files": {

@@ -333,7 +333,7 @@ pub(super) mod tests {
     use crate::alert::context::Alert;
     use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
     use crate::alert::message::{MAX_PUBLISH_BYTES, SnsMessage, messages};
-    use crate::alert::state::{StateView, diff};
+    use crate::alert::state::{FindingChange, StateView, diff};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
 
@@ -478,12 +478,18 @@ pub(super) mod tests {
         );
     }
 
-    #[test]
-    fn the_https_key_is_a_custom_notification_that_matches_the_documented_schema() {
+    /// [`problem_report`], its changes against empty state, and one proposal fixing them all.
+    pub(in crate::alert) fn problem_alert() -> (Report, Vec<FindingChange>, Vec<Proposal>) {
         let r = problem_report();
         let changes = diff(&StateView::new(), &r);
         let keys: Vec<String> = changes.iter().map(|c| c.key()).collect();
         let proposals = vec![proposal("prop-1", keys, "pb-1c9e04d2")];
+        (r, changes, proposals)
+    }
+
+    #[test]
+    fn the_https_key_is_a_custom_notification_that_matches_the_documented_schema() {
+        let (r, changes, proposals) = problem_alert();
         let trigger = Trigger::schedule();
         let mut alert = Alert::new(&changes, &r, &trigger, &proposals);
         alert.management_account_id = Some("111111111111");

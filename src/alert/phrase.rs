@@ -39,34 +39,30 @@ pub(super) fn part_suffix(part: usize, parts: usize) -> String {
 /// "2 new problems, 1 fixed" over the whole alert: problems when the report has them, else
 /// changed findings.
 pub(super) fn headline(ctx: &Context<'_>) -> String {
-    if ctx.by_problem() {
+    let fixed = ctx.count(ChangeKind::Fixed);
+    let (new, changed, fixed) = if ctx.by_problem() {
         let new = ctx
             .problems
             .iter()
             .filter(|p| p.kind() != ChangeKind::BlockersChanged)
             .count();
-        let changed = ctx.problems.len() - new;
-        let fixed = ctx.count(ChangeKind::Fixed);
-        let mut parts = Vec::new();
-        if new > 0 {
-            parts.push(plural(new, "new problem", "new problems"));
-        }
-        if changed > 0 {
-            parts.push(plural(changed, "changed problem", "changed problems"));
-        }
-        if fixed > 0 {
-            parts.push(format!("{} fixed", plural(fixed, "check", "checks")));
-        }
-        return parts.join(", ");
-    }
-    let count = |kinds: &[ChangeKind]| -> usize { kinds.iter().map(|k| ctx.count(*k)).sum() };
-    let new = count(&[
-        ChangeKind::NewlyBlocked,
-        ChangeKind::NewlyConditional,
-        ChangeKind::NewlyUnknown,
-    ]);
-    let changed = count(&[ChangeKind::BlockersChanged]);
-    let fixed = count(&[ChangeKind::Fixed]);
+        let fixed = format!("{} fixed", plural(fixed, "check", "checks"));
+        (new, ctx.problems.len() - new, fixed)
+    } else {
+        let new = [
+            ChangeKind::NewlyBlocked,
+            ChangeKind::NewlyConditional,
+            ChangeKind::NewlyUnknown,
+        ]
+        .iter()
+        .map(|k| ctx.count(*k))
+        .sum();
+        (
+            new,
+            ctx.count(ChangeKind::BlockersChanged),
+            format!("{fixed} fixed"),
+        )
+    };
     let mut parts = Vec::new();
     if new > 0 {
         parts.push(plural(new, "new problem", "new problems"));
@@ -74,10 +70,10 @@ pub(super) fn headline(ctx: &Context<'_>) -> String {
     if changed > 0 {
         parts.push(plural(changed, "changed problem", "changed problems"));
     }
-    if fixed > 0 {
-        parts.push(format!("{fixed} fixed"));
+    if ctx.count(ChangeKind::Fixed) > 0 {
+        parts.push(fixed);
     }
-    if parts.is_empty() {
+    if parts.is_empty() && !ctx.by_problem() {
         parts.push(plural(ctx.total, "change", "changes"));
     }
     parts.join(", ")
