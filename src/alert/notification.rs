@@ -587,8 +587,8 @@ pub(super) mod tests {
             /// is counted, not silently cut.
             #[test]
             fn huge_alerts_still_produce_valid_notifications(
-                problems in 1usize..400,
-                per_problem in 1usize..40,
+                problems in 1usize..150,
+                per_problem in 1usize..20,
                 name_len in 1usize..600,
                 proposals in 0usize..30,
             ) {
