@@ -42,6 +42,26 @@ pub enum Change {
     },
 }
 
+mod terraform;
+
+/// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array) or a
+/// Terraform plan (`terraform show -json`), mapped to changes against `snapshot`.
+pub fn read(source: &str, bytes: &[u8], snapshot: &Snapshot) -> Result<Vec<Change>, InputError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'{') {
+        let value: serde_json::Value = crate::json_input::read(source, "what-if file", bytes)?;
+        if terraform::is_plan(&value) {
+            return terraform::changes(source, value, snapshot);
+        }
+        return Err(InputError::new(
+            source,
+            "$",
+            "expected a change list (a JSON array) or a Terraform plan (`terraform show -json PLAN`, with `terraform_version` and `resource_changes`)",
+        ));
+    }
+    parse(source, bytes)
+}
+
 /// Parses a change list; `source` names the file in errors. Reading is strict
 /// ([`crate::json_input`]): each change must be an object, keys must not repeat.
 pub fn parse(source: &str, bytes: &[u8]) -> Result<Vec<Change>, InputError> {

@@ -137,6 +137,7 @@ fn sample() -> Report {
         organization_id: "o-exampleorgid".to_string(),
         snapshot_captured_at: "2026-11-29T00:00:00Z".to_string(),
         summary: Summary::of(&findings),
+        expectations: Vec::new(),
         problems: Vec::new(),
         what_if: None,
         proposals: vec![Proposal {

@@ -76,6 +76,10 @@ struct SelectionArgs {
 struct EvaluateArgs {
     #[command(flatten)]
     selection: SelectionArgs,
+    /// What the organization intends (contract §6): the exit code then reflects only these
+    /// expectations, and findings they do not cover are informational.
+    #[arg(long)]
+    expect: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -266,7 +270,7 @@ fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
         None => Ok(loaded),
         Some(path) => {
             let what_if_name = path.display().to_string();
-            let changes = what_if::parse(&what_if_name, &read(path)?)?;
+            let changes = what_if::read(&what_if_name, &read(path)?, &loaded.snapshot)?;
             Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
         }
     }
@@ -408,18 +412,26 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     if let Some(path) = &args.selection.what_if {
         // Counted against the same snapshot without the changes.
         let name = path.display().to_string();
-        let changes = what_if::parse(&name, &read(path)?)?.len();
         let base_name = args.selection.snapshot.display().to_string();
         let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
+        let changes = what_if::read(&name, &read(path)?, &base.snapshot)?.len();
         let base_org = cris_guard::org::Org::new(&base);
         let base_decisions = reachability::decide(&base_org, &options);
         decisions.set_what_if(name, changes, &base_decisions);
     }
+    let expected = match &args.expect {
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = cris_guard::expectations::parse(&name, &read(path)?)?;
+            Some(decisions.set_expectations(&name, &file)?)
+        }
+        None => None,
+    };
     if args.format == Format::Json {
         // The JSON report is written while its findings are built: a large organization's
         // report (hundreds of MB) never sits in memory.
         emit_json(&decisions.report())?;
-        return Ok(decisions.summary().exit_code());
+        return Ok(expected.unwrap_or_else(|| decisions.summary().exit_code()));
     }
     let report = decisions.to_report();
     // SARIF results point at each policy's line in the snapshot file (not for stdin).
@@ -438,7 +450,7 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         });
     let output = render(&loaded, &report, options.clone(), args.format, snapshot);
     emit(&output)?;
-    Ok(report.exit_code())
+    Ok(expected.unwrap_or_else(|| report.exit_code()))
 }
 
 /// `--format sns`: what the guard publishes for this snapshot against empty alert state (the

@@ -39,6 +39,7 @@ code, pre { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, mono
 .badge.unknown { color:var(--unk); background:var(--unk-bg); border-color:var(--unk); }
 .badge.none { color:#afb8c1; font-weight:400; }
 .badge.worst { display:inline-block; font-weight:600; padding:.1rem .6rem; border-radius:999px; margin-left:.5rem; font-size:.85rem; vertical-align:middle; }
+.expectations { list-style:none; padding-left:0; } .expectations .badge { display:inline-block; margin-right:.4rem; }
 details.cell { position:relative; }
 details.cell > summary { list-style:none; cursor:pointer; }
 details.cell > summary::-webkit-details-marker { display:none; }
@@ -156,6 +157,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     summary_section(&mut out, report, worst);
+    expectations_section(&mut out, report);
     filters(&mut out, &matrix);
     if report.problems.is_empty() {
         finding_problems_section(&mut out, &matrix.problems());
@@ -167,6 +169,29 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "<script>{SCRIPT}</script>");
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// With `--expect`: the intents, before the problems, since the exit code reflects only them.
+fn expectations_section(out: &mut String, report: &Report) {
+    let lines =
+        problem::expectation_lines(report, &|v| format!("<code>{}</code>", escape(v)), &escape);
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("<section aria-labelledby=\"expectations\">\n<h2 id=\"expectations\">Expectations</h2>\n<ul class=\"expectations\">\n");
+    for (standing, line) in lines {
+        let class = match standing {
+            problem::Standing::Violated => "blocked",
+            problem::Standing::Undecided => "unknown",
+            problem::Standing::Holds => "reachable",
+        };
+        let _ = writeln!(
+            out,
+            "<li><span class=\"badge {class}\">{}</span> {line}</li>",
+            standing.words()
+        );
+    }
+    out.push_str("</ul>\n</section>\n");
 }
 
 fn summary_section(out: &mut String, report: &Report, worst: Status) {

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::layout::Matrix;
 use super::problem;
+use crate::findings::ExpectationResult;
 use crate::findings::{
     Affected, Blocker, Cause, CauseKind, Condition, Finding, Problem, Report, Status, Summary,
     TargetKind,
@@ -81,6 +82,10 @@ struct RunProperties<'a> {
     organization_id: &'a str,
     snapshot_captured_at: &'a str,
     summary: Summary,
+    /// With `--expect` (§6): which intents hold; results behind none of the violated ones are
+    /// `note`s.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    expectations: &'a [ExpectationResult],
 }
 
 #[derive(Serialize)]
@@ -346,7 +351,7 @@ fn log<'a>(report: &'a Report, options: &RenderOptions<'_>) -> Log<'a> {
         let targets = target_names(report);
         let results = problem::ordered(report)
             .into_iter()
-            .map(|p| problem_result(p, &targets, options))
+            .map(|p| problem_result(report, p, &targets, options))
             .collect();
         (problem_rules(), results)
     };
@@ -367,6 +372,7 @@ fn log<'a>(report: &'a Report, options: &RenderOptions<'_>) -> Log<'a> {
                 organization_id: &report.organization_id,
                 snapshot_captured_at: &report.snapshot_captured_at,
                 summary: report.summary,
+                expectations: &report.expectations,
             },
         }],
     }
@@ -406,6 +412,7 @@ fn kind_of_id(id: &str) -> TargetKind {
 }
 
 fn problem_result<'a>(
+    report: &Report,
     problem: &'a Problem,
     targets: &BTreeMap<&str, (&'a str, TargetKind)>,
     options: &RenderOptions<'_>,
@@ -454,10 +461,20 @@ fn problem_result<'a>(
         }
         _ => None,
     };
+    // With `--expect`, a problem behind no violated expectation is informational (§6).
+    let behind_violation = report.expectations.is_empty()
+        || report
+            .expectations
+            .iter()
+            .any(|e| e.problem_ids.contains(&problem.id));
     SarifResult {
         rule_id,
         rule_index,
-        level: level_of(problem.status),
+        level: if behind_violation {
+            level_of(problem.status)
+        } else {
+            "note"
+        },
         message: Message { text },
         locations: vec![Location {
             physical_location,
