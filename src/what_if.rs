@@ -270,3 +270,16 @@ pub fn next_policy_id(snapshot: &Snapshot) -> String {
         .find(|id| !snapshot.policies.iter().any(|p| &p.id == id))
         .unwrap_or_else(|| "p-whatif00".to_string())
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use crate::snapshot::Snapshot;
+
+    /// The blog scenario the what-if readers' tests map changes against.
+    pub(crate) fn blog() -> Snapshot {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blog/snapshot.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+}

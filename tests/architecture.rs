@@ -174,12 +174,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Act.
     ("report", &["check", "findings"]),
     ("alert", &["findings"]),
+    ("notify", &["alert", "findings", "remediation", "snapshot"]),
     (
         "guard",
         &[
             "alert",
             "error",
-            "findings",
+            "notify",
             "reachability",
             "remediation",
             "snapshot",

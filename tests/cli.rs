@@ -709,3 +709,98 @@ fn text_fits_the_width_in_columns() {
     assert!(narrow.contains("Key: ✓ reachable"), "{narrow}");
     assert!(blog_text(&[]).contains("us.claude-3-5-sonnet  us.claude-3-5-sonnet"));
 }
+
+#[test]
+fn evaluate_format_sns_prints_exactly_what_the_guard_publishes() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "sns",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let published: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let object = published.as_object().unwrap();
+    assert_eq!(
+        object.keys().collect::<Vec<_>>(),
+        ["subject", "message", "messageAttributes"]
+    );
+    let message = published["message"].as_object().unwrap();
+    assert_eq!(
+        message.keys().collect::<Vec<_>>(),
+        ["default", "email", "https", "sqs", "lambda"]
+    );
+    assert!(message["default"].as_str().unwrap().chars().count() <= 1_000);
+    assert_eq!(message["sqs"], message["lambda"]);
+    let full: serde_json::Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(full["type"], "crisGuardAlert");
+    assert!(
+        !full["proposals"].as_array().unwrap().is_empty(),
+        "{full:#}"
+    );
+
+    let notification: serde_json::Value =
+        serde_json::from_str(message["https"].as_str().unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/schemas/chatbot-custom-notification.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&notification)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{notification:#}");
+    assert_eq!(notification["metadata"]["threadId"], "o-exampleorgid");
+    // The blog's management account makes the Control Tower Region deny's ARN.
+    assert!(
+        notification["metadata"]["relatedResources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|arn| arn
+                .as_str()
+                .unwrap()
+                .ends_with("/service_control_policy/p-abcd1234")),
+        "{notification:#}"
+    );
+    let email = message["email"].as_str().unwrap();
+    assert!(email.contains("Apply:"), "{email}");
+
+    let attributes = &published["messageAttributes"];
+    assert_eq!(
+        attributes["status"],
+        serde_json::json!({"DataType": "String", "StringValue": "blocked"})
+    );
+    assert_eq!(attributes["trigger"]["StringValue"], "schedule");
+    assert_eq!(
+        attributes["organizationId"]["StringValue"],
+        "o-exampleorgid"
+    );
+    assert!(published["subject"].as_str().unwrap().len() <= 100);
+}
+
+#[test]
+fn evaluate_format_sns_prints_nothing_when_nothing_is_blocked() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--what-if",
+        "examples/blog/option2-what-if.json",
+        "--format",
+        "sns",
+    ]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("publishes nothing"));
+}

@@ -59,3 +59,25 @@ fn blog_fixes_in_text_and_json() {
         }
     }
 }
+
+#[test]
+fn blog_example_as_the_guard_publishes_it() {
+    let (stdout, code) = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "sns",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("blog_sns", stdout);
+    // The two protocol keys people read, decoded, so a change to them reads like a diff.
+    let published: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let notification: serde_json::Value =
+        serde_json::from_str(published["message"]["https"].as_str().unwrap()).unwrap();
+    insta::assert_json_snapshot!("blog_sns_https", notification);
+    insta::assert_snapshot!(
+        "blog_sns_email",
+        published["message"]["email"].as_str().unwrap()
+    );
+}

@@ -179,6 +179,8 @@ enum Format {
     Markdown,
     Html,
     Sarif,
+    /// The SNS message(s) the guard would publish against empty alert state (contract §5).
+    Sns,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -491,13 +493,42 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         snapshot,
         policy_files: &policy_files,
     };
-    let output = render(&report, args.format, &sarif);
+    let output = render(&loaded, &report, options.clone(), args.format, &sarif);
     if args.format == Format::Text {
         emit_styled(&output)?;
     } else {
         emit(&output)?;
     }
     Ok(expected.unwrap_or_else(|| report.exit_code()))
+}
+
+/// `--format sns`: what the guard publishes for this snapshot against empty alert state (the
+/// scheduled sweep of a fresh table: every problem is new), built by the guard's own
+/// [`cris_guard::notify::alert_messages`]. One JSON object per part; nothing when every check is
+/// reachable (the guard publishes nothing then).
+fn sns_preview(
+    loaded: &snapshot::ValidSnapshot,
+    report: &Report,
+    options: reachability::Options,
+) -> String {
+    let changes = cris_guard::alert::diff(&cris_guard::alert::StateView::new(), report);
+    let remediation_options = remediation::Options {
+        approved_profiles: Vec::new(),
+        evaluation: options,
+    };
+    let messages = cris_guard::notify::alert_messages(
+        loaded,
+        report,
+        &changes,
+        &cris_guard::alert::Trigger::schedule(),
+        &remediation_options,
+    );
+    if messages.is_empty() {
+        eprintln!(
+            "cris-guard: no finding to alert (every check is reachable): the guard publishes nothing"
+        );
+    }
+    messages.iter().map(|m| json(&m.preview())).collect()
 }
 
 /// Writes `value` as pretty JSON (what [`json`] makes) to stdout, as it is serialized.
@@ -510,13 +541,20 @@ fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     stdout_written(written)
 }
 
-fn render(report: &Report, format: Format, sarif: &report::sarif::RenderOptions<'_>) -> String {
+fn render(
+    loaded: &snapshot::ValidSnapshot,
+    report: &Report,
+    options: reachability::Options,
+    format: Format,
+    sarif: &report::sarif::RenderOptions<'_>,
+) -> String {
     match format {
         Format::Json => json(report),
         Format::Text => report::text::render(report, &text_options()),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
         Format::Sarif => report::sarif::render(report, sarif),
+        Format::Sns => sns_preview(loaded, report, options),
     }
 }
 

@@ -185,10 +185,7 @@ mod tests {
 
     use super::*;
 
-    fn blog() -> Snapshot {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blog/snapshot.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::what_if::tests::blog;
 
     fn files(_: &str) -> Result<Vec<u8>, String> {
         Ok(br#"{"Version":"2012-10-17","Statement":[]}"#.to_vec())

@@ -465,10 +465,7 @@ mod tests {
 
     use super::*;
 
-    fn blog() -> Snapshot {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blog/snapshot.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::what_if::tests::blog;
 
     fn rc(address: &str, kind: &str, actions: &[&str], before: Value, after: Value) -> Value {
         json!({"address": address, "mode": "managed", "type": kind,
