@@ -28,6 +28,8 @@ pub mod generate;
 pub mod ids;
 /// Strict JSON reading (limits, duplicate keys, objects not arrays) for every input file.
 pub mod json_input;
+/// `lint-iam`: a CRIS caller's identity policies checked for every request a call makes.
+pub mod lint_iam;
 pub mod org;
 pub mod policy;
 pub mod problems;
