@@ -24,6 +24,7 @@ use crate::error::InputError;
 use crate::evaluation::{self, Outcome};
 use crate::policy::{self, Applies, Effect, Policy};
 use crate::reachability::{Check, Leg, LegKind, Options, checks_of};
+use crate::request::leg::with_account;
 use crate::request::{Context, MissingKeys, Request};
 use crate::snapshot::InferenceProfile;
 
@@ -291,16 +292,6 @@ fn request(leg: &Leg, account: &str) -> Request {
         _ => leg.resource.clone(),
     };
     Request::new(&leg.action, &resource, context)
-}
-
-fn with_account(arn: &str, account: &str) -> String {
-    match Arn::parse(arn) {
-        Some(mut parsed) if !parsed.account.is_empty() => {
-            parsed.account = account.to_string();
-            parsed.to_string()
-        }
-        _ => arn.to_string(),
-    }
 }
 
 /// The decision of one request under one principal's policies, bracketed both ways.

@@ -346,3 +346,50 @@ fn cli_exit_codes_follow_evaluate() {
         "{err}"
     );
 }
+
+/// With `--snapshot`, the profiles and their routing are the snapshot's; the profile request
+/// still names the caller's account, not the one the snapshot was read in.
+#[test]
+fn a_snapshot_supplies_the_profiles_and_their_routing() {
+    let (code, out, err) = cli(&[
+        "--policy",
+        "streaming-action-missing.json",
+        "--snapshot",
+        "../../../examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        report["routingSource"]
+            .as_str()
+            .unwrap()
+            .contains("snapshot")
+    );
+    let checked: Vec<(&str, &str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["profile"].as_str().unwrap(),
+                f["sourceRegion"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let profile = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
+    assert_eq!(
+        checked,
+        [
+            ("streaming-action-missing", profile, "us-east-1"),
+            ("streaming-action-missing", profile, "us-west-2")
+        ]
+    );
+    assert_eq!(
+        report["findings"][0]["requests"][0]["resource"],
+        format!("arn:aws:bedrock:us-east-1:111122223333:inference-profile/{profile}")
+    );
+}
