@@ -41,7 +41,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: PINNED_REGION,
         name: "Model ARN pinned to the deployment Region",
-        fix: "Grant the foundation model in every destination Region of the profile (a `*` Region part limited by `aws:RequestedRegion` and `bedrock:InferenceProfileArn`), not only the Region the stack is deployed in.",
+        fix: "Grant the foundation model in every destination Region of the profile (a `*` Region part limited by `aws:RequestedRegion` and `bedrock:InferenceProfileArn`), not only the Region the stack is deployed in; a Region list must hold every Region the call reaches from each source Region.",
     },
     Rule {
         id: PROFILE_MISSING,
@@ -338,6 +338,9 @@ fn cause(
                     {
                         PREFIX_PATTERN
                     }
+                    // A Region list that misses a Region the call reaches.
+                    "aws:requestedregion" if leg.kind == LegKind::GlobalModel => GLOBAL_MISSING,
+                    "aws:requestedregion" => PINNED_REGION,
                     _ => kind_rule(context, leg, decided),
                 };
                 return (rule, line_label.0, failed);

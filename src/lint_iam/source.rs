@@ -190,6 +190,7 @@ pub struct Unit {
 const ROLE: &str = "AWS::IAM::Role";
 const POLICY: &str = "AWS::IAM::Policy";
 const MANAGED_POLICY: &str = "AWS::IAM::ManagedPolicy";
+const SAM_FUNCTION: &str = "AWS::Serverless::Function";
 
 /// Reads one input file into the principals it describes.
 pub fn read(file: &str, text: &str) -> Result<Vec<Unit>, InputError> {
@@ -262,6 +263,13 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Unit>, InputError> {
         units.push(unit);
     }
     for (id, resource) in resources {
+        if resource.get("Type").and_then(Node::as_str) == Some(SAM_FUNCTION)
+            && let Some(policies) = resource.get("Properties").and_then(|p| p.get("Policies"))
+        {
+            units.push(sam_function(file, id, policies));
+        }
+    }
+    for (id, resource) in resources {
         let Some(kind @ (POLICY | MANAGED_POLICY)) = resource.get("Type").and_then(Node::as_str)
         else {
             continue;
@@ -315,6 +323,29 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Unit>, InputError> {
         }
     }
     Ok(units)
+}
+
+/// A SAM function's `Policies`: inline documents are read; managed policy names and SAM
+/// policy templates are named in a note.
+fn sam_function(file: &str, id: &str, policies: &Node) -> Unit {
+    let mut unit = Unit {
+        name: id.to_string(),
+        file: file.to_string(),
+        documents: Vec::new(),
+        notes: Vec::new(),
+    };
+    for (i, policy) in policies.items().into_iter().enumerate() {
+        if policy.get("Statement").is_some() {
+            let path = format!("Resources.{id}.Properties.Policies[{i}]");
+            unit.documents.push(document_at(file, &path, policy));
+        } else {
+            unit.notes.push(format!(
+                "{id} also has a managed policy or SAM policy template (line {}), which is not read",
+                policy.line
+            ));
+        }
+    }
+    unit
 }
 
 fn document_at(file: &str, path: &str, node: &Node) -> Document {
