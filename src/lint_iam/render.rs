@@ -22,11 +22,14 @@ fn pretty(value: &Json) -> String {
 pub fn text(report: &LintReport) -> String {
     let mut out = String::new();
     for principal in &report.principals {
+        let name = if principal.principal == principal.file {
+            principal.file.clone()
+        } else {
+            format!("{} ({})", principal.principal, principal.file)
+        };
         let _ = writeln!(
             out,
-            "{} ({}): {} profile × Region checks, {} requests allowed, {} denied, {} unknown",
-            principal.principal,
-            principal.file,
+            "{name}: {} profile × Region checks, {} requests allowed, {} denied, {} unknown",
             principal.checks,
             principal.requests_allowed,
             principal.requests_denied,
