@@ -29,7 +29,7 @@ pub mod witness;
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
 pub use admin::{ADMIN_PRINCIPALS, admin_patterns};
 pub use engine::{Sensitivity, statement_sensitivity};
-pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks};
+pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks, checks_of};
 pub use verdict::{AbstractBlocker, Verdict, verdict};
 
 use engine::{Decided, Engine};

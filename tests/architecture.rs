@@ -171,6 +171,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "what_if",
         ],
     ),
+    // The caller's own identity policies, through the same engine and check expansion.
+    (
+        "lint_iam",
+        &[
+            "arn",
+            "error",
+            "evaluation",
+            "generate",
+            "policy",
+            "reachability",
+            "request",
+            "snapshot",
+        ],
+    ),
     // Act.
     ("report", &["check", "findings"]),
     ("alert", &["findings"]),

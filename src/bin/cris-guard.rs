@@ -39,6 +39,33 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Write a deterministic synthetic organization snapshot (for benchmarks and tests).
     Generate(GenerateArgs),
+    /// Check a CRIS caller's identity policies (JSON, or a CloudFormation/SAM template) for every request a call makes.
+    LintIam(LintIamArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LintIamArgs {
+    /// Identity policy JSON files, or CloudFormation/SAM templates (YAML or JSON).
+    #[arg(long = "policy", required = true, num_args = 1..)]
+    policies: Vec<PathBuf>,
+    /// Take the profiles and their routing from this snapshot (default: the documented routing tables).
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// Only these inference profile ids (default: those the policies grant at least one request of).
+    #[arg(long = "profile")]
+    profiles: Vec<String>,
+    /// Only these source Regions.
+    #[arg(long = "source-region")]
+    source_regions: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: LintFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum LintFormat {
+    Text,
+    Json,
+    Sarif,
 }
 
 #[derive(clap::Args, Debug)]
@@ -204,6 +231,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Snapshot(args) => snapshot_command(args),
         Command::Generate(args) => generate_command(&args),
+        Command::LintIam(args) => lint_iam(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -686,6 +714,43 @@ fn run_check(args: CheckArgs) -> Result<u8, Error> {
         "unknown" => 2,
         _ => 1,
     })
+}
+
+fn lint_iam(args: &LintIamArgs) -> Result<u8, Error> {
+    use cris_guard::lint_iam;
+    let mut inputs = Vec::new();
+    for path in &args.policies {
+        let name = input_name(path);
+        let text = String::from_utf8(read(path)?)
+            .map_err(|_| InputError::new(&name, "$", "not UTF-8 text"))?;
+        inputs.push(lint_iam::InputFile { name, text });
+    }
+    let (profiles, routing) = match &args.snapshot {
+        Some(path) => {
+            let name = input_name(path);
+            let loaded = snapshot::load(&name, &read(path)?)?;
+            (
+                loaded.snapshot.inference_profiles,
+                format!("snapshot {name}"),
+            )
+        }
+        None => (
+            lint_iam::documented_profiles(),
+            lint_iam::DOCUMENTED_ROUTING.to_string(),
+        ),
+    };
+    let options = lint_iam::LintOptions {
+        profiles: args.profiles.clone(),
+        source_regions: args.source_regions.clone(),
+    };
+    let result = lint_iam::lint(&inputs, &profiles, &routing, &options)?;
+    let output = match args.format {
+        LintFormat::Text => lint_iam::render::text(&result),
+        LintFormat::Json => lint_iam::render::json(&result),
+        LintFormat::Sarif => lint_iam::render::sarif(&result),
+    };
+    emit(&output)?;
+    Ok(result.exit_code())
 }
 
 fn generate_command(args: &GenerateArgs) -> Result<u8, Error> {
