@@ -57,3 +57,18 @@ fn blog_fixes_in_text_and_json() {
         }
     }
 }
+
+/// `propose` on the blog: both options, each naming the one problem it fixes (`fixesProblems`),
+/// and the problem naming both (`proposalIds`).
+#[test]
+fn blog_propose_json() {
+    let (stdout, code) = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("blog_propose_json", stdout);
+}

@@ -1,10 +1,10 @@
 //! What every step of remediation shares: the snapshot, the report, the one [`Org`] (names,
 //! subtrees, CfCT paths), the engine's checks, the check set and the approved profiles.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::arn::Arn;
-use crate::findings::{Report, Status};
+use crate::findings::{Problem, Report, Status};
 use crate::org::{Org, TargetRef};
 use crate::reachability;
 use crate::snapshot::{PolicyRecord, ValidSnapshot};
@@ -23,6 +23,8 @@ pub(crate) struct Ctx<'a> {
     pub org: Org<'a>,
     /// The checks behind the report's findings.
     pub checks: legs::Checks,
+    /// The report's problems by id.
+    pub problems: HashMap<&'a str, &'a Problem>,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,6 +59,7 @@ impl<'a> Ctx<'a> {
             approved,
             org: Org::new(snapshot),
             checks: legs::Checks::new(snapshot, &options.evaluation),
+            problems: report.problems.iter().map(|p| (p.id.as_str(), p)).collect(),
         }
     }
 

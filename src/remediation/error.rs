@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::InputError;
+use crate::findings::{CauseKind, LegName};
 
 use super::MAX_SCPS_PER_TARGET;
 
@@ -81,6 +82,42 @@ pub(crate) enum BlockerError {
         .deny.policy_name, .deny.policy_id, .deny.action, .deny.region
     )]
     AwsManaged { deny: Box<Deny> },
+}
+
+/// The kind of problem a [`BlockerError`] is about, as far as it tells.
+pub(crate) struct BlockerCause<'a> {
+    pub kind: CauseKind,
+    pub policy_id: Option<&'a str>,
+    pub leg: Option<LegName>,
+}
+
+impl BlockerError {
+    /// Which of a finding's problems the error is about (kind, denying policy, leg).
+    pub(crate) fn cause(&self) -> Option<BlockerCause<'_>> {
+        fn deny(deny: &Deny, leg: Option<LegName>) -> Option<BlockerCause<'_>> {
+            Some(BlockerCause {
+                kind: CauseKind::ExplicitDeny,
+                policy_id: Some(deny.policy_id.as_str()),
+                leg,
+            })
+        }
+        match self {
+            BlockerError::AccountNotActive { .. } => Some(BlockerCause {
+                kind: CauseKind::AccountNotActive,
+                policy_id: None,
+                leg: None,
+            }),
+            BlockerError::SourceRegionDenied { deny: d, .. } => deny(d, Some(LegName::Profile)),
+            BlockerError::GlobalLegUnderControlTower { deny: d, .. } => {
+                deny(d, Some(LegName::GlobalModel))
+            }
+            BlockerError::ControlTowerControl { deny: d }
+            | BlockerError::AwsManaged { deny: d } => deny(d, None),
+            BlockerError::UnnamedLevel { .. }
+            | BlockerError::UnknownPolicy { .. }
+            | BlockerError::UnknownLeg { .. } => None,
+        }
+    }
 }
 
 /// The statement that denies a blocked request, and the request.
