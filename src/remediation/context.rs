@@ -1,6 +1,7 @@
 //! What every step of remediation shares: the snapshot, the report, the one [`Org`] (names,
 //! subtrees, CfCT paths), the engine's checks, the check set and the approved profiles.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::arn::Arn;
@@ -11,6 +12,7 @@ use crate::snapshot::{PolicyRecord, ValidSnapshot};
 
 use super::Options;
 use super::legs;
+use super::verify::BeforeProbes;
 
 /// Everything the planners share.
 pub(crate) struct Ctx<'a> {
@@ -25,6 +27,8 @@ pub(crate) struct Ctx<'a> {
     pub checks: legs::Checks,
     /// The report's problems by id.
     pub problems: HashMap<&'a str, &'a Problem>,
+    /// Probe answers of the unchanged organization, computed once for every plan's proof.
+    pub before_probes: RefCell<BeforeProbes>,
 }
 
 impl<'a> Ctx<'a> {
@@ -60,6 +64,7 @@ impl<'a> Ctx<'a> {
             org: Org::new(snapshot),
             checks: legs::Checks::new(snapshot, &options.evaluation),
             problems: report.problems.iter().map(|p| (p.id.as_str(), p)).collect(),
+            before_probes: RefCell::default(),
         }
     }
 

@@ -335,7 +335,14 @@ fn flipped_probes(
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
     let after_targets = after_org.targets_in_order(&[]);
-    let mut before_cache = ProbeCache::default();
+    // The organization before is the same for every plan: its answers are kept across
+    // verifications, under an id per probe label (plans probe different sets).
+    let mut before = ctx.before_probes.borrow_mut();
+    let ids: Vec<usize> = probes
+        .iter()
+        .map(|probe| before.id_of(&probe.label))
+        .collect();
+    let before_cache = &mut before.cache;
     let mut after_cache = ProbeCache::default();
     let mut flipped = Vec::new();
     let mut targets = 0usize;
@@ -364,15 +371,15 @@ fn flipped_probes(
             continue;
         }
         let id = before_org.target_id(*b);
-        for (p, probe) in probes.iter().enumerate() {
+        for ((p, probe), &global) in probes.iter().enumerate().zip(&ids) {
             let was = status_of(
                 before_org,
                 *b,
                 b_chain,
-                p,
+                global,
                 probe,
                 &admins,
-                &mut before_cache,
+                before_cache,
             );
             if was != Status::Blocked {
                 continue;
@@ -384,6 +391,20 @@ fn flipped_probes(
         }
     }
     (flipped, targets)
+}
+
+/// The answers of the organization before any change, shared by every verification.
+#[derive(Default)]
+pub(crate) struct BeforeProbes {
+    ids: HashMap<String, usize>,
+    cache: ProbeCache,
+}
+
+impl BeforeProbes {
+    fn id_of(&mut self, label: &str) -> usize {
+        let next = self.ids.len();
+        *self.ids.entry(label.to_string()).or_insert(next)
+    }
 }
 
 /// Probe answers of one organization: per chain × probe (× target when the chain can tell
