@@ -435,11 +435,14 @@ fn status_of<'a>(
                 .filter_map(|&p| org.policies().get(p))
                 .filter(|policy| policy.account_sensitive)
                 .flat_map(|policy| &policy.statements)
+                // A probe's resource never carries the caller's account, so a specific
+                // Resource alone does not tell callers apart (only conditions and variables).
                 .any(|statement| {
-                    reachability::statement_sensitivity(
-                        statement,
-                        &[probe.leg.action.to_ascii_lowercase()],
-                    ) != reachability::Sensitivity::None
+                    statement.caller_sensitive_for_fixed_resource()
+                        && reachability::statement_sensitivity(
+                            statement,
+                            &[probe.leg.action.to_ascii_lowercase()],
+                        ) != reachability::Sensitivity::None
                 })
     });
     let per_target = sensitive.then(|| org.target_index(target));
