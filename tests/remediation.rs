@@ -335,6 +335,19 @@ fn corpus() {
             assert!(!named.is_empty(), "{name}: {proposal:#?}");
             assert_eq!(named, behind, "{name}: fixesProblems");
         }
+        // Every blocked or conditional problem is either fixed or says why not.
+        let mut linked = report.clone();
+        linked.proposals = proposals.clone();
+        linked.unresolved = rejections.clone();
+        remediation::link_problems(&mut linked);
+        for problem in &linked.problems {
+            if matches!(problem.status, Status::Blocked | Status::Conditional) {
+                assert!(
+                    !problem.proposal_ids.is_empty() || problem.unresolved_reason.is_some(),
+                    "{name}: {problem:#?}"
+                );
+            }
+        }
         if let Some(needle) = expect.get("reasonContains").and_then(Value::as_str) {
             assert!(
                 rejections.iter().any(|r| r.reason.contains(needle)),
@@ -523,7 +536,9 @@ fn proposals_name_the_problems_they_fix_and_problems_name_their_proposals() {
     for proposal in &proposals {
         assert_eq!(proposal.fixes_problems, ["pb-8cddea36"], "{proposal:#?}");
     }
-    remediation::link_problems(&mut report.problems, &proposals, &rejections);
+    report.proposals = proposals;
+    report.unresolved = rejections;
+    remediation::link_problems(&mut report);
     let problem = &report.problems[0];
     assert_eq!(problem.proposal_ids, ["prop-1", "prop-2"]);
     assert_eq!(problem.unresolved_reason, None);

@@ -541,9 +541,9 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
     if let Some(dir) = &args.output_dir {
         write_proposal_files(dir, &mut proposals)?;
     }
-    remediation::link_problems(&mut report.problems, &proposals, &unresolved);
     report.proposals = proposals;
     report.unresolved = unresolved;
+    remediation::link_problems(&mut report);
     if !report.unresolved.is_empty() {
         eprintln!(
             "cris-guard: {} problem(s) have no verified fix for some findings; see `unresolved` in the output",

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::findings::{Problem, Proposal, Unresolved};
+use crate::findings::{Report, Unresolved};
 
 /// At most this many distinct reasons are spelled out in one entry.
 const MAX_REASONS: usize = 3;
@@ -79,10 +79,11 @@ fn reason(reasons: &[String]) -> String {
 }
 
 /// Fills each problem's `proposalIds` (the proposals naming it in `fixesProblems`) and, for a
-/// problem no proposal fixes, its `unresolvedReason` (§3.1).
-pub fn link_problems(problems: &mut [Problem], proposals: &[Proposal], unresolved: &[Unresolved]) {
+/// problem no proposal fixes, its `unresolvedReason` (§3.1): its own entry's reason, or, when
+/// its findings were filed under another problem that blocks them too, a pointer to that one.
+pub fn link_problems(report: &mut Report) {
     let mut fixed_by: HashMap<&str, Vec<String>> = HashMap::new();
-    for proposal in proposals {
+    for proposal in &report.proposals {
         for problem in &proposal.fixes_problems {
             fixed_by
                 .entry(problem.as_str())
@@ -90,14 +91,31 @@ pub fn link_problems(problems: &mut [Problem], proposals: &[Proposal], unresolve
                 .push(proposal.id.clone());
         }
     }
-    let reasons: HashMap<&str, &str> = unresolved
-        .iter()
-        .filter_map(|u| Some((u.problem_id.as_deref()?, u.reason.as_str())))
-        .collect();
-    for problem in problems {
+    let mut reasons: HashMap<&str, String> = HashMap::new();
+    let mut filed_under: HashMap<&str, &str> = HashMap::new();
+    for entry in &report.unresolved {
+        let Some(problem) = entry.problem_id.as_deref() else {
+            continue;
+        };
+        reasons.insert(problem, entry.reason.clone());
+        for finding in &entry.fixes {
+            filed_under.entry(finding.as_str()).or_insert(problem);
+        }
+    }
+    for finding in &report.findings {
+        let Some(&other) = filed_under.get(finding.key().as_str()) else {
+            continue;
+        };
+        for problem in &finding.problem_ids {
+            reasons.entry(problem.as_str()).or_insert_with(|| {
+                format!("its findings are also blocked by {other}, which has no verified fix")
+            });
+        }
+    }
+    for problem in &mut report.problems {
         problem.proposal_ids = fixed_by.remove(problem.id.as_str()).unwrap_or_default();
         problem.unresolved_reason = if problem.proposal_ids.is_empty() {
-            reasons.get(problem.id.as_str()).map(|r| (*r).to_string())
+            reasons.get(problem.id.as_str()).cloned()
         } else {
             None
         };
