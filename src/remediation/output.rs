@@ -100,6 +100,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_directory_with_a_space_is_quoted_for_the_shell() {
+        let mut proposal: Proposal = serde_json::from_value(serde_json::json!({
+            "id": "prop-1", "fixes": [], "kind": "patchScp", "policyId": null, "targetIds": [],
+            "before": null, "after": null, "diff": null, "sizeChars": null,
+            "verification": {"fixedFindings": 0, "stillBlocked": 0, "newlyAllowedOutsideProfiles": []},
+            "apply": "aws organizations update-policy --policy-id p-1 --content file://a.json",
+            "artifact": {"files": {"a.json": "{}"}}
+        }))
+        .unwrap();
+        point_apply_into(&mut proposal, "/tmp/my fixes");
+        assert_eq!(
+            proposal.apply,
+            "aws organizations update-policy --policy-id p-1 --content 'file:///tmp/my fixes/prop-1/a.json'"
+        );
+        assert_eq!(
+            files(&proposal),
+            [OutputFile {
+                path: "prop-1/a.json".to_string(),
+                content: "{}\n".to_string()
+            }]
+        );
+    }
+
+    #[test]
     fn only_whole_file_arguments_are_replaced() {
         assert_eq!(
             replace_word(
