@@ -11,6 +11,10 @@ pub struct Report {
     pub organization_id: String,
     pub snapshot_captured_at: String,
     pub summary: Summary,
+    /// With `--expect` (§6): each expectation held or violated, first because with it the exit
+    /// code reflects only these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<ExpectationResult>,
     /// One entry per cause (§3.1), worst first; every non-reachable finding names its problems
     /// in [`Finding::problem_ids`]. Always written, before `findings`.
     #[serde(default)]
@@ -346,4 +350,30 @@ impl Summary {
             0
         }
     }
+}
+
+/// An intent of an `--expect` file (§6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Expected {
+    Reachable,
+    Blocked,
+}
+
+/// The outcome of one expectation (the report's `expectations`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectationResult {
+    pub name: String,
+    pub expect: Expected,
+    pub holds: bool,
+    /// Finding keys (`target|profile|sourceRegion`) whose status breaks the intent.
+    pub violations: Vec<String>,
+    /// Finding keys that cannot be decided.
+    pub unknown_findings: Vec<String>,
+    /// How many target × profile × source Region cells the expectation covers.
+    pub checked: usize,
+    /// The problems (§3.1) behind the violations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problem_ids: Vec<String>,
 }

@@ -22,6 +22,7 @@ pub mod arn;
 pub mod check;
 pub mod error;
 pub mod evaluation;
+pub mod expectations;
 pub mod findings;
 pub mod generate;
 pub mod ids;

@@ -11,6 +11,8 @@
 //! and [`finding`] (with [`explanation`]) turns a verdict into a finding. This module is the
 //! run: [`evaluate`], [`decide`] and the [`Decisions`] they make.
 
+use crate::error::InputError;
+use crate::expectations::{self, Cell, ExpectationResult, ExpectationsFile, TargetName};
 use crate::findings::{Finding, Problem, Proposal, Report, Status, Summary, WhatIf};
 use crate::org::{Org, TargetRef};
 use crate::snapshot::ValidSnapshot;
@@ -60,6 +62,7 @@ pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
         summary,
         problems,
         what_if: None,
+        expectations: Vec::new(),
     }
 }
 
@@ -75,6 +78,7 @@ pub struct Decisions<'a> {
     summary: Summary,
     problems: causes::Problems,
     what_if: Option<WhatIf>,
+    expectations: Vec<ExpectationResult>,
 }
 
 impl<'a> Decisions<'a> {
@@ -90,6 +94,7 @@ impl<'a> Decisions<'a> {
             organization_id: snapshot.organization.id.clone(),
             snapshot_captured_at: snapshot.captured_at.clone(),
             summary: self.summary,
+            expectations: self.expectations.clone(),
             problems: self.problems().to_vec(),
             findings: self.findings().collect(),
             proposals: Vec::new(),
@@ -172,6 +177,134 @@ impl<'a> Decisions<'a> {
         (fixed, broken)
     }
 
+    /// Judges `file` (see [`Decisions::judge_expectations`]) and keeps the results for the
+    /// report; returns the exit code they give (§6).
+    pub fn set_expectations(
+        &mut self,
+        source: &str,
+        file: &ExpectationsFile,
+    ) -> Result<u8, InputError> {
+        self.expectations = self.judge_expectations(source, file)?;
+        Ok(expectations::exit_code(&self.expectations))
+    }
+
+    pub fn expectation_results(&self) -> &[ExpectationResult] {
+        &self.expectations
+    }
+
+    /// Judges the expectations (§6) against these decisions. Every target in scope counts, listed
+    /// or not: an account the report folds into its OU is judged by its OU's verdict (the same
+    /// by construction), and cells with no listed decision (dropped by `--only-problems`, or an
+    /// account directly in a root) are decided here.
+    pub fn judge_expectations(
+        &self,
+        source: &str,
+        file: &ExpectationsFile,
+    ) -> Result<Vec<ExpectationResult>, InputError> {
+        let org = self.engine.org;
+        let paths: Vec<String> = self.targets.iter().map(|t| org.path(*t)).collect();
+        let names: Vec<TargetName<'_>> = self
+            .targets
+            .iter()
+            .zip(&paths)
+            .map(|(t, path)| TargetName {
+                id: org.target_id(*t),
+                path,
+            })
+            .collect();
+        let checks: Vec<(&str, &str)> = self
+            .engine
+            .checks
+            .iter()
+            .map(|c| (c.profile_id.as_str(), c.source_region.as_str()))
+            .collect();
+        let resolved = expectations::resolve(source, file, &names, &checks)?;
+        let position_of: rustc_hash::FxHashMap<&str, u32> = names
+            .iter()
+            .enumerate()
+            .map(|(p, n)| (n.id, u32::try_from(p).unwrap_or(u32::MAX)))
+            .collect();
+        let item_at = |position: u32, check: u32| {
+            self.items
+                .binary_search_by_key(&(position, check), |i| (i.position, i.check))
+                .ok()
+        };
+        // Per cell: the listed item it takes its verdict from, else a verdict decided here.
+        let mut results = Vec::with_capacity(resolved.len());
+        for (expectation, resolved) in file.expectations.iter().zip(&resolved) {
+            let mut listed = Vec::new();
+            let mut unlisted = Vec::new();
+            for &t in &resolved.targets {
+                let (Some(&target), Ok(position)) = (self.targets.get(t), u32::try_from(t)) else {
+                    continue;
+                };
+                let parent = match target {
+                    TargetRef::Account(id) => {
+                        org.parent_of(id).and_then(|p| position_of.get(p).copied())
+                    }
+                    _ => None,
+                };
+                for &c in &resolved.checks {
+                    let check = u32::try_from(c).unwrap_or(u32::MAX);
+                    // Without `--only-problems` a missing account cell was left out because
+                    // it equals its OU's; with it, it may also be a dropped reachable one.
+                    let folded = || {
+                        if self.engine.options.only_problems {
+                            None
+                        } else {
+                            parent.and_then(|p| item_at(p, check))
+                        }
+                    };
+                    match item_at(position, check).or_else(folded) {
+                        Some(index) => listed.push((t, c, index)),
+                        None => unlisted.push((t, c)),
+                    }
+                }
+            }
+            let cells: Vec<(TargetRef<'_>, usize)> = unlisted
+                .iter()
+                .filter_map(|&(t, c)| Some((*self.targets.get(t)?, c)))
+                .collect();
+            let decided = self.engine.verdicts_for(&cells);
+            let key = |t: usize, c: usize| {
+                format!(
+                    "{}|{}|{}",
+                    names.get(t).map_or("", |n| n.id),
+                    checks.get(c).map_or("", |x| x.0),
+                    checks.get(c).map_or("", |x| x.1)
+                )
+            };
+            let ids: Vec<Vec<String>> = listed
+                .iter()
+                .map(|&(_, _, index)| self.problems.ids_of(index))
+                .collect();
+            // Keyed by the listed finding the verdict comes from (an account folded into its
+            // OU names the OU's finding), so every key is a finding of the report.
+            let from_listed = listed.iter().zip(&ids).filter_map(|(&(_, c, index), ids)| {
+                let item = self.items.get(index)?;
+                Some(Cell {
+                    key: key(item.position as usize, c),
+                    status: item.verdict.status,
+                    problem_ids: ids,
+                })
+            });
+            let from_decided = unlisted
+                .iter()
+                .zip(&decided)
+                .map(|(&(t, c), verdict)| Cell {
+                    key: key(t, c),
+                    // A cell that could not be decided is never taken for reachable.
+                    status: verdict.as_ref().map_or(Status::Unknown, |v| v.status),
+                    problem_ids: &[],
+                });
+            results.push(expectations::judge(
+                expectation,
+                from_listed.chain(from_decided),
+            ));
+        }
+        Ok(results)
+    }
+
     /// The findings, built in report order as the iterator is advanced.
     pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
         let mut facts: Option<(u32, TargetFacts)> = None;
@@ -219,12 +352,16 @@ impl serde::Serialize for ReportStream<'_, '_> {
         let snapshot = &self.decisions.engine.org.snapshot().snapshot;
         // Field names and order as `Report` derives them.
         let what_if = self.decisions.what_if.as_ref();
-        let fields = 7 + usize::from(what_if.is_some());
+        let expectations = &self.decisions.expectations;
+        let fields = 7 + usize::from(what_if.is_some()) + usize::from(!expectations.is_empty());
         let mut report = serializer.serialize_struct("Report", fields)?;
         report.serialize_field("formatVersion", &1u32)?;
         report.serialize_field("organizationId", &snapshot.organization.id)?;
         report.serialize_field("snapshotCapturedAt", &snapshot.captured_at)?;
         report.serialize_field("summary", &self.decisions.summary)?;
+        if !expectations.is_empty() {
+            report.serialize_field("expectations", expectations)?;
+        }
         report.serialize_field("problems", self.decisions.problems())?;
         report.serialize_field("findings", &Findings(self.decisions))?;
         report.serialize_field("proposals", &[] as &[Proposal])?;

@@ -124,6 +124,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Gather (pure): the snapshot and what-if changes to it.
     ("snapshot", &["arn", "error", "ids", "json_input", "policy"]),
     ("what_if", &["error", "ids", "json_input", "snapshot"]),
+    // Intents (`--expect`): parsed and judged from statuses the decide layer supplies.
+    ("expectations", &["error", "findings", "json_input"]),
     ("generate", &["snapshot"]),
     // Decide.
     ("evaluation", &["policy", "request"]),
@@ -145,7 +147,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "reachability",
         &[
             "arn",
+            "error",
             "evaluation",
+            "expectations",
             "findings",
             "org",
             "policy",

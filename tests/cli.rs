@@ -754,3 +754,52 @@ fn the_sample_check_request_runs_against_the_blog_snapshot() {
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["decision"], "explicitlyDenied");
 }
+
+/// The blog's text report with these environment variables, and none of the caller's colour
+/// or width settings.
+fn blog_text(env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .args(["evaluate", "--snapshot", "examples/blog/snapshot.json"])
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run cris-guard");
+    assert_eq!(
+        code(&output),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn text_colour_follows_no_color_and_clicolor_force() {
+    // stdout is a pipe here: plain unless forced, and NO_COLOR wins over forcing.
+    assert!(!blog_text(&[]).contains('\x1b'));
+    let forced = blog_text(&[("CLICOLOR_FORCE", "1")]);
+    assert!(forced.contains("\x1b[31m"), "red for blocked: {forced}");
+    assert!(forced.contains("\x1b[32m"), "green for reachable: {forced}");
+    let both = blog_text(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!both.contains('\x1b'), "{both}");
+    assert_eq!(both, blog_text(&[]), "the same text without styles");
+}
+
+#[test]
+fn text_fits_the_width_in_columns() {
+    for (columns, limit) in [(None, 100), (Some("60"), 60), (Some("150"), 150)] {
+        let env: Vec<(&str, &str)> = columns.map(|c| ("COLUMNS", c)).into_iter().collect();
+        let out = blog_text(&env);
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= limit, "{columns:?}: {widest} columns\n{out}");
+        assert!(out.contains("pb-8cddea36"), "{out}");
+    }
+    // Narrower than the matrix with its headers: the columns are numbered instead.
+    let narrow = blog_text(&[("COLUMNS", "60")]);
+    assert!(narrow.contains("Key: ✓ reachable"), "{narrow}");
+    assert!(blog_text(&[]).contains("us.claude-3-5-sonnet  us.claude-3-5-sonnet"));
+}

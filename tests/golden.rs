@@ -15,6 +15,8 @@ fn run(args: &[&str]) -> (String, i32) {
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        // The fallback width of a pipe, whatever the terminal running the tests says.
+        .env_remove("COLUMNS")
         .output()
         .expect("run cris-guard");
     (

@@ -137,6 +137,7 @@ fn sample() -> Report {
         organization_id: "o-exampleorgid".to_string(),
         snapshot_captured_at: "2026-11-29T00:00:00Z".to_string(),
         summary: Summary::of(&findings),
+        expectations: Vec::new(),
         problems: Vec::new(),
         what_if: None,
         proposals: vec![Proposal {
@@ -165,68 +166,106 @@ fn sample() -> Report {
 
 const BLOCKER_LINE: &str = "us-east-2 bedrock:InvokeModel denied by aws-guardrails-AbCdEf (p-abcd1234) Sid GRREGIONDENY #0 attached to ou-ab12-11111111";
 
+/// The text rendering as `NO_COLOR` shows it (the CLI strips the styles through anstream).
+fn plain_text(report: &Report, width: usize) -> String {
+    let out = text::render(report, &RenderOptions { width });
+    anstream::adapter::strip_str(&out).to_string()
+}
+
 #[test]
-fn text_has_the_matrix_problems_and_proposals() {
-    let report = sample();
-    let out = text::render(&report, &RenderOptions { color: false });
-    assert!(out.contains(BLOCKER_LINE), "{out}");
+fn text_leads_with_problems_then_the_matrix_and_proposals() {
+    let out = plain_text(&with_problems(), 100);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("5 checks") && first.contains("3 problems"),
+        "counts first: {out}"
+    );
+    assert!(
+        first.contains("2 reachable, 1 blocked, 1 conditional, 1 unknown"),
+        "{out}"
+    );
     assert!(out.contains("o-exampleorgid"));
     assert!(out.contains("2026-11-29T00:00:00Z"));
+    assert!(out.contains("Problems (3), worst first"), "{out}");
+    // Worst first: blocked, conditional, unknown; each with id, sentence, counts and targets.
+    let order: Vec<usize> = [PROBLEM, CONDITIONAL_PROBLEM, UNKNOWN_PROBLEM]
+        .iter()
+        .map(|id| out.find(&format!("  {id}  ")).unwrap_or(usize::MAX))
+        .collect();
+    assert!(order[0] < order[1] && order[1] < order[2], "{out}");
     assert!(
-        out.contains("5 checks: 2 reachable, 1 blocked, 1 conditional, 1 unknown"),
+        out.contains("#1  ✗ blocked  pb-1c9e04d2  explicit deny"),
         "{out}"
     );
     assert!(
-        out.contains("us.claude-3-5-sonnet"),
-        "abbreviated column header: {out}"
+        out.contains("Calls routed to us-east-2 are rejected"),
+        "{out}"
     );
+    assert!(
+        out.contains("Affects 1 finding in 1 target; 1 profile from 1 source Region."),
+        "{out}"
+    );
+    assert!(
+        out.contains("Targets: Root/Sandbox (ou-ab12-11111111)"),
+        "{out}"
+    );
+    assert!(out.contains("Fixed by: prop-1"), "{out}");
+    // A conditional problem names the conditions its findings carry.
+    assert!(out.contains(
+        "Condition: reachable only if aws:PrincipalARN ArnLike arn:aws:iam::*:role/Bedrock-Access-CRI"
+    ), "{out}");
+    let matrix = out.find("Matrix (").unwrap_or(0);
+    assert!(order[2] < matrix, "problems before the matrix: {out}");
+    // Cells name their problem instead of repeating its blockers.
+    assert!(!out.contains(BLOCKER_LINE), "{out}");
+    assert!(out.contains(&format!("✗ {PROBLEM}")), "{out}");
     assert!(
         out.contains("us.claude-3-5-sonnet = us.anthropic.claude-3-5-sonnet-20241022-v2:0"),
         "legend: {out}"
     );
-    assert!(out.contains(
-        "reachable only if aws:PrincipalARN ArnLike arn:aws:iam::*:role/Bedrock-Access-CRI"
-    ));
-    assert!(out.contains("Problems (3)"));
     assert!(out.contains("prop-1"));
     assert!(out.contains("+    \"us-east-2\","));
     assert!(out.contains("aws controltower update-enabled-control"));
     // Rows are indented by depth: the account sits under its OU.
     assert!(out.contains("\n  Workloads"), "{out}");
     assert!(out.contains("\n    prod-app (333333333333)"), "{out}");
-    assert!(!out.contains('\x1b'), "no ANSI without colour");
-    // Reachable findings are not problems.
     assert!(!out.contains("Every request is allowed."));
 }
 
 #[test]
-fn text_colours_only_when_asked() {
-    let out = text::render(&sample(), &RenderOptions { color: true });
+fn text_styles_statuses_for_anstream_to_keep_or_strip() {
+    let out = text::render(&with_problems(), &RenderOptions::default());
     assert!(out.contains("\x1b[31m"), "red for blocked");
     assert!(out.contains("\x1b[32m"), "green for reachable");
     assert!(out.contains("\x1b[33m"), "yellow for conditional");
     assert!(out.contains("\x1b[35m"), "magenta for unknown");
-    assert!(out.contains("\x1b[0m"));
+    assert!(!plain_text(&with_problems(), 100).contains('\x1b'));
 }
 
 #[test]
 fn text_never_passes_escapes_from_data() {
-    let mut report = sample();
-    report.findings[0].explanation = "evil \x1b[2J explanation".to_string();
-    let out = text::render(&report, &RenderOptions { color: false });
-    assert!(!out.contains('\x1b'));
+    let mut report = with_problems();
+    report.problems[0].explanation = "evil \x1b[2J explanation".to_string();
+    report.findings[0].target_path = "Root/\x1b]0;title\x07".to_string();
+    let out = plain_text(&report, 100);
+    assert!(!out.contains('\x1b'), "{out}");
+    assert!(out.contains("evil \u{fffd}[2J explanation"), "{out}");
 }
 
 #[test]
 fn text_is_deterministic_whatever_the_finding_order() {
-    let report = sample();
+    let report = with_problems();
     let mut reversed = report.clone();
     reversed.findings.reverse();
-    let options = RenderOptions { color: false };
+    reversed.problems.reverse();
+    let options = RenderOptions::default();
     assert_eq!(
         text::render(&report, &options),
         text::render(&reversed, &options)
     );
+    let report = sample();
+    let mut reversed = report.clone();
+    reversed.findings.reverse();
     assert_eq!(markdown::render(&report), markdown::render(&reversed));
     assert_eq!(html::render(&report), html::render(&reversed));
     assert_eq!(
@@ -235,8 +274,8 @@ fn text_is_deterministic_whatever_the_finding_order() {
     );
 }
 
-#[test]
-fn text_numbers_columns_when_they_do_not_fit() {
+/// Three OUs × 4 profiles × 6 Regions; with `distinct`, every column has its own statuses.
+fn wide_report(distinct: bool) -> Report {
     let mut report = sample();
     let regions = [
         "us-east-1",
@@ -252,33 +291,122 @@ fn text_numbers_columns_when_they_do_not_fit() {
         "us.meta.llama3-2-90b-instruct-v1:0",
         "us.amazon.nova-pro-v1:0",
     ];
+    let statuses = [
+        Status::Reachable,
+        Status::Blocked,
+        Status::Conditional,
+        Status::Unknown,
+    ];
     report.findings.clear();
-    for profile in profiles {
-        for region in regions {
-            let mut f = finding(
-                "ou-ab12-33333333",
-                TargetKind::OrganizationalUnit,
-                "Root/Workloads",
-                profile,
-                Status::Reachable,
-                "",
-            );
-            f.source_region = region.to_string();
-            report.findings.push(f);
+    report.proposals.clear();
+    for (p, profile) in profiles.iter().enumerate() {
+        for (r, region) in regions.iter().enumerate() {
+            let column = p * regions.len() + r;
+            for (row, name) in ["Dev", "Prod", "Test"].iter().enumerate() {
+                let status = if distinct {
+                    statuses[(column / 4usize.pow(row as u32)) % 4]
+                } else {
+                    Status::Reachable
+                };
+                let mut f = finding(
+                    &format!("ou-ab12-3333333{row}"),
+                    TargetKind::OrganizationalUnit,
+                    &format!("Root/{name}"),
+                    profile,
+                    status,
+                    "",
+                );
+                f.source_region = region.to_string();
+                report.findings.push(f);
+            }
         }
     }
     report.summary = Summary::of(&report.findings);
-    let out = text::render(&report, &RenderOptions { color: false });
-    assert!(out.contains("Key: ✓ reachable"), "{out}");
-    assert!(out.contains(&format!("18  {PROFILE} @ us-west-2")), "{out}");
-    let matrix_width = out
-        .lines()
-        .skip(2)
-        .take(2)
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0);
-    assert!(matrix_width <= 120, "{out}");
+    report
+}
+
+#[test]
+fn text_numbers_columns_and_splits_them_when_they_do_not_fit() {
+    let report = wide_report(true);
+    for (width, panels) in [(100, 1), (60, 2)] {
+        let out = plain_text(&report, width);
+        assert!(out.contains("Key: ✓ reachable"), "{out}");
+        assert!(out.contains(&format!("18  {PROFILE} @")), "{out}");
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= width, "{width}: {widest}\n{out}");
+        // 24 columns of 1 + 2 characters next to the name fit 100 but not 60.
+        assert_eq!(out.matches("\nTarget ").count(), panels, "{out}");
+    }
+}
+
+#[test]
+fn text_prints_columns_with_the_same_results_once() {
+    let out = plain_text(&wide_report(false), 100);
+    assert!(out.contains("\nTarget  1\n"), "one column: {out}");
+    // The legend names the columns it stands for (wrapped lines joined here).
+    let legend = out.replace("\n    ", " ");
+    assert!(
+        legend.contains(&format!(
+            "1  {GLOBAL} @ ap-northeast-1, {GLOBAL} @ eu-central-1"
+        )),
+        "{out}"
+    );
+    assert!(legend.contains("and 16 more (the same results)"), "{out}");
+    // Rows are grouped too: three OUs with the same cells are one row.
+    assert!(
+        out.contains("↳ and 2 more OUs like this: Prod, Test"),
+        "{out}"
+    );
+}
+
+#[test]
+fn text_says_what_if_in_its_first_line() {
+    let mut report = with_problems();
+    report.what_if = Some(what_if());
+    let out = plain_text(&report, 100);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("What-if: "), "{out}");
+    assert!(first.contains("2 changes from changes.json"), "{out}");
+    assert!(out.contains("(1 fixed, 0 broken"), "{out}");
+    assert!(!plain_text(&with_problems(), 100).contains("What-if"));
+}
+
+/// [`with_problems`] with 500 blocked accounts in Sandbox that all look the same.
+fn with_500_accounts() -> Report {
+    let mut report = with_problems();
+    for i in 0..500 {
+        let mut f = finding(
+            &format!("4{i:011}"),
+            TargetKind::Account,
+            &format!("Root/Sandbox/acct-{i:03}"),
+            PROFILE,
+            Status::Blocked,
+            "blocked",
+        );
+        f.problem_ids = vec![PROBLEM.to_string()];
+        report.findings.push(f);
+    }
+    report.summary = Summary::of(&report.findings);
+    report
+}
+
+#[test]
+fn text_groups_identical_rows() {
+    let out = plain_text(&with_500_accounts(), 100);
+    assert!(
+        out.contains("↳ and 499 more accounts like this: acct-001, acct-002, acct-003, …"),
+        "{out}"
+    );
+    assert!(out.contains("acct-000 (400000000000)"), "{out}");
+    assert!(!out.contains("acct-004"), "{out}");
+    assert!(out.contains("Matrix (5 of 504 targets shown"), "{out}");
+    let matrix = out.split("Matrix (").nth(1).unwrap_or_default();
+    let rows = matrix.split("\n\n").nth(1).unwrap_or_default();
+    assert_eq!(
+        rows.lines().count(),
+        2 + 6,
+        "header, 5 rows, 1 group line: {rows}"
+    );
 }
 
 #[test]
@@ -434,7 +562,7 @@ fn every_format_handles_an_empty_report() {
     report.findings.clear();
     report.proposals.clear();
     report.summary = Summary::of(&report.findings);
-    let out = text::render(&report, &RenderOptions { color: true });
+    let out = text::render(&report, &RenderOptions::default());
     assert!(out.contains("No findings."));
     assert!(markdown::render(&report).contains("**Status: reachable**"));
     assert!(html::render(&report).contains("No findings."));
@@ -447,7 +575,7 @@ fn every_format_handles_an_empty_report() {
 fn snapshot_text() {
     insta::assert_snapshot!(
         "text",
-        text::render(&sample(), &RenderOptions { color: false })
+        plain_text(&with_problems(), RenderOptions::default().width)
     );
 }
 
@@ -725,21 +853,7 @@ fn html_says_what_if_first() {
 
 #[test]
 fn html_groups_identical_rows() {
-    let mut report = with_problems();
-    for i in 0..500 {
-        let mut f = finding(
-            &format!("4{i:011}"),
-            TargetKind::Account,
-            &format!("Root/Sandbox/acct-{i:03}"),
-            PROFILE,
-            Status::Blocked,
-            "blocked",
-        );
-        f.problem_ids = vec![PROBLEM.to_string()];
-        report.findings.push(f);
-    }
-    report.summary = Summary::of(&report.findings);
-    let out = html::render(&report);
+    let out = html::render(&with_500_accounts());
     assert!(
         out.contains("500 accounts with the same results"),
         "one row for 500 accounts"
@@ -769,6 +883,7 @@ fn sarif_validates_against_the_schema() {
             path: "org snapshot.json",
             text: snapshot,
         }),
+        policy_files: &[],
     };
     for report in [sample(), with_problems()] {
         let log: serde_json::Value =
@@ -793,6 +908,7 @@ fn sarif_has_one_result_per_problem_at_its_policy_line() {
             path: "org snapshot.json",
             text: snapshot,
         }),
+        policy_files: &[],
     };
     let log: serde_json::Value =
         serde_json::from_str(&sarif::render(&with_problems(), &options)).expect("JSON");

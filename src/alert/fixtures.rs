@@ -37,6 +37,7 @@ pub(super) fn report(captured: &str, findings: Vec<Finding>) -> Report {
         organization_id: "o-exampleorgid".into(),
         snapshot_captured_at: captured.into(),
         summary: Summary::of(&findings),
+        expectations: Vec::new(),
         problems: Vec::new(),
         findings,
         proposals: Vec::new(),

@@ -379,6 +379,7 @@ mod properties {
                 organization_id: "o-exampleorgid".into(),
                 snapshot_captured_at: "2026-11-29T00:00:00Z".into(),
                 summary: Summary::of(&findings),
+                expectations: Vec::new(),
                 problems: Vec::new(),
                 findings,
                 proposals: Vec::new(),

@@ -3,7 +3,7 @@
 //! error never leaves half a report on stdout.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -76,6 +76,10 @@ struct SelectionArgs {
 struct EvaluateArgs {
     #[command(flatten)]
     selection: SelectionArgs,
+    /// What the organization intends (contract §6): the exit code then reflects only these
+    /// expectations, and findings they do not cover are informational.
+    #[arg(long)]
+    expect: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -268,10 +272,26 @@ fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
         None => Ok(loaded),
         Some(path) => {
             let what_if_name = path.display().to_string();
-            let changes = what_if::parse(&what_if_name, &read(path)?)?;
-            Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
+            let input = read_what_if(path, &loaded.snapshot)?;
+            Ok(what_if::apply(
+                &what_if_name,
+                &loaded.snapshot,
+                &input.changes,
+            )?)
         }
     }
+}
+
+/// The `--what-if` changes; a CfCT manifest's policy files are read next to it.
+fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<what_if::WhatIfInput, Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let read_file = |name: &str| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
+    Ok(what_if::read(
+        &path.display().to_string(),
+        &read(path)?,
+        base,
+        &read_file,
+    )?)
 }
 
 fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
@@ -407,21 +427,40 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     check_ous_exist(&args.selection, &loaded)?;
     let org = cris_guard::org::Org::new(&loaded);
     let mut decisions = reachability::decide(&org, &options);
+    // Policy files of infrastructure code the what-if wrote (for SARIF locations).
+    let mut policy_files: Vec<(String, String, String)> = Vec::new();
     if let Some(path) = &args.selection.what_if {
         // Counted against the same snapshot without the changes.
         let name = path.display().to_string();
-        let changes = what_if::parse(&name, &read(path)?)?.len();
         let base_name = args.selection.snapshot.display().to_string();
         let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
+        let input = read_what_if(path, &base.snapshot)?;
+        let changes = input.changes.len();
+        if args.format == Format::Sarif {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            for (policy_name, file) in input.policy_files {
+                let at = dir.join(&file);
+                let text = String::from_utf8_lossy(&read(&at)?).into_owned();
+                policy_files.push((policy_name, at.display().to_string(), text));
+            }
+        }
         let base_org = cris_guard::org::Org::new(&base);
         let base_decisions = reachability::decide(&base_org, &options);
         decisions.set_what_if(name, changes, &base_decisions);
     }
+    let expected = match &args.expect {
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = cris_guard::expectations::parse(&name, &read(path)?)?;
+            Some(decisions.set_expectations(&name, &file)?)
+        }
+        None => None,
+    };
     if args.format == Format::Json {
         // The JSON report is written while its findings are built: a large organization's
         // report (hundreds of MB) never sits in memory.
         emit_json(&decisions.report())?;
-        return Ok(decisions.summary().exit_code());
+        return Ok(expected.unwrap_or_else(|| decisions.summary().exit_code()));
     }
     let report = decisions.to_report();
     // SARIF results point at each policy's line in the snapshot file (not for stdin).
@@ -438,9 +477,25 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
             path: &snapshot_path,
             text,
         });
-    let output = render(&report, args.format, snapshot);
-    emit(&output)?;
-    Ok(report.exit_code())
+    let policy_files: Vec<report::sarif::PolicyFile<'_>> = policy_files
+        .iter()
+        .map(|(policy_name, path, text)| report::sarif::PolicyFile {
+            policy_name,
+            path,
+            text,
+        })
+        .collect();
+    let sarif = report::sarif::RenderOptions {
+        snapshot,
+        policy_files: &policy_files,
+    };
+    let output = render(&report, args.format, &sarif);
+    if args.format == Format::Text {
+        emit_styled(&output)?;
+    } else {
+        emit(&output)?;
+    }
+    Ok(expected.unwrap_or_else(|| report.exit_code()))
 }
 
 /// Writes `value` as pretty JSON (what [`json`] makes) to stdout, as it is serialized.
@@ -453,18 +508,13 @@ fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     stdout_written(written)
 }
 
-fn render(
-    report: &Report,
-    format: Format,
-    snapshot: Option<report::sarif::SnapshotFile<'_>>,
-) -> String {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+fn render(report: &Report, format: Format, sarif: &report::sarif::RenderOptions<'_>) -> String {
     match format {
         Format::Json => json(report),
-        Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
+        Format::Text => report::text::render(report, &text_options()),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
-        Format::Sarif => report::sarif::render(report, &report::sarif::RenderOptions { snapshot }),
+        Format::Sarif => report::sarif::render(report, sarif),
     }
 }
 
@@ -485,6 +535,32 @@ fn emit(output: &str) -> Result<(), Error> {
             .write_all(output.as_bytes())
             .and_then(|()| stdout.flush()),
     )
+}
+
+/// Writes text with `anstyle` styles to stdout through `anstream`, which keeps them on a
+/// terminal or with `CLICOLOR_FORCE` and strips them for `NO_COLOR`, a pipe or a file.
+fn emit_styled(output: &str) -> Result<(), Error> {
+    let mut stdout = anstream::stdout().lock();
+    stdout_written(
+        stdout
+            .write_all(output.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// The text format's width: `COLUMNS` when set, else the terminal's, else
+/// [`report::text::DEFAULT_WIDTH`] (a pipe or a file).
+fn text_options() -> report::text::RenderOptions {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(terminal_size::Width(w), _)| usize::from(w))
+        })
+        .unwrap_or(report::text::DEFAULT_WIDTH);
+    report::text::RenderOptions { width }
 }
 
 /// The outcome of writing to stdout.
@@ -552,12 +628,9 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
     }
     let output = match args.format {
         ProposeFormat::Json => json(&report),
-        ProposeFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            report::text::render(&report, &report::text::RenderOptions { color })
-        }
+        ProposeFormat::Text => report::text::render(&report, &text_options()),
     };
-    emit(&output)?;
+    emit_styled(&output)?;
     Ok(report.exit_code())
 }
 

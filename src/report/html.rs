@@ -8,9 +8,11 @@
 
 use std::fmt::Write as _;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::layout::{Matrix, blocker_line, condition_line, kind_words, symbol, verification_words};
+use super::layout::{
+    Matrix, Tree, blocker_line, condition_line, kind_words, symbol, verification_words,
+};
 use super::problem;
 use crate::findings::{BlockerKind, Finding, Proposal, Report, Status, TargetKind};
 
@@ -39,6 +41,7 @@ code, pre { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, mono
 .badge.unknown { color:var(--unk); background:var(--unk-bg); border-color:var(--unk); }
 .badge.none { color:#afb8c1; font-weight:400; }
 .badge.worst { display:inline-block; font-weight:600; padding:.1rem .6rem; border-radius:999px; margin-left:.5rem; font-size:.85rem; vertical-align:middle; }
+.expectations { list-style:none; padding-left:0; } .expectations .badge { display:inline-block; margin-right:.4rem; }
 details.cell { position:relative; }
 details.cell > summary { list-style:none; cursor:pointer; }
 details.cell > summary::-webkit-details-marker { display:none; }
@@ -156,6 +159,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     summary_section(&mut out, report, worst);
+    expectations_section(&mut out, report);
     filters(&mut out, &matrix);
     if report.problems.is_empty() {
         finding_problems_section(&mut out, &matrix.problems());
@@ -167,6 +171,29 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "<script>{SCRIPT}</script>");
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// With `--expect`: the intents, before the problems, since the exit code reflects only them.
+fn expectations_section(out: &mut String, report: &Report) {
+    let lines =
+        problem::expectation_lines(report, &|v| format!("<code>{}</code>", escape(v)), &escape);
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("<section aria-labelledby=\"expectations\">\n<h2 id=\"expectations\">Expectations</h2>\n<ul class=\"expectations\">\n");
+    for (standing, line) in lines {
+        let class = match standing {
+            problem::Standing::Violated => "blocked",
+            problem::Standing::Undecided => "unknown",
+            problem::Standing::Holds => "reachable",
+        };
+        let _ = writeln!(
+            out,
+            "<li><span class=\"badge {class}\">{}</span> {line}</li>",
+            standing.words()
+        );
+    }
+    out.push_str("</ul>\n</section>\n");
 }
 
 fn summary_section(out: &mut String, report: &Report, worst: Status) {
@@ -283,97 +310,6 @@ fn problems_section(out: &mut String, report: &Report) {
         }
         out.push_str("</dl></details></section>\n");
     }
-}
-
-/// Rows and subtrees that look the same, rendered once: sibling nodes whose kind, cells and
-/// children (recursively) are identical form one group.
-struct Tree {
-    /// Children of each row, as groups of rows with the same shape, in row order.
-    kids: Vec<Vec<Vec<usize>>>,
-    /// Top-level rows, grouped the same way.
-    tops: Vec<Vec<usize>>,
-    /// The worst status in each row's subtree.
-    worst: Vec<Status>,
-    leaf: Vec<bool>,
-}
-
-impl Tree {
-    fn of(matrix: &Matrix<'_>) -> Tree {
-        let n = matrix.rows.len();
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-        let mut top: Vec<usize> = Vec::new();
-        for (i, row) in matrix.rows.iter().enumerate() {
-            match row.parent.and_then(|p| children.get_mut(p)) {
-                Some(list) => list.push(i),
-                None => top.push(i),
-            }
-        }
-        // Shapes are interned bottom-up; rows come parents first, so walk backwards.
-        let mut shapes: BTreeMap<(u8, String, Vec<usize>), usize> = BTreeMap::new();
-        let mut shape = vec![0usize; n];
-        let mut worst = vec![Status::Reachable; n];
-        for i in (0..n).rev() {
-            let mut cells = String::new();
-            let mut w = Status::Reachable;
-            for c in 0..matrix.columns.len() {
-                match matrix.cell(i, c) {
-                    Some(f) => {
-                        let _ = write!(cells, "{}:{};", f.status.as_str(), f.problem_ids.join(","));
-                        if f.problem_ids.is_empty() && f.status != Status::Reachable {
-                            // Without problems a cell carries its own blockers: never merge.
-                            let _ = write!(cells, "#{i}");
-                        }
-                        w = worse(w, f.status);
-                    }
-                    None => cells.push_str("-;"),
-                }
-            }
-            let mut kid_shapes: Vec<usize> = Vec::new();
-            for &k in children.get(i).map(Vec::as_slice).unwrap_or(&[]) {
-                kid_shapes.push(shape.get(k).copied().unwrap_or(0));
-                w = worse(w, worst.get(k).copied().unwrap_or(Status::Reachable));
-            }
-            kid_shapes.sort_unstable();
-            let kind = matrix.rows.get(i).map_or(0, |r| r.kind as u8);
-            let next = shapes.len();
-            let id = *shapes.entry((kind, cells, kid_shapes)).or_insert(next);
-            if let Some(slot) = shape.get_mut(i) {
-                *slot = id;
-            }
-            if let Some(slot) = worst.get_mut(i) {
-                *slot = w;
-            }
-        }
-        let group = |rows: &[usize]| {
-            let mut groups: Vec<Vec<usize>> = Vec::new();
-            let mut index: BTreeMap<usize, usize> = BTreeMap::new();
-            for &r in rows {
-                let key = shape.get(r).copied().unwrap_or(0);
-                match index.get(&key) {
-                    Some(&g) => {
-                        if let Some(list) = groups.get_mut(g) {
-                            list.push(r);
-                        }
-                    }
-                    None => {
-                        index.insert(key, groups.len());
-                        groups.push(vec![r]);
-                    }
-                }
-            }
-            groups
-        };
-        Tree {
-            kids: children.iter().map(|c| group(c)).collect(),
-            tops: group(&top),
-            worst,
-            leaf: children.iter().map(Vec::is_empty).collect(),
-        }
-    }
-}
-
-fn worse(a: Status, b: Status) -> Status {
-    if b.severity() > a.severity() { b } else { a }
 }
 
 fn tree_section(out: &mut String, matrix: &Matrix<'_>) {

@@ -33,6 +33,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "**{}**\n", text(&line));
     }
     head(&mut out, report);
+    expectations_section(&mut out, report);
     if report.problems.is_empty() {
         // A report from before the problem layer: one entry per non-reachable finding.
         if !matrix.rows.is_empty() {
@@ -145,6 +146,28 @@ fn head(out: &mut String, report: &Report) {
         "| {} | {} | {} | {} | {} |\n",
         s.checks, s.reachable, s.blocked, s.conditional, s.unknown
     );
+}
+
+/// With `--expect`: the intents first, since the exit code reflects only them.
+fn expectations_section(out: &mut String, report: &Report) {
+    let lines = problem::expectation_lines(report, &|v| code(v, false), &text);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Expectations
+"
+    );
+    for (standing, line) in lines {
+        let mark = match standing {
+            problem::Standing::Violated => "❌",
+            problem::Standing::Undecided => "❔",
+            problem::Standing::Holds => "✅",
+        };
+        let _ = writeln!(out, "- {mark} **{}**: {line}", standing.words());
+    }
+    out.push('\n');
 }
 
 /// Exactly one trailing newline, and never more than [`MAX_CHARS`] characters (cut at a line,

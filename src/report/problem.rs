@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::findings::{Cause, CauseKind, LegName, Problem, Report};
+use crate::findings::{ExpectationResult, Expected};
 
 /// The report's problems worst first: status, then how many findings each is behind, then id
 /// (so the order is the same whatever order the report lists them in).
@@ -152,4 +153,85 @@ pub(crate) fn what_if_line(report: &Report) -> Option<String> {
             w.broken
         )
     })
+}
+
+/// Where an expectation (§6) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    Violated,
+    Undecided,
+    Holds,
+}
+
+impl Standing {
+    pub(crate) fn of(result: &ExpectationResult) -> Standing {
+        if !result.violations.is_empty() {
+            Standing::Violated
+        } else if !result.unknown_findings.is_empty() {
+            Standing::Undecided
+        } else {
+            Standing::Holds
+        }
+    }
+
+    pub(crate) fn words(self) -> &'static str {
+        match self {
+            Standing::Violated => "violated",
+            Standing::Undecided => "undecided",
+            Standing::Holds => "holds",
+        }
+    }
+}
+
+/// The expectations violated first, then undecided, then held (file order within each), each
+/// with one line: `` `name` (expects reachable): 2 findings break it, behind pb-8cddea36 ``.
+pub(crate) fn expectation_lines(
+    report: &Report,
+    code: &dyn Fn(&str) -> String,
+    text: &dyn Fn(&str) -> String,
+) -> Vec<(Standing, String)> {
+    let mut lines: Vec<(Standing, String)> = report
+        .expectations
+        .iter()
+        .map(|r| {
+            let standing = Standing::of(r);
+            let expect = match r.expect {
+                Expected::Reachable => "reachable",
+                Expected::Blocked => "blocked",
+            };
+            let count = |n: usize| {
+                if n == 1 {
+                    "1 finding".to_string()
+                } else {
+                    format!("{n} findings")
+                }
+            };
+            let mut line = format!("{} (expects {expect}): ", text(&r.name));
+            match standing {
+                Standing::Violated => {
+                    let _ = write!(line, "{} break it", count(r.violations.len()));
+                    if !r.problem_ids.is_empty() {
+                        let ids: Vec<String> = r.problem_ids.iter().map(|i| code(i)).collect();
+                        let _ = write!(line, ", behind {}", ids.join(", "));
+                    }
+                    if !r.unknown_findings.is_empty() {
+                        let _ = write!(line, "; {} undecided", count(r.unknown_findings.len()));
+                    }
+                }
+                Standing::Undecided => {
+                    let _ = write!(
+                        line,
+                        "{} cannot be decided (unknown)",
+                        count(r.unknown_findings.len())
+                    );
+                }
+                Standing::Holds => {
+                    let _ = write!(line, "holds for all {} checks it covers", r.checked);
+                }
+            }
+            (standing, line)
+        })
+        .collect();
+    lines.sort_by_key(|(standing, _)| *standing as u8);
+    lines
 }

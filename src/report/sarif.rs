@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::layout::Matrix;
 use super::problem;
+use crate::findings::ExpectationResult;
 use crate::findings::{
     Affected, Blocker, Cause, CauseKind, Condition, Finding, Problem, Report, Status, Summary,
     TargetKind,
@@ -40,10 +41,21 @@ pub struct SnapshotFile<'a> {
     pub text: &'a str,
 }
 
+/// A policy file of infrastructure code a what-if wrote (a CfCT manifest's `resource_file`):
+/// results about that policy point at its statement there, where the pull request changes it.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyFile<'a> {
+    pub policy_name: &'a str,
+    pub path: &'a str,
+    pub text: &'a str,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions<'a> {
     /// When set, results point at the line of their policy's id in this file.
     pub snapshot: Option<SnapshotFile<'a>>,
+    /// Preferred over the snapshot for the policies they name.
+    pub policy_files: &'a [PolicyFile<'a>],
 }
 
 /// Renders the report as a SARIF 2.1.0 log (pretty JSON, one trailing newline).
@@ -81,6 +93,10 @@ struct RunProperties<'a> {
     organization_id: &'a str,
     snapshot_captured_at: &'a str,
     summary: Summary,
+    /// With `--expect` (§6): which intents hold; results behind none of the violated ones are
+    /// `note`s.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    expectations: &'a [ExpectationResult],
 }
 
 #[derive(Serialize)]
@@ -346,7 +362,7 @@ fn log<'a>(report: &'a Report, options: &RenderOptions<'_>) -> Log<'a> {
         let targets = target_names(report);
         let results = problem::ordered(report)
             .into_iter()
-            .map(|p| problem_result(p, &targets, options))
+            .map(|p| problem_result(report, p, &targets, options))
             .collect();
         (problem_rules(), results)
     };
@@ -367,6 +383,7 @@ fn log<'a>(report: &'a Report, options: &RenderOptions<'_>) -> Log<'a> {
                 organization_id: &report.organization_id,
                 snapshot_captured_at: &report.snapshot_captured_at,
                 summary: report.summary,
+                expectations: &report.expectations,
             },
         }],
     }
@@ -406,6 +423,7 @@ fn kind_of_id(id: &str) -> TargetKind {
 }
 
 fn problem_result<'a>(
+    report: &Report,
     problem: &'a Problem,
     targets: &BTreeMap<&str, (&'a str, TargetKind)>,
     options: &RenderOptions<'_>,
@@ -440,7 +458,29 @@ fn problem_result<'a>(
             }
         })
         .collect();
+    let from_code = problem.cause.policy_name.as_deref().and_then(|name| {
+        let file = options
+            .policy_files
+            .iter()
+            .find(|f| f.policy_name == name)?;
+        let (line, column) = problem
+            .cause
+            .sid
+            .as_deref()
+            .and_then(|sid| key_position(file.text, "Sid", sid))
+            .unwrap_or((1, 1));
+        Some(PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri: file_uri(file.path),
+            },
+            region: SourceRegion {
+                start_line: line,
+                start_column: column,
+            },
+        })
+    });
     let physical_location = match (options.snapshot, &problem.cause.policy_id) {
+        _ if from_code.is_some() => from_code,
         (Some(file), Some(policy_id)) => {
             policy_position(file.text, policy_id).map(|(line, column)| PhysicalLocation {
                 artifact_location: ArtifactLocation {
@@ -454,10 +494,20 @@ fn problem_result<'a>(
         }
         _ => None,
     };
+    // With `--expect`, a problem behind no violated expectation is informational (§6).
+    let behind_violation = report.expectations.is_empty()
+        || report
+            .expectations
+            .iter()
+            .any(|e| e.problem_ids.contains(&problem.id));
     SarifResult {
         rule_id,
         rule_index,
-        level: level_of(problem.status),
+        level: if behind_violation {
+            level_of(problem.status)
+        } else {
+            "note"
+        },
         message: Message { text },
         locations: vec![Location {
             physical_location,
@@ -479,13 +529,19 @@ fn problem_result<'a>(
 /// text (policy ids appear nowhere else as an `id` value), or `None` when it is not there (a
 /// policy a what-if created).
 fn policy_position(text: &str, policy_id: &str) -> Option<(usize, usize)> {
-    let quoted = serde_json::to_string(policy_id).ok()?;
+    key_position(text, "id", policy_id)
+}
+
+/// The 1-based line and column of the first `"<key>": "<value>"` in JSON text.
+fn key_position(text: &str, key: &str, value: &str) -> Option<(usize, usize)> {
+    let quoted = serde_json::to_string(value).ok()?;
+    let quoted_key = serde_json::to_string(key).ok()?;
     let mut from = 0;
     while let Some(found) = text.get(from..)?.find(&quoted) {
         let at = from + found;
         let before = text.get(..at)?.trim_end();
         if let Some(key) = before.strip_suffix(':')
-            && key.trim_end().ends_with("\"id\"")
+            && key.trim_end().ends_with(&quoted_key)
         {
             let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
             let line = text.get(..at)?.matches('\n').count() + 1;
