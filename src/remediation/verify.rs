@@ -407,11 +407,11 @@ impl BeforeProbes {
     }
 }
 
-/// Probe answers of one organization: per chain × probe (× target when the chain can tell
-/// callers apart for that probe), and which chain × probe pairs can.
+/// Probe answers of one organization per chain × probe where the chain cannot tell callers
+/// apart for that probe, and which chain × probe pairs can.
 #[derive(Default)]
 struct ProbeCache {
-    status: HashMap<(usize, usize, Option<usize>), Status>,
+    status: HashMap<(usize, usize), Status>,
     sensitive: HashMap<(usize, usize), bool>,
 }
 
@@ -445,9 +445,10 @@ fn status_of<'a>(
                         ) != reachability::Sensitivity::None
                 })
     });
-    let per_target = sensitive.then(|| org.target_index(target));
-    let key = (chain, index, per_target);
-    if let Some(status) = cache.status.get(&key) {
+    // A per-target answer is asked for once per proof; keeping it would only cost memory (one
+    // entry per target × probe, gigabytes at 10,000 accounts).
+    let key = (chain, index);
+    if !sensitive && let Some(status) = cache.status.get(&key) {
         return *status;
     }
     let check = Check {
@@ -464,6 +465,8 @@ fn status_of<'a>(
         &org.caller(target),
         admins,
     );
-    cache.status.insert(key, verdict.status);
+    if !sensitive {
+        cache.status.insert(key, verdict.status);
+    }
     verdict.status
 }
