@@ -31,13 +31,16 @@ pub struct Report {
     pub unresolved: Vec<Unresolved>,
 }
 
-/// Problems with no verified fix, and why.
+/// A problem with no verified fix for some of its findings, and why: one entry per problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unresolved {
     /// Finding keys ([`Finding::key`]) this is about.
     pub fixes: Vec<String>,
     pub reason: String,
+    /// The [`Problem::id`] this entry is about (absent for findings that name no problem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,9 +18,11 @@ mod customer;
 mod document;
 mod error;
 mod legs;
+mod output;
 mod plan;
 mod problems;
 mod proposal;
+mod unresolved;
 mod verify;
 
 use std::collections::BTreeSet;
@@ -35,6 +37,10 @@ use plan::{IdAllocator, Plan};
 use problems::Group;
 use problems::{Unit, groups};
 use proposal::Failure;
+use unresolved::Rejected;
+
+pub use output::{OutputFile, files, point_apply_into};
+pub use unresolved::link_problems;
 
 /// AWS's limit on SCPs attached directly to one root, OU or account.
 pub const MAX_SCPS_PER_TARGET: usize = 5;
@@ -53,8 +59,8 @@ pub fn propose(snapshot: &ValidSnapshot, report: &Report, options: &Options) -> 
     propose_with_rejections(snapshot, report, options).0
 }
 
-/// Verified proposals, and the problems that have none (with the reason), so a caller can say
-/// "N problems have no verified fix" and why.
+/// Verified proposals, and the problems that have none (one [`Unresolved`] per problem, with
+/// the reason), so a caller can say "N problems have no verified fix" and why.
 pub fn propose_with_rejections(
     snapshot: &ValidSnapshot,
     report: &Report,
@@ -91,8 +97,9 @@ fn propose_filtered(
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {
-            rejections.push(unresolved(
-                vec![finding.key()],
+            rejections.push(rejected(
+                finding.problem_ids.clone(),
+                finding,
                 Rejection::NotApproved {
                     profile_id: finding.profile_id.clone(),
                 },
@@ -100,20 +107,24 @@ fn propose_filtered(
             continue;
         }
         match ctx.units_of(finding) {
-            Ok(units) if units.is_empty() => rejections.push(unresolved(
-                vec![finding.key()],
+            Ok(units) if units.is_empty() => rejections.push(rejected(
+                finding.problem_ids.clone(),
+                finding,
                 Rejection::NothingToChange {
                     finding: finding.key(),
                     status: finding.status.as_str(),
                 },
             )),
             Ok(units) => problems.push((finding, units)),
-            Err(error) => rejections.push(unresolved(vec![finding.key()], error.into())),
+            Err(error) => rejections.push(rejected(
+                ctx.problems_behind(finding, &error),
+                finding,
+                error.into(),
+            )),
         }
     }
     let mut proposals = Vec::new();
     for mut group in groups(problems) {
-        let fixes: Vec<String> = group.findings.iter().map(|f| f.key()).collect();
         // A blocker can hide another (a definite Deny is reported, an admin-only-escapable one
         // behind it is not): when a plan leaves claimed findings blocked, their new blockers
         // join the group and it is planned again.
@@ -121,7 +132,7 @@ fn propose_filtered(
             let plans = match ctx.plans(&group) {
                 Ok(plans) => plans,
                 Err(error) => {
-                    rejections.push(unresolved(fixes.clone(), error.into()));
+                    rejections.extend(rejected_group(&group, &error.into()));
                     break;
                 }
             };
@@ -150,15 +161,19 @@ fn propose_filtered(
                 group.hidden.extend(seen);
                 continue;
             }
+            // A failed alternative (one of the blog's two options) leaves nothing unresolved
+            // when the other one verified.
+            let any_verified = results.iter().any(Result::is_ok);
             for result in results {
                 match result {
                     Ok(mut proposal) => {
                         proposal.id = format!("prop-{}", proposals.len() + 1);
                         proposals.push(proposal);
                     }
-                    Err(failure) => rejections.push(unresolved(
-                        fixes.clone(),
-                        Rejection::Proof {
+                    Err(_) if any_verified => {}
+                    Err(failure) => rejections.extend(rejected_group(
+                        &group,
+                        &Rejection::Proof {
                             error: failure.error,
                             unfixable: unfixable.clone(),
                         },
@@ -168,14 +183,28 @@ fn propose_filtered(
             break;
         }
     }
-    (proposals, rejections)
+    (proposals, unresolved::per_problem(rejections))
 }
 
-fn unresolved(fixes: Vec<String>, rejection: Rejection) -> Unresolved {
-    Unresolved {
-        fixes,
+fn rejected(problems: Vec<String>, finding: &Finding, rejection: Rejection) -> Rejected {
+    Rejected {
+        problems,
+        finding: finding.key(),
         reason: rejection.to_string(),
     }
+}
+
+/// Every finding of a group that has no proposal, under each of its problems.
+fn rejected_group<'a>(
+    group: &'a Group,
+    rejection: &Rejection,
+) -> impl Iterator<Item = Rejected> + 'a {
+    let reason = rejection.to_string();
+    group.findings.iter().map(move |finding| Rejected {
+        problems: finding.problem_ids.clone(),
+        finding: finding.key(),
+        reason: reason.clone(),
+    })
 }
 
 /// How many times a group is re-planned with blockers found behind the first ones.

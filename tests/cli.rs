@@ -453,11 +453,105 @@ fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
             .unwrap()
             .contains("not an approved profile")
     );
+    assert_eq!(
+        unresolved.len(),
+        1,
+        "one entry per problem: {unresolved:#?}"
+    );
+    assert_eq!(unresolved[0]["problemId"], "pb-8cddea36");
+    assert_eq!(report["problems"][0]["proposalIds"], serde_json::json!([]));
+    assert!(
+        report["problems"][0]["unresolvedReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not an approved profile"))
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("4 problem(s) have no verified fix"),
+        stderr.contains("1 problem(s) have no verified fix"),
         "{stderr}"
     );
+}
+
+/// Every `file://` an `apply` command names exists under `--output-dir` with the proposal's
+/// document, so the printed commands run as they are; a CfCT proposal also gets its manifest.
+#[test]
+fn propose_output_dir_writes_every_file_the_commands_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("fixes");
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let proposals = report["proposals"].as_array().unwrap();
+    assert_eq!(proposals.len(), 2);
+    let file_arg = regex::Regex::new(r"file://(\S+)").unwrap();
+    let mut named = 0;
+    for proposal in proposals {
+        let apply = proposal["apply"].as_str().unwrap();
+        let files = proposal["artifact"]["files"].as_object().unwrap();
+        for found in file_arg.captures_iter(apply) {
+            let path = Path::new(&found[1]);
+            assert!(path.starts_with(out_dir.canonicalize().unwrap()), "{apply}");
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let written = std::fs::read_to_string(path).unwrap();
+            assert_eq!(written.trim_end(), files[name].as_str().unwrap());
+            named += 1;
+        }
+        if let Some(manifest) = proposal["artifact"]["cfct"]["manifest"].as_str() {
+            let id = proposal["id"].as_str().unwrap();
+            let written = std::fs::read_to_string(out_dir.join(id).join("manifest.yaml")).unwrap();
+            assert_eq!(written, manifest);
+            for policy in proposal["artifact"]["cfct"]["policies"]
+                .as_object()
+                .unwrap()
+                .keys()
+            {
+                assert!(out_dir.join(id).join(policy).is_file(), "{policy}");
+            }
+        }
+    }
+    assert!(named >= 2, "the commands name policy files: {proposals:#?}");
+    // Nothing is left behind but the proposals' directories.
+    let mut entries: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["prop-1", "prop-2"]);
+}
+
+#[test]
+fn propose_output_dir_that_is_a_file_is_invalid_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "taken", "x");
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--output-dir",
+        &file,
+    ]);
+    assert_eq!(code(&out), 3, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output-dir"));
+    // Below a file nothing can be created: an IO failure, and still nothing printed.
+    let below = format!("{file}/fixes");
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--output-dir",
+        &below,
+    ]);
+    assert_eq!(code(&out), 4, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
 }
 
 /// IAM global condition keys reference (domain.md §11): for a role session `aws:PrincipalArn` is

@@ -81,3 +81,18 @@ fn blog_example_as_the_guard_publishes_it() {
         published["message"]["email"].as_str().unwrap()
     );
 }
+
+/// `propose` on the blog: both options, each naming the one problem it fixes (`fixesProblems`),
+/// and the problem naming both (`proposalIds`).
+#[test]
+fn blog_propose_json() {
+    let (stdout, code) = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("blog_propose_json", stdout);
+}

@@ -120,6 +120,10 @@ struct ProposeArgs {
     /// Profiles a fix may open (default: the ones found blocked or conditional).
     #[arg(long = "approved-profile")]
     approved_profiles: Vec<String>,
+    /// Write the files the `apply` commands name (policy documents, CfCT manifest) here, one
+    /// directory per proposal, and point the commands at them.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -680,14 +684,18 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
         approved_profiles: args.approved_profiles,
         evaluation: options,
     };
-    let (proposals, unresolved) =
+    let (mut proposals, unresolved) =
         remediation::propose_with_rejections(&loaded, &report, &proposal_options);
+    if let Some(dir) = &args.output_dir {
+        write_proposal_files(dir, &mut proposals)?;
+    }
     report.proposals = proposals;
     report.unresolved = unresolved;
-    let unfixed: usize = report.unresolved.iter().map(|u| u.fixes.len()).sum();
-    if unfixed > 0 {
+    remediation::link_problems(&mut report);
+    if !report.unresolved.is_empty() {
         eprintln!(
-            "cris-guard: {unfixed} problem(s) have no verified fix; see `unresolved` in the output"
+            "cris-guard: {} problem(s) have no verified fix for some findings; see `unresolved` in the output",
+            report.unresolved.len()
         );
     }
     let output = match args.format {
@@ -696,6 +704,57 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
     };
     emit_styled(&output)?;
     Ok(report.exit_code())
+}
+
+/// `propose --output-dir`: every proposal's files, staged in a temporary directory inside
+/// `dir` and moved into place only once all are written (nothing half-written), then the
+/// proposals' commands pointed at them. A `dir` that is a file is invalid input (exit 3); one
+/// that cannot be created or written is an IO failure (exit 4).
+fn write_proposal_files(
+    dir: &Path,
+    proposals: &mut [cris_guard::findings::Proposal],
+) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Input(InputError::new(
+            "--output-dir",
+            "",
+            format!("{} exists and is not a directory", dir.display()),
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| file_error(dir, source))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|source| file_error(dir, source))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".cris-guard-staging-")
+        .tempdir_in(&dir)
+        .map_err(|source| file_error(&dir, source))?;
+    let mut written: Vec<&str> = Vec::new();
+    for proposal in proposals.iter() {
+        for file in remediation::files(proposal) {
+            let path = staging.path().join(&file.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| file_error(parent, source))?;
+            }
+            std::fs::write(&path, file.content).map_err(|source| file_error(&path, source))?;
+        }
+        written.push(&proposal.id);
+    }
+    for id in written {
+        let (from, to) = (staging.path().join(id), dir.join(id));
+        if !from.exists() {
+            continue;
+        }
+        if to.is_dir() {
+            std::fs::remove_dir_all(&to).map_err(|source| file_error(&to, source))?;
+        }
+        std::fs::rename(&from, &to).map_err(|source| file_error(&to, source))?;
+    }
+    let shown = dir.display().to_string();
+    for proposal in proposals {
+        remediation::point_apply_into(proposal, &shown);
+    }
+    Ok(())
 }
 
 fn run_check(args: CheckArgs) -> Result<u8, Error> {

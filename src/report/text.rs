@@ -595,20 +595,25 @@ fn unresolved_section(out: &mut String, unresolved: &[Unresolved], width: usize)
     if unresolved.is_empty() {
         return;
     }
-    let problems: usize = unresolved.iter().map(|u| u.fixes.len()).sum();
+    // One entry per problem (findings that name no problem get one entry between them).
+    let findings: usize = unresolved.iter().map(|u| u.fixes.len()).sum();
     let _ = writeln!(
         out,
         "\n{}",
         paint(
             BOLD,
             &format!(
-                "No verified fix ({})",
-                plural(problems, "problem", "problems")
+                "No verified fix ({}, {})",
+                plural(unresolved.len(), "problem", "problems"),
+                plural(findings, "finding", "findings")
             )
         )
     );
     for item in unresolved {
         let keys: Vec<String> = item.fixes.iter().map(|k| clean(k)).collect();
+        if let Some(id) = &item.problem_id {
+            wrapped(out, &clean(id), width, "  ", BOLD);
+        }
         wrapped(out, &listing(&keys), width, "  ", Style::new());
         wrapped(out, &clean(&item.reason), width, "    ", Style::new());
     }
