@@ -20,6 +20,7 @@ mod error;
 mod legs;
 mod output;
 mod plan;
+mod probe_answers;
 mod problems;
 mod proposal;
 mod unresolved;

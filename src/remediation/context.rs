@@ -12,7 +12,7 @@ use crate::snapshot::{PolicyRecord, ValidSnapshot};
 
 use super::Options;
 use super::legs;
-use super::verify::BeforeProbes;
+use super::probe_answers::BeforeProbes;
 
 /// Everything the planners share.
 pub(crate) struct Ctx<'a> {

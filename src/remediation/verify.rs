@@ -13,6 +13,7 @@ use crate::what_if::Change;
 
 use super::context::Ctx;
 use super::error::VerifyError;
+use super::probe_answers::ProbeCache;
 
 /// A profile no proposal approves, used as the "other profile" probe.
 const OTHER_PROFILE: &str =
@@ -391,28 +392,6 @@ fn flipped_probes(
         }
     }
     (flipped, targets)
-}
-
-/// The answers of the organization before any change, shared by every verification.
-#[derive(Default)]
-pub(crate) struct BeforeProbes {
-    ids: HashMap<String, usize>,
-    cache: ProbeCache,
-}
-
-impl BeforeProbes {
-    fn id_of(&mut self, label: &str) -> usize {
-        let next = self.ids.len();
-        *self.ids.entry(label.to_string()).or_insert(next)
-    }
-}
-
-/// Probe answers of one organization per chain × probe where the chain cannot tell callers
-/// apart for that probe, and which chain × probe pairs can.
-#[derive(Default)]
-struct ProbeCache {
-    status: HashMap<(usize, usize), Status>,
-    sensitive: HashMap<(usize, usize), bool>,
 }
 
 fn status_of<'a>(
