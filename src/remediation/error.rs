@@ -72,11 +72,6 @@ pub(crate) enum BlockerError {
     )]
     ControlTowerControl { deny: Box<Deny> },
     #[error(
-        "{profile_id} is a global profile: its Region-less leg (aws:RequestedRegion = unspecified) is denied by {} in {} ({}), and Control Tower cannot govern `unspecified`; only editing the Control Tower SCP would fix it, which Control Tower reverts as drift",
-        .deny.statement, .deny.policy_name, .deny.policy_id
-    )]
-    GlobalLegUnderControlTower { profile_id: String, deny: Box<Deny> },
-    #[error(
         "the AWS-managed policy {} ({}) denies {} in {}; AWS-managed policies cannot be edited",
         .deny.policy_name, .deny.policy_id, .deny.action, .deny.region
     )]
@@ -101,6 +96,10 @@ pub(crate) enum DocumentError {
     InvalidJson { message: String },
     #[error("the policy has no Statement list")]
     NoStatementList,
+    #[error(
+        "its statement {sid} denies the source Region on a narrower Resource than \"*\", so it cannot be narrowed by NotResource"
+    )]
+    CannotNarrow { sid: String },
     #[error("statement #{index} is not in the policy")]
     NoStatement { index: usize },
 }
