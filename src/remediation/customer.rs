@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arn::Arn;
 use crate::findings::{BlockerKind, ProposalKind};
-use crate::reachability::LegKind;
 use crate::policy::ActionSet;
 use crate::policy::json::Json;
+use crate::reachability::LegKind;
 use crate::snapshot::{MAX_SCP_CHARS, PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
@@ -78,8 +78,7 @@ pub(crate) fn patch_deny(
     // to a new SCP on the same targets.
     let mut sizes = Vec::new();
     for split in [true, false] {
-        let (after, edits) =
-            patched(&original, &indices, &narrow, &patterns, &ctx.actions, split)?;
+        let (after, edits) = patched(&original, &indices, &narrow, &patterns, &ctx.actions, split)?;
         let size = doc::minified(&after).chars().count();
         if size <= MAX_SCP_CHARS {
             let mut plan = Plan::new(ProposalKind::PatchScp);
@@ -96,7 +95,9 @@ pub(crate) fn patch_deny(
         }
         sizes.push(size);
     }
-    moved(ctx, record, &original, &indices, &narrow, &patterns, ids, &sizes)
+    moved(
+        ctx, record, &original, &indices, &narrow, &patterns, ids, &sizes,
+    )
 }
 
 /// The statements of `policy_id` that deny an approved profile's own request (its source
@@ -169,7 +170,9 @@ fn patched(
         let sid = doc::sid(statement).unwrap_or_else(|| format!("#{index}"));
         if let Some(resources) = narrow.get(&index) {
             let resources: Vec<String> = resources.iter().cloned().collect();
-            let edit = narrowed(statement, sid, &resources, patterns, actions, split, &mut taken)?;
+            let edit = narrowed(
+                statement, sid, &resources, patterns, actions, split, &mut taken,
+            )?;
             if let Some(copy) = edit.1 {
                 statements.insert(index + 1, copy);
             }
@@ -304,7 +307,12 @@ fn narrowed(
                 None => entries.insert(0, ("Sid".into(), Json::String(new_sid.clone()))),
             }
         }
-        rename(&mut copy, "Resource", "NotResource", doc::strings(resources));
+        rename(
+            &mut copy,
+            "Resource",
+            "NotResource",
+            doc::strings(resources),
+        );
         doc::merge_condition(&mut copy, "ArnNotLike", IPA, patterns);
         return Ok((
             Edit::Narrowed {
@@ -317,10 +325,21 @@ fn narrowed(
     }
     match existing_not_resource {
         Some(mut list) => {
-            list.extend(resources.iter().filter(|r| !list.contains(r)).cloned().collect::<Vec<_>>());
+            list.extend(
+                resources
+                    .iter()
+                    .filter(|r| !list.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             doc::set(statement, "NotResource", doc::strings(&list));
         }
-        None => rename(statement, "Resource", "NotResource", doc::strings(resources)),
+        None => rename(
+            statement,
+            "Resource",
+            "NotResource",
+            doc::strings(resources),
+        ),
     }
     doc::merge_condition(statement, "ArnNotLike", IPA, patterns);
     Ok((
