@@ -34,6 +34,10 @@ pub struct Unresolved {
     /// Finding keys ([`Finding::key`]) this is about.
     pub fixes: Vec<String>,
     pub reason: String,
+    /// The findings are denied by design: they concern profiles outside the approved ones
+    /// (`--approved-profile`), so nothing is proposed and nothing is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_design: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,6 +83,7 @@ fn propose_filtered(
     let ctx = Ctx::new(snapshot, report, options);
     let mut rejections = Vec::new();
     let mut problems: Vec<(&Finding, BTreeSet<Unit>)> = Vec::new();
+    let mut not_approved: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for finding in &report.findings {
         if !matches!(finding.status, Status::Blocked | Status::Conditional) {
             continue;
@@ -91,12 +92,10 @@ fn propose_filtered(
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {
-            rejections.push(unresolved(
-                vec![finding.key()],
-                Rejection::NotApproved {
-                    profile_id: finding.profile_id.clone(),
-                },
-            ));
+            not_approved
+                .entry(finding.profile_id.clone())
+                .or_default()
+                .push(finding.key());
             continue;
         }
         match ctx.units_of(finding) {
@@ -110,6 +109,12 @@ fn propose_filtered(
             Ok(units) => problems.push((finding, units)),
             Err(error) => rejections.push(unresolved(vec![finding.key()], error.into())),
         }
+    }
+    // Intent first: a deny of a profile nobody approved is by design, one entry per profile.
+    for (profile_id, keys) in not_approved {
+        let mut entry = unresolved(keys, Rejection::NotApproved { profile_id });
+        entry.by_design = true;
+        rejections.push(entry);
     }
     let mut proposals = Vec::new();
     for mut group in groups(problems) {
@@ -175,6 +180,7 @@ fn unresolved(fixes: Vec<String>, rejection: Rejection) -> Unresolved {
     Unresolved {
         fixes,
         reason: rejection.to_string(),
+        by_design: false,
     }
 }
 

@@ -11,7 +11,9 @@ use super::MAX_SCPS_PER_TARGET;
 /// Why no proposal covers a problem (its text is the `Unresolved` reason).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Rejection {
-    #[error("{profile_id} is not an approved profile (--approved-profile), so no fix may open it")]
+    #[error(
+        "denied by design: {profile_id} is not an approved profile (--approved-profile), so no fix may open it"
+    )]
     NotApproved { profile_id: String },
     #[error("{finding} is {status} but names no SCP statement or level to change")]
     NothingToChange {

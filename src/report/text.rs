@@ -313,6 +313,25 @@ fn problems_section(out: &mut String, matrix: &Matrix<'_>, paint: Paint) {
 
 /// Problems `propose` has no verified fix for: said out loud, never silently left out.
 fn unresolved_section(out: &mut String, unresolved: &[Unresolved], paint: Paint) {
+    let (by_design, unresolved): (Vec<&Unresolved>, Vec<&Unresolved>) =
+        unresolved.iter().partition(|u| u.by_design);
+    if !by_design.is_empty() {
+        let n: usize = by_design.iter().map(|u| u.fixes.len()).sum();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.wrap(
+                BOLD,
+                &format!(
+                    "Denied by design ({n} finding{})",
+                    if n == 1 { "" } else { "s" }
+                )
+            )
+        );
+        for item in &by_design {
+            let _ = writeln!(out, "  {}", clean(&item.reason));
+        }
+    }
     if unresolved.is_empty() {
         return;
     }
