@@ -9,17 +9,23 @@
 //!   conditions), so a re-worded explanation or a reordered blocker list is not a change;
 //!   [`diff`] compares fingerprints per finding key and classifies each change.
 //! - `trigger`: why the guard ran ([`Trigger`]: the schedule, or CloudTrail events).
+//! - `problems`: the changes grouped by the report's problems (§3.1) ([`changed_problems`]); a
+//!   report without problems falls back to one entry per changed finding.
 //! - `message`: [`messages`] renders one SNS `Publish` (or several, split to fit 256 KB, never
-//!   dropping a change) whose `MessageStructure: json` carries a short `default` text, an
-//!   `email` report and the full JSON for `sqs`/`lambda`/`https`.
+//!   dropping a change) for an [`Alert`], whose `MessageStructure: json` carries a short
+//!   `default` text, an `email` report, the chat custom notification for `https` and the full
+//!   JSON for `sqs`/`lambda` (contract §5).
 //! - The renderings of one part, over what its parts share (`context`): `text` (the subject and
-//!   `default`), `email` and `document` (the JSON), all worded through `phrase`.
+//!   `default`), `email`, `notification` (Amazon Q Developer in chat applications) and
+//!   `document` (the JSON), all worded through `phrase`.
 
 mod context;
 mod document;
 mod email;
 mod message;
+mod notification;
 mod phrase;
+mod problems;
 mod state;
 mod text;
 mod trigger;
@@ -27,8 +33,14 @@ mod trigger;
 #[cfg(test)]
 mod fixtures;
 
+pub use context::Alert;
 pub use document::MAX_LISTED_EVENTS;
+pub use email::EMAIL_COLUMNS;
 pub use message::{MAX_PUBLISH_BYTES, PUBLISH_BUDGET_BYTES, SnsMessage, messages};
+pub use notification::{
+    MAX_DESCRIPTION_CHARS, MAX_KEYWORD_CHARS, MAX_NEXT_STEP_CHARS, MAX_TITLE_CHARS,
+};
+pub use problems::{ChangedProblem, changed_problems};
 pub use state::{ChangeKind, FindingChange, FindingState, StateView, diff, fingerprint};
 pub use text::{MAX_DEFAULT_CHARS, MAX_SUBJECT_CHARS};
 pub use trigger::{ChangeEvent, Trigger, TriggerKind};

@@ -5,8 +5,10 @@
 
 pub mod bedrock;
 pub mod calls;
+mod incremental;
 pub mod organizations;
 pub(crate) mod paging;
+pub mod patience;
 pub mod reader;
 pub mod sns;
 pub mod source;

@@ -26,6 +26,10 @@ impl InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            // An option's value, which has no JSON path.
+            return write!(f, "{}: {}", self.source_name, self.message);
+        }
         write!(
             f,
             "{}: at {}: {}",

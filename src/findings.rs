@@ -11,9 +11,13 @@ pub struct Report {
     pub organization_id: String,
     pub snapshot_captured_at: String,
     pub summary: Summary,
-    /// One entry per cause (§3.1), worst first; every non-reachable finding names its problems
-    /// in [`Finding::problem_ids`].
+    /// With `--expect` (§6): each expectation held or violated, first because with it the exit
+    /// code reflects only these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<ExpectationResult>,
+    /// One entry per cause (§3.1), worst first; every non-reachable finding names its problems
+    /// in [`Finding::problem_ids`]. Always written, before `findings`.
+    #[serde(default)]
     pub problems: Vec<Problem>,
     pub findings: Vec<Finding>,
     pub proposals: Vec<Proposal>,
@@ -27,7 +31,7 @@ pub struct Report {
     pub unresolved: Vec<Unresolved>,
 }
 
-/// Problems with no verified fix, and why.
+/// A problem with no verified fix for some of its findings, and why: one entry per problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unresolved {
@@ -38,6 +42,9 @@ pub struct Unresolved {
     /// (`--approved-profile`), so nothing is proposed and nothing is missing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub by_design: bool,
+    /// The [`Problem::id`] this entry is about (absent for findings that name no problem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,4 +354,30 @@ impl Summary {
             0
         }
     }
+}
+
+/// An intent of an `--expect` file (§6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Expected {
+    Reachable,
+    Blocked,
+}
+
+/// The outcome of one expectation (the report's `expectations`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectationResult {
+    pub name: String,
+    pub expect: Expected,
+    pub holds: bool,
+    /// Finding keys (`target|profile|sourceRegion`) whose status breaks the intent.
+    pub violations: Vec<String>,
+    /// Finding keys that cannot be decided.
+    pub unknown_findings: Vec<String>,
+    /// How many target × profile × source Region cells the expectation covers.
+    pub checked: usize,
+    /// The problems (§3.1) behind the violations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problem_ids: Vec<String>,
 }

@@ -1162,7 +1162,7 @@ fn partition_of(region: &str) -> &'static str {
 
 /// `inferenceProfiles` keyed by source Region, as `ListInferenceProfiles` run in each source
 /// Region of the management account would return them.
-fn inference_profiles(account: &str) -> BTreeMap<String, Vec<InferenceProfile>> {
+pub fn inference_profiles(account: &str) -> BTreeMap<String, Vec<InferenceProfile>> {
     let mut by_region: BTreeMap<String, Vec<InferenceProfile>> = BTreeMap::new();
     for (id, routing) in SYSTEM_PROFILES {
         let model = id.split_once('.').map_or(*id, |(_, model)| model);

@@ -9,9 +9,9 @@
 //!
 //! Triggers are hints. Whatever caused a run (one CloudTrail event, a batch of 50 from SQS,
 //! the scheduled sweep) the guard reads the organization once through [`SnapshotSource`],
-//! evaluates it with [`crate::reachability::evaluate`], proposes fixes for the changed problems
-//! with [`crate::remediation::propose_for`] and alerts only on findings whose fingerprint
-//! changed ([`crate::alert::diff`]). Re-evaluating is idempotent, so retrying a run is safe.
+//! evaluates it with [`crate::reachability::evaluate`] and alerts only on findings whose
+//! fingerprint changed ([`crate::alert::diff`]), with proposals for the changed problems
+//! ([`crate::notify::alert_messages`], which `cris-guard evaluate --format sns` shares). Re-evaluating is idempotent, so retrying a run is safe.
 //! `lambda` decodes the invocation into a [`Trigger`] and maps [`GuardError`] to the runtime.
 //!
 //! # Alert state and exactly-once-ish alerts
@@ -46,7 +46,6 @@
 //! Delivery is therefore at least once for each part: a retry after a partial publish resends
 //! the parts that did go out; an alert is never dropped silently.
 
-use std::collections::BTreeSet;
 use std::future::Future;
 
 use futures_util::StreamExt;
@@ -54,15 +53,11 @@ use serde::Serialize;
 
 use crate::alert::{self, FindingChange, FindingState, SnsMessage, StateView, Trigger};
 use crate::error::InputError;
-use crate::findings::Status;
 use crate::snapshot::{self, Snapshot};
-use crate::{reachability, remediation};
+use crate::{notify, reachability, remediation};
 
 /// Claims written to the state store at once.
 const CLAIM_CONCURRENCY: usize = 16;
-/// At most this many changed problems get a proposal per invocation; the alert still names
-/// every change, and `cris-guard propose` gives the rest.
-pub const MAX_PROPOSED_FINDINGS: usize = 20;
 
 /// Where the organization comes from (live: `aws::source::ReaderSource`).
 pub trait SnapshotSource {
@@ -306,25 +301,16 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
             return Ok(summary);
         }
 
-        // Proposals only once something is to be said, and only for the first problems this
-        // alert carries: each one is verified by re-evaluating the organization, and a first
-        // sweep of a large organization must not run past the function's timeout (its claims
-        // would stay pending and every retry would time out again).
-        let wanted: BTreeSet<String> = claimed
-            .iter()
-            .filter(|(change, _)| {
-                matches!(change.finding.status, Status::Blocked | Status::Conditional)
-            })
-            .map(|(change, _)| change.key())
-            .take(MAX_PROPOSED_FINDINGS)
-            .collect();
-        let proposals = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            remediation::propose_for(&valid, &report, &self.remediation, &wanted)
-        };
+        // Proposals only once something is to be said, for the changed problems this alert
+        // carries (bounded: `notify::MAX_PROPOSED`).
         let claimed_changes: Vec<FindingChange> = claimed.iter().map(|(c, _)| c.clone()).collect();
-        let messages = alert::messages(&claimed_changes, &report, trigger, &proposals);
+        let messages = notify::alert_messages(
+            &valid,
+            &report,
+            &claimed_changes,
+            trigger,
+            &self.remediation,
+        );
         for message in &messages {
             if let Err(error) = self.sink.publish(message).await {
                 tracing::error!(

@@ -67,6 +67,13 @@ pub fn read<T: DeserializeOwned + Serialize>(
             ),
         )
     })?;
+    if text.trim().is_empty() {
+        return Err(InputError::new(
+            source,
+            "$",
+            format!("empty file: expected the {what} as JSON"),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|err| deserialize_error::<T>(source, text, err))?;
@@ -100,18 +107,10 @@ fn deserialize_error<T: DeserializeOwned>(
             format!("nested more than {MAX_DEPTH} levels deep ({message})"),
         );
     }
-    // A struct read positionally from an array that did not fit ("invalid length 0, expected
-    // struct Snapshot with 9 elements", or an element of the wrong type): say what the contract
-    // says, an object, at the array.
-    if let Some(depth) = positional_array::<T>(text, &segments) {
-        return InputError::new(
-            source,
-            json_path(&segments[..depth]),
-            "expected an object, found an array",
-        );
-    }
+    // An unknown or repeated field is named, whatever its value: the positional probe below
+    // would otherwise take an unknown field's array value for a struct read positionally.
     // Internally tagged enums buffer their fields, and a repeated struct field is reported at
-    // the object, so the path stops there: name the field, as derived structs do for unknown ones.
+    // the object, so the path may stop there: name the field, as derived structs do.
     if let Some(field) = quoted_after(&message, "unknown field `")
         .or_else(|| quoted_after(&message, "duplicate field `"))
     {
@@ -121,6 +120,17 @@ fn deserialize_error<T: DeserializeOwned>(
                 key: field.to_string(),
             });
         }
+        return InputError::new(source, json_path(&segments), message);
+    }
+    // A struct read positionally from an array that did not fit ("invalid length 0, expected
+    // struct Snapshot with 9 elements", or an element of the wrong type): say what the contract
+    // says, an object, at the array.
+    if let Some(depth) = positional_array::<T>(text, &segments) {
+        return InputError::new(
+            source,
+            json_path(&segments[..depth]),
+            "expected an object, found an array",
+        );
     }
     InputError::new(source, json_path(&segments), message)
 }

@@ -22,13 +22,19 @@ pub mod arn;
 pub mod check;
 pub mod error;
 pub mod evaluation;
+pub mod expectations;
 pub mod findings;
 pub mod generate;
 pub mod ids;
 /// Strict JSON reading (limits, duplicate keys, objects not arrays) for every input file.
 pub mod json_input;
+/// `lint-iam`: a CRIS caller's identity policies checked for every request a call makes.
+pub mod lint_iam;
+/// What the guard publishes for a report's changes (proposals and SNS messages); pure.
+pub mod notify;
 pub mod org;
 pub mod policy;
+pub mod problems;
 pub mod reachability;
 pub mod remediation;
 pub mod report;

@@ -426,6 +426,20 @@ pub(crate) fn string_list(value: &Json, path: &str) -> Result<Vec<String>, Parse
 }
 
 impl Statement {
+    /// Whether two callers (accounts, OU paths) can get different answers for a request whose
+    /// resource does not carry the caller's account, such as remediation's probes: through a
+    /// condition on the caller's account or path, or a policy variable in a resource pattern.
+    pub fn caller_sensitive_for_fixed_resource(&self) -> bool {
+        let patterns = match &self.resource {
+            ResourceMatch::Resource(p) | ResourceMatch::NotResource(p) => p,
+        };
+        patterns.iter().any(ResourcePattern::has_variables)
+            || self
+                .conditions
+                .iter()
+                .any(ConditionClause::account_sensitive)
+    }
+
     /// Whether this statement applies to the request: `True`, `False`, `Unknown` (a fact the
     /// answer needs is not fixed), with the residual condition clauses when it depends only on
     /// unknown context keys.
@@ -514,4 +528,49 @@ pub enum Applies {
     /// Depends on a fact that cannot be expressed as a condition (an unknown account in a
     /// resource ARN, an unknown policy variable).
     Indeterminate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(body: &str) -> Statement {
+        let text = format!(r#"{{"Version":"2012-10-17","Statement":[{body}]}}"#);
+        let mut policy = parse("p-1", "p", &text).unwrap_or_else(|e| panic!("{e}"));
+        policy.statements.remove(0)
+    }
+
+    /// Remediation's probes share one answer per chain unless a statement can tell callers
+    /// apart for a resource without the caller's account: a Control Tower guardrail's
+    /// `arn:aws:s3:::aws-controltower*` cannot, `${aws:PrincipalAccount}` and account
+    /// conditions can.
+    #[test]
+    fn only_conditions_and_variables_tell_callers_apart_on_a_fixed_resource() {
+        let cases = [
+            (
+                r#"{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::aws-controltower*"}"#,
+                false,
+            ),
+            (r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#, false),
+            (
+                r#"{"Effect":"Deny","Action":"*","Resource":"arn:aws:s3:::b-${aws:PrincipalAccount}"}"#,
+                true,
+            ),
+            (
+                r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalAccount":"123456789012"}}}"#,
+                true,
+            ),
+            (
+                r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"bedrock:InferenceProfileArn":"arn:aws:bedrock:*:123456789012:inference-profile/*"}}}"#,
+                true,
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                statement(body).caller_sensitive_for_fixed_resource(),
+                want,
+                "{body}"
+            );
+        }
+    }
 }

@@ -11,11 +11,14 @@
 //! and [`finding`] (with [`explanation`]) turns a verdict into a finding. This module is the
 //! run: [`evaluate`], [`decide`] and the [`Decisions`] they make.
 
-use crate::findings::{Finding, Proposal, Report, Summary};
+use crate::error::InputError;
+use crate::expectations::{self, Cell, ExpectationResult, ExpectationsFile, TargetName};
+use crate::findings::{Finding, Problem, Proposal, Report, Status, Summary, WhatIf};
 use crate::org::{Org, TargetRef};
 use crate::snapshot::ValidSnapshot;
 
 mod admin;
+mod causes;
 mod engine;
 mod explanation;
 mod finding;
@@ -26,7 +29,7 @@ pub mod witness;
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
 pub use admin::{ADMIN_PRINCIPALS, admin_patterns};
 pub use engine::{Sensitivity, statement_sensitivity};
-pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks};
+pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks, checks_of};
 pub use verdict::{AbstractBlocker, Verdict, verdict};
 
 use engine::{Decided, Engine};
@@ -35,18 +38,7 @@ use finding::TargetFacts;
 /// Evaluates every target × profile × source Region of the snapshot.
 pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {
     let org = Org::new(snapshot);
-    let decisions = decide(&org, options);
-    Report {
-        format_version: 1,
-        organization_id: snapshot.snapshot.organization.id.clone(),
-        snapshot_captured_at: snapshot.snapshot.captured_at.clone(),
-        summary: decisions.summary(),
-        problems: Vec::new(),
-        findings: decisions.findings().collect(),
-        proposals: Vec::new(),
-        what_if: None,
-        unresolved: Vec::new(),
-    }
+    decide(&org, options).to_report()
 }
 
 /// Decides every target × profile × source Region of the organization, without building the
@@ -62,11 +54,15 @@ pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
     for item in &items {
         summary.count(item.verdict.status);
     }
+    let problems = causes::problems(org, &engine.checks, &targets, &items);
     Decisions {
         engine,
         targets,
         items,
         summary,
+        problems,
+        what_if: None,
+        expectations: Vec::new(),
     }
 }
 
@@ -80,6 +76,9 @@ pub struct Decisions<'a> {
     targets: Vec<TargetRef<'a>>,
     items: Vec<Decided>,
     summary: Summary,
+    problems: causes::Problems,
+    what_if: Option<WhatIf>,
+    expectations: Vec<ExpectationResult>,
 }
 
 impl<'a> Decisions<'a> {
@@ -87,27 +86,246 @@ impl<'a> Decisions<'a> {
         self.summary
     }
 
+    /// The whole report in memory (what [`Decisions::report`] streams).
+    pub fn to_report(&self) -> Report {
+        let snapshot = &self.engine.org.snapshot().snapshot;
+        Report {
+            format_version: 1,
+            organization_id: snapshot.organization.id.clone(),
+            snapshot_captured_at: snapshot.captured_at.clone(),
+            summary: self.summary,
+            expectations: self.expectations.clone(),
+            problems: self.problems().to_vec(),
+            findings: self.findings().collect(),
+            proposals: Vec::new(),
+            what_if: self.what_if.clone(),
+            unresolved: Vec::new(),
+        }
+    }
+
+    /// One entry per cause, worst first (§3.1).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems.problems
+    }
+
+    /// Shows these decisions as a what-if against `base`, the same snapshot without the
+    /// changes: `fixed` and `broken` count findings whose reachability the changes flip.
+    pub fn set_what_if(&mut self, source: String, changes: usize, base: &Decisions<'_>) {
+        let (fixed, broken) = self.flips_against(base);
+        self.what_if = Some(WhatIf {
+            source,
+            changes,
+            fixed,
+            broken,
+        });
+    }
+
+    pub fn what_if(&self) -> Option<&WhatIf> {
+        self.what_if.as_ref()
+    }
+
+    /// The status of every reported target × check, keyed by target id and check index.
+    fn statuses(&self) -> rustc_hash::FxHashMap<(&str, u32), Status> {
+        self.items
+            .iter()
+            .filter_map(|item| {
+                let target = self.targets.get(item.position as usize)?;
+                Some((
+                    (self.engine.org.target_id(*target), item.check),
+                    item.verdict.status,
+                ))
+            })
+            .collect()
+    }
+
+    /// (Findings non-reachable in `base` and reachable here, reachable there and not here.)
+    /// A target listed on one side only is compared with its OU's status on the other (an
+    /// account is listed only where it differs from a new account in its OU).
+    fn flips_against(&self, base: &Decisions<'_>) -> (usize, usize) {
+        let mine = self.statuses();
+        let theirs = base.statuses();
+        let same_checks = self.engine.checks.len() == base.engine.checks.len();
+        let status_in = |map: &rustc_hash::FxHashMap<(&str, u32), Status>,
+                         org: &Org<'_>,
+                         id: &str,
+                         check: u32| {
+            map.get(&(id, check)).copied().or_else(|| {
+                org.parent_of(id)
+                    .and_then(|parent| map.get(&(parent, check)).copied())
+            })
+        };
+        let mut keys: Vec<(&str, u32)> = mine.keys().chain(theirs.keys()).copied().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (mut fixed, mut broken) = (0, 0);
+        if !same_checks {
+            return (fixed, broken);
+        }
+        for (id, check) in keys {
+            let now = status_in(&mine, self.engine.org, id, check);
+            let before = status_in(&theirs, base.engine.org, id, check);
+            match (before, now) {
+                (Some(b), Some(n)) if b != Status::Reachable && n == Status::Reachable => {
+                    fixed += 1
+                }
+                (Some(b), Some(n)) if b == Status::Reachable && n != Status::Reachable => {
+                    broken += 1
+                }
+                _ => {}
+            }
+        }
+        (fixed, broken)
+    }
+
+    /// Judges `file` (see [`Decisions::judge_expectations`]) and keeps the results for the
+    /// report; returns the exit code they give (§6).
+    pub fn set_expectations(
+        &mut self,
+        source: &str,
+        file: &ExpectationsFile,
+    ) -> Result<u8, InputError> {
+        self.expectations = self.judge_expectations(source, file)?;
+        Ok(expectations::exit_code(&self.expectations))
+    }
+
+    pub fn expectation_results(&self) -> &[ExpectationResult] {
+        &self.expectations
+    }
+
+    /// Judges the expectations (§6) against these decisions. Every target in scope counts, listed
+    /// or not: an account the report folds into its OU is judged by its OU's verdict (the same
+    /// by construction), and cells with no listed decision (dropped by `--only-problems`, or an
+    /// account directly in a root) are decided here.
+    pub fn judge_expectations(
+        &self,
+        source: &str,
+        file: &ExpectationsFile,
+    ) -> Result<Vec<ExpectationResult>, InputError> {
+        let org = self.engine.org;
+        let paths: Vec<String> = self.targets.iter().map(|t| org.path(*t)).collect();
+        let names: Vec<TargetName<'_>> = self
+            .targets
+            .iter()
+            .zip(&paths)
+            .map(|(t, path)| TargetName {
+                id: org.target_id(*t),
+                path,
+            })
+            .collect();
+        let checks: Vec<(&str, &str)> = self
+            .engine
+            .checks
+            .iter()
+            .map(|c| (c.profile_id.as_str(), c.source_region.as_str()))
+            .collect();
+        let resolved = expectations::resolve(source, file, &names, &checks)?;
+        let position_of: rustc_hash::FxHashMap<&str, u32> = names
+            .iter()
+            .enumerate()
+            .map(|(p, n)| (n.id, u32::try_from(p).unwrap_or(u32::MAX)))
+            .collect();
+        let item_at = |position: u32, check: u32| {
+            self.items
+                .binary_search_by_key(&(position, check), |i| (i.position, i.check))
+                .ok()
+        };
+        // Per cell: the listed item it takes its verdict from, else a verdict decided here.
+        let mut results = Vec::with_capacity(resolved.len());
+        for (expectation, resolved) in file.expectations.iter().zip(&resolved) {
+            let mut listed = Vec::new();
+            let mut unlisted = Vec::new();
+            for &t in &resolved.targets {
+                let (Some(&target), Ok(position)) = (self.targets.get(t), u32::try_from(t)) else {
+                    continue;
+                };
+                let parent = match target {
+                    TargetRef::Account(id) => {
+                        org.parent_of(id).and_then(|p| position_of.get(p).copied())
+                    }
+                    _ => None,
+                };
+                for &c in &resolved.checks {
+                    let check = u32::try_from(c).unwrap_or(u32::MAX);
+                    // Without `--only-problems` a missing account cell was left out because
+                    // it equals its OU's; with it, it may also be a dropped reachable one.
+                    let folded = || {
+                        if self.engine.options.only_problems {
+                            None
+                        } else {
+                            parent.and_then(|p| item_at(p, check))
+                        }
+                    };
+                    match item_at(position, check).or_else(folded) {
+                        Some(index) => listed.push((t, c, index)),
+                        None => unlisted.push((t, c)),
+                    }
+                }
+            }
+            let cells: Vec<(TargetRef<'_>, usize)> = unlisted
+                .iter()
+                .filter_map(|&(t, c)| Some((*self.targets.get(t)?, c)))
+                .collect();
+            let decided = self.engine.verdicts_for(&cells);
+            let key = |t: usize, c: usize| {
+                format!(
+                    "{}|{}|{}",
+                    names.get(t).map_or("", |n| n.id),
+                    checks.get(c).map_or("", |x| x.0),
+                    checks.get(c).map_or("", |x| x.1)
+                )
+            };
+            let ids: Vec<Vec<String>> = listed
+                .iter()
+                .map(|&(_, _, index)| self.problems.ids_of(index))
+                .collect();
+            // Keyed by the listed finding the verdict comes from (an account folded into its
+            // OU names the OU's finding), so every key is a finding of the report.
+            let from_listed = listed.iter().zip(&ids).filter_map(|(&(_, c, index), ids)| {
+                let item = self.items.get(index)?;
+                Some(Cell {
+                    key: key(item.position as usize, c),
+                    status: item.verdict.status,
+                    problem_ids: ids,
+                })
+            });
+            let from_decided = unlisted
+                .iter()
+                .zip(&decided)
+                .map(|(&(t, c), verdict)| Cell {
+                    key: key(t, c),
+                    // A cell that could not be decided is never taken for reachable.
+                    status: verdict.as_ref().map_or(Status::Unknown, |v| v.status),
+                    problem_ids: &[],
+                });
+            results.push(expectations::judge(
+                expectation,
+                from_listed.chain(from_decided),
+            ));
+        }
+        Ok(results)
+    }
+
     /// The findings, built in report order as the iterator is advanced.
     pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
         let mut facts: Option<(u32, TargetFacts)> = None;
-        self.items.iter().filter_map(move |item| {
-            let target = *self.targets.get(item.position as usize)?;
-            if facts
-                .as_ref()
-                .is_none_or(|(position, _)| *position != item.position)
-            {
-                facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
-            }
-            let (_, target_facts) = facts.as_ref()?;
-            let check = self.engine.checks.get(item.check as usize)?;
-            Some(finding::finding(
-                self.engine.org,
-                target,
-                target_facts,
-                check,
-                &item.verdict,
-            ))
-        })
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, item)| {
+                let target = *self.targets.get(item.position as usize)?;
+                if facts
+                    .as_ref()
+                    .is_none_or(|(position, _)| *position != item.position)
+                {
+                    facts = Some((item.position, TargetFacts::of(self.engine.org, target)));
+                }
+                let (_, target_facts) = facts.as_ref()?;
+                let check = self.engine.checks.get(item.check as usize)?;
+                let mut finding =
+                    finding::finding(self.engine.org, target, target_facts, check, &item.verdict);
+                finding.problem_ids = self.problems.ids_of(index);
+                Some(finding)
+            })
     }
 
     /// The report these decisions make, serialized exactly as [`Report`] is, with each finding
@@ -133,13 +351,23 @@ impl serde::Serialize for ReportStream<'_, '_> {
         }
         let snapshot = &self.decisions.engine.org.snapshot().snapshot;
         // Field names and order as `Report` derives them.
-        let mut report = serializer.serialize_struct("Report", 6)?;
+        let what_if = self.decisions.what_if.as_ref();
+        let expectations = &self.decisions.expectations;
+        let fields = 7 + usize::from(what_if.is_some()) + usize::from(!expectations.is_empty());
+        let mut report = serializer.serialize_struct("Report", fields)?;
         report.serialize_field("formatVersion", &1u32)?;
         report.serialize_field("organizationId", &snapshot.organization.id)?;
         report.serialize_field("snapshotCapturedAt", &snapshot.captured_at)?;
         report.serialize_field("summary", &self.decisions.summary)?;
+        if !expectations.is_empty() {
+            report.serialize_field("expectations", expectations)?;
+        }
+        report.serialize_field("problems", self.decisions.problems())?;
         report.serialize_field("findings", &Findings(self.decisions))?;
         report.serialize_field("proposals", &[] as &[Proposal])?;
+        if let Some(what_if) = what_if {
+            report.serialize_field("whatIf", what_if)?;
+        }
         report.end()
     }
 }

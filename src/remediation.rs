@@ -18,9 +18,11 @@ mod customer;
 mod document;
 mod error;
 mod legs;
+mod output;
 mod plan;
 mod problems;
 mod proposal;
+mod unresolved;
 mod verify;
 
 use std::collections::BTreeSet;
@@ -35,6 +37,10 @@ use plan::{IdAllocator, Plan};
 use problems::Group;
 use problems::{Unit, groups};
 use proposal::Failure;
+use unresolved::Rejected;
+
+pub use output::{OutputFile, files, point_apply_into};
+pub use unresolved::link_problems;
 
 /// AWS's limit on SCPs attached directly to one root, OU or account.
 pub const MAX_SCPS_PER_TARGET: usize = 5;
@@ -53,8 +59,8 @@ pub fn propose(snapshot: &ValidSnapshot, report: &Report, options: &Options) -> 
     propose_with_rejections(snapshot, report, options).0
 }
 
-/// Verified proposals, and the problems that have none (with the reason), so a caller can say
-/// "N problems have no verified fix" and why.
+/// Verified proposals, and the problems that have none (one [`Unresolved`] per problem, with
+/// the reason), so a caller can say "N problems have no verified fix" and why.
 pub fn propose_with_rejections(
     snapshot: &ValidSnapshot,
     report: &Report,
@@ -83,7 +89,6 @@ fn propose_filtered(
     let ctx = Ctx::new(snapshot, report, options);
     let mut rejections = Vec::new();
     let mut problems: Vec<(&Finding, BTreeSet<Unit>)> = Vec::new();
-    let mut not_approved: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for finding in &report.findings {
         if !matches!(finding.status, Status::Blocked | Status::Conditional) {
             continue;
@@ -92,33 +97,34 @@ fn propose_filtered(
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {
-            not_approved
-                .entry(finding.profile_id.clone())
-                .or_default()
-                .push(finding.key());
+            rejections.push(rejected(
+                finding.problem_ids.clone(),
+                finding,
+                Rejection::NotApproved {
+                    profile_id: finding.profile_id.clone(),
+                },
+            ));
             continue;
         }
         match ctx.units_of(finding) {
-            Ok(units) if units.is_empty() => rejections.push(unresolved(
-                vec![finding.key()],
+            Ok(units) if units.is_empty() => rejections.push(rejected(
+                finding.problem_ids.clone(),
+                finding,
                 Rejection::NothingToChange {
                     finding: finding.key(),
                     status: finding.status.as_str(),
                 },
             )),
             Ok(units) => problems.push((finding, units)),
-            Err(error) => rejections.push(unresolved(vec![finding.key()], error.into())),
+            Err(error) => rejections.push(rejected(
+                ctx.problems_behind(finding, &error),
+                finding,
+                error.into(),
+            )),
         }
-    }
-    // Intent first: a deny of a profile nobody approved is by design, one entry per profile.
-    for (profile_id, keys) in not_approved {
-        let mut entry = unresolved(keys, Rejection::NotApproved { profile_id });
-        entry.by_design = true;
-        rejections.push(entry);
     }
     let mut proposals = Vec::new();
     for mut group in groups(problems) {
-        let fixes: Vec<String> = group.findings.iter().map(|f| f.key()).collect();
         // A blocker can hide another (a definite Deny is reported, an admin-only-escapable one
         // behind it is not): when a plan leaves claimed findings blocked, their new blockers
         // join the group and it is planned again.
@@ -126,7 +132,7 @@ fn propose_filtered(
             let plans = match ctx.plans(&group) {
                 Ok(plans) => plans,
                 Err(error) => {
-                    rejections.push(unresolved(fixes.clone(), error.into()));
+                    rejections.extend(rejected_group(&group, &error.into()));
                     break;
                 }
             };
@@ -155,15 +161,19 @@ fn propose_filtered(
                 group.hidden.extend(seen);
                 continue;
             }
+            // A failed alternative (one of the blog's two options) leaves nothing unresolved
+            // when the other one verified.
+            let any_verified = results.iter().any(Result::is_ok);
             for result in results {
                 match result {
                     Ok(mut proposal) => {
                         proposal.id = format!("prop-{}", proposals.len() + 1);
                         proposals.push(proposal);
                     }
-                    Err(failure) => rejections.push(unresolved(
-                        fixes.clone(),
-                        Rejection::Proof {
+                    Err(_) if any_verified => {}
+                    Err(failure) => rejections.extend(rejected_group(
+                        &group,
+                        &Rejection::Proof {
                             error: failure.error,
                             unfixable: unfixable.clone(),
                         },
@@ -173,15 +183,31 @@ fn propose_filtered(
             break;
         }
     }
-    (proposals, rejections)
+    (proposals, unresolved::per_problem(rejections))
 }
 
-fn unresolved(fixes: Vec<String>, rejection: Rejection) -> Unresolved {
-    Unresolved {
-        fixes,
+fn rejected(problems: Vec<String>, finding: &Finding, rejection: Rejection) -> Rejected {
+    Rejected {
+        problems,
+        finding: finding.key(),
         reason: rejection.to_string(),
-        by_design: false,
+        // Intent first: a deny of a profile nobody approved is by design, not a missing fix.
+        by_design: matches!(rejection, Rejection::NotApproved { .. }),
     }
+}
+
+/// Every finding of a group that has no proposal, under each of its problems.
+fn rejected_group<'a>(
+    group: &'a Group,
+    rejection: &Rejection,
+) -> impl Iterator<Item = Rejected> + 'a {
+    let reason = rejection.to_string();
+    group.findings.iter().map(move |finding| Rejected {
+        problems: finding.problem_ids.clone(),
+        finding: finding.key(),
+        reason: reason.clone(),
+        by_design: false,
+    })
 }
 
 /// How many times a group is re-planned with blockers found behind the first ones.

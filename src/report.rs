@@ -5,5 +5,6 @@ pub mod check;
 pub mod html;
 pub mod layout;
 pub mod markdown;
+pub(crate) mod problem;
 pub mod sarif;
 pub mod text;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InputError;
 use crate::policy::{Policy, PolicySize};
 
+pub mod incremental;
 mod wellformed;
 
 /// The largest snapshot file the loader accepts; larger input is refused before parsing.

@@ -42,6 +42,56 @@ pub enum Change {
     },
 }
 
+mod cfct;
+mod terraform;
+
+/// `--what-if` input mapped to changes, with where the policies it writes come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhatIfInput {
+    pub changes: Vec<Change>,
+    /// `(policy name, file as the manifest names it)` for policies written from files of
+    /// infrastructure code (a CfCT manifest's `resource_file`), so SARIF can point there.
+    pub policy_files: Vec<(String, String)>,
+}
+
+/// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array), a
+/// Terraform plan (`terraform show -json`) or a CfCT `manifest.yaml`, mapped to changes against
+/// `snapshot`. `read_file` reads a file a manifest names (relative to the manifest).
+pub fn read(
+    source: &str,
+    bytes: &[u8],
+    snapshot: &Snapshot,
+    read_file: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<WhatIfInput, InputError> {
+    let changes_only = |changes| WhatIfInput {
+        changes,
+        policy_files: Vec::new(),
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    match first {
+        Some(b'{') => {
+            let value: serde_json::Value = crate::json_input::read(source, "what-if file", bytes)?;
+            if terraform::is_plan(&value) {
+                return terraform::changes(source, value, snapshot).map(changes_only);
+            }
+            Err(InputError::new(
+                source,
+                "$",
+                "expected a change list (a JSON array), a Terraform plan (`terraform show -json PLAN`, with `terraform_version` and `resource_changes`) or a CfCT manifest.yaml",
+            ))
+        }
+        Some(b'[') | None => parse(source, bytes).map(changes_only),
+        Some(_) => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| InputError::new(source, "", "not UTF-8 text"))?;
+            if bytes.len() > crate::json_input::MAX_INPUT_BYTES || !cfct::is_manifest(text) {
+                return parse(source, bytes).map(changes_only);
+            }
+            cfct::changes(source, text, snapshot, read_file)
+        }
+    }
+}
+
 /// Parses a change list; `source` names the file in errors. Reading is strict
 /// ([`crate::json_input`]): each change must be an object, keys must not repeat.
 pub fn parse(source: &str, bytes: &[u8]) -> Result<Vec<Change>, InputError> {
@@ -219,4 +269,17 @@ pub fn next_policy_id(snapshot: &Snapshot) -> String {
         .map(|n| format!("p-whatif{n:02}"))
         .find(|id| !snapshot.policies.iter().any(|p| &p.id == id))
         .unwrap_or_else(|| "p-whatif00".to_string())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use crate::snapshot::Snapshot;
+
+    /// The blog scenario the what-if readers' tests map changes against.
+    pub(crate) fn blog() -> Snapshot {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blog/snapshot.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
 }

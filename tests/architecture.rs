@@ -116,12 +116,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("ids", &[]),
     ("findings", &[]),
+    // The problem layer's pure shapes (ids, compression, sentences).
+    ("problems", &["findings"]),
     ("request", &["arn"]),
     ("policy", &["request"]),
     ("json_input", &["error", "policy"]),
     // Gather (pure): the snapshot and what-if changes to it.
     ("snapshot", &["arn", "error", "ids", "json_input", "policy"]),
     ("what_if", &["error", "ids", "json_input", "snapshot"]),
+    // Intents (`--expect`): parsed and judged from statuses the decide layer supplies.
+    ("expectations", &["error", "findings", "json_input"]),
     ("generate", &["snapshot"]),
     // Decide.
     ("evaluation", &["policy", "request"]),
@@ -143,10 +147,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "reachability",
         &[
             "arn",
+            "error",
             "evaluation",
+            "expectations",
             "findings",
             "org",
             "policy",
+            "problems",
             "request",
             "snapshot",
         ],
@@ -164,15 +171,30 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "what_if",
         ],
     ),
+    // The caller's own identity policies, through the same engine and check expansion.
+    (
+        "lint_iam",
+        &[
+            "arn",
+            "error",
+            "evaluation",
+            "generate",
+            "policy",
+            "reachability",
+            "request",
+            "snapshot",
+        ],
+    ),
     // Act.
     ("report", &["check", "findings"]),
     ("alert", &["findings"]),
+    ("notify", &["alert", "findings", "remediation", "snapshot"]),
     (
         "guard",
         &[
             "alert",
             "error",
-            "findings",
+            "notify",
             "reachability",
             "remediation",
             "snapshot",

@@ -11,8 +11,6 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -23,30 +21,10 @@ use cris_guard::snapshot::PolicyContent;
 
 #[path = "support/moto.rs"]
 mod moto;
-use moto::moto;
+use moto::{moto, moto_reset};
 
 /// A Control Tower-like Region deny, kept byte for byte (odd spacing included) by the reader.
 const REGION_DENY: &str = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "GRREGIONDENY", "Effect": "Deny", "NotAction": ["iam:*", "organizations:*", "sts:*"], "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}, "ArnNotLike": {"aws:PrincipalARN": ["arn:aws:iam::*:role/AWSControlTowerExecution"]}}}]}"#;
-
-/// `POST /moto-api/reset` with a plain HTTP/1.1 request (no HTTP client dependency).
-fn moto_reset(endpoint: &str) {
-    let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(authority).expect("connect to moto");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        stream,
-        "POST /moto-api/reset HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send reset");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read reset response");
-    let status = response.lines().next().unwrap_or_default();
-    assert!(status.contains(" 200"), "moto reset failed: {status}");
-}
 
 #[tokio::test]
 async fn reads_a_moto_organization() {

@@ -427,8 +427,10 @@ fn usage_errors_exit_3() {
     );
 }
 
+/// Intent first: the blog's blocked findings all concern profiles outside
+/// `--approved-profile`, so they are named per problem as denied by design, not as missing fixes.
 #[test]
-fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
+fn propose_names_denies_of_unapproved_profiles_as_by_design_instead_of_dropping_them() {
     let out = run(&[
         "propose",
         "--snapshot",
@@ -453,11 +455,103 @@ fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
             .unwrap()
             .contains("not an approved profile")
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("4 problem(s) have no verified fix"),
-        "{stderr}"
+    assert_eq!(
+        unresolved.len(),
+        1,
+        "one entry per problem: {unresolved:#?}"
     );
+    assert_eq!(unresolved[0]["problemId"], "pb-8cddea36");
+    assert_eq!(unresolved[0]["byDesign"], true);
+    assert_eq!(report["problems"][0]["proposalIds"], serde_json::json!([]));
+    assert!(
+        report["problems"][0]["unresolvedReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not an approved profile"))
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("no verified fix"), "{stderr}");
+}
+
+/// Every `file://` an `apply` command names exists under `--output-dir` with the proposal's
+/// document, so the printed commands run as they are; a CfCT proposal also gets its manifest.
+#[test]
+fn propose_output_dir_writes_every_file_the_commands_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("fixes");
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let proposals = report["proposals"].as_array().unwrap();
+    assert_eq!(proposals.len(), 2);
+    let file_arg = regex::Regex::new(r"file://(\S+)").unwrap();
+    let mut named = 0;
+    for proposal in proposals {
+        let apply = proposal["apply"].as_str().unwrap();
+        let files = proposal["artifact"]["files"].as_object().unwrap();
+        for found in file_arg.captures_iter(apply) {
+            let path = Path::new(&found[1]);
+            assert!(path.starts_with(out_dir.canonicalize().unwrap()), "{apply}");
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let written = std::fs::read_to_string(path).unwrap();
+            assert_eq!(written.trim_end(), files[name].as_str().unwrap());
+            named += 1;
+        }
+        if let Some(manifest) = proposal["artifact"]["cfct"]["manifest"].as_str() {
+            let id = proposal["id"].as_str().unwrap();
+            let written = std::fs::read_to_string(out_dir.join(id).join("manifest.yaml")).unwrap();
+            assert_eq!(written, manifest);
+            for policy in proposal["artifact"]["cfct"]["policies"]
+                .as_object()
+                .unwrap()
+                .keys()
+            {
+                assert!(out_dir.join(id).join(policy).is_file(), "{policy}");
+            }
+        }
+    }
+    assert!(named >= 2, "the commands name policy files: {proposals:#?}");
+    // Nothing is left behind but the proposals' directories.
+    let mut entries: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["prop-1", "prop-2"]);
+}
+
+#[test]
+fn propose_output_dir_that_is_a_file_is_invalid_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "taken", "x");
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--output-dir",
+        &file,
+    ]);
+    assert_eq!(code(&out), 3, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output-dir"));
+    // Below a file nothing can be created: an IO failure, and still nothing printed.
+    let below = format!("{file}/fixes");
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--output-dir",
+        &below,
+    ]);
+    assert_eq!(code(&out), 4, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
 }
 
 /// IAM global condition keys reference (domain.md §11): for a role session `aws:PrincipalArn` is
@@ -573,4 +667,234 @@ fn check_under_an_uninterpretable_policy_is_unknown_unless_denied() {
     // Security does not hold the policy: decided as before.
     let out = check("ou-ab12-22222222", &west);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Runs cris-guard with `stdin` as its standard input.
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn snapshot_dash_reads_standard_input() {
+    let snapshot = std::fs::read(root().join("examples/blog/snapshot.json")).unwrap();
+    let from_file = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    let from_stdin = run_with_stdin(
+        &["evaluate", "--snapshot", "-", "--format", "json"],
+        &snapshot,
+    );
+    assert_eq!(
+        code(&from_stdin),
+        1,
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+    let request = write_temp(
+        &tempfile::tempdir().unwrap().keep(),
+        "request.json",
+        &std::fs::read_to_string(root().join("examples/check-request.json")).unwrap(),
+    );
+    let check = run_with_stdin(
+        &[
+            "check",
+            "--snapshot",
+            "-",
+            "--target",
+            "ou-ab12-11111111",
+            "--request",
+            &request,
+        ],
+        &snapshot,
+    );
+    assert!(
+        matches!(code(&check), 0 | 1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn an_empty_standard_input_is_an_empty_file() {
+    let out = run_with_stdin(&["evaluate", "--snapshot", "-"], b"");
+    assert_invalid(&out, &["<stdin>", "empty file"]);
+}
+
+#[test]
+fn the_sample_check_request_runs_against_the_blog_snapshot() {
+    // The request the README shows: Sandbox calling us-east-2 through the profile is denied.
+    let out = run(&[
+        "check",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--target",
+        "ou-ab12-11111111",
+        "--request",
+        "examples/check-request.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["decision"], "explicitlyDenied");
+}
+
+/// The blog's text report with these environment variables, and none of the caller's colour
+/// or width settings.
+fn blog_text(env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .args(["evaluate", "--snapshot", "examples/blog/snapshot.json"])
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run cris-guard");
+    assert_eq!(
+        code(&output),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn text_colour_follows_no_color_and_clicolor_force() {
+    // stdout is a pipe here: plain unless forced, and NO_COLOR wins over forcing.
+    assert!(!blog_text(&[]).contains('\x1b'));
+    let forced = blog_text(&[("CLICOLOR_FORCE", "1")]);
+    assert!(forced.contains("\x1b[31m"), "red for blocked: {forced}");
+    assert!(forced.contains("\x1b[32m"), "green for reachable: {forced}");
+    let both = blog_text(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!both.contains('\x1b'), "{both}");
+    assert_eq!(both, blog_text(&[]), "the same text without styles");
+}
+
+#[test]
+fn text_fits_the_width_in_columns() {
+    for (columns, limit) in [(None, 100), (Some("60"), 60), (Some("150"), 150)] {
+        let env: Vec<(&str, &str)> = columns.map(|c| ("COLUMNS", c)).into_iter().collect();
+        let out = blog_text(&env);
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= limit, "{columns:?}: {widest} columns\n{out}");
+        assert!(out.contains("pb-8cddea36"), "{out}");
+    }
+    // Narrower than the matrix with its headers: the columns are numbered instead.
+    let narrow = blog_text(&[("COLUMNS", "60")]);
+    assert!(narrow.contains("Key: ✓ reachable"), "{narrow}");
+    assert!(blog_text(&[]).contains("us.claude-3-5-sonnet  us.claude-3-5-sonnet"));
+}
+
+#[test]
+fn evaluate_format_sns_prints_exactly_what_the_guard_publishes() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "sns",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let published: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let object = published.as_object().unwrap();
+    assert_eq!(
+        object.keys().collect::<Vec<_>>(),
+        ["subject", "message", "messageAttributes"]
+    );
+    let message = published["message"].as_object().unwrap();
+    assert_eq!(
+        message.keys().collect::<Vec<_>>(),
+        ["default", "email", "https", "sqs", "lambda"]
+    );
+    assert!(message["default"].as_str().unwrap().chars().count() <= 1_000);
+    assert_eq!(message["sqs"], message["lambda"]);
+    let full: serde_json::Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(full["type"], "crisGuardAlert");
+    assert!(
+        !full["proposals"].as_array().unwrap().is_empty(),
+        "{full:#}"
+    );
+
+    let notification: serde_json::Value =
+        serde_json::from_str(message["https"].as_str().unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/schemas/chatbot-custom-notification.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&notification)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{notification:#}");
+    assert_eq!(notification["metadata"]["threadId"], "o-exampleorgid");
+    // The blog's management account makes the Control Tower Region deny's ARN.
+    assert!(
+        notification["metadata"]["relatedResources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|arn| arn
+                .as_str()
+                .unwrap()
+                .ends_with("/service_control_policy/p-abcd1234")),
+        "{notification:#}"
+    );
+    let email = message["email"].as_str().unwrap();
+    assert!(email.contains("Apply:"), "{email}");
+
+    let attributes = &published["messageAttributes"];
+    assert_eq!(
+        attributes["status"],
+        serde_json::json!({"DataType": "String", "StringValue": "blocked"})
+    );
+    assert_eq!(attributes["trigger"]["StringValue"], "schedule");
+    assert_eq!(
+        attributes["organizationId"]["StringValue"],
+        "o-exampleorgid"
+    );
+    assert!(published["subject"].as_str().unwrap().len() <= 100);
+}
+
+#[test]
+fn evaluate_format_sns_prints_nothing_when_nothing_is_blocked() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--what-if",
+        "examples/blog/option2-what-if.json",
+        "--format",
+        "sns",
+    ]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("publishes nothing"));
 }

@@ -26,19 +26,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_bedrock::operation::list_inference_profiles::ListInferenceProfilesOutput;
-use aws_sdk_bedrock::types::{
-    InferenceProfileModel, InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType,
-};
+use aws_sdk_bedrock::types::InferenceProfileType;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_organizations::Client as OrgClient;
-use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
-use aws_sdk_organizations::operation::describe_policy::DescribePolicyOutput;
-use aws_sdk_organizations::operation::list_accounts_for_parent::ListAccountsForParentOutput;
-use aws_sdk_organizations::operation::list_organizational_units_for_parent::ListOrganizationalUnitsForParentOutput;
-use aws_sdk_organizations::operation::list_policies::ListPoliciesOutput;
-use aws_sdk_organizations::operation::list_roots::ListRootsOutput;
-use aws_sdk_organizations::operation::list_targets_for_policy::ListTargetsForPolicyOutput;
-use aws_sdk_organizations::types as ot;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cris_guard::alert::{FindingState, SnsMessage, StateView};
@@ -68,10 +58,16 @@ mod pages;
 mod ports;
 #[path = "support/state_table.rs"]
 mod state_table;
+#[path = "support/truth.rs"]
+mod truth;
 use fixtures::{ORG, REGION_DENY, SANDBOX, SECURITY, blog, config, event, fixed};
 use moto::{moto, unique};
-use pages::page;
 use ports::{FakeSource, RecordingSink};
+use truth::{
+    Truth, accounts_output, bedrock_rules, child_accounts, child_ous, describe_org_output,
+    describe_policy_output, org_rules, ous_output, policies_output, roots_output,
+    system_profiles_output, targets_output,
+};
 
 /// Items per page of every mocked list: one, so every list of two or more items has pages.
 const PAGE: usize = 1;
@@ -153,15 +149,6 @@ fn denied() -> Option<String> {
     )
 }
 
-fn policy_summary(p: &cris_guard::snapshot::PolicyRecord) -> ot::PolicySummary {
-    ot::PolicySummary::builder()
-        .id(&p.id)
-        .name(&p.name)
-        .aws_managed(p.aws_managed)
-        .r#type(ot::PolicyType::ServiceControlPolicy)
-        .build()
-}
-
 /// Page tokens of a list of `n` items in pages of `size`: `None` (the first page), `t<size>`, ….
 fn tokens(n: usize, size: usize) -> Vec<Option<String>> {
     let mut out = vec![None];
@@ -171,218 +158,6 @@ fn tokens(n: usize, size: usize) -> Vec<Option<String>> {
         at += size;
     }
     out
-}
-
-fn describe_org_output(t: &Snapshot) -> DescribeOrganizationOutput {
-    DescribeOrganizationOutput::builder()
-        .organization(
-            ot::Organization::builder()
-                .id(&t.organization.id)
-                .master_account_id(&t.organization.management_account_id)
-                .feature_set(ot::OrganizationFeatureSet::All)
-                .build(),
-        )
-        .build()
-}
-
-fn roots_output(t: &Snapshot) -> ListRootsOutput {
-    let roots = t
-        .roots
-        .iter()
-        .map(|r| {
-            ot::Root::builder()
-                .id(&r.id)
-                .name(&r.name)
-                .policy_types(
-                    ot::PolicyTypeSummary::builder()
-                        .r#type(ot::PolicyType::ServiceControlPolicy)
-                        .status(ot::PolicyTypeStatus::Enabled)
-                        .build(),
-                )
-                .build()
-        })
-        .collect();
-    ListRootsOutput::builder().set_roots(Some(roots)).build()
-}
-
-fn child_ous(t: &Snapshot, parent: &str) -> Vec<ot::OrganizationalUnit> {
-    t.organizational_units
-        .iter()
-        .filter(|o| o.parent_id == parent)
-        .map(|o| {
-            ot::OrganizationalUnit::builder()
-                .id(&o.id)
-                .name(&o.name)
-                .build()
-        })
-        .collect()
-}
-
-fn ous_output(
-    t: &Snapshot,
-    parent: &str,
-    token: Option<&str>,
-    size: usize,
-) -> ListOrganizationalUnitsForParentOutput {
-    let (items, next) = page(&child_ous(t, parent), token, size);
-    ListOrganizationalUnitsForParentOutput::builder()
-        .set_organizational_units(Some(items))
-        .set_next_token(next)
-        .build()
-}
-
-fn child_accounts(t: &Snapshot, parent: &str) -> Vec<ot::Account> {
-    t.accounts
-        .iter()
-        .filter(|a| a.parent_id == parent)
-        .map(|a| {
-            ot::Account::builder()
-                .id(&a.id)
-                .name(&a.name)
-                .state(ot::AccountState::from(a.status.as_str()))
-                .build()
-        })
-        .collect()
-}
-
-fn accounts_output(
-    t: &Snapshot,
-    parent: &str,
-    token: Option<&str>,
-    size: usize,
-) -> ListAccountsForParentOutput {
-    let (items, next) = page(&child_accounts(t, parent), token, size);
-    ListAccountsForParentOutput::builder()
-        .set_accounts(Some(items))
-        .set_next_token(next)
-        .build()
-}
-
-fn policies_output(t: &Snapshot, token: Option<&str>, size: usize) -> ListPoliciesOutput {
-    let all: Vec<ot::PolicySummary> = t.policies.iter().map(policy_summary).collect();
-    let (items, next) = page(&all, token, size);
-    ListPoliciesOutput::builder()
-        .set_policies(Some(items))
-        .set_next_token(next)
-        .build()
-}
-
-fn policy(t: &Snapshot, id: Option<&str>) -> cris_guard::snapshot::PolicyRecord {
-    t.policies
-        .iter()
-        .find(|p| Some(p.id.as_str()) == id)
-        .unwrap()
-        .clone()
-}
-
-fn describe_policy_output(t: &Snapshot, id: Option<&str>) -> DescribePolicyOutput {
-    let p = policy(t, id);
-    DescribePolicyOutput::builder()
-        .policy(
-            ot::Policy::builder()
-                .policy_summary(policy_summary(&p))
-                .content(p.content.text())
-                .build(),
-        )
-        .build()
-}
-
-fn targets_output(
-    t: &Snapshot,
-    id: Option<&str>,
-    token: Option<&str>,
-    size: usize,
-) -> ListTargetsForPolicyOutput {
-    let all: Vec<ot::PolicyTargetSummary> = policy(t, id)
-        .targets
-        .iter()
-        .map(|id| ot::PolicyTargetSummary::builder().target_id(id).build())
-        .collect();
-    let (items, next) = page(&all, token, size);
-    ListTargetsForPolicyOutput::builder()
-        .set_targets(Some(items))
-        .set_next_token(next)
-        .build()
-}
-
-fn system_profiles_output(t: &Snapshot, region: &str) -> ListInferenceProfilesOutput {
-    let summaries: Vec<InferenceProfileSummary> = t.inference_profiles[region]
-        .iter()
-        .map(|p| {
-            InferenceProfileSummary::builder()
-                .inference_profile_id(&p.inference_profile_id)
-                .inference_profile_name(
-                    p.inference_profile_name
-                        .clone()
-                        .unwrap_or_else(|| p.inference_profile_id.clone()),
-                )
-                .inference_profile_arn(&p.inference_profile_arn)
-                .status(InferenceProfileStatus::Active)
-                .r#type(InferenceProfileType::SystemDefined)
-                .set_models(Some(
-                    p.models
-                        .iter()
-                        .map(|m| {
-                            InferenceProfileModel::builder()
-                                .model_arn(&m.model_arn)
-                                .build()
-                        })
-                        .collect(),
-                ))
-                .build()
-                .unwrap()
-        })
-        .collect();
-    ListInferenceProfilesOutput::builder()
-        .set_inference_profile_summaries(Some(summaries))
-        .build()
-}
-
-/// Rules answering every Organizations read from `truth`, lists cut into pages of `size`.
-fn org_rules(truth: &Arc<Snapshot>, size: usize) -> Vec<Rule> {
-    let t = truth.clone();
-    let describe_org =
-        mock!(OrgClient::describe_organization).then_output(move || describe_org_output(&t));
-    let t = truth.clone();
-    let roots = mock!(OrgClient::list_roots).then_output(move || roots_output(&t));
-    let t = truth.clone();
-    let ous = mock!(OrgClient::list_organizational_units_for_parent)
-        .then_compute_output(move |i| ous_output(&t, i.parent_id().unwrap(), i.next_token(), size));
-    let t = truth.clone();
-    let accounts = mock!(OrgClient::list_accounts_for_parent).then_compute_output(move |i| {
-        accounts_output(&t, i.parent_id().unwrap(), i.next_token(), size)
-    });
-    let t = truth.clone();
-    let policies = mock!(OrgClient::list_policies)
-        .then_compute_output(move |i| policies_output(&t, i.next_token(), size));
-    let t = truth.clone();
-    let describe = mock!(OrgClient::describe_policy)
-        .then_compute_output(move |i| describe_policy_output(&t, i.policy_id()));
-    let t = truth.clone();
-    let targets = mock!(OrgClient::list_targets_for_policy)
-        .then_compute_output(move |i| targets_output(&t, i.policy_id(), i.next_token(), size));
-    vec![
-        describe_org,
-        roots,
-        ous,
-        accounts,
-        policies,
-        describe,
-        targets,
-    ]
-}
-
-/// Rules answering `ListInferenceProfiles` in `region` from `truth` (no application profiles).
-fn bedrock_rules(truth: &Arc<Snapshot>, region: &str) -> Vec<Rule> {
-    let t = truth.clone();
-    let r = region.to_string();
-    let system = mock!(aws_sdk_bedrock::Client::list_inference_profiles)
-        .match_requests(|i| i.type_equals() == Some(&InferenceProfileType::SystemDefined))
-        .then_output(move || system_profiles_output(&t, &r));
-    let application = mock!(aws_sdk_bedrock::Client::list_inference_profiles)
-        .match_requests(|i| i.type_equals() == Some(&InferenceProfileType::Application))
-        .then_output(|| ListInferenceProfilesOutput::builder().build());
-    vec![system, application]
 }
 
 /// Fault rules, tried before the rules answering from the truth.
@@ -407,7 +182,7 @@ fn options(captured_at: &str) -> ReaderOptions {
 /// The live source over mocked AWS: a fresh read of `truth` per invocation through the real
 /// reader, with the fault rules `faults()` makes (changeable between invocations).
 struct MockedAws {
-    truth: Arc<Snapshot>,
+    truth: Truth,
     page_size: usize,
     faults: Mutex<fn() -> Faults>,
     reads: AtomicUsize,
@@ -416,7 +191,7 @@ struct MockedAws {
 impl MockedAws {
     fn new(truth: Snapshot, faults: fn() -> Faults) -> Self {
         MockedAws {
-            truth: Arc::new(truth),
+            truth: Truth::new(truth),
             page_size: PAGE,
             faults: Mutex::new(faults),
             reads: AtomicUsize::new(0),
@@ -436,7 +211,8 @@ impl MockedAws {
             .time_source(SystemTimeSource::new()));
         let mut clients = BTreeMap::new();
         let mut bedrock_faults = faults.bedrock;
-        for region in self.truth.inference_profiles.keys() {
+        let truth = self.truth.get();
+        for region in truth.inference_profiles.keys() {
             let mut rules = bedrock_faults.remove(region.as_str()).unwrap_or_default();
             rules.extend(bedrock_rules(&self.truth, region));
             let client = mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, &rules, |c| c
@@ -446,7 +222,7 @@ impl MockedAws {
         SnapshotReader::from_clients(
             org,
             BedrockClients::from_clients(clients),
-            options(&self.truth.captured_at),
+            options(&truth.captured_at),
         )
         .read(&NoProgress)
         .await

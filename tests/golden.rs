@@ -15,6 +15,8 @@ fn run(args: &[&str]) -> (String, i32) {
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        // The fallback width of a pipe, whatever the terminal running the tests says.
+        .env_remove("COLUMNS")
         .output()
         .expect("run cris-guard");
     (
@@ -56,4 +58,41 @@ fn blog_fixes_in_text_and_json() {
             insta::assert_snapshot!(format!("blog_{option}_{format}"), stdout);
         }
     }
+}
+
+#[test]
+fn blog_example_as_the_guard_publishes_it() {
+    let (stdout, code) = run(&[
+        "evaluate",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "sns",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("blog_sns", stdout);
+    // The two protocol keys people read, decoded, so a change to them reads like a diff.
+    let published: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let notification: serde_json::Value =
+        serde_json::from_str(published["message"]["https"].as_str().unwrap()).unwrap();
+    insta::assert_json_snapshot!("blog_sns_https", notification);
+    insta::assert_snapshot!(
+        "blog_sns_email",
+        published["message"]["email"].as_str().unwrap()
+    );
+}
+
+/// `propose` on the blog: both options, each naming the one problem it fixes (`fixesProblems`),
+/// and the problem naming both (`proposalIds`).
+#[test]
+fn blog_propose_json() {
+    let (stdout, code) = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("blog_propose_json", stdout);
 }

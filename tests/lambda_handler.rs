@@ -180,9 +180,11 @@ async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
         "{}",
         m.default
     );
-    assert!(m.default.contains("blocked for Sandbox"), "{}", m.default);
+    // One changed problem, not one line per finding.
     assert!(
-        m.default.contains("aws-guardrails-AbCdEf/GRREGIONDENY"),
+        m.default.contains(
+            "GRREGIONDENY of aws-guardrails-AbCdEf (p-abcd1234) newly blocks 1 profile across 2 OUs"
+        ),
         "{}",
         m.default
     );

@@ -203,10 +203,104 @@ fn check_case(path: &Path) -> Result<(), String> {
     if summed != report.findings.len() || report.summary.checks != report.findings.len() {
         problems.push("summary does not add up to the findings".into());
     }
+    problems.extend(problem_invariants(&report));
+    for expected in case
+        .get("expectProblems")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        problems.extend(expect_problem(&report, expected));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("\n    "))
+    }
+}
+
+/// What every report's problems must satisfy: every non-reachable finding names at least one
+/// problem, every named problem exists, and each problem's counts are those of its findings.
+fn problem_invariants(report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let ids: BTreeSet<&str> = report.problems.iter().map(|p| p.id.as_str()).collect();
+    if ids.len() != report.problems.len() {
+        out.push("problem ids repeat".to_string());
+    }
+    for finding in &report.findings {
+        let non_reachable = finding.status != cris_guard::findings::Status::Reachable;
+        if non_reachable && finding.problem_ids.is_empty() {
+            out.push(format!("{} has no problem id", finding.key()));
+        }
+        if !non_reachable && !finding.problem_ids.is_empty() {
+            out.push(format!("reachable {} names problems", finding.key()));
+        }
+        for id in &finding.problem_ids {
+            if !ids.contains(id.as_str()) {
+                out.push(format!("{} names unknown problem {id}", finding.key()));
+            }
+        }
+    }
+    for problem in &report.problems {
+        let behind: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.problem_ids.contains(&problem.id))
+            .collect();
+        let targets: BTreeSet<&str> = behind.iter().map(|f| f.target_id.as_str()).collect();
+        let profiles: BTreeSet<&str> = behind.iter().map(|f| f.profile_id.as_str()).collect();
+        let regions: BTreeSet<&str> = behind.iter().map(|f| f.source_region.as_str()).collect();
+        let affected = &problem.affected;
+        if affected.findings != behind.len()
+            || affected.targets != targets.len()
+            || affected
+                .profiles
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                != profiles
+            || affected
+                .source_regions
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                != regions
+        {
+            out.push(format!(
+                "{}: affected {affected:?} does not match its findings",
+                problem.id
+            ));
+        }
+        if !problem.id.starts_with("pb-") || problem.id.len() != 11 {
+            out.push(format!("{}: not pb- and 8 hex digits", problem.id));
+        }
+    }
+    out
+}
+
+/// `expectProblems`: a problem with this cause (kind, policyId, sid, leg) exists, with these
+/// compressed `targetIds` when given.
+fn expect_problem(report: &Report, expected: &Value) -> Option<String> {
+    let found = report.problems.iter().find(|p| {
+        let cause = serde_json::to_value(&p.cause).unwrap();
+        ["kind", "policyId", "sid", "leg"].iter().all(|k| {
+            expected
+                .get(*k)
+                .is_none_or(|want| cause.get(*k) == Some(want))
+        })
+    });
+    let Some(problem) = found else {
+        return Some(format!("no problem like {expected}"));
+    };
+    let want: Option<Vec<String>> = expected
+        .get("targetIds")
+        .map(|v| serde_json::from_value(v.clone()).unwrap());
+    match want {
+        Some(want) if want != problem.affected.target_ids => Some(format!(
+            "{}: targetIds {:?} expected {want:?}",
+            problem.id, problem.affected.target_ids
+        )),
+        _ => None,
     }
 }
 

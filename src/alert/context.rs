@@ -1,11 +1,48 @@
-//! What every part of one alert shares (the report, the trigger, the proposals and the counts
-//! of changes), and how much detail a part carries.
+//! What one alert is about ([`Alert`]), what every part of it shares (the report, the trigger,
+//! the proposals, the counts of changes and the changed problems), and how much detail a part
+//! carries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::problems::{ChangedProblem, changed_problems};
 use super::state::{ChangeKind, FindingChange};
 use super::trigger::Trigger;
 use crate::findings::{Proposal, Report};
+
+/// What one alert is about: the changes (as [`super::diff`] found them, worst first) of
+/// `report`, why the guard ran, and the verified proposals it carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Alert<'a> {
+    pub changes: &'a [FindingChange],
+    pub report: &'a Report,
+    pub trigger: &'a Trigger,
+    pub proposals: &'a [Proposal],
+    /// Makes the policy ARNs the chat notification links (`relatedResources`); without it the
+    /// notification names no policy ARN.
+    pub management_account_id: Option<&'a str>,
+    /// Changed problems (changed findings, for a report without problems) for which no
+    /// proposal was computed; the alert says so and points at `cris-guard propose`.
+    pub unproposed: usize,
+}
+
+impl<'a> Alert<'a> {
+    /// An alert with no management account and every proposal computed.
+    pub fn new(
+        changes: &'a [FindingChange],
+        report: &'a Report,
+        trigger: &'a Trigger,
+        proposals: &'a [Proposal],
+    ) -> Self {
+        Alert {
+            changes,
+            report,
+            trigger,
+            proposals,
+            management_account_id: None,
+            unproposed: 0,
+        }
+    }
+}
 
 /// How much of each change and proposal a part carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,28 +72,85 @@ pub(super) struct Context<'a> {
     pub(super) report: &'a Report,
     pub(super) trigger: &'a Trigger,
     pub(super) proposals: &'a [Proposal],
+    /// For policy ARNs (the chat notification's related resources).
+    pub(super) management_account_id: Option<&'a str>,
+    /// Changed problems (or findings, without problems) left without a proposal in this alert.
+    pub(super) unproposed: usize,
     counts: BTreeMap<ChangeKind, usize>,
     pub(super) total: usize,
+    /// Every changed problem of the alert, worst first; empty for a report without problems,
+    /// whose renderings then list changed findings.
+    pub(super) problems: Vec<ChangedProblem<'a>>,
 }
 
 impl<'a> Context<'a> {
-    pub(super) fn new(
-        changes: &[FindingChange],
-        report: &'a Report,
-        trigger: &'a Trigger,
-        proposals: &'a [Proposal],
-    ) -> Self {
+    pub(super) fn new(alert: &Alert<'a>) -> Self {
         let mut counts = BTreeMap::new();
-        for change in changes {
+        for change in alert.changes {
             *counts.entry(change.kind).or_insert(0) += 1;
         }
         Context {
-            report,
-            trigger,
-            proposals,
+            report: alert.report,
+            trigger: alert.trigger,
+            proposals: alert.proposals,
+            management_account_id: alert.management_account_id,
+            unproposed: alert.unproposed,
             counts,
-            total: changes.len(),
+            total: alert.changes.len(),
+            problems: changed_problems(alert.changes, alert.report),
         }
+    }
+
+    /// Whether renderings speak of problems (the report has them) or of findings.
+    pub(super) fn by_problem(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// The changed problems with at least one change in `chunk`.
+    pub(super) fn problems_in(&self, chunk: &[&FindingChange]) -> Vec<&ChangedProblem<'a>> {
+        let ids: BTreeSet<&str> = chunk
+            .iter()
+            .flat_map(|c| c.finding.problem_ids.iter().map(String::as_str))
+            .collect();
+        self.problems
+            .iter()
+            .filter(|p| ids.contains(p.problem.id.as_str()))
+            .collect()
+    }
+
+    /// The proposals that fix `problem`: those naming it in `fixesProblems`, else (a
+    /// remediation that does not fill it) those fixing one of its changed findings.
+    pub(super) fn proposals_for_problem(&self, changed: &ChangedProblem<'_>) -> Vec<&'a Proposal> {
+        let keys: BTreeSet<String> = changed.changes.iter().map(|c| c.key()).collect();
+        self.proposals
+            .iter()
+            .filter(|p| {
+                if p.fixes_problems.is_empty() {
+                    p.fixes.iter().any(|k| keys.contains(k))
+                } else {
+                    p.fixes_problems.contains(&changed.problem.id)
+                }
+            })
+            .collect()
+    }
+
+    /// The proposals a part carries: those fixing one of its changes or problems.
+    pub(super) fn proposals_in(&self, chunk: &[&FindingChange]) -> Vec<&'a Proposal> {
+        let keys: BTreeSet<String> = chunk.iter().map(|c| c.key()).collect();
+        let problems: BTreeSet<&str> = self
+            .problems_in(chunk)
+            .iter()
+            .map(|p| p.problem.id.as_str())
+            .collect();
+        self.proposals
+            .iter()
+            .filter(|p| {
+                p.fixes.iter().any(|k| keys.contains(k))
+                    || p.fixes_problems
+                        .iter()
+                        .any(|id| problems.contains(id.as_str()))
+            })
+            .collect()
     }
 
     /// How many changes of this kind the whole alert has.

@@ -1,14 +1,16 @@
-//! The JSON rendering of a part (`sqs`, `lambda`, `https`): every change with its finding, the
-//! proposals that fix them, the trigger and the counts, for programs.
-
-use std::collections::BTreeSet;
+//! The JSON rendering of a part (`sqs`, `lambda`): the changed problems with what changed for
+//! each, every change with its finding, the proposals that fix them, the trigger and the
+//! counts, for programs.
 
 use serde_json::{Map, Value, json};
 
 use super::context::{Context, Detail, MINIMAL_BLOCKERS, MINIMAL_EXPLANATION_CHARS};
-use super::phrase::truncate_chars;
+use super::phrase::{problem_cause, problem_change, truncate_chars};
 use super::state::{ChangeKind, FindingChange};
 use super::trigger::ChangeEvent;
+
+/// Affected target ids kept per problem in a minimal part (the rest are counted).
+const MINIMAL_TARGET_IDS: usize = 50;
 
 /// At most this many trigger events are listed in a message (the rest are counted).
 pub const MAX_LISTED_EVENTS: usize = 20;
@@ -21,7 +23,46 @@ pub(super) fn json_document(
     detail: Detail,
 ) -> Value {
     let r = ctx.report;
-    let mut wanted: BTreeSet<&str> = BTreeSet::new();
+    let problems: Vec<Value> = ctx
+        .problems_in(chunk)
+        .into_iter()
+        .map(|changed| {
+            let proposal_ids: Vec<String> = ctx
+                .proposals_for_problem(changed)
+                .iter()
+                .map(|p| p.id.clone())
+                .collect();
+            let mut problem = changed.problem.clone();
+            // The report's problem names the report's proposals; here, this alert's.
+            problem.proposal_ids.clone_from(&proposal_ids);
+            let mut omitted = 0;
+            if detail == Detail::Minimal {
+                omitted = problem
+                    .affected
+                    .target_ids
+                    .len()
+                    .saturating_sub(MINIMAL_TARGET_IDS);
+                problem.affected.target_ids.truncate(MINIMAL_TARGET_IDS);
+            }
+            let (ous, accounts) = changed.targets();
+            let mut value = json!({
+                "change": changed.kind().as_str(),
+                "description": format!("{} {}", problem_cause(changed.problem), problem_change(changed)),
+                "changedFindings": changed.changes.len(),
+                "changedProfiles": changed.profiles(),
+                "changedSourceRegions": changed.source_regions(),
+                "changedTargets": { "organizationalUnits": ous, "accounts": accounts },
+                "problem": problem,
+                "proposalIds": proposal_ids,
+            });
+            if omitted > 0
+                && let Some(object) = value.as_object_mut()
+            {
+                object.insert("targetIdsOmitted".into(), json!(omitted));
+            }
+            value
+        })
+        .collect();
     let changes: Vec<Value> = chunk
         .iter()
         .map(|change| {
@@ -31,7 +72,6 @@ pub(super) fn json_document(
                 .into_iter()
                 .map(|p| p.id.as_str())
                 .collect();
-            wanted.extend(proposal_ids.iter().copied());
             let mut finding = change.finding.clone();
             let mut omitted = 0;
             if detail == Detail::Minimal {
@@ -57,9 +97,8 @@ pub(super) fn json_document(
         })
         .collect();
     let proposals: Vec<Value> = ctx
-        .proposals
-        .iter()
-        .filter(|p| wanted.contains(p.id.as_str()))
+        .proposals_in(chunk)
+        .into_iter()
         .map(|p| {
             let mut p = p.clone();
             if detail != Detail::Full {
@@ -74,6 +113,10 @@ pub(super) fn json_document(
     let listed: Vec<&ChangeEvent> = ctx.trigger.events.iter().take(MAX_LISTED_EVENTS).collect();
     let change_summary: Map<String, Value> =
         std::iter::once(("changes".to_string(), json!(ctx.total)))
+            .chain(std::iter::once((
+                "problems".to_string(),
+                json!(ctx.problems.len()),
+            )))
             .chain(
                 [
                     ChangeKind::NewlyBlocked,
@@ -102,7 +145,9 @@ pub(super) fn json_document(
         },
         "summary": r.summary,
         "changeSummary": change_summary,
+        "problems": problems,
         "changes": changes,
         "proposals": proposals,
+        "proposalsOmitted": ctx.unproposed,
     })
 }

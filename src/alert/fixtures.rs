@@ -1,6 +1,10 @@
-//! Findings, blockers and reports for the alert unit tests.
+//! Findings, blockers, problems, proposals and reports for the alert unit tests (hand-made
+//! reports that carry problems, as the problem layer fills them).
 
-use crate::findings::{Blocker, BlockerKind, Finding, Report, Status, Summary, TargetKind};
+use crate::findings::{
+    Affected, Blocker, BlockerKind, Cause, CauseKind, Finding, LegName, Problem, Proposal,
+    ProposalKind, Report, Status, Summary, TargetKind, Verification,
+};
 
 pub(super) fn blocker(region: &str, action: &str) -> Blocker {
     Blocker {
@@ -37,10 +41,70 @@ pub(super) fn report(captured: &str, findings: Vec<Finding>) -> Report {
         organization_id: "o-exampleorgid".into(),
         snapshot_captured_at: captured.into(),
         summary: Summary::of(&findings),
+        expectations: Vec::new(),
         problems: Vec::new(),
         findings,
         proposals: Vec::new(),
         what_if: None,
         unresolved: Vec::new(),
+    }
+}
+
+/// A Region-deny problem behind `findings` (their `problem_ids` are set to it).
+pub(super) fn problem(id: &str, findings: &mut [Finding]) -> Problem {
+    for f in findings.iter_mut() {
+        f.problem_ids = vec![id.to_string()];
+    }
+    let mut targets: Vec<String> = findings.iter().map(|f| f.target_id.clone()).collect();
+    targets.dedup();
+    Problem {
+        id: id.into(),
+        status: Status::Blocked,
+        cause: Cause {
+            kind: CauseKind::ExplicitDeny,
+            policy_id: Some("p-abcd1234".into()),
+            policy_name: Some("aws-guardrails-AbCdEf".into()),
+            sid: Some("GRREGIONDENY".into()),
+            statement_index: Some(0),
+            attached_to: vec!["ou-ab12-11111111".into()],
+            leg: Some(LegName::DestinationModel),
+            regions: vec!["us-east-2".into()],
+            actions: vec!["bedrock:InvokeModel".into()],
+            level_policy_ids: Vec::new(),
+            reason: None,
+        },
+        affected: Affected {
+            findings: findings.len(),
+            targets: targets.len(),
+            target_ids: targets,
+            profiles: vec!["us.anthropic.claude-3-5-sonnet-20241022-v2:0".into()],
+            source_regions: vec!["us-east-1".into()],
+        },
+        explanation: "Calls routed to us-east-2 are rejected by the Region deny GRREGIONDENY of aws-guardrails-AbCdEf, attached to Sandbox.".into(),
+        proposal_ids: Vec::new(),
+        unresolved_reason: None,
+    }
+}
+
+/// A verified patch of `p-abcd1234` for `problem_id`, its document in one file.
+pub(super) fn proposal(id: &str, fixes: Vec<String>, problem_id: &str) -> Proposal {
+    Proposal {
+        id: id.into(),
+        fixes,
+        kind: ProposalKind::PatchScp,
+        policy_id: Some("p-abcd1234".into()),
+        target_ids: vec!["ou-ab12-11111111".into()],
+        before: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into()),
+        after: Some(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"GRREGIONDENY","Effect":"Deny","NotAction":["bedrock:*"],"Resource":"*"}]}"#
+                .into(),
+        ),
+        diff: None,
+        size_chars: Some(120),
+        verification: Verification::default(),
+        apply: "# 1. Exempt Bedrock calls through approved cross-Region inference profiles from the Region deny of aws-guardrails-AbCdEf\naws organizations update-policy --policy-id p-abcd1234 --description \"Region deny with the cross-Region inference exemption for approved profiles (cris-guard)\" --content file://p-abcd1234.json".into(),
+        fixes_problems: vec![problem_id.into()],
+        summary: "Exempt approved cross-Region inference profiles from GRREGIONDENY.".into(),
+        artifact: None,
     }
 }

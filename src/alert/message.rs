@@ -1,18 +1,18 @@
-//! One SNS `Publish` per part: the message with its `default`, `email` and JSON renderings and
-//! its attributes, and the split of an alert into parts that each fit SNS's limit without
-//! dropping a change.
+//! One SNS `Publish` per part: the message with its `default`, `email`, chat notification and
+//! JSON renderings and its attributes, and the split of an alert into parts that each fit SNS's
+//! limit without dropping a change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::context::{Context, Detail};
+use super::context::{Alert, Context, Detail};
 use super::document::json_document;
 use super::email::email_text;
+use super::notification::notification;
 use super::state::FindingChange;
 use super::text::{default_text, subject};
-use super::trigger::Trigger;
-use crate::findings::{Proposal, Report, Status};
+use crate::findings::Status;
 
 /// SNS's limit for one `Publish` (message, subject and attributes together).
 pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
@@ -31,8 +31,10 @@ pub struct SnsMessage {
     pub default: String,
     /// The readable report (`email`).
     pub email: String,
-    /// The full JSON document (`sqs`, `lambda`, `https`).
+    /// The full JSON document (`sqs`, `lambda`).
     pub json: String,
+    /// The Amazon Q Developer in chat applications (AWS Chatbot) custom notification (`https`).
+    pub notification: String,
     /// Message attributes, all of SNS data type `String`: `status`, `organizationId`, `trigger`,
     /// and `changedBy` when known.
     pub attributes: BTreeMap<String, String>,
@@ -47,10 +49,38 @@ impl SnsMessage {
         let mut body = Map::new();
         body.insert("default".into(), Value::String(self.default.clone()));
         body.insert("email".into(), Value::String(self.email.clone()));
-        for protocol in ["sqs", "lambda", "https"] {
+        body.insert("https".into(), Value::String(self.notification.clone()));
+        for protocol in ["sqs", "lambda"] {
             body.insert(protocol.into(), Value::String(self.json.clone()));
         }
         Value::Object(body).to_string()
+    }
+
+    /// What `cris-guard evaluate --format sns` prints (contract §5): the subject, the message
+    /// as the object SNS expands per protocol, and the attributes as `Publish` takes them.
+    pub fn preview(&self) -> Value {
+        let mut message = Map::new();
+        message.insert("default".into(), Value::String(self.default.clone()));
+        message.insert("email".into(), Value::String(self.email.clone()));
+        message.insert("https".into(), Value::String(self.notification.clone()));
+        for protocol in ["sqs", "lambda"] {
+            message.insert(protocol.into(), Value::String(self.json.clone()));
+        }
+        let attributes: Map<String, Value> = self
+            .attributes
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.clone(),
+                    serde_json::json!({ "DataType": "String", "StringValue": value }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "subject": self.subject,
+            "message": message,
+            "messageAttributes": attributes,
+        })
     }
 
     /// What SNS counts against [`MAX_PUBLISH_BYTES`]: the message, the subject and the
@@ -70,17 +100,23 @@ impl SnsMessage {
 /// [`PUBLISH_BUDGET_BYTES`]. Every change is in exactly one part; none is dropped. A single
 /// change too large on its own loses the bulky parts of its proposals (before/after/diff), then
 /// blockers beyond the first few (counted in `blockersOmitted`). No changes, no messages.
-pub fn messages(
-    changes: &[FindingChange],
-    report: &Report,
-    trigger: &Trigger,
-    proposals: &[Proposal],
-) -> Vec<SnsMessage> {
-    if changes.is_empty() {
+/// With problems in the report, the changes are ordered by problem, so a problem's changes
+/// stay together across parts.
+pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
+    if alert.changes.is_empty() {
         return Vec::new();
     }
-    let ctx = Context::new(changes, report, trigger, proposals);
-    let all: Vec<&FindingChange> = changes.iter().collect();
+    let ctx = Context::new(alert);
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    let mut all: Vec<&FindingChange> = Vec::with_capacity(alert.changes.len());
+    for changed in &ctx.problems {
+        for change in &changed.changes {
+            if placed.insert(change.key()) {
+                all.push(change);
+            }
+        }
+    }
+    all.extend(alert.changes.iter().filter(|c| !placed.contains(&c.key())));
     let whole = render(&ctx, &all, 1, 1, Detail::Full);
     if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
         return vec![whole];
@@ -151,6 +187,7 @@ fn render(
         default: default_text(ctx, chunk, part, parts),
         email: email_text(ctx, chunk, part, parts, detail),
         json: json_document(ctx, chunk, part, parts, detail).to_string(),
+        notification: notification(ctx, chunk, part, parts).to_string(),
         attributes,
         part,
         parts,
@@ -164,8 +201,8 @@ mod tests {
     use crate::alert::fixtures::{blocker, finding, report};
     use crate::alert::state::{StateView, diff};
     use crate::alert::text::{MAX_DEFAULT_CHARS, MAX_SUBJECT_CHARS};
-    use crate::alert::trigger::{ChangeEvent, TriggerKind};
-    use crate::findings::{Blocker, Finding, Verification};
+    use crate::alert::trigger::{ChangeEvent, Trigger, TriggerKind};
+    use crate::findings::{Blocker, Finding, Proposal, Verification};
 
     fn trigger() -> Trigger {
         Trigger {
@@ -213,7 +250,13 @@ mod tests {
             summary: "Allow us-east-2 for Bedrock through approved profiles.".into(),
             artifact: None,
         };
-        let msgs = messages(&changes, &r, &trigger(), std::slice::from_ref(&proposal));
+        let trigger = trigger();
+        let msgs = messages(&Alert::new(
+            &changes,
+            &r,
+            &trigger,
+            std::slice::from_ref(&proposal),
+        ));
         assert_eq!(msgs.len(), 1);
         let m = &msgs[0];
         assert!(
@@ -275,7 +318,8 @@ mod tests {
             .collect();
         let r = report("2026-11-29T00:00:00Z", findings);
         let changes = diff(&StateView::new(), &r);
-        let msgs = messages(&changes, &r, &trigger(), &[]);
+        let trigger = trigger();
+        let msgs = messages(&Alert::new(&changes, &r, &trigger, &[]));
         assert!(msgs.len() > 1);
         let mut seen = Vec::new();
         for (i, m) in msgs.iter().enumerate() {
@@ -312,7 +356,8 @@ mod tests {
             vec![finding("ou-a", Status::Blocked, blockers)],
         );
         let changes = diff(&StateView::new(), &r);
-        let msgs = messages(&changes, &r, &trigger(), &[]);
+        let trigger = trigger();
+        let msgs = messages(&Alert::new(&changes, &r, &trigger, &[]));
         assert_eq!(msgs.len(), 1);
         assert!(msgs[0].publish_bytes() <= MAX_PUBLISH_BYTES);
         let full: Value = serde_json::from_str(&msgs[0].json).unwrap();
@@ -327,7 +372,8 @@ mod tests {
 mod properties {
     use super::*;
     use crate::alert::state::{StateView, diff};
-    use crate::findings::{Blocker, BlockerKind, Finding, Summary, TargetKind};
+    use crate::alert::trigger::Trigger;
+    use crate::findings::{Blocker, BlockerKind, Finding, Report, Summary, TargetKind};
     use proptest::prelude::*;
 
     fn arb_finding() -> impl Strategy<Value = Finding> {
@@ -379,6 +425,7 @@ mod properties {
                 organization_id: "o-exampleorgid".into(),
                 snapshot_captured_at: "2026-11-29T00:00:00Z".into(),
                 summary: Summary::of(&findings),
+                expectations: Vec::new(),
                 problems: Vec::new(),
                 findings,
                 proposals: Vec::new(),
@@ -386,7 +433,8 @@ mod properties {
                 unresolved: Vec::new(),
             };
             let changes = diff(&StateView::new(), &report);
-            let msgs = messages(&changes, &report, &Trigger::schedule(), &[]);
+            let trigger = Trigger::schedule();
+            let msgs = messages(&Alert::new(&changes, &report, &trigger, &[]));
             let mut seen = Vec::new();
             for m in &msgs {
                 prop_assert!(m.publish_bytes() <= MAX_PUBLISH_BYTES);

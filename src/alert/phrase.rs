@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::context::Context;
+use super::problems::ChangedProblem;
 use super::state::ChangeKind;
 use super::trigger::{Trigger, TriggerKind};
-use crate::findings::{Blocker, BlockerKind, Finding, Proposal, ProposalKind, Summary};
+use crate::findings::{
+    Blocker, BlockerKind, CauseKind, Finding, Problem, Proposal, ProposalKind, Summary,
+};
 
 /// "1 change", "2 changes".
 pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
@@ -33,16 +36,33 @@ pub(super) fn part_suffix(part: usize, parts: usize) -> String {
     }
 }
 
-/// "2 new problems, 1 fixed" over the whole alert.
+/// "2 new problems, 1 fixed" over the whole alert: problems when the report has them, else
+/// changed findings.
 pub(super) fn headline(ctx: &Context<'_>) -> String {
-    let count = |kinds: &[ChangeKind]| -> usize { kinds.iter().map(|k| ctx.count(*k)).sum() };
-    let new = count(&[
-        ChangeKind::NewlyBlocked,
-        ChangeKind::NewlyConditional,
-        ChangeKind::NewlyUnknown,
-    ]);
-    let changed = count(&[ChangeKind::BlockersChanged]);
-    let fixed = count(&[ChangeKind::Fixed]);
+    let fixed = ctx.count(ChangeKind::Fixed);
+    let (new, changed, fixed) = if ctx.by_problem() {
+        let new = ctx
+            .problems
+            .iter()
+            .filter(|p| p.kind() != ChangeKind::BlockersChanged)
+            .count();
+        let fixed = format!("{} fixed", plural(fixed, "check", "checks"));
+        (new, ctx.problems.len() - new, fixed)
+    } else {
+        let new = [
+            ChangeKind::NewlyBlocked,
+            ChangeKind::NewlyConditional,
+            ChangeKind::NewlyUnknown,
+        ]
+        .iter()
+        .map(|k| ctx.count(*k))
+        .sum();
+        (
+            new,
+            ctx.count(ChangeKind::BlockersChanged),
+            format!("{fixed} fixed"),
+        )
+    };
     let mut parts = Vec::new();
     if new > 0 {
         parts.push(plural(new, "new problem", "new problems"));
@@ -50,10 +70,10 @@ pub(super) fn headline(ctx: &Context<'_>) -> String {
     if changed > 0 {
         parts.push(plural(changed, "changed problem", "changed problems"));
     }
-    if fixed > 0 {
-        parts.push(format!("{fixed} fixed"));
+    if ctx.count(ChangeKind::Fixed) > 0 {
+        parts.push(fixed);
     }
-    if parts.is_empty() {
+    if parts.is_empty() && !ctx.by_problem() {
         parts.push(plural(ctx.total, "change", "changes"));
     }
     parts.join(", ")
@@ -68,6 +88,69 @@ pub(super) fn change_label(kind: ChangeKind) -> &'static str {
         ChangeKind::BlockersChanged => "BLOCKERS CHANGED",
         ChangeKind::Fixed => "FIXED",
     }
+}
+
+/// "GRREGIONDENY of aws-guardrails-AbCdEf (p-abcd1234)": what a person fixes.
+pub(super) fn problem_cause(p: &Problem) -> String {
+    let c = &p.cause;
+    let policy = match (&c.policy_name, &c.policy_id) {
+        (Some(name), Some(id)) => format!("{name} ({id})"),
+        (Some(name), None) => name.clone(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => String::new(),
+    };
+    let at = c.attached_to.join(", ");
+    match c.kind {
+        CauseKind::ExplicitDeny => {
+            let statement = match (&c.sid, c.statement_index) {
+                (Some(sid), _) => sid.clone(),
+                (None, Some(i)) => format!("statement {i}"),
+                (None, None) => "a statement".to_string(),
+            };
+            format!("{statement} of {policy}")
+        }
+        CauseKind::NoAllow => format!("no SCP allows it at {at}"),
+        CauseKind::AccountNotActive => format!("account {at} is not active"),
+        CauseKind::Gap | CauseKind::Unknown => c
+            .reason
+            .clone()
+            .unwrap_or_else(|| format!("what could not be read at {at}")),
+    }
+}
+
+/// "newly blocks 3 profiles across 480 OUs and 2 accounts from us-east-1, us-west-2": what
+/// this alert's changes amount to for one problem.
+pub(super) fn problem_change(changed: &ChangedProblem<'_>) -> String {
+    let verb = match changed.kind() {
+        ChangeKind::NewlyBlocked => "newly blocks",
+        ChangeKind::NewlyConditional => "newly puts conditions on",
+        ChangeKind::NewlyUnknown => "newly leaves undecided",
+        ChangeKind::BlockersChanged => "now blocks",
+        ChangeKind::Fixed => "no longer blocks",
+    };
+    let (ous, accounts) = changed.targets();
+    let mut targets = Vec::new();
+    if ous > 0 {
+        targets.push(plural(ous, "OU", "OUs"));
+    }
+    if accounts > 0 {
+        targets.push(plural(accounts, "account", "accounts"));
+    }
+    let regions: Vec<&str> = changed.source_regions().into_iter().collect();
+    format!(
+        "{verb} {} across {} from {}",
+        plural(changed.profiles().len(), "profile", "profiles"),
+        targets.join(" and "),
+        list_some(&regions, 4)
+    )
+}
+
+/// "a, b, c and 2 more".
+pub(super) fn list_some(items: &[&str], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!("{} and {} more", items[..max].join(", "), items.len() - max)
 }
 
 /// The last name of a target path (`Root/Sandbox` → `Sandbox`).

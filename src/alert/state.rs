@@ -149,7 +149,7 @@ fn blocker_identity(b: &Blocker) -> String {
 }
 
 /// FNV-1a, 64 bits: deterministic across builds and platforms (unlike `DefaultHasher`).
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in bytes {
         hash ^= u64::from(*byte);

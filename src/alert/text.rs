@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use super::context::Context;
 use super::phrase::{
-    cause, first_blocker_phrase, headline, part_suffix, target_name, truncate_chars,
+    cause, first_blocker_phrase, headline, part_suffix, plural, problem_cause, problem_change,
+    target_name, truncate_chars,
 };
 use super::state::{ChangeKind, FindingChange};
 use crate::findings::Status;
@@ -51,17 +52,49 @@ pub(super) fn default_text(
         headline(ctx),
         ctx.report.organization_id
     );
-    let clauses: Vec<String> = chunk
-        .iter()
-        .take(LISTED_CHANGES)
-        .map(|c| change_clause(c))
-        .collect();
+    let (clauses, listed) = if ctx.by_problem() {
+        let problems = ctx.problems_in(chunk);
+        let keys: BTreeSet<String> = problems
+            .iter()
+            .flat_map(|p| p.changes.iter().map(|c| c.key()))
+            .collect();
+        let mut clauses: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{} {}", problem_cause(p.problem), problem_change(p)))
+            .collect();
+        let (fixed, others): (Vec<&&FindingChange>, Vec<&&FindingChange>) = chunk
+            .iter()
+            .filter(|c| !keys.contains(&c.key()))
+            .partition(|c| c.kind == ChangeKind::Fixed);
+        if !fixed.is_empty() {
+            clauses.push(format!(
+                "{} reachable again",
+                plural(fixed.len(), "check", "checks")
+            ));
+        }
+        if !others.is_empty() {
+            clauses.push(format!(
+                "{} changed outside any problem",
+                plural(others.len(), "check", "checks")
+            ));
+        }
+        let n = clauses.len();
+        (clauses, n)
+    } else {
+        let clauses: Vec<String> = chunk.iter().map(|c| change_clause(c)).collect();
+        (clauses, chunk.len())
+    };
     if !clauses.is_empty() {
         text.push_str(" \u{2014} ");
-        text.push_str(&clauses.join("; "));
+        let shown: Vec<&str> = clauses
+            .iter()
+            .take(LISTED_CHANGES)
+            .map(String::as_str)
+            .collect();
+        text.push_str(&shown.join("; "));
     }
-    if chunk.len() > LISTED_CHANGES {
-        text.push_str(&format!("; and {} more", chunk.len() - LISTED_CHANGES));
+    if listed > LISTED_CHANGES {
+        text.push_str(&format!("; and {} more", listed - LISTED_CHANGES));
     }
     text.push_str("; ");
     text.push_str(&cause(ctx.trigger));

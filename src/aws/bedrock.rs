@@ -49,6 +49,17 @@ impl BedrockClients {
         self.clients.is_empty()
     }
 
+    /// The client of one Region alone (none when it is not among them).
+    pub(crate) fn only(&self, region: &str) -> Self {
+        let clients = self
+            .clients
+            .get_key_value(region)
+            .map(|(r, c)| (r.clone(), c.clone()))
+            .into_iter()
+            .collect();
+        BedrockClients { clients }
+    }
+
     /// The same Regions with each client's configuration rebuilt by `f`.
     pub(crate) fn map_configs(
         self,

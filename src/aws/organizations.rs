@@ -15,7 +15,7 @@ use crate::snapshot::{
 };
 
 /// The largest page Organizations returns for the list operations used here.
-const PAGE_SIZE: i32 = 20;
+pub(crate) const PAGE_SIZE: i32 = 20;
 
 /// The gap scope meaning "anything in the organization may be affected".
 pub const ORGANIZATION_SCOPE: &str = "organization";
@@ -237,12 +237,7 @@ async fn list_children(client: &Client, ctx: &ReadContext<'_>, parent: &str) -> 
             });
             continue;
         };
-        // `State` replaces the deprecated `Status`; both spell ACTIVE the same way.
-        let status = account
-            .state()
-            .map(|state| state.as_str().to_string())
-            .or_else(|| account.status().map(|status| status.as_str().to_string()));
-        let status = match status {
+        let status = match account_status(&account) {
             Some(status) => status,
             None => {
                 tree.gaps.push(Gap {
@@ -260,6 +255,14 @@ async fn list_children(client: &Client, ctx: &ReadContext<'_>, parent: &str) -> 
         });
     }
     tree
+}
+
+/// `State` replaces the deprecated `Status`; both spell ACTIVE the same way.
+pub(crate) fn account_status(account: &types::Account) -> Option<String> {
+    account
+        .state()
+        .map(|state| state.as_str().to_string())
+        .or_else(|| account.status().map(|status| status.as_str().to_string()))
 }
 
 /// `ListPolicies(SERVICE_CONTROL_POLICY)`, then per policy `DescribePolicy` and
@@ -329,19 +332,7 @@ async fn read_policy(
             Err(err) => Err(format!("DescribePolicy failed: {}", error_detail(&err))),
         }
     };
-    let targets_what = format!("ListTargetsForPolicy {id}");
-    let targets = collect_pages(ctx, &targets_what, async |token| {
-        client
-            .list_targets_for_policy()
-            .policy_id(id)
-            .max_results(PAGE_SIZE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map(|page| Page::new(page.targets().to_vec(), page.next_token()))
-            .map_err(|err| error_detail(&err))
-    });
-    let (content, targets) = tokio::join!(describe, targets);
+    let (content, targets) = tokio::join!(describe, list_targets(client, ctx, id));
     let name = summary.name().unwrap_or(id).to_string();
     let content = content.and_then(|text| check_content(id, &name, text));
 
@@ -408,10 +399,30 @@ async fn read_policy(
     }
 }
 
+/// Every page of `ListTargetsForPolicy`.
+pub(crate) async fn list_targets(
+    client: &Client,
+    ctx: &ReadContext<'_>,
+    id: &str,
+) -> Paged<types::PolicyTargetSummary> {
+    collect_pages(ctx, &format!("ListTargetsForPolicy {id}"), async |token| {
+        client
+            .list_targets_for_policy()
+            .policy_id(id)
+            .max_results(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map(|page| Page::new(page.targets().to_vec(), page.next_token()))
+            .map_err(|err| error_detail(&err))
+    })
+    .await
+}
+
 /// The checks the snapshot loader makes on a policy body, so one malformed policy becomes a gap
 /// instead of making the whole live snapshot invalid. A well-formed body the engine cannot
 /// interpret is kept: the loader marks it, and only the targets under it become `unknown`.
-fn check_content(id: &str, name: &str, text: String) -> Result<String, String> {
+pub(crate) fn check_content(id: &str, name: &str, text: String) -> Result<String, String> {
     let content = PolicyContent::Text(text);
     match crate::snapshot::load_policy(id, name, &content) {
         Ok(_) => Ok(content.text()),

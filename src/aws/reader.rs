@@ -4,8 +4,9 @@
 //! reads and writes (the CLI prints and chooses the exit code).
 
 use std::collections::{BTreeSet, HashSet};
+use std::fmt;
 use std::sync::atomic::AtomicUsize;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -14,8 +15,10 @@ use crate::aws::bedrock::{self, BedrockClients};
 use crate::aws::calls::{CallCounter, CallStats, OperationStats};
 use crate::aws::organizations::{self, Header, Policies, Tree};
 use crate::aws::paging::ReadContext;
+use crate::aws::patience::Patience;
 use crate::aws::time;
 use crate::error::{AwsError, Error, IoError};
+use crate::snapshot::incremental::{self, Plan, Reread};
 use crate::snapshot::{Gap, Snapshot};
 
 pub use crate::aws::paging::{NoProgress, Progress};
@@ -76,6 +79,8 @@ pub struct ReaderOptions {
     pub captured_at: String,
     /// Applied to every client; throttling (`TooManyRequestsException`) is retried by it.
     pub retry_config: RetryConfig,
+    /// Timeouts, and how many failures other than throttling end a call.
+    pub patience: Patience,
 }
 
 impl ReaderOptions {
@@ -90,6 +95,7 @@ impl ReaderOptions {
             bedrock_max_concurrency: DEFAULT_BEDROCK_MAX_CONCURRENCY,
             captured_at: captured_at.into(),
             retry_config: default_retry_config(),
+            patience: Patience::DEFAULT,
         }
     }
 }
@@ -131,7 +137,8 @@ impl SnapshotReader {
     }
 
     /// Ready-made clients (tests, stubs). The Bedrock Regions read are the keys of `bedrock`;
-    /// each client gets `options.retry_config` and the call counter.
+    /// each client gets `options.retry_config`, the timeouts and retry classifier of
+    /// `options.patience`, and the call counter.
     pub fn from_clients(
         org: aws_sdk_organizations::Client,
         bedrock: BedrockClients,
@@ -142,13 +149,18 @@ impl SnapshotReader {
             org.config()
                 .to_builder()
                 .retry_config(options.retry_config.clone())
+                .timeout_config(options.patience.timeout_config())
+                .retry_classifier(options.patience.classifier())
                 .interceptor(counter.clone())
                 .build(),
         );
         let retry = options.retry_config.clone();
+        let patience = options.patience;
         let bedrock_counter = counter.clone();
         let bedrock = bedrock.map_configs(move |b| {
             b.retry_config(retry.clone())
+                .timeout_config(patience.timeout_config())
+                .retry_classifier(patience.classifier())
                 .interceptor(bedrock_counter.clone())
         });
         SnapshotReader {
@@ -190,6 +202,78 @@ impl SnapshotReader {
             "read the organization: {stats}"
         );
         Ok(ReadOutcome { snapshot, stats })
+    }
+}
+
+/// How [`SnapshotReader::update`] brought a snapshot up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The event changed nothing the snapshot holds: the old snapshot, no call made.
+    Unchanged { why: String },
+    /// Only the part the event names was read again.
+    Partial(Reread),
+    /// Everything was read again, for this reason.
+    Full { why: String },
+}
+
+impl fmt::Display for Update {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Update::Unchanged { why } => write!(f, "unchanged: {why}"),
+            Update::Partial(part) => write!(f, "re-read only {part}"),
+            Update::Full { why } => write!(f, "full read: {why}"),
+        }
+    }
+}
+
+impl SnapshotReader {
+    /// `old` brought up to date after `event` (an EventBridge event as the Lambda receives
+    /// it): only the part the event names is re-read ([`crate::snapshot::incremental`]),
+    /// anything else is a full [`SnapshotReader::read`]. `old` keeps its `capturedAt` (the
+    /// time of its last full read, which decides when it is too old to update). `old: None`
+    /// (no stored snapshot) is a full read.
+    pub async fn update(
+        &self,
+        old: Option<&Snapshot>,
+        event: &serde_json::Value,
+        progress: &dyn Progress,
+    ) -> Result<(ReadOutcome, Update), AwsError> {
+        let Some(old) = old else {
+            let why = "there is no old snapshot".to_string();
+            return Ok((self.read(progress).await?, Update::Full { why }));
+        };
+        let part = match incremental::plan(old, event, &self.options.captured_at) {
+            Plan::Nothing { why } => {
+                let outcome = ReadOutcome {
+                    snapshot: old.clone(),
+                    stats: CallStats::default(),
+                };
+                return Ok((outcome, Update::Unchanged { why }));
+            }
+            Plan::FullRead { why } => {
+                return Ok((self.read(progress).await?, Update::Full { why }));
+            }
+            Plan::Reread(part) => part,
+        };
+        let before = self.counter.snapshot();
+        let done = AtomicUsize::new(0);
+        let ctx = ReadContext::new(self.options.max_concurrency, progress, &done);
+        let updated = crate::aws::incremental::reread(&self.org, &self.bedrock, &ctx, &part)
+            .await
+            .and_then(|facts| incremental::apply(old, facts));
+        match updated {
+            Ok(snapshot) => {
+                let stats = stats_since(&self.counter.snapshot(), &before);
+                Ok((ReadOutcome { snapshot, stats }, Update::Partial(part)))
+            }
+            Err(why) => {
+                let why = format!("re-reading {part} was not enough: {why}");
+                let mut outcome = self.read(progress).await?;
+                // The failed partial read counts too.
+                outcome.stats = stats_since(&self.counter.snapshot(), &before);
+                Ok((outcome, Update::Full { why }))
+            }
+        }
     }
 }
 
@@ -274,18 +358,50 @@ fn assemble(
 /// of the environment (credentials, endpoint overrides such as `AWS_ENDPOINT_URL_ORGANIZATIONS`)
 /// in its Region, else [`FALLBACK_REGION`]; the inference profiles of `profile_regions`.
 pub async fn read_environment(
+    environment: &Environment,
     profile_regions: Vec<String>,
     progress: &dyn Progress,
 ) -> Result<ReadOutcome, AwsError> {
-    let region =
-        aws_config::meta::region::RegionProviderChain::default_provider().or_else(FALLBACK_REGION);
-    let conf = aws_config::defaults(BehaviorVersion::latest())
+    environment_reader(environment, profile_regions)
+        .await
+        .read(progress)
+        .await
+}
+
+/// The reader [`read_environment`] reads with (its `capturedAt` is now).
+pub async fn environment_reader(
+    environment: &Environment,
+    profile_regions: Vec<String>,
+) -> SnapshotReader {
+    let region = match &environment.region {
+        Some(region) => aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::Region::new(region.clone()),
+        ),
+        None => aws_config::meta::region::RegionProviderChain::default_provider(),
+    }
+    .or_else(FALLBACK_REGION);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region)
-        .load()
-        .await;
-    let mut options = ReaderOptions::new(time::rfc3339(SystemTime::now()));
+        .timeout_config(environment.patience.timeout_config());
+    if let Some(profile) = &environment.profile {
+        loader = loader.profile_name(profile);
+    }
+    let conf = loader.load().await;
+    let mut options = ReaderOptions::new(time::now_rfc3339());
     options.profile_regions = profile_regions;
-    SnapshotReader::new(&conf, options).read(progress).await
+    options.patience = environment.patience;
+    SnapshotReader::new(&conf, options)
+}
+
+/// Where and how `cris-guard snapshot` reads: the named profile and Region (the SDK's chain
+/// when absent) and its timeouts.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// A profile of the shared AWS config and credentials files (`--aws-profile`).
+    pub profile: Option<String>,
+    /// The Region of the Organizations client (`--region`).
+    pub region: Option<String>,
+    pub patience: Patience,
 }
 
 /// A snapshot as read, written as the pretty JSON `cris-guard snapshot` outputs, once it is

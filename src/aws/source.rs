@@ -1,7 +1,5 @@
 //! The guard's live [`SnapshotSource`]: the organization read afresh through [`SnapshotReader`].
 
-use std::time::SystemTime;
-
 use aws_config::SdkConfig;
 
 use crate::aws::reader::{NoProgress, ReaderOptions, SnapshotReader};
@@ -29,7 +27,7 @@ impl ReaderSource {
 
 impl SnapshotSource for ReaderSource {
     async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        let mut options = ReaderOptions::new(time::rfc3339(SystemTime::now()));
+        let mut options = ReaderOptions::new(time::now_rfc3339());
         if !self.profile_regions.is_empty() {
             options.profile_regions = self.profile_regions.clone();
         }

@@ -2,7 +2,8 @@
 //! carries the decision (contract §1). All output is built before anything is printed, so an
 //! error never leaves half a report on stdout.
 
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,11 +39,38 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Write a deterministic synthetic organization snapshot (for benchmarks and tests).
     Generate(GenerateArgs),
+    /// Check a CRIS caller's identity policies (JSON, or a CloudFormation/SAM template) for every request a call makes.
+    LintIam(LintIamArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LintIamArgs {
+    /// Identity policy JSON files, or CloudFormation/SAM templates (YAML or JSON).
+    #[arg(long = "policy", required = true, num_args = 1..)]
+    policies: Vec<PathBuf>,
+    /// Take the profiles and their routing from this snapshot (default: the documented routing tables).
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// Only these inference profile ids (default: those the policies grant at least one request of).
+    #[arg(long = "profile")]
+    profiles: Vec<String>,
+    /// Only these source Regions.
+    #[arg(long = "source-region")]
+    source_regions: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: LintFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum LintFormat {
+    Text,
+    Json,
+    Sarif,
 }
 
 #[derive(clap::Args, Debug)]
 struct SelectionArgs {
-    /// The snapshot file (contract §2).
+    /// The snapshot file (contract §2); `-` reads standard input.
     #[arg(long)]
     snapshot: PathBuf,
     /// Only these inference profile ids.
@@ -75,6 +103,10 @@ struct SelectionArgs {
 struct EvaluateArgs {
     #[command(flatten)]
     selection: SelectionArgs,
+    /// What the organization intends (contract §6): the exit code then reflects only these
+    /// expectations, and findings they do not cover are informational.
+    #[arg(long)]
+    expect: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -88,10 +120,15 @@ struct ProposeArgs {
     /// Profiles a fix may open (default: the ones found blocked or conditional).
     #[arg(long = "approved-profile")]
     approved_profiles: Vec<String>,
+    /// Write the files the `apply` commands name (policy documents, CfCT manifest) here, one
+    /// directory per proposal, and point the commands at them.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
 struct CheckArgs {
+    /// The snapshot file (contract §2); `-` reads standard input.
     #[arg(long)]
     snapshot: PathBuf,
     /// An account, OU (read as a new account in it) or root id.
@@ -112,6 +149,45 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The last snapshot: bring it up to date after `--event`, re-reading only what the event touched.
+    #[arg(long, value_name = "OLD.json", requires = "event")]
+    update: Option<PathBuf>,
+    /// The EventBridge event (a CloudTrail record in `detail`) that `--update` applies.
+    #[arg(long, value_name = "EVENT.json", requires = "update")]
+    event: Option<PathBuf>,
+    /// The AWS CLI profile (shared config and credentials files) to read with (default: the SDK's chain, `AWS_PROFILE`).
+    #[arg(long, value_name = "NAME")]
+    aws_profile: Option<String>,
+    /// The Region of the Organizations client (default: the SDK's chain, `AWS_REGION`, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Seconds to wait for a connection to an AWS endpoint.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_CONNECT_TIMEOUT",
+        default_value_t = 5.0
+    )]
+    connect_timeout: f64,
+    /// Seconds to wait for one HTTP attempt (request sent to response read).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_ATTEMPT_TIMEOUT",
+        default_value_t = 15.0
+    )]
+    attempt_timeout: f64,
+    /// Seconds one API call may take, retries and backoff included.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CRIS_GUARD_OPERATION_TIMEOUT",
+        default_value_t = 120.0
+    )]
+    operation_timeout: f64,
+    /// Attempts in a row an endpoint may fail for a reason other than throttling (timeouts, refused connections, server errors) before the read gives up; throttling keeps its own backoff.
+    #[arg(long, value_name = "N", env = "CRIS_GUARD_MAX_ATTEMPTS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    max_attempts: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -134,6 +210,8 @@ enum Format {
     Markdown,
     Html,
     Sarif,
+    /// The SNS message(s) the guard would publish against empty alert state (contract §5).
+    Sns,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -157,6 +235,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Snapshot(args) => snapshot_command(args),
         Command::Generate(args) => generate_command(&args),
+        Command::LintIam(args) => lint_iam(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -168,19 +247,51 @@ fn main() -> ExitCode {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    if path.as_os_str() == "-" {
+        return read_stdin();
+    }
     let metadata = std::fs::metadata(path).map_err(|source| file_error(path, source))?;
     if metadata.len() > snapshot::MAX_SNAPSHOT_BYTES as u64 {
-        return Err(Error::Input(InputError::new(
-            path.display().to_string(),
-            "$",
-            format!(
-                "{} bytes is over the {} byte input limit",
-                metadata.len(),
-                snapshot::MAX_SNAPSHOT_BYTES
-            ),
-        )));
+        return Err(too_large(&path.display().to_string(), metadata.len()));
     }
     std::fs::read(path).map_err(|source| file_error(path, source))
+}
+
+/// `-`: standard input, read up to one byte past the limit so an oversized stream is refused
+/// without being held whole.
+fn read_stdin() -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let limit = snapshot::MAX_SNAPSHOT_BYTES as u64;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| file_error(Path::new("<stdin>"), source))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large("<stdin>", bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn too_large(name: &str, len: u64) -> Error {
+    Error::Input(InputError::new(
+        name,
+        "$",
+        format!(
+            "{len} bytes is over the {} byte input limit",
+            snapshot::MAX_SNAPSHOT_BYTES
+        ),
+    ))
+}
+
+/// The name of an input in messages: `<stdin>` for `-`.
+fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
 }
 
 fn file_error(path: &Path, source: std::io::Error) -> Error {
@@ -191,16 +302,32 @@ fn file_error(path: &Path, source: std::io::Error) -> Error {
 }
 
 fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
-    let name = selection.snapshot.display().to_string();
+    let name = input_name(&selection.snapshot);
     let loaded = snapshot::load(&name, &read(&selection.snapshot)?)?;
     match &selection.what_if {
         None => Ok(loaded),
         Some(path) => {
             let what_if_name = path.display().to_string();
-            let changes = what_if::parse(&what_if_name, &read(path)?)?;
-            Ok(what_if::apply(&what_if_name, &loaded.snapshot, &changes)?)
+            let input = read_what_if(path, &loaded.snapshot)?;
+            Ok(what_if::apply(
+                &what_if_name,
+                &loaded.snapshot,
+                &input.changes,
+            )?)
         }
     }
+}
+
+/// The `--what-if` changes; a CfCT manifest's policy files are read next to it.
+fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<what_if::WhatIfInput, Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let read_file = |name: &str| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
+    Ok(what_if::read(
+        &path.display().to_string(),
+        &read(path)?,
+        base,
+        &read_file,
+    )?)
 }
 
 fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
@@ -233,10 +360,86 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
     })
 }
 
+/// Every `--profile`, `--source-region` and `--action` value must match something: a typo
+/// would otherwise give an empty or all-`unknown` report instead of an answer.
+fn check_filters_match(
+    selection: &SelectionArgs,
+    loaded: &snapshot::ValidSnapshot,
+) -> Result<(), Error> {
+    let profiles = &loaded.snapshot.inference_profiles;
+    let profile_ids: BTreeSet<&str> = profiles
+        .values()
+        .flatten()
+        .map(|p| p.inference_profile_id.as_str())
+        .collect();
+    let regions: BTreeSet<&str> = profiles.keys().map(String::as_str).collect();
+    let actions: BTreeSet<&str> = reachability::DEFAULT_ACTIONS.iter().copied().collect();
+    for (flag, values, known, what, case_insensitive) in [
+        (
+            "--profile",
+            &selection.profiles,
+            &profile_ids,
+            "inference profile in the snapshot",
+            false,
+        ),
+        (
+            "--source-region",
+            &selection.source_regions,
+            &regions,
+            "source Region with inference profiles in the snapshot",
+            false,
+        ),
+        // IAM action names are case-insensitive.
+        (
+            "--action",
+            &selection.actions,
+            &actions,
+            "action cris-guard checks",
+            true,
+        ),
+    ] {
+        for (i, value) in values.iter().enumerate() {
+            let found = if case_insensitive {
+                known.iter().any(|k| k.eq_ignore_ascii_case(value))
+            } else {
+                known.contains(value.as_str())
+            };
+            if !found {
+                return Err(Error::Input(InputError::new(
+                    flag,
+                    format!("[{i}]"),
+                    format!("`{value}` is no {what}; {}", nearest(value, known)),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "did you mean" with the (up to three) known values closest to `value`.
+fn nearest(value: &str, known: &BTreeSet<&str>) -> String {
+    if known.is_empty() {
+        return "the snapshot has none".into();
+    }
+    let lowered = value.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&lowered, &k.to_ascii_lowercase()), *k))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let names: Vec<String> = scored
+        .iter()
+        .take(3)
+        .map(|(_, k)| format!("`{k}`"))
+        .collect();
+    format!("nearest known: {}", names.join(", "))
+}
+
 fn check_ous_exist(
     selection: &SelectionArgs,
     loaded: &snapshot::ValidSnapshot,
 ) -> Result<(), Error> {
+    check_filters_match(selection, loaded)?;
     for (i, ou) in selection.ous.iter().enumerate() {
         if !loaded
             .snapshot
@@ -258,18 +461,106 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
     let loaded = load(&args.selection)?;
     check_ous_exist(&args.selection, &loaded)?;
+    let org = cris_guard::org::Org::new(&loaded);
+    let mut decisions = reachability::decide(&org, &options);
+    // Policy files of infrastructure code the what-if wrote (for SARIF locations).
+    let mut policy_files: Vec<(String, String, String)> = Vec::new();
+    if let Some(path) = &args.selection.what_if {
+        // Counted against the same snapshot without the changes.
+        let name = path.display().to_string();
+        let base_name = args.selection.snapshot.display().to_string();
+        let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
+        let input = read_what_if(path, &base.snapshot)?;
+        let changes = input.changes.len();
+        if args.format == Format::Sarif {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            for (policy_name, file) in input.policy_files {
+                let at = dir.join(&file);
+                let text = String::from_utf8_lossy(&read(&at)?).into_owned();
+                policy_files.push((policy_name, at.display().to_string(), text));
+            }
+        }
+        let base_org = cris_guard::org::Org::new(&base);
+        let base_decisions = reachability::decide(&base_org, &options);
+        decisions.set_what_if(name, changes, &base_decisions);
+    }
+    let expected = match &args.expect {
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = cris_guard::expectations::parse(&name, &read(path)?)?;
+            Some(decisions.set_expectations(&name, &file)?)
+        }
+        None => None,
+    };
     if args.format == Format::Json {
         // The JSON report is written while its findings are built: a large organization's
         // report (hundreds of MB) never sits in memory.
-        let org = cris_guard::org::Org::new(&loaded);
-        let decisions = reachability::decide(&org, &options);
         emit_json(&decisions.report())?;
-        return Ok(decisions.summary().exit_code());
+        return Ok(expected.unwrap_or_else(|| decisions.summary().exit_code()));
     }
-    let report = reachability::evaluate(&loaded, &options);
-    let output = render(&report, args.format);
-    emit(&output)?;
-    Ok(report.exit_code())
+    let report = decisions.to_report();
+    // SARIF results point at each policy's line in the snapshot file (not for stdin).
+    let snapshot_text = match args.format {
+        Format::Sarif if args.selection.snapshot.as_os_str() != "-" => {
+            Some(String::from_utf8_lossy(&read(&args.selection.snapshot)?).into_owned())
+        }
+        _ => None,
+    };
+    let snapshot_path = args.selection.snapshot.display().to_string();
+    let snapshot = snapshot_text
+        .as_deref()
+        .map(|text| report::sarif::SnapshotFile {
+            path: &snapshot_path,
+            text,
+        });
+    let policy_files: Vec<report::sarif::PolicyFile<'_>> = policy_files
+        .iter()
+        .map(|(policy_name, path, text)| report::sarif::PolicyFile {
+            policy_name,
+            path,
+            text,
+        })
+        .collect();
+    let sarif = report::sarif::RenderOptions {
+        snapshot,
+        policy_files: &policy_files,
+    };
+    let output = render(&loaded, &report, options.clone(), args.format, &sarif);
+    if args.format == Format::Text {
+        emit_styled(&output)?;
+    } else {
+        emit(&output)?;
+    }
+    Ok(expected.unwrap_or_else(|| report.exit_code()))
+}
+
+/// `--format sns`: what the guard publishes for this snapshot against empty alert state (the
+/// scheduled sweep of a fresh table: every problem is new), built by the guard's own
+/// [`cris_guard::notify::alert_messages`]. One JSON object per part; nothing when every check is
+/// reachable (the guard publishes nothing then).
+fn sns_preview(
+    loaded: &snapshot::ValidSnapshot,
+    report: &Report,
+    options: reachability::Options,
+) -> String {
+    let changes = cris_guard::alert::diff(&cris_guard::alert::StateView::new(), report);
+    let remediation_options = remediation::Options {
+        approved_profiles: Vec::new(),
+        evaluation: options,
+    };
+    let messages = cris_guard::notify::alert_messages(
+        loaded,
+        report,
+        &changes,
+        &cris_guard::alert::Trigger::schedule(),
+        &remediation_options,
+    );
+    if messages.is_empty() {
+        eprintln!(
+            "cris-guard: no finding to alert (every check is reachable): the guard publishes nothing"
+        );
+    }
+    messages.iter().map(|m| json(&m.preview())).collect()
 }
 
 /// Writes `value` as pretty JSON (what [`json`] makes) to stdout, as it is serialized.
@@ -282,14 +573,20 @@ fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     stdout_written(written)
 }
 
-fn render(report: &Report, format: Format) -> String {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+fn render(
+    loaded: &snapshot::ValidSnapshot,
+    report: &Report,
+    options: reachability::Options,
+    format: Format,
+    sarif: &report::sarif::RenderOptions<'_>,
+) -> String {
     match format {
         Format::Json => json(report),
-        Format::Text => report::text::render(report, &report::text::RenderOptions { color }),
+        Format::Text => report::text::render(report, &text_options()),
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report),
-        Format::Sarif => report::sarif::render(report),
+        Format::Sarif => report::sarif::render(report, sarif),
+        Format::Sns => sns_preview(loaded, report, options),
     }
 }
 
@@ -310,6 +607,32 @@ fn emit(output: &str) -> Result<(), Error> {
             .write_all(output.as_bytes())
             .and_then(|()| stdout.flush()),
     )
+}
+
+/// Writes text with `anstyle` styles to stdout through `anstream`, which keeps them on a
+/// terminal or with `CLICOLOR_FORCE` and strips them for `NO_COLOR`, a pipe or a file.
+fn emit_styled(output: &str) -> Result<(), Error> {
+    let mut stdout = anstream::stdout().lock();
+    stdout_written(
+        stdout
+            .write_all(output.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// The text format's width: `COLUMNS` when set, else the terminal's, else
+/// [`report::text::DEFAULT_WIDTH`] (a pipe or a file).
+fn text_options() -> report::text::RenderOptions {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(terminal_size::Width(w), _)| usize::from(w))
+        })
+        .unwrap_or(report::text::DEFAULT_WIDTH);
+    report::text::RenderOptions { width }
 }
 
 /// The outcome of writing to stdout.
@@ -361,34 +684,82 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
         approved_profiles: args.approved_profiles,
         evaluation: options,
     };
-    let (proposals, unresolved) =
+    let (mut proposals, unresolved) =
         remediation::propose_with_rejections(&loaded, &report, &proposal_options);
+    if let Some(dir) = &args.output_dir {
+        write_proposal_files(dir, &mut proposals)?;
+    }
     report.proposals = proposals;
     report.unresolved = unresolved;
-    let unfixed: usize = report
-        .unresolved
-        .iter()
-        .filter(|u| !u.by_design)
-        .map(|u| u.fixes.len())
-        .sum();
+    remediation::link_problems(&mut report);
+    // Problems denied by design are reported, not counted as missing fixes.
+    let unfixed = report.unresolved.iter().filter(|u| !u.by_design).count();
     if unfixed > 0 {
         eprintln!(
-            "cris-guard: {unfixed} problem(s) have no verified fix; see `unresolved` in the output"
+            "cris-guard: {unfixed} problem(s) have no verified fix for some findings; see `unresolved` in the output"
         );
     }
     let output = match args.format {
         ProposeFormat::Json => json(&report),
-        ProposeFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            report::text::render(&report, &report::text::RenderOptions { color })
-        }
+        ProposeFormat::Text => report::text::render(&report, &text_options()),
     };
-    emit(&output)?;
+    emit_styled(&output)?;
     Ok(report.exit_code())
 }
 
+/// `propose --output-dir`: every proposal's files, staged in a temporary directory inside
+/// `dir` and moved into place only once all are written (nothing half-written), then the
+/// proposals' commands pointed at them. A `dir` that is a file is invalid input (exit 3); one
+/// that cannot be created or written is an IO failure (exit 4).
+fn write_proposal_files(
+    dir: &Path,
+    proposals: &mut [cris_guard::findings::Proposal],
+) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Input(InputError::new(
+            "--output-dir",
+            "",
+            format!("{} exists and is not a directory", dir.display()),
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| file_error(dir, source))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|source| file_error(dir, source))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".cris-guard-staging-")
+        .tempdir_in(&dir)
+        .map_err(|source| file_error(&dir, source))?;
+    let mut written: Vec<&str> = Vec::new();
+    for proposal in proposals.iter() {
+        for file in remediation::files(proposal) {
+            let path = staging.path().join(&file.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| file_error(parent, source))?;
+            }
+            std::fs::write(&path, file.content).map_err(|source| file_error(&path, source))?;
+        }
+        written.push(&proposal.id);
+    }
+    for id in written {
+        let (from, to) = (staging.path().join(id), dir.join(id));
+        if !from.exists() {
+            continue;
+        }
+        if to.is_dir() {
+            std::fs::remove_dir_all(&to).map_err(|source| file_error(&to, source))?;
+        }
+        std::fs::rename(&from, &to).map_err(|source| file_error(&to, source))?;
+    }
+    let shown = dir.display().to_string();
+    for proposal in proposals {
+        remediation::point_apply_into(proposal, &shown);
+    }
+    Ok(())
+}
+
 fn run_check(args: CheckArgs) -> Result<u8, Error> {
-    let name = args.snapshot.display().to_string();
+    let name = input_name(&args.snapshot);
     let loaded = snapshot::load(&name, &read(&args.snapshot)?)?;
     let request_name = args.request.display().to_string();
     let spec = check::parse_request(&request_name, &read(&args.request)?)?;
@@ -403,6 +774,43 @@ fn run_check(args: CheckArgs) -> Result<u8, Error> {
         "unknown" => 2,
         _ => 1,
     })
+}
+
+fn lint_iam(args: &LintIamArgs) -> Result<u8, Error> {
+    use cris_guard::lint_iam;
+    let mut inputs = Vec::new();
+    for path in &args.policies {
+        let name = input_name(path);
+        let text = String::from_utf8(read(path)?)
+            .map_err(|_| InputError::new(&name, "$", "not UTF-8 text"))?;
+        inputs.push(lint_iam::InputFile { name, text });
+    }
+    let (profiles, routing) = match &args.snapshot {
+        Some(path) => {
+            let name = input_name(path);
+            let loaded = snapshot::load(&name, &read(path)?)?;
+            (
+                loaded.snapshot.inference_profiles,
+                format!("snapshot {name}"),
+            )
+        }
+        None => (
+            lint_iam::documented_profiles(),
+            lint_iam::DOCUMENTED_ROUTING.to_string(),
+        ),
+    };
+    let options = lint_iam::LintOptions {
+        profiles: args.profiles.clone(),
+        source_regions: args.source_regions.clone(),
+    };
+    let result = lint_iam::lint(&inputs, &profiles, &routing, &options)?;
+    let output = match args.format {
+        LintFormat::Text => lint_iam::render::text(&result),
+        LintFormat::Json => lint_iam::render::json(&result),
+        LintFormat::Sarif => lint_iam::render::sarif(&result),
+    };
+    emit(&output)?;
+    Ok(result.exit_code())
 }
 
 fn generate_command(args: &GenerateArgs) -> Result<u8, Error> {
@@ -423,6 +831,7 @@ fn generate_command(args: &GenerateArgs) -> Result<u8, Error> {
 
 #[cfg(feature = "aws")]
 fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
+    let regions_given = args.profile_regions.is_some();
     let regions = match live::profile_regions(args.profile_regions) {
         Ok(regions) => regions,
         Err(bad) => {
@@ -432,9 +841,78 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
             return Ok(3);
         }
     };
-    let json = live::read(regions)?;
+    if let Some(region) = args
+        .region
+        .as_deref()
+        .filter(|r| !cris_guard::ids::is_region(r))
+    {
+        return Err(Error::Input(InputError::new(
+            "--region",
+            "",
+            format!("`{region}` is not an AWS Region name (e.g. us-east-1)"),
+        )));
+    }
+    let environment = cris_guard::aws::reader::Environment {
+        profile: args.aws_profile,
+        region: args.region,
+        patience: cris_guard::aws::patience::Patience {
+            connect: seconds("--connect-timeout", args.connect_timeout)?,
+            attempt: seconds("--attempt-timeout", args.attempt_timeout)?,
+            operation: seconds("--operation-timeout", args.operation_timeout)?,
+            attempts: args.max_attempts,
+        },
+    };
+    let update = match (&args.update, &args.event) {
+        (Some(old), Some(event)) => Some(read_update(old, event)?),
+        _ => None,
+    };
+    // An update reads the Regions the old snapshot read, unless told otherwise.
+    let regions = match (&update, regions_given) {
+        (Some((old, _)), false) => old.inference_profiles.keys().cloned().collect(),
+        _ => regions,
+    };
+    let json = live::read(
+        &environment,
+        regions,
+        update.as_ref().map(|(old, event)| (old, event)),
+    )?;
     write_output(args.output.as_deref(), &json)?;
     Ok(0)
+}
+
+/// `--update OLD.json` (a valid snapshot) and `--event EVENT.json` (an EventBridge event: an
+/// object with a `detail-type`).
+#[cfg(feature = "aws")]
+fn read_update(old: &Path, event: &Path) -> Result<(snapshot::Snapshot, serde_json::Value), Error> {
+    let old = snapshot::load(&input_name(old), &read(old)?)?.snapshot;
+    let name = input_name(event);
+    let event: serde_json::Value =
+        cris_guard::json_input::read(&name, "EventBridge event", &read(event)?)?;
+    if event
+        .get("detail-type")
+        .and_then(serde_json::Value::as_str)
+        .is_none()
+    {
+        return Err(Error::Input(InputError::new(
+            name,
+            "$.detail-type",
+            "expected an EventBridge event: an object with a string `detail-type`",
+        )));
+    }
+    Ok((old, event))
+}
+
+/// A timeout flag's value: a positive number of seconds.
+#[cfg(feature = "aws")]
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, Error> {
+    match std::time::Duration::try_from_secs_f64(value) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(Error::Input(InputError::new(
+            flag,
+            "",
+            format!("`{value}` is not a positive number of seconds"),
+        ))),
+    }
 }
 
 #[cfg(not(feature = "aws"))]

@@ -81,6 +81,18 @@ impl ResourcePattern {
         }
     }
 
+    /// Whether the pattern holds a policy variable: the only way it answers differently for
+    /// two callers when the resource does not carry the caller's account.
+    pub(super) fn has_variables(&self) -> bool {
+        match &self.kind {
+            ResourceKind::Any => false,
+            ResourceKind::Arn(parts) => parts
+                .iter()
+                .any(|p| matches!(p, PatternPart::WithVariables(_))),
+            ResourceKind::Whole(part) => matches!(part, PatternPart::WithVariables(_)),
+        }
+    }
+
     /// Tri-state match: `Unknown` when a policy variable's value is unknown.
     pub(super) fn matches(&self, resource: &str, request: &Request) -> Tri {
         match &self.kind {

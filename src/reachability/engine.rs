@@ -39,7 +39,7 @@ pub(super) struct Decided {
 /// The per-snapshot evaluation state: compiled checks, interned chains and the result cache.
 pub(super) struct Engine<'a> {
     pub(super) org: &'a Org<'a>,
-    options: &'a Options,
+    pub(super) options: &'a Options,
     pub(super) checks: Vec<Check>,
     admins: Vec<Wildcard>,
     /// The distinct actions of each check's legs, lowercased.
@@ -287,22 +287,10 @@ impl<'a> Engine<'a> {
                         continue;
                     }
                     for (c, check) in self.checks.iter().enumerate().filter(mine) {
-                        let verdict = if !active {
-                            Arc::new(Verdict {
-                                status: Status::Blocked,
-                                blockers: vec![AbstractBlocker {
-                                    leg: 0,
-                                    level: None,
-                                    policy: None,
-                                    statement: None,
-                                    kind: BlockerKind::AccountNotActive,
-                                }],
-                                conditions: Vec::new(),
-                                reason: None,
-                                requests: check.legs.len(),
-                            })
-                        } else {
+                        let verdict = if active {
                             self.cached(&mut memo, chain, c, check, target)
+                        } else {
+                            inactive_verdict(check)
                         };
                         if !self.options.all_accounts && active && !self.org.is_management(account)
                         {
@@ -323,6 +311,38 @@ impl<'a> Engine<'a> {
             }
         }
         items
+    }
+
+    /// The verdicts of arbitrary target × check cells (targets the report does not list, for
+    /// expectations), sharing one memo; a check index out of range gives `None`.
+    pub(super) fn verdicts_for(
+        &self,
+        cells: &[(TargetRef<'a>, usize)],
+    ) -> Vec<Option<Arc<Verdict>>> {
+        let mut memo = Memo::default();
+        cells
+            .iter()
+            .map(|&(target, c)| {
+                let check = self.checks.get(c)?;
+                Some(match target {
+                    TargetRef::Root(id) | TargetRef::OrganizationalUnit(id) => {
+                        self.cached(&mut memo, self.org.new_account_chain(id), c, check, target)
+                    }
+                    TargetRef::Account(account) => {
+                        if self
+                            .org
+                            .account(account)
+                            .is_some_and(|a| a.status == "ACTIVE")
+                        {
+                            let chain = self.org.account_chain(account);
+                            self.cached(&mut memo, chain, c, check, target)
+                        } else {
+                            inactive_verdict(check)
+                        }
+                    }
+                })
+            })
+            .collect()
     }
 
     fn cached(
@@ -489,4 +509,21 @@ impl<'a> Engine<'a> {
         memo.chain_sets.insert(chain, Rc::clone(&sets));
         sets
     }
+}
+
+/// An account that is not `ACTIVE` cannot call anything.
+fn inactive_verdict(check: &Check) -> Arc<Verdict> {
+    Arc::new(Verdict {
+        status: Status::Blocked,
+        blockers: vec![AbstractBlocker {
+            leg: 0,
+            level: None,
+            policy: None,
+            statement: None,
+            kind: BlockerKind::AccountNotActive,
+        }],
+        conditions: Vec::new(),
+        reason: None,
+        requests: check.legs.len(),
+    })
 }

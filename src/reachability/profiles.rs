@@ -1,11 +1,11 @@
 //! Check expansion: each inference profile × source Region becomes a [`Check`], the requests
 //! ([`Leg`]s) Bedrock authorizes for one call through it, per action (contract §3).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::arn::Arn;
 use crate::request::leg::{Leg, LegKind};
-use crate::snapshot::{InferenceProfile, ValidSnapshot};
+use crate::snapshot::{Gap, InferenceProfile, ValidSnapshot};
 
 /// The actions checked when none are given.
 pub const DEFAULT_ACTIONS: &[&str] = &[
@@ -46,6 +46,20 @@ pub struct Check {
 
 /// Builds the checks of the snapshot, filtered by the options.
 pub fn checks(snapshot: &ValidSnapshot, options: &Options) -> Vec<Check> {
+    checks_of(
+        &snapshot.snapshot.inference_profiles,
+        &snapshot.snapshot.gaps,
+        options,
+    )
+}
+
+/// Builds the checks of profiles keyed by source Region (with the reader's gaps), filtered by
+/// the options.
+pub fn checks_of(
+    inference_profiles: &BTreeMap<String, Vec<InferenceProfile>>,
+    gaps: &[Gap],
+    options: &Options,
+) -> Vec<Check> {
     let actions: Vec<String> = if options.actions.is_empty() {
         DEFAULT_ACTIONS.iter().map(|a| (*a).to_string()).collect()
     } else {
@@ -54,17 +68,15 @@ pub fn checks(snapshot: &ValidSnapshot, options: &Options) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut seen_profiles = HashSet::new();
     let regions: Vec<&String> = if options.source_regions.is_empty() {
-        snapshot.snapshot.inference_profiles.keys().collect()
+        inference_profiles.keys().collect()
     } else {
         options.source_regions.iter().collect()
     };
     for region in regions {
-        let gap = snapshot
-            .snapshot
-            .gaps
+        let gap = gaps
             .iter()
             .find(|g| g.scope == format!("inferenceProfiles:{region}"));
-        let Some(profiles) = snapshot.snapshot.inference_profiles.get(region.as_str()) else {
+        let Some(profiles) = inference_profiles.get(region.as_str()) else {
             let why = match gap {
                 Some(gap) => format!(
                     "inference profiles in {region} could not be read: {}",

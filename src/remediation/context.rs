@@ -1,16 +1,18 @@
 //! What every step of remediation shares: the snapshot, the report, the one [`Org`] (names,
 //! subtrees, CfCT paths), the engine's checks, the check set and the approved profiles.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::arn::Arn;
-use crate::findings::{Report, Status};
+use crate::findings::{Problem, Report, Status};
 use crate::org::{Org, TargetRef};
 use crate::reachability;
 use crate::snapshot::{PolicyRecord, ValidSnapshot};
 
 use super::Options;
 use super::legs;
+use super::verify::BeforeProbes;
 
 /// Everything the planners share.
 pub(crate) struct Ctx<'a> {
@@ -23,6 +25,10 @@ pub(crate) struct Ctx<'a> {
     pub org: Org<'a>,
     /// The checks behind the report's findings.
     pub checks: legs::Checks,
+    /// The report's problems by id.
+    pub problems: HashMap<&'a str, &'a Problem>,
+    /// Probe answers of the unchanged organization, computed once for every plan's proof.
+    pub before_probes: RefCell<BeforeProbes>,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,6 +63,8 @@ impl<'a> Ctx<'a> {
             approved,
             org: Org::new(snapshot),
             checks: legs::Checks::new(snapshot, &options.evaluation),
+            problems: report.problems.iter().map(|p| (p.id.as_str(), p)).collect(),
+            before_probes: RefCell::default(),
         }
     }
 

@@ -336,6 +336,9 @@ fn govern(needs: &Needs, plan: &mut Plan) {
     for control in &needs.landing_zone {
         allow_regions(plan, control, GRREGIONDENY, &regions);
         names.push(format!("{} ({})", control.record.name, control.record.id));
+        // Every Region a removed deny governed is probed: CT.MULTISERVICE.PV.1 allows the first
+        // landing-zone control's Regions, which another removed deny may not have allowed.
+        plan.new_regions.extend(control.regions());
     }
     plan.new_regions.extend(needs.govern.iter().cloned());
     plan.apply.push(format!(
@@ -370,6 +373,9 @@ fn disable_region_deny(needs: &Needs, plan: &mut Plan) {
             plan.update_policy(control.record, control.json.clone(), after);
         }
         names.push(format!("{} ({})", control.record.name, control.record.id));
+        // Every Region a removed deny governed is probed: CT.MULTISERVICE.PV.1 allows the first
+        // landing-zone control's Regions, which another removed deny may not have allowed.
+        plan.new_regions.extend(control.regions());
     }
     plan.new_regions.extend(needs.govern.iter().cloned());
     plan.apply.push(format!(

@@ -95,9 +95,22 @@ pub(crate) fn patch_deny(
         }
         sizes.push(size);
     }
-    moved(
-        ctx, record, &original, &indices, &narrow, &patterns, ids, &sizes,
-    )
+    let patch = Patch {
+        original: &original,
+        indices: &indices,
+        narrow: &narrow,
+        patterns: &patterns,
+    };
+    moved(ctx, record, &patch, ids, &sizes)
+}
+
+/// What a customer-SCP patch changes: which statements of which document, the profile legs
+/// to narrow by resource, and the profile ARN patterns to exempt.
+struct Patch<'a> {
+    original: &'a Json,
+    indices: &'a BTreeSet<usize>,
+    narrow: &'a BTreeMap<usize, BTreeSet<String>>,
+    patterns: &'a [String],
 }
 
 /// The statements of `policy_id` that deny an approved profile's own request (its source
@@ -422,13 +435,16 @@ fn patch_summary(
 fn moved(
     ctx: &Ctx,
     record: &PolicyRecord,
-    original: &Json,
-    indices: &BTreeSet<usize>,
-    narrow: &BTreeMap<usize, BTreeSet<String>>,
-    patterns: &[String],
+    patch: &Patch<'_>,
     ids: &mut IdAllocator,
     sizes: &[usize],
 ) -> Result<Plan, PlanError> {
+    let Patch {
+        original,
+        indices,
+        narrow,
+        patterns,
+    } = *patch;
     let oversize = Oversize {
         policy_name: record.name.clone(),
         policy_id: record.id.clone(),

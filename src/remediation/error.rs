@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::InputError;
+use crate::findings::{CauseKind, LegName};
 
 use super::MAX_SCPS_PER_TARGET;
 
@@ -78,6 +79,39 @@ pub(crate) enum BlockerError {
         .deny.policy_name, .deny.policy_id, .deny.action, .deny.region
     )]
     AwsManaged { deny: Box<Deny> },
+}
+
+/// The kind of problem a [`BlockerError`] is about, as far as it tells.
+pub(crate) struct BlockerCause<'a> {
+    pub kind: CauseKind,
+    pub policy_id: Option<&'a str>,
+    pub leg: Option<LegName>,
+}
+
+impl BlockerError {
+    /// Which of a finding's problems the error is about (kind, denying policy, leg).
+    pub(crate) fn cause(&self) -> Option<BlockerCause<'_>> {
+        fn deny(deny: &Deny, leg: Option<LegName>) -> Option<BlockerCause<'_>> {
+            Some(BlockerCause {
+                kind: CauseKind::ExplicitDeny,
+                policy_id: Some(deny.policy_id.as_str()),
+                leg,
+            })
+        }
+        match self {
+            BlockerError::AccountNotActive { .. } => Some(BlockerCause {
+                kind: CauseKind::AccountNotActive,
+                policy_id: None,
+                leg: None,
+            }),
+            BlockerError::SourceRegionDenied { deny: d, .. } => deny(d, Some(LegName::Profile)),
+            BlockerError::ControlTowerControl { deny: d }
+            | BlockerError::AwsManaged { deny: d } => deny(d, None),
+            BlockerError::UnnamedLevel { .. }
+            | BlockerError::UnknownPolicy { .. }
+            | BlockerError::UnknownLeg { .. } => None,
+        }
+    }
 }
 
 /// The statement that denies a blocked request, and the request.
@@ -182,13 +216,22 @@ pub(crate) enum ProofError {
     FixesNothing { what: &'static str },
 }
 
+/// At most this many still-blocked findings are named in a reason.
+const MAX_STILL_LISTED: usize = 40;
+
 fn did_not_verify(still_blocked: &[String], newly_allowed: &[String]) -> String {
     let mut reason = String::new();
     if !still_blocked.is_empty() {
-        reason.push_str(&format!(
-            " still not reachable: {};",
-            still_blocked.join(", ")
-        ));
+        // At scale thousands of findings stay blocked; the first ones say what is wrong.
+        let shown = still_blocked
+            .get(..MAX_STILL_LISTED)
+            .unwrap_or(still_blocked);
+        let more = still_blocked.len() - shown.len();
+        reason.push_str(&format!(" still not reachable: {}", shown.join(", ")));
+        if more > 0 {
+            reason.push_str(&format!(" and {more} more"));
+        }
+        reason.push(';');
     }
     if !newly_allowed.is_empty() {
         reason.push_str(&format!(
@@ -229,6 +272,16 @@ mod tests {
         assert_eq!(
             rejection.to_string(),
             "the SCP patch did not verify: still not reachable: a is blocked, b is blocked; it would newly allow: x; y. Behind the first blockers: r1; r2"
+        );
+        let many = ProofError::DidNotVerify {
+            what: "the SCP patch",
+            still_blocked: (0..45).map(|i| format!("f{i} is blocked")).collect(),
+            newly_allowed: Vec::new(),
+        };
+        assert!(
+            many.to_string()
+                .ends_with("f38 is blocked, f39 is blocked and 5 more"),
+            "{many}"
         );
         let plain = Rejection::Proof {
             error: ProofError::FixesNothing {

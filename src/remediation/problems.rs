@@ -79,6 +79,35 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// The problems of `finding` that `error` is about (the inactive account's, the denying
+    /// policy's), or all of them when it names none.
+    pub(crate) fn problems_behind(&self, finding: &Finding, error: &BlockerError) -> Vec<String> {
+        let matching: Vec<String> = error
+            .cause()
+            .map(|wanted| {
+                finding
+                    .problem_ids
+                    .iter()
+                    .filter(|id| {
+                        self.problems.get(id.as_str()).is_some_and(|problem| {
+                            let cause = &problem.cause;
+                            cause.kind == wanted.kind
+                                && (wanted.policy_id.is_none()
+                                    || cause.policy_id.as_deref() == wanted.policy_id)
+                                && (wanted.leg.is_none() || cause.leg == wanted.leg)
+                        })
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if matching.is_empty() {
+            finding.problem_ids.clone()
+        } else {
+            matching
+        }
+    }
+
     /// The units that block a finding, or why no change may lift its blockers.
     pub(crate) fn units_of(&self, finding: &Finding) -> Result<BTreeSet<Unit>, BlockerError> {
         let mut units = BTreeSet::new();

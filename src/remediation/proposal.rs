@@ -150,7 +150,13 @@ impl Ctx<'_> {
                 newly_allowed_outside_profiles: outcome.newly_allowed.clone(),
             },
             apply: plan.apply.join("\n"),
-            fixes_problems: Vec::new(),
+            fixes_problems: group
+                .findings
+                .iter()
+                .flat_map(|f| f.problem_ids.iter().cloned())
+                .collect::<BTreeSet<String>>()
+                .into_iter()
+                .collect(),
             summary,
             artifact: Some(serde_json::Value::Object(artifact)),
         }

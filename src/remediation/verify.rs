@@ -335,7 +335,14 @@ fn flipped_probes(
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
     let after_targets = after_org.targets_in_order(&[]);
-    let mut before_cache = ProbeCache::default();
+    // The organization before is the same for every plan: its answers are kept across
+    // verifications, under an id per probe label (plans probe different sets).
+    let mut before = ctx.before_probes.borrow_mut();
+    let ids: Vec<usize> = probes
+        .iter()
+        .map(|probe| before.id_of(&probe.label))
+        .collect();
+    let before_cache = &mut before.cache;
     let mut after_cache = ProbeCache::default();
     let mut flipped = Vec::new();
     let mut targets = 0usize;
@@ -364,15 +371,15 @@ fn flipped_probes(
             continue;
         }
         let id = before_org.target_id(*b);
-        for (p, probe) in probes.iter().enumerate() {
+        for ((p, probe), &global) in probes.iter().enumerate().zip(&ids) {
             let was = status_of(
                 before_org,
                 *b,
                 b_chain,
-                p,
+                global,
                 probe,
                 &admins,
-                &mut before_cache,
+                before_cache,
             );
             if was != Status::Blocked {
                 continue;
@@ -386,11 +393,25 @@ fn flipped_probes(
     (flipped, targets)
 }
 
-/// Probe answers of one organization: per chain × probe (× target when the chain can tell
-/// callers apart for that probe), and which chain × probe pairs can.
+/// The answers of the organization before any change, shared by every verification.
+#[derive(Default)]
+pub(crate) struct BeforeProbes {
+    ids: HashMap<String, usize>,
+    cache: ProbeCache,
+}
+
+impl BeforeProbes {
+    fn id_of(&mut self, label: &str) -> usize {
+        let next = self.ids.len();
+        *self.ids.entry(label.to_string()).or_insert(next)
+    }
+}
+
+/// Probe answers of one organization per chain × probe where the chain cannot tell callers
+/// apart for that probe, and which chain × probe pairs can.
 #[derive(Default)]
 struct ProbeCache {
-    status: HashMap<(usize, usize, Option<usize>), Status>,
+    status: HashMap<(usize, usize), Status>,
     sensitive: HashMap<(usize, usize), bool>,
 }
 
@@ -414,16 +435,20 @@ fn status_of<'a>(
                 .filter_map(|&p| org.policies().get(p))
                 .filter(|policy| policy.account_sensitive)
                 .flat_map(|policy| &policy.statements)
+                // A probe's resource never carries the caller's account, so a specific
+                // Resource alone does not tell callers apart (only conditions and variables).
                 .any(|statement| {
-                    reachability::statement_sensitivity(
-                        statement,
-                        &[probe.leg.action.to_ascii_lowercase()],
-                    ) != reachability::Sensitivity::None
+                    statement.caller_sensitive_for_fixed_resource()
+                        && reachability::statement_sensitivity(
+                            statement,
+                            &[probe.leg.action.to_ascii_lowercase()],
+                        ) != reachability::Sensitivity::None
                 })
     });
-    let per_target = sensitive.then(|| org.target_index(target));
-    let key = (chain, index, per_target);
-    if let Some(status) = cache.status.get(&key) {
+    // A per-target answer is asked for once per proof; keeping it would only cost memory (one
+    // entry per target × probe, gigabytes at 10,000 accounts).
+    let key = (chain, index);
+    if !sensitive && let Some(status) = cache.status.get(&key) {
         return *status;
     }
     let check = Check {
@@ -440,6 +465,8 @@ fn status_of<'a>(
         &org.caller(target),
         admins,
     );
-    cache.status.insert(key, verdict.status);
+    if !sensitive {
+        cache.status.insert(key, verdict.status);
+    }
     verdict.status
 }

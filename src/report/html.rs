@@ -8,7 +8,12 @@
 
 use std::fmt::Write as _;
 
-use super::layout::{Matrix, blocker_line, condition_line, kind_words, symbol, verification_words};
+use std::collections::BTreeSet;
+
+use super::layout::{
+    Matrix, Tree, blocker_line, condition_line, kind_words, symbol, verification_words,
+};
+use super::problem;
 use crate::findings::{BlockerKind, Finding, Proposal, Report, Status, TargetKind};
 
 const STYLE: &str = r#"
@@ -29,21 +34,6 @@ code, pre { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, mono
 .tile.conditional { border-color:var(--cond); background:var(--cond-bg); color:var(--cond); }
 .tile.unknown { border-color:var(--unk); background:var(--unk-bg); color:var(--unk); }
 .tile.zero { border-color:var(--line); background:#fff; color:var(--muted); }
-.scroll { width:max-content; min-width:100%; }
-.grid { display:grid; grid-template-columns: var(--name) repeat(var(--cols), var(--col)); align-items:center; column-gap:.5rem; }
-.head { position:sticky; top:0; background:#f6f8fa; border:1px solid var(--line); border-radius:6px 6px 0 0; padding:.4rem .5rem; font-size:.8rem; color:var(--muted); z-index:2; }
-.head .colh { text-align:center; line-height:1.25; overflow:hidden; }
-.head .colh code { display:block; color:#1f2328; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
-ul.tree, ul.tree ul { list-style:none; margin:0; padding:0; }
-ul.tree { border:1px solid var(--line); border-top:0; border-radius:0 0 6px 6px; }
-ul.tree li > .grid { padding:.3rem .5rem; border-top:1px solid #eaeef2; }
-ul.tree > li:first-child > .grid { border-top:0; }
-ul.tree li > .grid:hover { background:#f6f8fa; }
-.name { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
-.name .guide { color:#afb8c1; }
-.name .id { color:var(--muted); font-size:.8rem; margin-left:.35rem; }
-.name .kind { font-size:.7rem; color:var(--muted); border:1px solid var(--line); border-radius:4px; padding:0 .25rem; margin-right:.35rem; }
-.name.placeholder { color:var(--muted); font-style:italic; }
 .badge { display:block; text-align:center; border-radius:999px; padding:.1rem .4rem; font-size:.8rem; font-weight:600; border:1px solid transparent; white-space:nowrap; }
 .badge.reachable { color:var(--ok); background:var(--ok-bg); }
 .badge.blocked { color:var(--bad); background:var(--bad-bg); border-color:var(--bad); }
@@ -51,6 +41,7 @@ ul.tree li > .grid:hover { background:#f6f8fa; }
 .badge.unknown { color:var(--unk); background:var(--unk-bg); border-color:var(--unk); }
 .badge.none { color:#afb8c1; font-weight:400; }
 .badge.worst { display:inline-block; font-weight:600; padding:.1rem .6rem; border-radius:999px; margin-left:.5rem; font-size:.85rem; vertical-align:middle; }
+.expectations { list-style:none; padding-left:0; } .expectations .badge { display:inline-block; margin-right:.4rem; }
 details.cell { position:relative; }
 details.cell > summary { list-style:none; cursor:pointer; }
 details.cell > summary::-webkit-details-marker { display:none; }
@@ -84,7 +75,55 @@ pre.diff .add { color:var(--ok); background:var(--ok-bg); display:inline-block; 
 pre.diff .del { color:var(--bad); background:var(--bad-bg); display:inline-block; min-width:100%; }
 pre.diff .hunk { color:#0969da; }
 .empty { color:var(--muted); font-style:italic; }
+.vh { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
+.whatif { background:#ddf4ff; border:1px solid #54aeff; border-radius:6px; padding:.5rem .8rem; margin:0 0 1rem; font-weight:600; }
+.filters { display:flex; gap:1rem; flex-wrap:wrap; margin:1rem 0; }
+.filters select { font:inherit; margin-left:.3rem; }
+section.problem { border:1px solid var(--line); border-left-width:4px; border-radius:6px; margin:.5rem 0; padding:.1rem .75rem .5rem; }
+section.problem.blocked { border-left-color:var(--bad); }
+section.problem.conditional { border-left-color:var(--cond); }
+section.problem.unknown { border-left-color:var(--unk); }
+section.problem:target { box-shadow:0 0 0 3px #0969da55; }
+section.problem h3 { font-weight:600; }
+section.problem dl { display:grid; grid-template-columns:max-content 1fr; gap:.2rem .9rem; margin:.5rem 0; }
+section.problem dt { color:var(--muted); }
+section.problem dd { margin:0; }
+.badge.inline { display:inline-block; }
+.scroll { overflow-x:auto; border:1px solid var(--line); border-radius:6px; }
+table.m { table-layout:fixed; border-collapse:collapse; width:calc(var(--name) + var(--cols) * var(--col)); }
+table.m th, table.m td { width:var(--col); padding:.25rem .4rem; border-top:1px solid #eaeef2; text-align:center; }
+table.m th.name { width:var(--name); text-align:left; font-weight:400; position:sticky; left:0; background:#fff; z-index:1; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+table.m.top th { background:#f6f8fa; color:var(--muted); font-size:.8rem; font-weight:600; }
+table.m.top caption { text-align:left; color:var(--muted); padding:.4rem .5rem; caption-side:top; }
+table.m tr:hover th.name, table.m tr:hover td { background:#f6f8fa; }
+details.sub > summary { position:sticky; left:0; width:max-content; max-width:100vw; cursor:pointer; padding:.3rem .5rem; font-weight:600; }
+details.sub > summary .id, th.name .id { color:var(--muted); font-size:.8rem; margin-left:.35rem; font-weight:400; }
+details.sub > summary .more { color:var(--muted); font-weight:400; }
+th.name .kind { font-size:.7rem; color:var(--muted); border:1px solid var(--line); border-radius:4px; padding:0 .25rem; margin-right:.35rem; }
+details.names { display:inline-block; margin-left:.5rem; font-size:.8rem; }
+details.names ul { white-space:normal; margin:.2rem 0; padding-left:1rem; }
+a.badge { text-decoration:none; }
+a.also { margin-left:.2rem; font-size:.8rem; }
 "#;
+
+/// The filters: one generated rule set hides what does not match, so filtering a large page
+/// touches no element but one `<style>`.
+const SCRIPT: &str = r#"(function(){var f=document.getElementById('filters'),o=document.getElementById('filter-style');if(!f||!o)return;f.hidden=false;
+function q(v){return JSON.stringify(v);}
+function apply(){var s=f.elements.status.value,p=f.elements.profile.value,r=f.elements.region.value,css='';
+document.querySelectorAll('th[data-c]').forEach(function(h){if((p&&h.dataset.p!==p)||(r&&h.dataset.r!==r))css+='.c'+h.dataset.c+'{display:none}';});
+if(s)css+='tr[data-s]:not([data-s~='+q(s)+']),.problem:not([data-status='+q(s)+']){display:none}';
+if(p)css+='.problem:not([data-profiles~='+q(p)+']){display:none}';
+if(r)css+='.problem:not([data-regions~='+q(r)+']){display:none}';
+o.textContent=css;}
+f.addEventListener('change',apply);apply();})();"#;
+
+/// `sha256-` of [`SCRIPT`], the only script the Content-Security-Policy lets run (a test
+/// recomputes it).
+pub(crate) const SCRIPT_HASH: &str = "sha256-ovY+fmBoo+vhW+dQO4h7iSOLmGpkOZD4U+vt4WeTIQo=";
+
+/// Subtrees deeper than this start closed.
+const OPEN_DEPTH: usize = 2;
 
 /// Renders the report as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
@@ -93,22 +132,68 @@ pub fn render(report: &Report) -> String {
     let worst = report.worst_status();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    out.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n",
-    );
     let _ = writeln!(
         out,
-        "<title>cris-guard: {} ({})</title>",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'\">"
+    );
+    let what_if = if report.what_if.is_some() {
+        "what-if: "
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "<title>cris-guard: {what_if}{} ({})</title>",
         escape(&report.organization_id),
         worst.as_str()
     );
-    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(
+        out,
+        "<style>{STYLE}</style>\n<style id=\"filter-style\"></style>\n</head>\n<body>"
+    );
+    if let Some(line) = problem::what_if_line(report) {
+        let _ = writeln!(
+            out,
+            "<p class=\"whatif\" role=\"note\">{}</p>",
+            escape(&line)
+        );
+    }
     summary_section(&mut out, report, worst);
+    expectations_section(&mut out, report);
+    filters(&mut out, &matrix);
+    if report.problems.is_empty() {
+        finding_problems_section(&mut out, &matrix.problems());
+    } else {
+        problems_section(&mut out, report);
+    }
     tree_section(&mut out, &matrix);
-    problems_section(&mut out, &matrix.problems());
     proposals_section(&mut out, &report.proposals);
+    let _ = writeln!(out, "<script>{SCRIPT}</script>");
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// With `--expect`: the intents, before the problems, since the exit code reflects only them.
+fn expectations_section(out: &mut String, report: &Report) {
+    let lines =
+        problem::expectation_lines(report, &|v| format!("<code>{}</code>", escape(v)), &escape);
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("<section aria-labelledby=\"expectations\">\n<h2 id=\"expectations\">Expectations</h2>\n<ul class=\"expectations\">\n");
+    for (standing, line) in lines {
+        let class = match standing {
+            problem::Standing::Violated => "blocked",
+            problem::Standing::Undecided => "unknown",
+            problem::Standing::Holds => "reachable",
+        };
+        let _ = writeln!(
+            out,
+            "<li><span class=\"badge {class}\">{}</span> {line}</li>",
+            standing.words()
+        );
+    }
+    out.push_str("</ul>\n</section>\n");
 }
 
 fn summary_section(out: &mut String, report: &Report, worst: Status) {
@@ -144,8 +229,91 @@ fn summary_section(out: &mut String, report: &Report, worst: Status) {
     out.push_str("</div>\n</header>\n");
 }
 
+/// Status, profile and Region selectors (hidden until the script runs).
+fn filters(out: &mut String, matrix: &Matrix<'_>) {
+    let profiles: BTreeSet<&str> = matrix.columns.iter().map(|c| c.profile_id).collect();
+    let regions: BTreeSet<&str> = matrix.columns.iter().map(|c| c.source_region).collect();
+    out.push_str("<form id=\"filters\" class=\"filters\" aria-label=\"Filter problems and the organization tree\" hidden>\n");
+    out.push_str("<label>Status <select name=\"status\"><option value=\"\">any</option>");
+    for status in [
+        Status::Blocked,
+        Status::Conditional,
+        Status::Unknown,
+        Status::Reachable,
+    ] {
+        let _ = write!(out, "<option>{}</option>", status.as_str());
+    }
+    out.push_str("</select></label>\n<label>Profile <select name=\"profile\"><option value=\"\">any</option>");
+    for profile in profiles {
+        let _ = write!(out, "<option>{}</option>", escape(profile));
+    }
+    out.push_str("</select></label>\n<label>Source Region <select name=\"region\"><option value=\"\">any</option>");
+    for region in regions {
+        let _ = write!(out, "<option>{}</option>", escape(region));
+    }
+    out.push_str("</select></label>\n</form>\n");
+}
+
+/// One section per problem, worst first, with the anchor the tree's cells link to.
+fn problems_section(out: &mut String, report: &Report) {
+    let problems = problem::ordered(report);
+    let _ = writeln!(out, "<h2>Problems ({})</h2>", problems.len());
+    let code = |s: &str| format!("<code>{}</code>", escape(s));
+    let list = |items: &[String]| items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ");
+    for p in problems {
+        let status = p.status.as_str();
+        let _ = write!(
+            out,
+            "<section class=\"problem {status}\" id=\"{}\" data-status=\"{status}\" data-profiles=\"{}\" data-regions=\"{}\" aria-labelledby=\"{0}-h\">",
+            escape(&p.id),
+            escape(&p.affected.profiles.join(" ")),
+            escape(&p.affected.source_regions.join(" "))
+        );
+        let _ = write!(
+            out,
+            "<h3 id=\"{}-h\"><span class=\"badge {status} inline\">{} {status}</span> <code>{}</code> {}</h3>",
+            escape(&p.id),
+            symbol(p.status),
+            escape(&p.id),
+            problem::title(p, &code, &|s| escape(s))
+        );
+        if !p.explanation.is_empty() {
+            let _ = write!(out, "<p>{}</p>", escape(&p.explanation));
+        }
+        let a = &p.affected;
+        let _ = write!(
+            out,
+            "<details><summary>{}</summary><dl>",
+            escape(&problem::affected_words(p))
+        );
+        let _ = write!(
+            out,
+            "<dt>Cause</dt><dd>{}</dd>",
+            problem::kind_words(p.cause.kind)
+        );
+        if !p.cause.actions.is_empty() {
+            let _ = write!(out, "<dt>Actions</dt><dd>{}</dd>", list(&p.cause.actions));
+        }
+        let _ = write!(
+            out,
+            "<dt>Targets ({})</dt><dd>{}</dd><dt>Profiles</dt><dd>{}</dd><dt>Source Regions</dt><dd>{}</dd>",
+            a.targets,
+            list(&a.target_ids),
+            list(&a.profiles),
+            list(&a.source_regions)
+        );
+        if !p.proposal_ids.is_empty() {
+            let _ = write!(out, "<dt>Fixed by</dt><dd>{}</dd>", list(&p.proposal_ids));
+        }
+        if let Some(reason) = &p.unresolved_reason {
+            let _ = write!(out, "<dt>No fix</dt><dd>{}</dd>", escape(reason));
+        }
+        out.push_str("</dl></details></section>\n");
+    }
+}
+
 fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
-    let _ = writeln!(out, "<h2>Organization tree</h2>");
+    let _ = writeln!(out, "<h2 id=\"tree\">Organization tree</h2>");
     if matrix.rows.is_empty() {
         out.push_str("<p class=\"empty\">No findings.</p>\n");
         return;
@@ -165,24 +333,43 @@ fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
         .max()
         .unwrap_or(0);
     let column_width = (longest as f32 * 0.47 + 0.6).max(8.5);
+    let mut head = String::from("<tr><th scope=\"col\" class=\"name\">Target</th>");
+    for (c, (column, abbreviation)) in matrix.columns.iter().zip(&abbreviations).enumerate() {
+        let _ = write!(
+            head,
+            "<th scope=\"col\" class=\"c{c}\" data-c=\"{c}\" data-p=\"{}\" data-r=\"{}\" title=\"{0} @ {1}\"><code>{}</code> {1}</th>",
+            escape(column.profile_id),
+            escape(column.source_region),
+            escape(abbreviation),
+        );
+    }
+    head.push_str("</tr>");
     let _ = writeln!(
         out,
         "<div class=\"scroll\" style=\"--cols:{columns}; --col:{column_width:.1}rem\">"
     );
-    out.push_str("<div class=\"grid head\"><div>Target</div>");
-    for (column, abbreviation) in matrix.columns.iter().zip(&abbreviations) {
-        let _ = write!(
-            out,
-            "<div class=\"colh\" title=\"{} @ {}\"><code>{}</code>{}</div>",
-            escape(column.profile_id),
-            escape(column.source_region),
-            escape(abbreviation),
-            escape(column.source_region)
-        );
+    let _ = writeln!(
+        out,
+        "<table class=\"m top\"><caption>Status of each target per profile and source Region; a cell links to its problem. Identical rows and subtrees are shown once.</caption><thead>{head}</thead></table>"
+    );
+    let tree = Tree::of(matrix);
+    let context = Context {
+        matrix,
+        tree: &tree,
+        head: &head,
+    };
+    let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) =
+        tree.tops.iter().partition(|g| {
+            g.first()
+                .is_some_and(|&r| tree.leaf.get(r).copied().unwrap_or(true))
+        });
+    if !leaves.is_empty() {
+        context.table(out, "the organization", None, &leaves);
     }
-    out.push_str("</div>\n<ul class=\"tree\">\n");
-    tree(out, matrix);
-    out.push_str("</ul>\n");
+    for group in subtrees {
+        context.subtree(out, group);
+    }
+    out.push_str("</div>\n");
     let legend: Vec<String> = matrix
         .columns
         .iter()
@@ -201,122 +388,200 @@ fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
             }
             acc
         });
-    out.push_str("</div>\n<p class=\"legend\">Click a badge for its blockers. ");
+    out.push_str("<p class=\"legend\">A badge links to its problem. ");
     if !legend.is_empty() {
         let _ = write!(out, "Profiles: {}.", legend.join("; "));
     }
     out.push_str("</p>\n");
 }
 
-/// The rows as nested lists. Top-level rows below a root that is not itself in the report
-/// hang under a placeholder for it.
-fn tree(out: &mut String, matrix: &Matrix<'_>) {
-    let mut kids: Vec<Vec<usize>> = vec![Vec::new(); matrix.rows.len()];
-    // (root name, top-level rows under it), in row order.
-    let mut tops: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
-    for (index, row) in matrix.rows.iter().enumerate() {
-        if let Some(parent) = row.parent {
-            if let Some(list) = kids.get_mut(parent) {
-                list.push(index);
-            }
-            continue;
+struct Context<'m, 'a> {
+    matrix: &'m Matrix<'a>,
+    tree: &'m Tree,
+    head: &'m str,
+}
+
+impl Context<'_, '_> {
+    /// A group of identical subtrees: its first member, its own row and leaf children in one
+    /// table, its other children nested, all in a `<details>`.
+    fn subtree(&self, out: &mut String, group: &[usize]) {
+        let Some(&first) = group.first() else {
+            return;
+        };
+        let Some(row) = self.matrix.rows.get(first) else {
+            return;
+        };
+        let worst = self
+            .tree
+            .worst
+            .get(first)
+            .copied()
+            .unwrap_or(Status::Reachable);
+        let open = if row.depth < OPEN_DEPTH { " open" } else { "" };
+        let others = if group.len() > 1 {
+            format!(
+                " <span class=\"more\">and {} more with the same results</span>",
+                group.len() - 1
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "<details class=\"sub\"{open}><summary style=\"padding-left:{}rem\"><span class=\"name\">{}</span> <span class=\"id\">{}</span>{others} <span class=\"badge {} inline\">{} worst: {3}</span></summary>",
+            indent(row.depth),
+            escape(row.name),
+            escape(row.target_id),
+            worst.as_str(),
+            symbol(worst)
+        );
+        let kids = self.tree.kids.get(first).map(Vec::as_slice).unwrap_or(&[]);
+        let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = kids.iter().partition(|g| {
+            g.first()
+                .is_some_and(|&r| self.tree.leaf.get(r).copied().unwrap_or(true))
+        });
+        let own = [group.to_vec()];
+        let mut rows: Vec<&Vec<usize>> = own.iter().collect();
+        rows.extend(leaves);
+        self.table(out, row.path, Some(first), &rows);
+        for g in subtrees {
+            self.subtree(out, g);
         }
-        let root = row.path.split_once('/').map(|(root, _)| root);
-        match tops.last_mut() {
-            Some((name, list)) if *name == root && root.is_some() => list.push(index),
-            _ => tops.push((root, vec![index])),
-        }
+        out.push_str("</details>\n");
     }
-    for (root, rows) in tops {
-        match root {
-            Some(name) => {
+
+    /// One table of row groups, with a caption and a header a screen reader announces.
+    fn table(&self, out: &mut String, place: &str, own: Option<usize>, groups: &[&Vec<usize>]) {
+        let _ = writeln!(
+            out,
+            "<table class=\"m\"><caption class=\"vh\">Results in {}</caption><thead class=\"vh\">{}</thead><tbody>",
+            escape(place),
+            self.head
+        );
+        for group in groups {
+            self.row(out, group, own.is_some_and(|o| group.first() == Some(&o)));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+
+    fn row(&self, out: &mut String, group: &[usize], own: bool) {
+        let Some(&first) = group.first() else {
+            return;
+        };
+        let Some(row) = self.matrix.rows.get(first) else {
+            return;
+        };
+        let columns = self.matrix.columns.len();
+        let statuses: BTreeSet<&str> = (0..columns)
+            .filter_map(|c| self.matrix.cell(first, c))
+            .map(|f| f.status.as_str())
+            .collect();
+        let kind = match row.kind {
+            TargetKind::Root => "root",
+            TargetKind::OrganizationalUnit => "OU",
+            TargetKind::Account => "account",
+        };
+        let depth = if own { row.depth } else { row.depth.max(1) };
+        let _ = write!(
+            out,
+            "<tr data-s=\"{}\"><th scope=\"row\" class=\"name\" style=\"padding-left:{}rem\" title=\"{}\"><span class=\"kind\">{kind}</span>",
+            statuses.into_iter().collect::<Vec<_>>().join(" "),
+            indent(depth),
+            escape(row.path)
+        );
+        if group.len() == 1 || own {
+            let _ = write!(
+                out,
+                "{}<span class=\"id\">{}</span>",
+                escape(row.name),
+                escape(row.target_id)
+            );
+            if own && group.len() > 1 {
+                self.names(out, &group[1..], "the others");
+            }
+        } else {
+            let _ = write!(out, "{} {kind}s with the same results", group.len());
+            self.names(out, group, "names");
+        }
+        out.push_str("</th>");
+        for c in 0..columns {
+            let _ = write!(out, "<td class=\"c{c}\">");
+            self.cell(out, first, c);
+            out.push_str("</td>");
+        }
+        out.push_str("</tr>\n");
+    }
+
+    /// The names of a group's rows, in a closed `<details>`.
+    fn names(&self, out: &mut String, rows: &[usize], label: &str) {
+        let _ = write!(
+            out,
+            "<details class=\"names\"><summary>{label}</summary><ul>"
+        );
+        for &r in rows {
+            if let Some(row) = self.matrix.rows.get(r) {
                 let _ = write!(
                     out,
-                    "<li><div class=\"grid\"><div class=\"name placeholder\">{}</div></div>\n<ul>\n",
-                    escape(name)
+                    "<li>{} <span class=\"id\">{}</span></li>",
+                    escape(row.name),
+                    escape(row.target_id)
                 );
-                for row in rows {
-                    subtree(out, matrix, &kids, row);
-                }
-                out.push_str("</ul></li>\n");
-            }
-            None => {
-                for row in rows {
-                    subtree(out, matrix, &kids, row);
-                }
             }
         }
+        out.push_str("</ul></details>");
     }
-}
 
-fn subtree(out: &mut String, matrix: &Matrix<'_>, kids: &[Vec<usize>], row: usize) {
-    out.push_str("<li>");
-    target_row(out, matrix, row);
-    if let Some(children) = kids.get(row).filter(|c| !c.is_empty()) {
-        out.push_str("\n<ul>\n");
-        for &child in children {
-            subtree(out, matrix, kids, child);
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("</li>\n");
-}
-
-fn target_row(out: &mut String, matrix: &Matrix<'_>, row_index: usize) {
-    let Some(row) = matrix.rows.get(row_index) else {
-        return;
-    };
-    let depth = row.depth;
-    let kind = match row.kind {
-        TargetKind::Root => "root",
-        TargetKind::OrganizationalUnit => "OU",
-        TargetKind::Account => "account",
-    };
-    let guide = if depth > 0 {
-        "<span class=\"guide\">└ </span>"
-    } else {
-        ""
-    };
-    let _ = write!(
-        out,
-        "<div class=\"grid\"><div class=\"name\" style=\"padding-left:{}rem\" title=\"{}\">{guide}<span class=\"kind\">{kind}</span>{}<span class=\"id\">{}</span></div>",
-        depth.saturating_sub(1) as f32 * 1.25 + if depth > 0 { 0.4 } else { 0.0 },
-        escape(row.path),
-        escape(row.name),
-        escape(row.target_id)
-    );
-    let columns = matrix.columns.len();
-    for column in 0..columns {
-        match matrix.cell(row_index, column) {
+    fn cell(&self, out: &mut String, row: usize, column: usize) {
+        match self.matrix.cell(row, column) {
             None => out.push_str("<span class=\"badge none\" title=\"not in report\">·</span>"),
             Some(finding) if finding.status == Status::Reachable => {
                 let _ = write!(
                     out,
-                    "<span class=\"badge reachable\" title=\"{}\">{} reachable</span>",
-                    escape(&finding.explanation),
+                    "<span class=\"badge reachable\">{} reachable</span>",
                     symbol(Status::Reachable)
                 );
             }
-            Some(finding) => {
-                let status = finding.status.as_str();
-                // Columns on the right open their popover leftwards so it stays on the page.
-                let right = if column > 0 && column >= columns / 2 {
-                    " right"
-                } else {
-                    ""
-                };
-                let _ = write!(
-                    out,
-                    "<details class=\"cell{right}\"><summary class=\"badge {status}\" title=\"{}\">{} {status}</summary><div class=\"pop\">",
-                    escape(&finding.explanation),
-                    symbol(finding.status)
-                );
-                finding_body(out, finding, true);
-                out.push_str("</div></details>");
-            }
+            Some(finding) => match finding.problem_ids.split_first() {
+                Some((first, rest)) => {
+                    let status = finding.status.as_str();
+                    let _ = write!(
+                        out,
+                        "<a class=\"badge {status}\" href=\"#{0}\" aria-label=\"{status}: problem {0}\">{1} {status}</a>",
+                        escape(first),
+                        symbol(finding.status)
+                    );
+                    for id in rest {
+                        let _ = write!(
+                            out,
+                            "<a class=\"also\" href=\"#{0}\" aria-label=\"and problem {0}\">+</a>",
+                            escape(id)
+                        );
+                    }
+                }
+                None => {
+                    // A report without problems: the cell carries its blockers.
+                    let status = finding.status.as_str();
+                    let right = if column > 0 && column >= self.matrix.columns.len() / 2 {
+                        " right"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(
+                        out,
+                        "<details class=\"cell{right}\"><summary class=\"badge {status}\" title=\"{}\">{} {status}</summary><div class=\"pop\">",
+                        escape(&finding.explanation),
+                        symbol(finding.status)
+                    );
+                    finding_body(out, finding, true);
+                    out.push_str("</div></details>");
+                }
+            },
         }
     }
-    out.push_str("</div>");
+}
+
+fn indent(depth: usize) -> f32 {
+    depth.saturating_sub(1) as f32 * 1.25 + if depth > 0 { 0.4 } else { 0.0 }
 }
 
 fn finding_body(out: &mut String, finding: &Finding, heading: bool) {
@@ -384,7 +649,8 @@ fn finding_body(out: &mut String, finding: &Finding, heading: bool) {
     }
 }
 
-fn problems_section(out: &mut String, problems: &[&Finding]) {
+/// Without problems (a report from before the problem layer): one entry per finding.
+fn finding_problems_section(out: &mut String, problems: &[&Finding]) {
     if problems.is_empty() {
         return;
     }

@@ -174,6 +174,97 @@ impl<'a> Matrix<'a> {
     }
 }
 
+/// Rows and subtrees that look the same, rendered once (HTML and text): sibling nodes whose kind, cells and
+/// children (recursively) are identical form one group.
+pub(crate) struct Tree {
+    /// Children of each row, as groups of rows with the same shape, in row order.
+    pub(crate) kids: Vec<Vec<Vec<usize>>>,
+    /// Top-level rows, grouped the same way.
+    pub(crate) tops: Vec<Vec<usize>>,
+    /// The worst status in each row's subtree.
+    pub(crate) worst: Vec<Status>,
+    pub(crate) leaf: Vec<bool>,
+}
+
+impl Tree {
+    pub(crate) fn of(matrix: &Matrix<'_>) -> Tree {
+        let n = matrix.rows.len();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut top: Vec<usize> = Vec::new();
+        for (i, row) in matrix.rows.iter().enumerate() {
+            match row.parent.and_then(|p| children.get_mut(p)) {
+                Some(list) => list.push(i),
+                None => top.push(i),
+            }
+        }
+        // Shapes are interned bottom-up; rows come parents first, so walk backwards.
+        let mut shapes: BTreeMap<(u8, String, Vec<usize>), usize> = BTreeMap::new();
+        let mut shape = vec![0usize; n];
+        let mut worst = vec![Status::Reachable; n];
+        for i in (0..n).rev() {
+            let mut cells = String::new();
+            let mut w = Status::Reachable;
+            for c in 0..matrix.columns.len() {
+                match matrix.cell(i, c) {
+                    Some(f) => {
+                        let _ = write!(cells, "{}:{};", f.status.as_str(), f.problem_ids.join(","));
+                        if f.problem_ids.is_empty() && f.status != Status::Reachable {
+                            // Without problems a cell carries its own blockers: never merge.
+                            let _ = write!(cells, "#{i}");
+                        }
+                        w = worse(w, f.status);
+                    }
+                    None => cells.push_str("-;"),
+                }
+            }
+            let mut kid_shapes: Vec<usize> = Vec::new();
+            for &k in children.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                kid_shapes.push(shape.get(k).copied().unwrap_or(0));
+                w = worse(w, worst.get(k).copied().unwrap_or(Status::Reachable));
+            }
+            kid_shapes.sort_unstable();
+            let kind = matrix.rows.get(i).map_or(0, |r| r.kind as u8);
+            let next = shapes.len();
+            let id = *shapes.entry((kind, cells, kid_shapes)).or_insert(next);
+            if let Some(slot) = shape.get_mut(i) {
+                *slot = id;
+            }
+            if let Some(slot) = worst.get_mut(i) {
+                *slot = w;
+            }
+        }
+        let group = |rows: &[usize]| {
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            let mut index: BTreeMap<usize, usize> = BTreeMap::new();
+            for &r in rows {
+                let key = shape.get(r).copied().unwrap_or(0);
+                match index.get(&key) {
+                    Some(&g) => {
+                        if let Some(list) = groups.get_mut(g) {
+                            list.push(r);
+                        }
+                    }
+                    None => {
+                        index.insert(key, groups.len());
+                        groups.push(vec![r]);
+                    }
+                }
+            }
+            groups
+        };
+        Tree {
+            kids: children.iter().map(|c| group(c)).collect(),
+            tops: group(&top),
+            worst,
+            leaf: children.iter().map(Vec::is_empty).collect(),
+        }
+    }
+}
+
+fn worse(a: Status, b: Status) -> Status {
+    if b.severity() > a.severity() { b } else { a }
+}
+
 fn kind_rank(kind: TargetKind) -> u8 {
     match kind {
         TargetKind::Root => 0,

@@ -55,12 +55,12 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
     match &leg.inference_profile_arn {
         Some(arn) => context.set(
             "bedrock:InferenceProfileArn",
-            vec![with_account(arn, caller)],
+            vec![with_account(arn, caller.account())],
         ),
         None => context.set_absent("bedrock:InferenceProfileArn"),
     }
     let resource = if leg.kind == LegKind::Profile {
-        with_account(&leg.resource, caller)
+        with_account(&leg.resource, caller.account())
     } else {
         leg.resource.clone()
     };
@@ -68,10 +68,10 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
 }
 
 /// The profile ARN as seen from the caller's account (profiles are per-account resources).
-fn with_account(arn: &str, caller: &Caller) -> String {
+pub(crate) fn with_account(arn: &str, account: &str) -> String {
     match Arn::parse(arn) {
         Some(mut parsed) if !parsed.account.is_empty() => {
-            parsed.account = caller.account().to_string();
+            parsed.account = account.to_string();
             parsed.to_string()
         }
         _ => arn.to_string(),

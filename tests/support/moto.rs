@@ -2,7 +2,9 @@
 //! clients against it. Without the endpoint a test prints a note and passes, unless
 //! `CRIS_GUARD_REQUIRE_MOTO=1` (then it fails).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
@@ -42,4 +44,28 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         nanos % 1_000_000_000_000
     )
+}
+
+/// `POST /moto-api/reset` with a plain HTTP/1.1 request (no HTTP client dependency).
+#[allow(
+    dead_code,
+    reason = "only the tests that own a whole organization reset the server"
+)]
+pub fn moto_reset(endpoint: &str) {
+    let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority).expect("connect to moto");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST /moto-api/reset HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send reset");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read reset response");
+    let status = response.lines().next().unwrap_or_default();
+    assert!(status.contains(" 200"), "moto reset failed: {status}");
 }

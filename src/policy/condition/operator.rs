@@ -231,62 +231,29 @@ pub(crate) fn parse_template(text: &str) -> Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
-/// Seconds since the epoch from `YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|±hh:mm]` or a plain number.
+/// Seconds since the epoch from an ISO 8601 date or date-time (`2026-01-31`,
+/// `2026-01-31T00:00`, `2026-01-31T00:00:00.5Z`, `…+01:00`; UTC when it names no offset),
+/// parsed by `jiff`, or from a plain number of epoch seconds.
 pub fn parse_date(text: &str) -> Option<f64> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
         return Some(seconds);
     }
-    let (date, time) = match text.split_once(['T', 't', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (text, None),
-    };
-    let mut parts = date.split('-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut seconds = days_from_civil(year, month, day) as f64 * 86_400.0;
-    if let Some(time) = time {
-        let (clock, offset) = split_offset(time)?;
-        let mut fields = clock.split(':');
-        let hours: f64 = fields.next()?.parse().ok()?;
-        let minutes: f64 = fields.next().unwrap_or("0").parse().ok()?;
-        let secs: f64 = fields.next().unwrap_or("0").parse().ok()?;
-        if fields.next().is_some() || hours >= 24.0 || minutes >= 60.0 || secs >= 61.0 {
-            return None;
+    let timestamp = match text.parse::<jiff::Timestamp>() {
+        Ok(timestamp) => timestamp,
+        Err(_) => {
+            // No offset: a civil date-time, or a date at midnight, read as UTC.
+            let civil = text
+                .parse::<jiff::civil::DateTime>()
+                .or_else(|_| {
+                    text.parse::<jiff::civil::Date>()
+                        .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+                })
+                .ok()?;
+            jiff::tz::TimeZone::UTC.to_timestamp(civil).ok()?
         }
-        seconds += hours * 3600.0 + minutes * 60.0 + secs - offset;
-    }
-    Some(seconds)
-}
-
-fn split_offset(time: &str) -> Option<(&str, f64)> {
-    if let Some(clock) = time.strip_suffix(['Z', 'z']) {
-        return Some((clock, 0.0));
-    }
-    if let Some(pos) = time.rfind(['+', '-']) {
-        let (clock, offset) = time.split_at(pos);
-        let sign = if offset.starts_with('-') { -1.0 } else { 1.0 };
-        let (h, m) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
-        let hours: f64 = h.parse().ok()?;
-        let minutes: f64 = m.parse().ok()?;
-        return Some((clock, sign * (hours * 3600.0 + minutes * 60.0)));
-    }
-    Some((time, 0.0))
-}
-
-/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    };
+    Some(timestamp.as_second() as f64 + f64::from(timestamp.subsec_nanosecond()) / 1e9)
 }
 
 fn parse_network(text: &str) -> Option<Value> {
@@ -313,6 +280,10 @@ mod tests {
         );
         assert_eq!(parse_date("1700000000"), Some(1_700_000_000.0));
         assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("2026-02-30"), None, "no such day");
+        assert_eq!(parse_date("1970-01-01T00:01"), Some(60.0));
+        assert_eq!(parse_date("1970-01-01T00:00:00.5Z"), Some(0.5));
+        assert_eq!(parse_date("1970-01-01 00:00:10Z"), Some(10.0));
     }
 
     #[test]

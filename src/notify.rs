@@ -1,0 +1,71 @@
+//! What the guard publishes for a report's changes: verified proposals for the changed problems
+//! (bounded, saying what was left out) and the SNS messages (contract §5). Pure, so the guard and
+//! `cris-guard evaluate --format sns` build the very same messages.
+
+use std::collections::BTreeSet;
+
+use crate::alert::{self, Alert, FindingChange, SnsMessage, Trigger};
+use crate::findings::{Report, Status};
+use crate::remediation;
+use crate::snapshot::ValidSnapshot;
+
+/// At most this many changed problems (changed findings, for a report without problems) get a
+/// proposal per alert: each is verified by re-evaluating the organization, and a first sweep of
+/// a large organization must not run past the Lambda's timeout. The alert counts the rest and
+/// points at `cris-guard propose`.
+pub const MAX_PROPOSED: usize = 20;
+
+/// The messages that alert `changes` of `report` (one, or "part i of n"; none without
+/// changes), with proposals for the first [`MAX_PROPOSED`] changed problems that are blocked or
+/// conditional.
+pub fn alert_messages(
+    snapshot: &ValidSnapshot,
+    report: &Report,
+    changes: &[FindingChange],
+    trigger: &Trigger,
+    options: &remediation::Options,
+) -> Vec<SnsMessage> {
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    let fixable =
+        |c: &FindingChange| matches!(c.finding.status, Status::Blocked | Status::Conditional);
+    let problems = alert::changed_problems(changes, report);
+    let (wanted, unproposed): (BTreeSet<String>, usize) = if problems.is_empty() {
+        let eligible: Vec<&FindingChange> = changes.iter().filter(|c| fixable(c)).collect();
+        (
+            eligible
+                .iter()
+                .take(MAX_PROPOSED)
+                .map(|c| c.key())
+                .collect(),
+            eligible.len().saturating_sub(MAX_PROPOSED),
+        )
+    } else {
+        let eligible: Vec<_> = problems
+            .iter()
+            .filter(|p| p.changes.iter().any(|c| fixable(c)))
+            .collect();
+        (
+            eligible
+                .iter()
+                .take(MAX_PROPOSED)
+                .flat_map(|p| p.changes.iter().filter(|c| fixable(c)).map(|c| c.key()))
+                .collect(),
+            eligible.len().saturating_sub(MAX_PROPOSED),
+        )
+    };
+    let proposals = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        remediation::propose_for(snapshot, report, options, &wanted)
+    };
+    alert::messages(&Alert {
+        changes,
+        report,
+        trigger,
+        proposals: &proposals,
+        management_account_id: Some(&snapshot.snapshot.organization.management_account_id),
+        unproposed,
+    })
+}
