@@ -472,6 +472,26 @@ fn propose_names_denies_of_unapproved_profiles_as_by_design_instead_of_dropping_
     assert!(!stderr.contains("no verified fix"), "{stderr}");
 }
 
+/// In text, denies by design have their own heading and are not counted as missing fixes.
+#[test]
+fn propose_text_puts_denies_by_design_under_their_own_heading() {
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--approved-profile",
+        "us.amazon.nova-pro-v1:0",
+        "--format",
+        "text",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Denied by design (1 problem, 4 findings)"),
+        "{text}"
+    );
+    assert!(!text.contains("No verified fix"), "{text}");
+}
+
 /// Every `file://` an `apply` command names exists under `--output-dir` with the proposal's
 /// document, so the printed commands run as they are; a CfCT proposal also gets its manifest.
 #[test]
