@@ -498,7 +498,13 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         emit_json(&decisions.report())?;
         return Ok(expected.unwrap_or_else(|| decisions.summary().exit_code()));
     }
-    let report = decisions.to_report();
+    // The alert (sns) shows blockers per changed check; the other renderings show them once
+    // per problem.
+    let report = if args.format == Format::Sns {
+        decisions.to_report()
+    } else {
+        decisions.to_compact_report()
+    };
     // SARIF results point at each policy's line in the snapshot file (not for stdin).
     let snapshot_text = match args.format {
         Format::Sarif if args.selection.snapshot.as_os_str() != "-" => {
