@@ -1,7 +1,7 @@
 //! Live AWS: the only module (with `lambda` and `src/bin`) that knows SDK types. Reads the
 //! organization and Bedrock inference profiles into a [`crate::snapshot::Snapshot`], and
 //! implements the guard's three ports: the live organization (`source`), alert state in
-//! DynamoDB (`state`) and alerts to SNS (`sns`).
+//! DynamoDB (`state`), alerts to SNS (`sns`) and the last snapshot in S3 (`stored`).
 
 pub mod bedrock;
 pub mod calls;
@@ -13,4 +13,5 @@ pub mod reader;
 pub mod sns;
 pub mod source;
 pub mod state;
+pub mod stored;
 pub mod time;

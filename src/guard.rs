@@ -6,6 +6,13 @@
 //! - [`SnapshotSource`]: where the organization comes from (`aws::source::ReaderSource`).
 //! - [`StateStore`]: alert state per finding (`aws::state::DynamoStateStore`).
 //! - [`AlertSink`]: where alerts go (`aws::sns::SnsSink`).
+//! - [`SnapshotStore`]: the last snapshot between runs (`aws::stored::S3Objects`), so
+//!   that a CloudTrail event re-reads only what it names ([`SnapshotSource::update`]); the
+//!   scheduled sweep always reads everything. The snapshot is stored *after* alerting: a store
+//!   that fails is logged and costs the next event a full read, never an alert.
+//!
+//! With expectations (contract §6, [`Guard::with_expectations`]) only violated expectations
+//! alert: the findings the guard diffs are the ones an expectation names as violated.
 //!
 //! Triggers are hints. Whatever caused a run (one CloudTrail event, a batch of 50 from SQS,
 //! the scheduled sweep) the guard reads the organization once through [`SnapshotSource`],
@@ -51,8 +58,13 @@ use std::future::Future;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::alert::{self, FindingChange, FindingState, SnsMessage, StateView, Trigger};
+use crate::alert::{
+    self, FindingChange, FindingState, SnsMessage, StateView, Trigger, TriggerKind,
+};
 use crate::error::InputError;
+use crate::expectations::ExpectationsFile;
+use crate::findings::Report;
+use crate::org::Org;
 use crate::snapshot::{self, Snapshot};
 use crate::{notify, reachability, remediation};
 
@@ -63,6 +75,61 @@ const CLAIM_CONCURRENCY: usize = 16;
 pub trait SnapshotSource {
     /// A fresh, unvalidated snapshot; `capturedAt` is the time of this read.
     fn snapshot(&self) -> impl Future<Output = Result<Snapshot, SourceError>>;
+
+    /// `old` brought up to date after `event` (an EventBridge event as the Lambda receives
+    /// it). `old` keeps its `capturedAt` (its last full read, which decides when it is too
+    /// old to update); `as_of` is when this read saw the organization. A source that cannot
+    /// update reads everything (the default).
+    fn update(
+        &self,
+        old: Option<&Snapshot>,
+        event: &serde_json::Value,
+    ) -> impl Future<Output = Result<Updated, SourceError>> {
+        let _ = (old, event);
+        async {
+            let snapshot = self.snapshot().await?;
+            Ok(Updated {
+                as_of: snapshot.captured_at.clone(),
+                snapshot,
+            })
+        }
+    }
+}
+
+/// A snapshot brought up to date by [`SnapshotSource::update`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Updated {
+    pub snapshot: Snapshot,
+    /// When the organization was seen as `snapshot` shows it (the evaluation's time).
+    pub as_of: String,
+}
+
+/// The last snapshot, kept between runs (live: `aws::stored::S3Objects`).
+pub trait SnapshotStore {
+    /// The stored snapshot; `None` when there is none yet.
+    fn load(&self) -> impl Future<Output = Result<Option<Snapshot>, StoreError>>;
+    fn save(&self, snapshot: &Snapshot) -> impl Future<Output = Result<(), StoreError>>;
+}
+
+/// No stored snapshot: every run reads everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoStore;
+
+impl SnapshotStore for NoStore {
+    async fn load(&self) -> Result<Option<Snapshot>, StoreError> {
+        Ok(None)
+    }
+
+    async fn save(&self, _: &Snapshot) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Loading or saving the stored snapshot failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub message: String,
 }
 
 /// Where alerts go (live: `aws::sns::SnsSink`).
@@ -158,6 +225,41 @@ impl<S: SnapshotSource + ?Sized> SnapshotSource for &S {
     fn snapshot(&self) -> impl Future<Output = Result<Snapshot, SourceError>> {
         (**self).snapshot()
     }
+
+    fn update(
+        &self,
+        old: Option<&Snapshot>,
+        event: &serde_json::Value,
+    ) -> impl Future<Output = Result<Updated, SourceError>> {
+        (**self).update(old, event)
+    }
+}
+
+/// `None`: no stored snapshot (the deployment keeps none).
+impl<K: SnapshotStore> SnapshotStore for Option<K> {
+    async fn load(&self) -> Result<Option<Snapshot>, StoreError> {
+        match self {
+            Some(store) => store.load().await,
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        match self {
+            Some(store) => store.save(snapshot).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<K: SnapshotStore + ?Sized> SnapshotStore for &K {
+    fn load(&self) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> {
+        (**self).load()
+    }
+
+    fn save(&self, snapshot: &Snapshot) -> impl Future<Output = Result<(), StoreError>> {
+        (**self).save(snapshot)
+    }
 }
 
 impl<A: AlertSink + ?Sized> AlertSink for &A {
@@ -193,6 +295,9 @@ pub enum GuardError {
     InvalidSnapshot(InputError),
     #[error("alert state: {0}")]
     State(StateError),
+    /// The expectations do not fit the organization (one matches nothing): never a silent pass.
+    #[error("the expectations cannot be judged: {0}")]
+    InvalidExpectations(InputError),
     #[error(
         "publishing the alert failed ({rolled_back} claims rolled back, {not_rolled_back} not): {error}"
     )]
@@ -210,6 +315,7 @@ impl GuardError {
             GuardError::Source(_) => "SourceFailed",
             GuardError::InvalidSnapshot(_) => "InvalidSnapshot",
             GuardError::State(_) => "StateFailed",
+            GuardError::InvalidExpectations(_) => "InvalidExpectations",
             GuardError::Publish { .. } => "PublishFailed",
         }
     }
@@ -217,7 +323,10 @@ impl GuardError {
     /// Whether a retry can succeed: AWS faults can; a snapshot that does not validate is a
     /// bug or an organization the model cannot represent.
     pub fn retryable(&self) -> bool {
-        !matches!(self, GuardError::InvalidSnapshot(_))
+        !matches!(
+            self,
+            GuardError::InvalidSnapshot(_) | GuardError::InvalidExpectations(_)
+        )
     }
 }
 
@@ -233,16 +342,25 @@ pub struct RunSummary {
     /// Claims whose commit failed after publishing: alerted again after their lease (a
     /// duplicate, never a loss).
     pub uncommitted: usize,
+    /// How the snapshot was had: `full` or `updated` (from the stored one, per event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<&'static str>,
+    /// The snapshot could not be stored after the run (logged; the next event reads everything).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub store_failed: bool,
 }
 
 /// The guard: the ports, and what to evaluate and may propose.
 #[derive(Debug, Clone)]
-pub struct Guard<S, T, A> {
+pub struct Guard<S, T, A, K = NoStore> {
     pub source: S,
     pub state: T,
     pub sink: A,
+    pub snapshots: K,
     pub evaluation: reachability::Options,
     pub remediation: remediation::Options,
+    /// Where the expectations came from (for messages) and the file; `None`: every finding.
+    pub expectations: Option<(String, ExpectationsFile)>,
 }
 
 impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
@@ -257,19 +375,132 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
             source,
             state,
             sink,
+            snapshots: NoStore,
             evaluation,
             remediation,
+            expectations: None,
+        }
+    }
+}
+
+impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, T, A, K> {
+    /// The same guard keeping its last snapshot in `snapshots`.
+    pub fn with_snapshots<K2: SnapshotStore>(self, snapshots: K2) -> Guard<S, T, A, K2> {
+        Guard {
+            source: self.source,
+            state: self.state,
+            sink: self.sink,
+            snapshots,
+            evaluation: self.evaluation,
+            remediation: self.remediation,
+            expectations: self.expectations,
         }
     }
 
-    /// Reads, evaluates and alerts the changes since the stored state, for `trigger`.
+    /// The same guard alerting only on violations of `file` (read from `source`).
+    pub fn with_expectations(mut self, source: String, file: ExpectationsFile) -> Self {
+        self.expectations = Some((source, file));
+        self
+    }
+
+    /// Reads, evaluates and alerts the changes since the stored state, for `trigger`: a full
+    /// read (as for the scheduled sweep).
     pub async fn run(&self, trigger: &Trigger) -> Result<RunSummary, GuardError> {
+        self.run_events(trigger, &[]).await
+    }
+
+    /// [`Guard::run`], updating the stored snapshot with `events` (the EventBridge events of
+    /// an `Event` trigger) instead of reading everything.
+    pub async fn run_events(
+        &self,
+        trigger: &Trigger,
+        events: &[serde_json::Value],
+    ) -> Result<RunSummary, GuardError> {
         let mut summary = RunSummary::default();
-        let snapshot = self.source.snapshot().await.map_err(GuardError::Source)?;
+        let (mut snapshot, as_of, read) = self.read(trigger, events).await?;
+        summary.read = Some(read);
+        // Evaluated as of this read; stored with the time of its last full read.
+        let full_read_at = std::mem::replace(&mut snapshot.captured_at, as_of);
         let valid = snapshot::validate("the organization as read", snapshot)
             .map_err(GuardError::InvalidSnapshot)?;
-        let report = reachability::evaluate(&valid, &self.evaluation);
+        let report = self.report(&valid)?;
         summary.findings = report.findings.len();
+        self.alert(trigger, &valid, &report, &mut summary).await?;
+        let mut stored = valid.snapshot;
+        stored.captured_at = full_read_at;
+        if let Err(error) = self.snapshots.save(&stored).await {
+            tracing::error!(error = %error, "storing the snapshot failed; the next event reads everything");
+            summary.store_failed = true;
+        }
+        Ok(summary)
+    }
+
+    /// The organization now: from the stored snapshot and the events, or read in full (the
+    /// sweep, a trigger without events). Returns the snapshot, when it was seen, and how.
+    async fn read(
+        &self,
+        trigger: &Trigger,
+        events: &[serde_json::Value],
+    ) -> Result<(Snapshot, String, &'static str), GuardError> {
+        if trigger.kind == TriggerKind::Schedule || events.is_empty() {
+            let snapshot = self.source.snapshot().await.map_err(GuardError::Source)?;
+            let as_of = snapshot.captured_at.clone();
+            return Ok((snapshot, as_of, "full"));
+        }
+        let stored = self.snapshots.load().await.unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "loading the stored snapshot failed; reading everything");
+            None
+        });
+        // Nothing stored: one full read covers every event of the batch.
+        let Some(mut current) = stored else {
+            let snapshot = self.source.snapshot().await.map_err(GuardError::Source)?;
+            let as_of = snapshot.captured_at.clone();
+            return Ok((snapshot, as_of, "full"));
+        };
+        let mut as_of = current.captured_at.clone();
+        for event in events {
+            let updated = self
+                .source
+                .update(Some(&current), event)
+                .await
+                .map_err(GuardError::Source)?;
+            current = updated.snapshot;
+            as_of = updated.as_of;
+        }
+        Ok((current, as_of, "updated"))
+    }
+
+    /// The report the alerts are diffed from: every finding, or with expectations only the
+    /// findings an expectation names as violated.
+    fn report(&self, valid: &snapshot::ValidSnapshot) -> Result<Report, GuardError> {
+        let Some((source, file)) = &self.expectations else {
+            return Ok(reachability::evaluate(valid, &self.evaluation));
+        };
+        let org = Org::new(valid);
+        let mut decisions = reachability::decide(&org, &self.evaluation);
+        decisions
+            .set_expectations(source, file)
+            .map_err(GuardError::InvalidExpectations)?;
+        let mut report = decisions.to_report();
+        let violated: std::collections::HashSet<&str> = report
+            .expectations
+            .iter()
+            .flat_map(|e| e.violations.iter().map(String::as_str))
+            .collect();
+        report
+            .findings
+            .retain(|f| violated.contains(f.key().as_str()));
+        Ok(report)
+    }
+
+    /// Diffs `report` against the alert state, claims, publishes and commits (module docs).
+    async fn alert(
+        &self,
+        trigger: &Trigger,
+        valid: &snapshot::ValidSnapshot,
+        report: &Report,
+        summary: &mut RunSummary,
+    ) -> Result<(), GuardError> {
         let organization_id = report.organization_id.clone();
 
         let stored = self
@@ -277,7 +508,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
             .load(&organization_id)
             .await
             .map_err(GuardError::State)?;
-        let changes = alert::diff(&stored, &report);
+        let changes = alert::diff(&stored, report);
         summary.changes = changes.len();
         if changes.is_empty() {
             tracing::info!(
@@ -286,7 +517,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
                 trigger = trigger.kind.as_str(),
                 "no change"
             );
-            return Ok(summary);
+            return Ok(());
         }
 
         let claimed = self.claim_all(&organization_id, changes).await?;
@@ -298,19 +529,14 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
                 lost = summary.lost,
                 "every change was claimed by another invocation"
             );
-            return Ok(summary);
+            return Ok(());
         }
 
         // Proposals only once something is to be said, for the changed problems this alert
         // carries (bounded: `notify::MAX_PROPOSED`).
         let claimed_changes: Vec<FindingChange> = claimed.iter().map(|(c, _)| c.clone()).collect();
-        let messages = notify::alert_messages(
-            &valid,
-            &report,
-            &claimed_changes,
-            trigger,
-            &self.remediation,
-        );
+        let messages =
+            notify::alert_messages(valid, report, &claimed_changes, trigger, &self.remediation);
         for message in &messages {
             if let Err(error) = self.sink.publish(message).await {
                 tracing::error!(
@@ -342,7 +568,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
             changed_by = trigger.changed_by().unwrap_or("-"),
             "alert published"
         );
-        Ok(summary)
+        Ok(())
     }
 
     /// Claims every change; returns the won ones. On a store error, rolls back what was won.

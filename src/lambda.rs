@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::alert::TriggerKind;
-use crate::guard::{AlertSink, Guard, GuardError, RunSummary, SnapshotSource, StateStore};
+use crate::guard::{
+    AlertSink, Guard, GuardError, RunSummary, SnapshotSource, SnapshotStore, StateStore,
+};
 
 pub use config::{Config, ConfigError};
 
@@ -64,8 +66,8 @@ impl InvocationSummary {
 }
 
 /// Handles one invocation payload (SQS batch or EventBridge event).
-pub async fn handle<S: SnapshotSource, T: StateStore, A: AlertSink>(
-    guard: &Guard<S, T, A>,
+pub async fn handle<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore>(
+    guard: &Guard<S, T, A, K>,
     payload: &Value,
 ) -> Result<InvocationSummary, GuardError> {
     let decoded = event::decode(payload);
@@ -87,7 +89,7 @@ pub async fn handle<S: SnapshotSource, T: StateStore, A: AlertSink>(
         );
         return Ok(summary);
     };
-    summary.run = guard.run(&trigger).await?;
+    summary.run = guard.run_events(&trigger, &decoded.raw_events).await?;
     summary.evaluated = true;
     Ok(summary)
 }

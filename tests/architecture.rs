@@ -191,10 +191,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("notify", &["alert", "findings", "remediation", "snapshot"]),
     (
         "guard",
+        // expectations, findings, org: judging the Lambda's expectations (contract §6).
         &[
             "alert",
             "error",
+            "expectations",
+            "findings",
             "notify",
+            "org",
             "reachability",
             "remediation",
             "snapshot",

@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use cris_guard::alert::{FindingState, SnsMessage, StateView};
 use cris_guard::guard::{
-    Claim, ClaimOutcome, Guard, GuardError, SourceError, StateError, StateStore, state_pk,
+    Claim, ClaimOutcome, Guard, GuardError, SnapshotStore, SourceError, StateError, StateStore,
+    StoreError, state_pk,
 };
 use cris_guard::lambda::handle;
 use cris_guard::snapshot::Snapshot;
@@ -25,7 +26,7 @@ use serde_json::Value;
 mod fixtures;
 #[path = "support/ports.rs"]
 mod ports;
-use fixtures::{ALICE, blog, config, event, event_files, fixed};
+use fixtures::{ALICE, SANDBOX, SECURITY, blog, config, event, event_files, fixed};
 use ports::{FakeSource, RecordingSink};
 
 /// DynamoDB semantics in memory: `claim` and `release` apply the same conditions as
@@ -449,4 +450,173 @@ async fn an_alert_about_new_problems_carries_their_verified_proposals() {
                 .as_array()
                 .is_some_and(Vec::is_empty)
     }));
+}
+
+/// The stored snapshot in memory; `fail_save` makes storing fail (S3 down, access denied).
+#[derive(Default)]
+struct MemorySnapshots {
+    stored: Mutex<Option<Snapshot>>,
+    fail_save: AtomicBool,
+}
+
+impl MemorySnapshots {
+    fn holding(snapshot: Snapshot) -> Self {
+        MemorySnapshots {
+            stored: Mutex::new(Some(snapshot)),
+            ..MemorySnapshots::default()
+        }
+    }
+
+    fn stored(&self) -> Option<Snapshot> {
+        self.stored.lock().unwrap().clone()
+    }
+}
+
+impl SnapshotStore for MemorySnapshots {
+    async fn load(&self) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.stored())
+    }
+
+    async fn save(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        if self.fail_save.load(Ordering::SeqCst) {
+            return Err(StoreError {
+                message: "S3 PutObject: AccessDenied".into(),
+            });
+        }
+        *self.stored.lock().unwrap() = Some(snapshot.clone());
+        Ok(())
+    }
+}
+
+/// The organization is `now`; the store holds `stored` (its last full read).
+fn stored_guard(
+    now: Snapshot,
+    stored: MemorySnapshots,
+) -> Guard<FakeSource, MemoryStore, RecordingSink, MemorySnapshots> {
+    guard(now).with_snapshots(stored)
+}
+
+#[tokio::test]
+async fn an_event_updates_the_stored_snapshot_instead_of_reading_everything() {
+    // Stored: the fixed organization of a full read at T0; the event re-attaches the deny.
+    let mut before = fixed();
+    before.captured_at = "2026-11-30T00:00:00Z".into();
+    let mut now = blog();
+    now.captured_at = "2026-11-30T06:00:00Z".into();
+    let g = stored_guard(now.clone(), MemorySnapshots::holding(before));
+    let summary = handle(&g, &event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(summary.run.read, Some("updated"));
+    assert_eq!(g.source.calls.load(Ordering::SeqCst), 0, "no full read");
+    assert_eq!(
+        *g.source.updates.lock().unwrap(),
+        vec!["2026-11-30T00:00:00Z".to_string()],
+        "the stored snapshot is what was updated"
+    );
+    assert_eq!(g.sink.take().len(), 1, "the re-attached deny alerts");
+    // Alert state carries the time of this read; the stored snapshot keeps its full read's.
+    assert!(
+        g.state
+            .items()
+            .values()
+            .all(|s| s.snapshot_captured_at == "2026-11-30T06:00:00Z")
+    );
+    let stored = g.snapshots.stored().unwrap();
+    assert_eq!(stored.captured_at, "2026-11-30T00:00:00Z");
+    assert_eq!(
+        Snapshot {
+            captured_at: now.captured_at.clone(),
+            ..stored
+        },
+        now
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_reads_everything_and_stores_it() {
+    let g = stored_guard(blog(), MemorySnapshots::holding(fixed()));
+    let summary = handle(&g, &event("scheduled-sweep.json")).await.unwrap();
+    assert_eq!(summary.run.read, Some("full"));
+    assert_eq!(g.source.calls.load(Ordering::SeqCst), 1);
+    assert!(g.source.updates.lock().unwrap().is_empty());
+    assert_eq!(g.snapshots.stored(), Some(blog()));
+}
+
+#[tokio::test]
+async fn an_event_without_a_stored_snapshot_reads_everything_once_and_stores_it() {
+    let g = stored_guard(blog(), MemorySnapshots::default());
+    let summary = handle(&g, &event("sqs-batch-two-attach-policy.json"))
+        .await
+        .unwrap();
+    assert_eq!(summary.run.read, Some("full"));
+    assert_eq!(g.source.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(g.snapshots.stored(), Some(blog()));
+}
+
+#[tokio::test]
+async fn a_failed_store_of_the_snapshot_still_alerts() {
+    let store = MemorySnapshots::default();
+    store.fail_save.store(true, Ordering::SeqCst);
+    let g = stored_guard(blog(), store);
+    let summary = handle(&g, &event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert!(summary.run.store_failed);
+    assert_eq!(g.sink.take().len(), 1, "the alert went out");
+    assert!(!g.state.items().is_empty());
+    assert_eq!(g.snapshots.stored(), None);
+}
+
+fn expecting(file: Value) -> TestGuard {
+    let file =
+        cris_guard::expectations::parse("expectations.json", file.to_string().as_bytes()).unwrap();
+    guard(blog()).with_expectations("expectations.json".into(), file)
+}
+
+#[tokio::test]
+async fn with_expectations_only_violations_alert() {
+    // Sandbox blocked is intended; Security blocked is not.
+    let g = expecting(serde_json::json!({ "expectations": [
+        { "name": "sandbox stays blocked", "targets": [SANDBOX], "expect": "blocked" },
+        { "name": "security reaches Claude", "targets": [SECURITY], "expect": "reachable" },
+    ]}));
+    let summary = handle(&g, &event("organizations-attach-policy.json"))
+        .await
+        .unwrap();
+    assert!(summary.run.changes > 0);
+    let messages = g.sink.take();
+    assert_eq!(messages.len(), 1);
+    let keys: Vec<String> = g.state.items().into_keys().collect();
+    assert!(
+        keys.iter().all(|k| k.contains(SECURITY)),
+        "only the violated expectation's findings alert: {keys:?}"
+    );
+    assert!(
+        !messages[0].email.contains("Root/Sandbox"),
+        "{}",
+        messages[0].email
+    );
+
+    // Every intent holds: nothing alerts although Sandbox is blocked.
+    let g = expecting(serde_json::json!({ "expectations": [
+        { "name": "sandbox stays blocked", "targets": [SANDBOX], "expect": "blocked" },
+    ]}));
+    let summary = handle(&g, &event("scheduled-sweep.json")).await.unwrap();
+    assert_eq!((summary.run.changes, summary.run.findings), (0, 0));
+    assert!(g.sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn expectations_that_match_nothing_fail_the_invocation() {
+    let g = expecting(serde_json::json!({ "expectations": [
+        { "name": "typo", "targets": ["Root/Sandbx"], "expect": "blocked" },
+    ]}));
+    let err = handle(&g, &event("scheduled-sweep.json"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GuardError::InvalidExpectations(_)), "{err}");
+    assert!(!err.retryable());
+    assert!(err.to_string().contains("Sandbx"), "{err}");
+    assert!(g.sink.take().is_empty());
 }

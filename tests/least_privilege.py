@@ -61,6 +61,8 @@ SCOPED_TO = {
     "sqs": "GuardQueue",
     "logs": "GuardLogGroup",
     "kms": TOPIC_KEY,
+    # Objects under one key prefix (`!Sub ${GuardBucket.Arn}/prefix/*`), never the whole bucket.
+    "s3": "GuardBucket",
 }
 
 EDGE_DIRS = ("src/aws", "src/lambda", "src/bin")
@@ -223,8 +225,13 @@ def as_list(value: object) -> list:
 
 
 def ref_of(value: object) -> str | None:
-    """The logical id of `!Ref X` or `!GetAtt X.Arn`, else None."""
+    """The logical id of `!Ref X`, `!GetAtt X.Arn` or `!Sub ${X.Arn}/prefix/*` (objects under a
+    key prefix of bucket X), else None."""
     if isinstance(value, dict) and len(value) == 1:
+        sub = value.get("Fn::Sub")
+        if isinstance(sub, str):
+            match = re.fullmatch(r"\$\{(\w+)\.Arn\}/[A-Za-z0-9_.-]+/\*", sub)
+            return match.group(1) if match else None
         if "Ref" in value and isinstance(value["Ref"], str):
             return value["Ref"]
         if "Fn::GetAtt" in value:
@@ -441,6 +448,9 @@ def self_test(template: dict, calls: dict[str, list[str]]) -> tuple[int, list[st
         ("a wildcard action",
          lambda t: statement(t, "ReadInferenceProfiles")["Action"].append("bedrock:*"), "wildcard action"),
         ("sns:Publish on *", lambda t: statement(t, "PublishAlerts").__setitem__("Resource", "*"), 'Resource "*"'),
+        ("the stored snapshot on the whole bucket",
+         lambda t: statement(t, "StoredSnapshot").__setitem__("Resource", {"Fn::Sub": "${GuardBucket.Arn}/*"}),
+         "expected !Ref/!GetAtt GuardBucket"),
         ("NotAction", lambda t: policy_statements(t).append(
             {"Sid": "X", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}), "NotAction"),
         ("a managed policy on the role",

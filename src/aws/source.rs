@@ -1,10 +1,11 @@
-//! The guard's live [`SnapshotSource`]: the organization read afresh through [`SnapshotReader`].
+//! The guard's live [`SnapshotSource`]: the organization read afresh, or a stored snapshot
+//! brought up to date after an event, through [`SnapshotReader`].
 
 use aws_config::SdkConfig;
 
 use crate::aws::reader::{NoProgress, ReaderOptions, SnapshotReader};
 use crate::aws::time;
-use crate::guard::{SnapshotSource, SourceError};
+use crate::guard::{SnapshotSource, SourceError, Updated};
 use crate::snapshot::Snapshot;
 
 /// Reads the organization and the inference profiles of the configured Regions, stamping each
@@ -23,17 +24,47 @@ impl ReaderSource {
             profile_regions,
         }
     }
-}
 
-impl SnapshotSource for ReaderSource {
-    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+    /// A reader stamping its reads with the current time. Clients are cheap to make from the
+    /// shared configuration; the options carry this read's timestamp.
+    fn reader(&self) -> SnapshotReader {
         let mut options = ReaderOptions::new(time::now_rfc3339());
         if !self.profile_regions.is_empty() {
             options.profile_regions = self.profile_regions.clone();
         }
-        // Clients are cheap to make from the shared configuration; the options carry this
-        // read's timestamp.
-        let outcome = SnapshotReader::new(&self.conf, options)
+        SnapshotReader::new(&self.conf, options)
+    }
+}
+
+impl SnapshotSource for ReaderSource {
+    async fn update(
+        &self,
+        old: Option<&Snapshot>,
+        event: &serde_json::Value,
+    ) -> Result<Updated, SourceError> {
+        let reader = self.reader();
+        let as_of = reader.options().captured_at.clone();
+        let (outcome, how) = reader
+            .update(old, event, &NoProgress)
+            .await
+            .map_err(|err| SourceError {
+                message: err.to_string(),
+            })?;
+        tracing::info!(
+            update = %how,
+            calls = outcome.stats.total_calls(),
+            retries = outcome.stats.total_retries(),
+            "brought the stored snapshot up to date"
+        );
+        Ok(Updated {
+            snapshot: outcome.snapshot,
+            as_of,
+        })
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        let outcome = self
+            .reader()
             .read(&NoProgress)
             .await
             .map_err(|err| SourceError {

@@ -6,7 +6,9 @@
 #![recursion_limit = "256"]
 
 use aws_config::BehaviorVersion;
-use cris_guard::aws::{sns::SnsSink, source::ReaderSource, state::DynamoStateStore};
+use cris_guard::aws::{
+    sns::SnsSink, source::ReaderSource, state::DynamoStateStore, stored::S3Objects,
+};
 use cris_guard::guard::GuardError;
 use cris_guard::lambda::{self, Config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -26,11 +28,35 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let conf = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let guard = config.guard(
-        ReaderSource::new(&conf, config.source_regions.clone()),
-        DynamoStateStore::new(aws_sdk_dynamodb::Client::new(&conf), &config.table_name),
-        SnsSink::new(aws_sdk_sns::Client::new(&conf), &config.topic_arn),
-    );
+    let objects = config
+        .bucket
+        .as_ref()
+        .map(|bucket| S3Objects::new(aws_sdk_s3::Client::new(&conf), bucket));
+    let mut guard = config
+        .guard(
+            ReaderSource::new(&conf, config.source_regions.clone()),
+            DynamoStateStore::new(aws_sdk_dynamodb::Client::new(&conf), &config.table_name),
+            SnsSink::new(aws_sdk_sns::Client::new(&conf), &config.topic_arn),
+        )
+        .with_snapshots(objects.clone());
+    // Expectations that cannot be read or parsed stop the cold start (every invocation fails,
+    // the errors alarm fires): never a silent pass.
+    if let (Some(objects), Some(key)) = (&objects, &config.expectations_key) {
+        let source = format!("s3://{}/{key}", objects.bucket());
+        let bytes = objects
+            .get(key)
+            .await
+            .and_then(|found| {
+                found.ok_or_else(|| cris_guard::guard::StoreError {
+                    message: format!("{source} does not exist"),
+                })
+            })
+            .inspect_err(|err| tracing::error!(error = %err, "reading the expectations failed"))?;
+        let file = cris_guard::expectations::parse(&source, &bytes)
+            .inspect_err(|err| tracing::error!(error = %err, "invalid expectations"))?;
+        tracing::info!(expectations = file.expectations.len(), %source, "alerting on violated expectations only");
+        guard = guard.with_expectations(source, file);
+    }
     // Timings for cold-start measurements (`scripts/cold-start`); CloudWatch's REPORT line
     // has the platform's own figures.
     tracing::info!(

@@ -8,6 +8,8 @@ pub const TABLE_NAME: &str = "CRIS_GUARD_TABLE_NAME";
 pub const SOURCE_REGIONS: &str = "CRIS_GUARD_SOURCE_REGIONS";
 pub const APPROVED_PROFILES: &str = "CRIS_GUARD_APPROVED_PROFILES";
 pub const ADMIN_PRINCIPALS: &str = "CRIS_GUARD_ADMIN_PRINCIPALS";
+pub const BUCKET: &str = "CRIS_GUARD_BUCKET";
+pub const EXPECTATIONS_KEY: &str = "CRIS_GUARD_EXPECTATIONS_KEY";
 
 /// A configuration variable that is missing or malformed; names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +32,11 @@ pub struct Config {
     pub approved_profiles: Vec<String>,
     /// ARN patterns of administration principals, added to the built-in list.
     pub admin_principals: Vec<String>,
+    /// The bucket of the stored snapshot and the expectations; `None`: every run reads the
+    /// whole organization.
+    pub bucket: Option<String>,
+    /// The expectations object in `bucket` (contract §6); `None`: every finding alerts.
+    pub expectations_key: Option<String>,
 }
 
 impl Config {
@@ -81,12 +88,27 @@ impl Config {
                 problem: format!("`{bad}` is not an ARN pattern (arn:...)"),
             });
         }
+        let optional = |variable: &'static str| {
+            lookup(variable)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let bucket = optional(BUCKET);
+        let expectations_key = optional(EXPECTATIONS_KEY);
+        if expectations_key.is_some() && bucket.is_none() {
+            return Err(ConfigError {
+                variable: BUCKET,
+                problem: format!("is not set, but `{EXPECTATIONS_KEY}` names an object in it"),
+            });
+        }
         Ok(Config {
             topic_arn,
             table_name,
             source_regions,
             approved_profiles: list(APPROVED_PROFILES),
             admin_principals,
+            bucket,
+            expectations_key,
         })
     }
 
@@ -180,5 +202,26 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.variable, SOURCE_REGIONS);
         assert!(err.to_string().contains("CRIS_GUARD_SOURCE_REGIONS"));
+    }
+
+    #[test]
+    fn expectations_need_the_bucket_they_are_in() {
+        let base = [
+            (TOPIC_ARN, "arn:aws:sns:us-east-1:111111111111:t"),
+            (TABLE_NAME, "t"),
+        ];
+        let ok = from(&base).unwrap();
+        assert_eq!((ok.bucket, ok.expectations_key), (None, None));
+        let err = from(&[base[0], base[1], (EXPECTATIONS_KEY, "expectations.json")]).unwrap_err();
+        assert_eq!(err.variable, BUCKET);
+        let ok = from(&[
+            base[0],
+            base[1],
+            (BUCKET, "b"),
+            (EXPECTATIONS_KEY, " expectations.json "),
+        ])
+        .unwrap();
+        assert_eq!(ok.bucket.as_deref(), Some("b"));
+        assert_eq!(ok.expectations_key.as_deref(), Some("expectations.json"));
     }
 }

@@ -24,6 +24,9 @@ pub struct Decoded {
     /// `None` when nothing in the payload calls for an evaluation (only failed calls or
     /// undecodable records).
     pub trigger: Option<Trigger>,
+    /// The EventBridge events behind `trigger.events`, as received (the stored snapshot is
+    /// updated from them).
+    pub raw_events: Vec<Value>,
     /// Whether the payload was an SQS batch (the response then reports batch item failures).
     pub from_sqs: bool,
     /// SQS records, or 1 for a direct invocation.
@@ -93,6 +96,7 @@ pub enum Hint {
 pub fn decode(payload: &Value) -> Decoded {
     let mut decoded = Decoded {
         trigger: None,
+        raw_events: Vec::new(),
         from_sqs: false,
         records: 0,
         failed_calls: 0,
@@ -113,7 +117,7 @@ pub fn decode(payload: &Value) -> Decoded {
             };
             match serde_json::from_str::<Value>(&record.body)
                 .map_err(|e| e.to_string())
-                .and_then(|v| hint(&v))
+                .and_then(|v| Ok((hint(&v)?, v)))
             {
                 Ok(h) => hints.push(h),
                 Err(err) => {
@@ -129,7 +133,7 @@ pub fn decode(payload: &Value) -> Decoded {
     } else {
         decoded.records = 1;
         match hint(payload) {
-            Ok(h) => hints.push(h),
+            Ok(h) => hints.push((h, payload.clone())),
             Err(err) => {
                 tracing::warn!(error = %err, "skipping a payload that is not an EventBridge event");
                 decoded.undecodable += 1;
@@ -138,13 +142,14 @@ pub fn decode(payload: &Value) -> Decoded {
     }
     let mut schedule = false;
     let mut events: Vec<ChangeEvent> = Vec::new();
-    for h in hints {
+    for (h, raw) in hints {
         match h {
             Hint::Schedule => schedule = true,
             Hint::Change(event) => {
                 // EventBridge and SQS deliver at least once: the same event id may repeat.
                 if event.id.is_empty() || !events.iter().any(|e| e.id == event.id) {
                     events.push(event);
+                    decoded.raw_events.push(raw);
                 }
             }
             Hint::FailedCall { event_name } => {

@@ -9,15 +9,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use cris_guard::alert::SnsMessage;
-use cris_guard::guard::{AlertSink, PublishError, SnapshotSource, SourceError};
+use cris_guard::guard::{AlertSink, PublishError, SnapshotSource, SourceError, Updated};
 use cris_guard::snapshot::Snapshot;
 use tokio::sync::Notify;
 
 /// A set snapshot, or a set failure; `hang` makes the read never finish (a Lambda timing out
-/// while reading) after notifying `entered`. `calls` counts the reads.
+/// while reading) after notifying `entered`. `calls` counts the full reads; `updates` records
+/// the `capturedAt` of every snapshot it was asked to update (an update answers with the set
+/// organization, keeping the old snapshot's `capturedAt` as [`SnapshotSource::update`] does).
 pub struct FakeSource {
     snapshot: Mutex<Result<Snapshot, SourceError>>,
     pub calls: AtomicUsize,
+    pub updates: Mutex<Vec<String>>,
     pub hang: AtomicBool,
     pub entered: Notify,
 }
@@ -27,6 +30,7 @@ impl FakeSource {
         FakeSource {
             snapshot: Mutex::new(Ok(snapshot)),
             calls: AtomicUsize::new(0),
+            updates: Mutex::new(Vec::new()),
             hang: AtomicBool::new(false),
             entered: Notify::new(),
         }
@@ -51,6 +55,22 @@ impl SnapshotSource for FakeSource {
             std::future::pending::<()>().await;
         }
         self.snapshot.lock().unwrap().clone()
+    }
+
+    async fn update(
+        &self,
+        old: Option<&Snapshot>,
+        _event: &serde_json::Value,
+    ) -> Result<Updated, SourceError> {
+        let Some(old) = old else {
+            let snapshot = self.snapshot().await?;
+            let as_of = snapshot.captured_at.clone();
+            return Ok(Updated { snapshot, as_of });
+        };
+        self.updates.lock().unwrap().push(old.captured_at.clone());
+        let mut snapshot = self.snapshot.lock().unwrap().clone()?;
+        let as_of = std::mem::replace(&mut snapshot.captured_at, old.captured_at.clone());
+        Ok(Updated { snapshot, as_of })
     }
 }
 
