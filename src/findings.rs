@@ -38,6 +38,10 @@ pub struct Unresolved {
     /// Finding keys ([`Finding::key`]) this is about.
     pub fixes: Vec<String>,
     pub reason: String,
+    /// The findings are denied by design: they concern profiles outside the approved ones
+    /// (`--approved-profile`), so nothing is proposed and nothing is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_design: bool,
     /// The [`Problem::id`] this entry is about (absent for findings that name no problem).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_id: Option<String>,

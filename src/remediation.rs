@@ -192,6 +192,8 @@ fn rejected(problems: Vec<String>, finding: &Finding, rejection: Rejection) -> R
         problems,
         finding: finding.key(),
         reason: rejection.to_string(),
+        // Intent first: a deny of a profile nobody approved is by design, not a missing fix.
+        by_design: matches!(rejection, Rejection::NotApproved { .. }),
     }
 }
 
@@ -205,6 +207,7 @@ fn rejected_group<'a>(
         problems: finding.problem_ids.clone(),
         finding: finding.key(),
         reason: reason.clone(),
+        by_design: false,
     })
 }
 

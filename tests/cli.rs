@@ -427,8 +427,10 @@ fn usage_errors_exit_3() {
     );
 }
 
+/// Intent first: the blog's blocked findings all concern profiles outside
+/// `--approved-profile`, so they are named per problem as denied by design, not as missing fixes.
 #[test]
-fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
+fn propose_names_denies_of_unapproved_profiles_as_by_design_instead_of_dropping_them() {
     let out = run(&[
         "propose",
         "--snapshot",
@@ -459,6 +461,7 @@ fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
         "one entry per problem: {unresolved:#?}"
     );
     assert_eq!(unresolved[0]["problemId"], "pb-8cddea36");
+    assert_eq!(unresolved[0]["byDesign"], true);
     assert_eq!(report["problems"][0]["proposalIds"], serde_json::json!([]));
     assert!(
         report["problems"][0]["unresolvedReason"]
@@ -466,10 +469,27 @@ fn propose_names_problems_it_cannot_fix_instead_of_dropping_them() {
             .is_some_and(|r| r.contains("not an approved profile"))
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("no verified fix"), "{stderr}");
+}
+
+/// In text, denies by design have their own heading and are not counted as missing fixes.
+#[test]
+fn propose_text_puts_denies_by_design_under_their_own_heading() {
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        "examples/blog/snapshot.json",
+        "--approved-profile",
+        "us.amazon.nova-pro-v1:0",
+        "--format",
+        "text",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stderr.contains("1 problem(s) have no verified fix"),
-        "{stderr}"
+        text.contains("Denied by design (1 problem, 4 findings)"),
+        "{text}"
     );
+    assert!(!text.contains("No verified fix"), "{text}");
 }
 
 /// Every `file://` an `apply` command names exists under `--output-dir` with the proposal's

@@ -698,10 +698,11 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
     report.proposals = proposals;
     report.unresolved = unresolved;
     remediation::link_problems(&mut report);
-    if !report.unresolved.is_empty() {
+    // Problems denied by design are reported, not counted as missing fixes.
+    let unfixed = report.unresolved.iter().filter(|u| !u.by_design).count();
+    if unfixed > 0 {
         eprintln!(
-            "cris-guard: {} problem(s) have no verified fix for some findings; see `unresolved` in the output",
-            report.unresolved.len()
+            "cris-guard: {unfixed} problem(s) have no verified fix for some findings; see `unresolved` in the output"
         );
     }
     let output = match args.format {

@@ -32,6 +32,8 @@ const PV1: &str = "CT.MULTISERVICE.PV.1";
 const REGION_KEY: &str = "aws:RequestedRegion";
 const PRINCIPAL_KEY: &str = "aws:PrincipalARN";
 const IPA: &str = "bedrock:InferenceProfileArn";
+/// `aws:RequestedRegion` of a global profile's Region-less model request.
+const UNSPECIFIED: &str = "unspecified";
 
 /// The roles the CT.MULTISERVICE.PV.1 artifact always exempts (domain.md §4.2).
 const PV1_ROLES: &[&str] = &[
@@ -149,6 +151,9 @@ struct Needs<'a> {
     pv1_all: Vec<Control<'a>>,
     affected: BTreeSet<String>,
     patterns: Vec<String>,
+    /// The landing zone's Region deny is turned off and replaced by CT.MULTISERVICE.PV.1 on
+    /// its OUs (a global profile's `unspecified` leg cannot be governed).
+    replace: bool,
 }
 
 impl Needs<'_> {
@@ -166,7 +171,7 @@ impl Needs<'_> {
     /// Where the landing zone's Region deny is attached, when a Region is to be governed:
     /// where [`placements`] starts.
     fn points(&self) -> Vec<String> {
-        if self.govern.is_empty() {
+        if self.govern.is_empty() && !self.replace {
             return Vec::new();
         }
         let mut points = BTreeSet::new();
@@ -259,7 +264,9 @@ pub(crate) fn plans(
                 .map(|regions| (c, regions.clone()))
         })
         .collect();
+    let global = govern.contains(UNSPECIFIED);
     let needs = Needs {
+        replace: global && !landing_zone.is_empty(),
         govern,
         landing_zone,
         pv1_blocking,
@@ -267,6 +274,13 @@ pub(crate) fn plans(
         affected: group.findings.iter().map(|f| f.target_id.clone()).collect(),
         patterns: ctx.exemption_patterns(profiles),
     };
+    if needs.replace {
+        // `unspecified` cannot be governed: replace the landing-zone Region deny, or edit it
+        // through CfCT (drift-prone).
+        let option1 = parameters::option1(ctx, &needs, ids);
+        let edit = cfct::edit_region_deny(ctx, &needs, ids);
+        return Ok(vec![option1, edit]);
+    }
     let option1 = parameters::option1(ctx, &needs, ids);
     let option2 = cfct::option2(ctx, &needs, ids);
     Ok(vec![option1, option2])
@@ -322,12 +336,51 @@ fn govern(needs: &Needs, plan: &mut Plan) {
     for control in &needs.landing_zone {
         allow_regions(plan, control, GRREGIONDENY, &regions);
         names.push(format!("{} ({})", control.record.name, control.record.id));
+        // Every Region a removed deny governed is probed: CT.MULTISERVICE.PV.1 allows the first
+        // landing-zone control's Regions, which another removed deny may not have allowed.
+        plan.new_regions.extend(control.regions());
     }
     plan.new_regions.extend(needs.govern.iter().cloned());
     plan.apply.push(format!(
         "# 1. Govern {r} in the landing zone: Control Tower console > Landing zone settings > Modify settings > add {r} > Update landing zone (or `aws controltower update-landing-zone` with {r} added to governedRegions in your landing-zone manifest). It can take 60 minutes or more; then check that every account is Enrolled and nothing has drifted. Control Tower re-writes GRREGIONDENY in {n} itself: never edit it.",
         r = join_list(&regions),
         n = join_list(&names)
+    ));
+}
+
+/// Turns the landing zone's Region deny off: its GRREGIONDENY statements leave the Control
+/// Tower policies (the policy is detached where nothing else is left in it).
+fn disable_region_deny(needs: &Needs, plan: &mut Plan) {
+    let mut names = Vec::new();
+    for control in &needs.landing_zone {
+        let mut after = control.json.clone();
+        if let Some(list) = doc::statements_mut(&mut after) {
+            list.retain(|s| doc::sid(s).as_deref() != Some(GRREGIONDENY));
+        }
+        if doc::statements(&after).is_empty() {
+            for target in &control.record.targets {
+                plan.changes.push(crate::what_if::Change::Detach {
+                    policy_id: control.record.id.clone(),
+                    target_id: target.clone(),
+                });
+            }
+            plan.documents.push(super::plan::Doc {
+                file: super::plan::file_name(&control.record.name, &control.record.id),
+                before: Some(control.json.clone()),
+                after,
+            });
+        } else {
+            plan.update_policy(control.record, control.json.clone(), after);
+        }
+        names.push(format!("{} ({})", control.record.name, control.record.id));
+        // Every Region a removed deny governed is probed: CT.MULTISERVICE.PV.1 allows the first
+        // landing-zone control's Regions, which another removed deny may not have allowed.
+        plan.new_regions.extend(control.regions());
+    }
+    plan.new_regions.extend(needs.govern.iter().cloned());
+    plan.apply.push(format!(
+        "# 1. Turn the landing zone's Region deny off (do steps 2 and later first if the OUs must never be without a Region deny: CT.MULTISERVICE.PV.1 and the guard SCP can be in place before). Control Tower does not support the Region deny control through its APIs (UpdateLandingZone and the landing-zone manifest's governedRegions do not switch it); in the Control Tower console: Landing zone settings > Modify settings > Region deny setting: Not enabled > keep the governed Regions > Update landing zone. It can take 60 minutes or more; then check that every account is Enrolled and nothing has drifted. Control Tower removes GRREGIONDENY from {} itself: never edit it.",
+        join_list(&names)
     ));
 }
 

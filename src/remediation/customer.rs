@@ -3,11 +3,13 @@
 //! the exemption covers exactly the checked actions), and a level lacking an Allow gets one,
 //! restricted to the approved profiles and their models.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use crate::arn::Arn;
 use crate::findings::{BlockerKind, ProposalKind};
 use crate::policy::ActionSet;
 use crate::policy::json::Json;
+use crate::reachability::LegKind;
 use crate::snapshot::{MAX_SCP_CHARS, PolicyContent, PolicyRecord};
 use crate::what_if::Change;
 
@@ -37,6 +39,14 @@ enum Edit {
         new_sid: String,
         added: Vec<String>,
     },
+    /// A deny of the source Region, narrowed by resource so the approved profiles' own requests
+    /// pass: split (exactly the checked actions) or `NotResource` in place (every action of the
+    /// statement on those profile ARNs).
+    Narrowed {
+        sid: String,
+        new_sid: Option<String>,
+        resources: Vec<String>,
+    },
 }
 
 /// Patches the Deny statements of `policy_id` that block the group's findings.
@@ -59,6 +69,7 @@ pub(crate) fn patch_deny(
         })
         .filter_map(|b| b.statement_index)
         .collect();
+    let narrow = profile_legs(ctx, group, policy_id);
     let patterns = ctx.exemption_patterns(profiles);
     let original = doc::parse(&record.content.text())?;
     let file = file_name(&record.name, &record.id);
@@ -67,7 +78,7 @@ pub(crate) fn patch_deny(
     // to a new SCP on the same targets.
     let mut sizes = Vec::new();
     for split in [true, false] {
-        let (after, edits) = patched(&original, &indices, &patterns, &ctx.actions, split)?;
+        let (after, edits) = patched(&original, &indices, &narrow, &patterns, &ctx.actions, split)?;
         let size = doc::minified(&after).chars().count();
         if size <= MAX_SCP_CHARS {
             let mut plan = Plan::new(ProposalKind::PatchScp);
@@ -79,18 +90,81 @@ pub(crate) fn patch_deny(
             plan.update_policy(record, original, after);
             plan.targets.extend(record.targets.iter().cloned());
             plan.summary
-                .push(patch_summary(ctx, record, &edits, &patterns));
+                .push(patch_summary(ctx, record, &edits, &patterns, &ctx.actions));
             return Ok(plan);
         }
         sizes.push(size);
     }
-    moved(ctx, record, &original, &indices, &patterns, ids, &sizes)
+    let patch = Patch {
+        original: &original,
+        indices: &indices,
+        narrow: &narrow,
+        patterns: &patterns,
+    };
+    moved(ctx, record, &patch, ids, &sizes)
+}
+
+/// What a customer-SCP patch changes: which statements of which document, the profile legs
+/// to narrow by resource, and the profile ARN patterns to exempt.
+struct Patch<'a> {
+    original: &'a Json,
+    indices: &'a BTreeSet<usize>,
+    narrow: &'a BTreeMap<usize, BTreeSet<String>>,
+    patterns: &'a [String],
+}
+
+/// The statements of `policy_id` that deny an approved profile's own request (its source
+/// Region), with the profile ARNs to exempt there: the source Region as requested, any account.
+fn profile_legs(ctx: &Ctx, group: &Group, policy_id: &str) -> BTreeMap<usize, BTreeSet<String>> {
+    let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for finding in group.findings.iter().copied().chain(group.hidden.iter()) {
+        for blocker in &finding.blockers {
+            if blocker.kind != BlockerKind::ExplicitDeny
+                || blocker.policy_id.as_deref() != Some(policy_id)
+                || ctx.checks.leg_kind(finding, blocker) != Some(LegKind::Profile)
+            {
+                continue;
+            }
+            let Some(index) = blocker.statement_index else {
+                continue;
+            };
+            let pattern = match Arn::parse(&blocker.resource) {
+                Some(mut arn) => {
+                    arn.account = "*".to_string();
+                    arn.to_string()
+                }
+                None => blocker.resource.clone(),
+            };
+            out.entry(index).or_default().insert(pattern);
+        }
+    }
+    out
+}
+
+fn is_star(json: Option<&Json>) -> bool {
+    match json {
+        Some(Json::String(s)) => s == "*",
+        Some(Json::Array(items)) => {
+            items.len() == 1 && matches!(items.first(), Some(Json::String(s)) if s == "*")
+        }
+        _ => false,
+    }
+}
+
+/// Replaces `old` by `new` (keeping its position) in a statement.
+fn rename(statement: &mut Json, old: &str, new: &str, value: Json) {
+    if let Json::Object(entries) = statement
+        && let Some(entry) = entries.iter_mut().find(|(k, _)| k == old)
+    {
+        *entry = (new.to_string(), value);
+    }
 }
 
 /// The policy with the statements at `indices` patched.
 fn patched(
     original: &Json,
     indices: &BTreeSet<usize>,
+    narrow: &BTreeMap<usize, BTreeSet<String>>,
     patterns: &[String],
     actions: &[String],
     split: bool,
@@ -107,6 +181,17 @@ fn patched(
             .get_mut(index)
             .ok_or(DocumentError::NoStatement { index })?;
         let sid = doc::sid(statement).unwrap_or_else(|| format!("#{index}"));
+        if let Some(resources) = narrow.get(&index) {
+            let resources: Vec<String> = resources.iter().cloned().collect();
+            let edit = narrowed(
+                statement, sid, &resources, patterns, actions, split, &mut taken,
+            )?;
+            if let Some(copy) = edit.1 {
+                statements.insert(index + 1, copy);
+            }
+            edits.push(edit.0);
+            continue;
+        }
         let not_action = doc::get(statement, "NotAction").map(doc::string_list);
         match not_action {
             Some(existing) if split => {
@@ -180,6 +265,106 @@ fn unique_sid(base: &str, taken: &mut BTreeSet<String>) -> String {
     sid
 }
 
+/// Narrows a deny of the source Region by resource. Split when the statement covers every
+/// action (`Action: "*"` or `NotAction`): it stops covering the checked actions, and a copy
+/// denies exactly those on every resource but the approved profile ARNs (model requests still
+/// denied unless they carry an approved `bedrock:InferenceProfileArn`). Otherwise (an `Action`
+/// list, or no split wanted) `NotResource` replaces `Resource: "*"` in place.
+fn narrowed(
+    statement: &mut Json,
+    sid: String,
+    resources: &[String],
+    patterns: &[String],
+    actions: &[String],
+    split: bool,
+    taken: &mut BTreeSet<String>,
+) -> Result<(Edit, Option<Json>), DocumentError> {
+    let existing_not_resource = doc::get(statement, "NotResource").map(doc::string_list);
+    if !is_star(doc::get(statement, "Resource")) && existing_not_resource.is_none() {
+        return Err(DocumentError::CannotNarrow { sid });
+    }
+    let not_action = doc::get(statement, "NotAction").map(doc::string_list);
+    let all_actions = not_action.is_some() || is_star(doc::get(statement, "Action"));
+    if split && all_actions && existing_not_resource.is_none() && !actions.is_empty() {
+        let mut copy = statement.clone();
+        match not_action {
+            Some(existing) => {
+                let set = ActionSet::new(existing.clone());
+                let mut list = existing;
+                list.extend(
+                    actions
+                        .iter()
+                        .filter(|a| !set.matches(&a.to_ascii_lowercase()))
+                        .cloned(),
+                );
+                doc::set(statement, "NotAction", doc::strings(&list));
+            }
+            None => rename(statement, "Action", "NotAction", doc::strings(actions)),
+        }
+        let new_sid = unique_sid(
+            &match doc::sid(&copy) {
+                Some(s) => format!("{s}ExceptApprovedCRISProfiles"),
+                None => "DenyBedrockInvokeExceptApprovedCRISProfiles".to_string(),
+            },
+            taken,
+        );
+        if let Json::Object(entries) = &mut copy {
+            if let Some(entry) = entries.iter_mut().find(|(k, _)| k == "NotAction") {
+                *entry = ("Action".to_string(), doc::strings(actions));
+            }
+            if let Some(entry) = entries.iter_mut().find(|(k, _)| k == "Action") {
+                entry.1 = doc::strings(actions);
+            }
+            match entries.iter_mut().find(|(k, _)| k == "Sid") {
+                Some(entry) => entry.1 = Json::String(new_sid.clone()),
+                None => entries.insert(0, ("Sid".into(), Json::String(new_sid.clone()))),
+            }
+        }
+        rename(
+            &mut copy,
+            "Resource",
+            "NotResource",
+            doc::strings(resources),
+        );
+        doc::merge_condition(&mut copy, "ArnNotLike", IPA, patterns);
+        return Ok((
+            Edit::Narrowed {
+                sid,
+                new_sid: Some(new_sid),
+                resources: resources.to_vec(),
+            },
+            Some(copy),
+        ));
+    }
+    match existing_not_resource {
+        Some(mut list) => {
+            list.extend(
+                resources
+                    .iter()
+                    .filter(|r| !list.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            doc::set(statement, "NotResource", doc::strings(&list));
+        }
+        None => rename(
+            statement,
+            "Resource",
+            "NotResource",
+            doc::strings(resources),
+        ),
+    }
+    doc::merge_condition(statement, "ArnNotLike", IPA, patterns);
+    Ok((
+        Edit::Narrowed {
+            sid,
+            new_sid: None,
+            resources: resources.to_vec(),
+        },
+        None,
+    ))
+}
+
 fn attached_labels(ctx: &Ctx, record: &PolicyRecord) -> String {
     join_list(
         &record
@@ -190,7 +375,13 @@ fn attached_labels(ctx: &Ctx, record: &PolicyRecord) -> String {
     )
 }
 
-fn patch_summary(ctx: &Ctx, record: &PolicyRecord, edits: &[Edit], patterns: &[String]) -> String {
+fn patch_summary(
+    ctx: &Ctx,
+    record: &PolicyRecord,
+    edits: &[Edit],
+    patterns: &[String],
+    actions: &[String],
+) -> String {
     let profiles = join_list(
         &patterns
             .iter()
@@ -209,6 +400,15 @@ fn patch_summary(ctx: &Ctx, record: &PolicyRecord, edits: &[Edit], patterns: &[S
             Edit::Appended { sid } => format!(
                 "its Deny statement {sid} gets {profiles} appended to its existing `ArnNotLike` values on `{IPA}`"
             ),
+            Edit::Narrowed { sid, new_sid: Some(new_sid), resources } => format!(
+                "its Region deny {sid} is narrowed by resource: it no longer covers {checked}, and a new statement {new_sid} denies exactly those actions under the same conditions on every resource except the approved profiles' own ARNs in their source Regions ({}) — a deny of the source Region is lifted only for the request on the profile itself — and on models only unless the call is routed through {profiles}",
+                join_list(&resources.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>()),
+                checked = join_list(&actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>()),
+            ),
+            Edit::Narrowed { sid, new_sid: None, resources } => format!(
+                "its Deny statement {sid} is narrowed by resource: `NotResource` {} (the approved profiles' own ARNs in their source Regions) replaces `Resource: \"*\"`, and it gets an `ArnNotLike` condition on `{IPA}` for {profiles}. Trade-off: every action this statement lists (not only inference) is no longer denied on those profile ARNs, e.g. `bedrock:GetInferenceProfile`",
+                join_list(&resources.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>()),
+            ),
             Edit::Split { sid, new_sid, added } => format!(
                 "its NotAction Region deny {sid} is split: {} {} added to its NotAction list, and a new statement {new_sid} denies exactly those actions under the same conditions unless the call is routed through {profiles}",
                 join_list(&added.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>()),
@@ -216,12 +416,18 @@ fn patch_summary(ctx: &Ctx, record: &PolicyRecord, edits: &[Edit], patterns: &[S
             ),
         })
         .collect();
+    let narrowed = edits.iter().any(|e| matches!(e, Edit::Narrowed { .. }));
     format!(
-        "Patches the customer-managed SCP {} ({}, attached to {}) in place: {}. Only the model requests Bedrock makes on behalf of an approved profile carry that profile ARN, so everything else the statement denied stays denied: other services, direct model calls, other profiles, and calls that originate in a denied Region (the request on the profile itself carries no profile ARN). No Allow is added.",
+        "Patches the customer-managed SCP {} ({}, attached to {}) in place: {}. Only the model requests Bedrock makes on behalf of an approved profile carry that profile ARN, so everything else the statement denied stays denied: other services, direct model calls, other profiles{}. No Allow is added.",
         record.name,
         record.id,
         attached_labels(ctx, record),
-        parts.join("; ")
+        parts.join("; "),
+        if narrowed {
+            "; the approved profiles become callable from the denied source Region, and nothing else does there"
+        } else {
+            ", and calls that originate in a denied Region (the request on the profile itself carries no profile ARN)"
+        }
     )
 }
 
@@ -229,12 +435,16 @@ fn patch_summary(ctx: &Ctx, record: &PolicyRecord, edits: &[Edit], patterns: &[S
 fn moved(
     ctx: &Ctx,
     record: &PolicyRecord,
-    original: &Json,
-    indices: &BTreeSet<usize>,
-    patterns: &[String],
+    patch: &Patch<'_>,
     ids: &mut IdAllocator,
     sizes: &[usize],
 ) -> Result<Plan, PlanError> {
+    let Patch {
+        original,
+        indices,
+        narrow,
+        patterns,
+    } = *patch;
     let oversize = Oversize {
         policy_name: record.name.clone(),
         policy_id: record.id.clone(),
@@ -256,7 +466,7 @@ fn moved(
             });
         }
     }
-    let (patched_policy, edits) = patched(original, indices, patterns, &[], false)?;
+    let (patched_policy, edits) = patched(original, indices, narrow, patterns, &[], false)?;
     let patched_statements = doc::statements(&patched_policy);
     let mut kept = Vec::new();
     let mut moved = Vec::new();
@@ -316,7 +526,7 @@ fn moved(
     plan.summary.push(format!(
         "{too_big}, so the patched statement moves to a new SCP {name} attached to the same targets (create it and attach it before updating {}, so the Region deny is never absent). {}",
         record.name,
-        patch_summary(ctx, record, &edits, patterns)
+        patch_summary(ctx, record, &edits, patterns, &ctx.actions)
     ));
     Ok(plan)
 }

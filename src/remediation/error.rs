@@ -12,7 +12,9 @@ use super::MAX_SCPS_PER_TARGET;
 /// Why no proposal covers a problem (its text is the `Unresolved` reason).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Rejection {
-    #[error("{profile_id} is not an approved profile (--approved-profile), so no fix may open it")]
+    #[error(
+        "denied by design: {profile_id} is not an approved profile (--approved-profile), so no fix may open it"
+    )]
     NotApproved { profile_id: String },
     #[error("{finding} is {status} but names no SCP statement or level to change")]
     NothingToChange {
@@ -73,11 +75,6 @@ pub(crate) enum BlockerError {
     )]
     ControlTowerControl { deny: Box<Deny> },
     #[error(
-        "{profile_id} is a global profile: its Region-less leg (aws:RequestedRegion = unspecified) is denied by {} in {} ({}), and Control Tower cannot govern `unspecified`; only editing the Control Tower SCP would fix it, which Control Tower reverts as drift",
-        .deny.statement, .deny.policy_name, .deny.policy_id
-    )]
-    GlobalLegUnderControlTower { profile_id: String, deny: Box<Deny> },
-    #[error(
         "the AWS-managed policy {} ({}) denies {} in {}; AWS-managed policies cannot be edited",
         .deny.policy_name, .deny.policy_id, .deny.action, .deny.region
     )]
@@ -108,9 +105,6 @@ impl BlockerError {
                 leg: None,
             }),
             BlockerError::SourceRegionDenied { deny: d, .. } => deny(d, Some(LegName::Profile)),
-            BlockerError::GlobalLegUnderControlTower { deny: d, .. } => {
-                deny(d, Some(LegName::GlobalModel))
-            }
             BlockerError::ControlTowerControl { deny: d }
             | BlockerError::AwsManaged { deny: d } => deny(d, None),
             BlockerError::UnnamedLevel { .. }
@@ -138,6 +132,10 @@ pub(crate) enum DocumentError {
     InvalidJson { message: String },
     #[error("the policy has no Statement list")]
     NoStatementList,
+    #[error(
+        "its statement {sid} denies the source Region on a narrower Resource than \"*\", so it cannot be narrowed by NotResource"
+    )]
+    CannotNarrow { sid: String },
     #[error("statement #{index} is not in the policy")]
     NoStatement { index: usize },
 }

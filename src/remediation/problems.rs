@@ -159,22 +159,19 @@ impl Ctx<'_> {
                             region: blocker.region.clone(),
                         }
                     })?;
-                    if leg == LegKind::Profile {
+                    let control_tower = is_control_tower(record, &sid);
+                    // A customer deny of the source Region is narrowed by resource (the profile
+                    // request names the profile ARN); a Control Tower one cannot be.
+                    if leg == LegKind::Profile && (control_tower || record.aws_managed) {
                         return Err(BlockerError::SourceRegionDenied {
                             profile_id: finding.profile_id.clone(),
                             source_region: finding.source_region.clone(),
                             deny: deny(),
                         });
                     }
-                    if is_control_tower(record, &sid) {
+                    if control_tower {
                         if sid != GRREGIONDENY && sid != CTMULTISERVICEPV1 {
                             return Err(BlockerError::ControlTowerControl { deny: deny() });
-                        }
-                        if leg == LegKind::GlobalModel {
-                            return Err(BlockerError::GlobalLegUnderControlTower {
-                                profile_id: finding.profile_id.clone(),
-                                deny: deny(),
-                            });
                         }
                         units.insert(Unit::ControlTower);
                     } else if record.aws_managed {

@@ -14,18 +14,22 @@ pub(crate) struct Rejected {
     pub problems: Vec<String>,
     pub finding: String,
     pub reason: String,
+    /// Denied by design (a profile outside `--approved-profile`), kept apart from missing fixes.
+    pub by_design: bool,
 }
 
 /// One entry per problem, in the order problems are first met; a finding attributed to
-/// several problems is listed under each.
+/// several problems is listed under each. A problem's findings denied by design get their own
+/// entry beside the one for findings it has no fix for.
 pub(crate) fn per_problem(rejected: Vec<Rejected>) -> Vec<Unresolved> {
     struct Entry {
         problem: Option<String>,
+        by_design: bool,
         fixes: Vec<String>,
         reasons: Vec<String>,
     }
     let mut entries: Vec<Entry> = Vec::new();
-    let mut index: HashMap<Option<String>, usize> = HashMap::new();
+    let mut index: HashMap<(Option<String>, bool), usize> = HashMap::new();
     for item in rejected {
         let problems: Vec<Option<String>> = if item.problems.is_empty() {
             vec![None]
@@ -33,14 +37,17 @@ pub(crate) fn per_problem(rejected: Vec<Rejected>) -> Vec<Unresolved> {
             item.problems.into_iter().map(Some).collect()
         };
         for problem in problems {
-            let slot = *index.entry(problem.clone()).or_insert_with(|| {
-                entries.push(Entry {
-                    problem,
-                    fixes: Vec::new(),
-                    reasons: Vec::new(),
+            let slot = *index
+                .entry((problem.clone(), item.by_design))
+                .or_insert_with(|| {
+                    entries.push(Entry {
+                        problem,
+                        by_design: item.by_design,
+                        fixes: Vec::new(),
+                        reasons: Vec::new(),
+                    });
+                    entries.len() - 1
                 });
-                entries.len() - 1
-            });
             if let Some(entry) = entries.get_mut(slot) {
                 if !entry.fixes.contains(&item.finding) {
                     entry.fixes.push(item.finding.clone());
@@ -57,6 +64,7 @@ pub(crate) fn per_problem(rejected: Vec<Rejected>) -> Vec<Unresolved> {
             reason: reason(&entry.reasons),
             fixes: entry.fixes,
             problem_id: entry.problem,
+            by_design: entry.by_design,
         })
         .collect()
 }
@@ -97,6 +105,13 @@ pub fn link_problems(report: &mut Report) {
         let Some(problem) = entry.problem_id.as_deref() else {
             continue;
         };
+        if entry.by_design {
+            // A missing fix says more than a by-design deny of the same problem.
+            reasons
+                .entry(problem)
+                .or_insert_with(|| entry.reason.clone());
+            continue;
+        }
         reasons.insert(problem, entry.reason.clone());
         for finding in &entry.fixes {
             filed_under.entry(finding.as_str()).or_insert(problem);
@@ -131,6 +146,7 @@ mod tests {
             problems: problems.iter().map(|p| (*p).to_string()).collect(),
             finding: finding.to_string(),
             reason: reason.to_string(),
+            by_design: false,
         }
     }
 

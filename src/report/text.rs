@@ -590,32 +590,42 @@ fn more_line(matrix: &Matrix<'_>, first: usize, others: &[usize], width: usize) 
     truncate(&line, width)
 }
 
-/// Problems `propose` has no verified fix for: said out loud, never silently left out.
+/// Problems `propose` has no verified fix for: said out loud, never silently left out. Denies
+/// by design (profiles outside `--approved-profile`) come first, under their own heading.
 fn unresolved_section(out: &mut String, unresolved: &[Unresolved], width: usize) {
-    if unresolved.is_empty() {
-        return;
-    }
+    let (by_design, unresolved): (Vec<&Unresolved>, Vec<&Unresolved>) =
+        unresolved.iter().partition(|u| u.by_design);
     // One entry per problem (findings that name no problem get one entry between them).
-    let findings: usize = unresolved.iter().map(|u| u.fixes.len()).sum();
-    let _ = writeln!(
-        out,
-        "\n{}",
-        paint(
-            BOLD,
-            &format!(
-                "No verified fix ({}, {})",
-                plural(unresolved.len(), "problem", "problems"),
-                plural(findings, "finding", "findings")
-            )
-        )
-    );
-    for item in unresolved {
-        let keys: Vec<String> = item.fixes.iter().map(|k| clean(k)).collect();
-        if let Some(id) = &item.problem_id {
-            wrapped(out, &clean(id), width, "  ", BOLD);
+    for (title, items, list_keys) in [
+        ("Denied by design", by_design, false),
+        ("No verified fix", unresolved, true),
+    ] {
+        if items.is_empty() {
+            continue;
         }
-        wrapped(out, &listing(&keys), width, "  ", Style::new());
-        wrapped(out, &clean(&item.reason), width, "    ", Style::new());
+        let findings: usize = items.iter().map(|u| u.fixes.len()).sum();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(
+                BOLD,
+                &format!(
+                    "{title} ({}, {})",
+                    plural(items.len(), "problem", "problems"),
+                    plural(findings, "finding", "findings")
+                )
+            )
+        );
+        for item in items {
+            if let Some(id) = &item.problem_id {
+                wrapped(out, &clean(id), width, "  ", BOLD);
+            }
+            if list_keys {
+                let keys: Vec<String> = item.fixes.iter().map(|k| clean(k)).collect();
+                wrapped(out, &listing(&keys), width, "  ", Style::new());
+            }
+            wrapped(out, &clean(&item.reason), width, "    ", Style::new());
+        }
     }
 }
 

@@ -16,8 +16,9 @@ use crate::remediation::problems::CTMULTISERVICEPV1;
 use crate::remediation::proposal::join_list;
 
 use super::{
-    Needs, RegionDeny, allow_regions, control_arn, existing_pv1, govern, labels,
-    landing_zone_principals, ou_arn, params, placements, pv1_parameters, quoted,
+    GRREGIONDENY, Needs, REGION_KEY, RegionDeny, allow_regions, control_arn, edit_control,
+    existing_pv1, govern, labels, landing_zone_principals, ou_arn, params, placements,
+    pv1_parameters, quoted,
 };
 
 pub(super) fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
@@ -182,5 +183,114 @@ pub(super) fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     }
     summary.push_str(". No Control Tower SCP is edited, so there is no drift. Like the blog's sample, these SCPs deny every action in the Region, including the global-service actions GRREGIONDENY lets through; calls that originate in the Region stay denied.");
     plan.summary.push(summary);
+    plan
+}
+
+/// The CfCT route of AWS's "Securing CRIS" blog for global profiles: GRREGIONDENY re-deployed
+/// through CfCT with `unspecified` (and any other Region the profiles need) added, plus a
+/// customer SCP that keeps those Regions closed except through approved profiles. Drift-prone.
+pub(super) fn edit_region_deny(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
+    let mut plan = needs.plan(ProposalKind::CfctManifest);
+    let regions: Vec<String> = needs.govern.iter().cloned().collect();
+    let mut manifest = String::from(
+        "---\nregion: <home-region>  # your Control Tower home Region\nversion: 2021-03-15\nresources:\n",
+    );
+    let mut policies = serde_json::Map::new();
+    let entry = |manifest: &mut String,
+                 name: &str,
+                 description: &str,
+                 file: &str,
+                 targets: &[String]| {
+        manifest.push_str(&format!(
+            "  - name: {name}\n    description: {description}\n    resource_file: policies/{file}\n    deploy_method: scp\n    deployment_targets:\n      organizational_units:\n"
+        ));
+        for target in targets {
+            manifest.push_str(&format!("        - {}\n", ctx.cfct_path(target)));
+        }
+    };
+    let mut step = 1;
+    let mut names = Vec::new();
+    for control in &needs.landing_zone {
+        let after = edit_control(&control.json, GRREGIONDENY, &|s| {
+            doc::merge_condition(s, "StringNotEquals", REGION_KEY, &regions)
+        });
+        let file = file_name(&control.record.name, &control.record.id);
+        entry(
+            &mut manifest,
+            &control.record.name,
+            "Control Tower landing-zone SCP with GRREGIONDENY extended for Bedrock cross-Region inference (drift: re-apply after every landing-zone update)",
+            &file,
+            &control.record.targets,
+        );
+        policies.insert(
+            format!("policies/{file}"),
+            serde_json::Value::String(doc::minified(&after)),
+        );
+        plan.apply.push(format!(
+            "# {step}. Re-deploy {} ({}) with {} added to GRREGIONDENY's aws:RequestedRegion list: with CfCT, add policies/{file} and its manifest entry from the artifact (same name, so CfCT updates the policy), or directly:\naws organizations update-policy --policy-id {} --content file://{file}",
+            control.record.name,
+            control.record.id,
+            quoted(&regions),
+            control.record.id
+        ));
+        step += 1;
+        plan.update_policy(control.record, control.json.clone(), after);
+        plan.targets.extend(control.record.targets.iter().cloned());
+        names.push(format!("{} ({})", control.record.name, control.record.id));
+    }
+    let principals = landing_zone_principals(needs);
+    let policy = RegionDeny {
+        sid: "DenyOpenedRegionsExceptApprovedCRIS",
+        action: Json::String("*".into()),
+        operator: "StringEquals",
+        regions: &regions,
+        profiles: Some(&needs.patterns),
+        principals: &principals,
+        list: doc::one_or_many,
+    }
+    .policy();
+    let targets = needs.points();
+    let name = "deny-unspecified-allow-approved-cris".to_string();
+    let id = ids.next();
+    let file = file_name(&name, &id);
+    let description = "Deny the Regions added to GRREGIONDENY except Bedrock inference through approved cross-Region inference profiles";
+    entry(&mut manifest, &name, description, &file, &targets);
+    policies.insert(
+        format!("policies/{file}"),
+        serde_json::Value::String(doc::minified(&policy)),
+    );
+    plan.create_policy(id, &name, &policy, targets.clone());
+    plan.apply.insert(
+        0,
+        format!(
+            "# {step}. First (so nothing opens in between): {description}\nGUARD_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"{description} (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)\n{}",
+            targets
+                .iter()
+                .map(|t| format!(
+                    "aws organizations attach-policy --policy-id \"$GUARD_POLICY_ID\" --target-id {t}"
+                ))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
+    plan.documents.push(Doc {
+        file,
+        before: None,
+        after: policy,
+    });
+    plan.targets.extend(targets.iter().cloned());
+    plan.new_regions.extend(needs.govern.iter().cloned());
+    plan.artifact.push((
+        "cfct".into(),
+        json!({ "manifest": manifest, "policies": policies, "driftProne": true }),
+    ));
+    plan.summary.push(format!(
+        "The CfCT route of AWS's \"Securing Amazon Bedrock cross-Region inference\" blog: {} is re-deployed through Customizations for Control Tower with {} added to GRREGIONDENY's Region list, and the customer SCP {name} on {} denies every action there unless the request carries {} in `bedrock:InferenceProfileArn`, so only the approved profiles' model requests pass. DRIFT-PRONE: this edits a Control Tower-managed SCP. Control Tower reports ServiceControlPolicyUpdated drift, and the next landing-zone update, repair or reset (and any governed-Region change) re-writes GRREGIONDENY without {}, which blocks the approved global profiles again until the CfCT pipeline re-deploys the policy; re-run the pipeline after every landing-zone operation. The option that replaces the landing-zone Region deny with CT.MULTISERVICE.PV.1 has no drift.",
+        join_list(&names),
+        quoted(&regions),
+        labels(ctx, &targets.iter().cloned().collect()),
+        quoted(&needs.patterns),
+        quoted(&regions),
+    ));
     plan
 }

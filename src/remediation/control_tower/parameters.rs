@@ -18,8 +18,8 @@ use crate::remediation::proposal::join_list;
 
 use super::{
     Control, Needs, PRINCIPAL_KEY, PV1, PV1_ROLES, REGION_KEY, RegionDeny, control_arn,
-    edit_control, existing_pv1, govern, governed, labels, landing_zone_principals, ou_arn, params,
-    placements, pv1_parameters, quoted,
+    disable_region_deny, edit_control, existing_pv1, govern, governed, labels,
+    landing_zone_principals, ou_arn, params, placements, pv1_parameters, quoted,
 };
 
 pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
@@ -27,7 +27,11 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     plan.apply.push(
         ": \"${HOME_REGION:?set HOME_REGION to your Control Tower home Region}\"".to_string(),
     );
-    govern(needs, &mut plan);
+    if needs.replace {
+        disable_region_deny(needs, &mut plan);
+    } else {
+        govern(needs, &mut plan);
+    }
     let actions = ctx.actions.clone();
     let previously = governed(needs);
     let mut guards: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
@@ -227,14 +231,19 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     plan.artifact.push((
         "controlTower".into(),
         json!({
-            "governRegions": needs.govern.iter().collect::<Vec<_>>(),
+            "governRegions": if needs.replace { Vec::new() } else { needs.govern.iter().collect::<Vec<_>>() },
+            "disableLandingZoneRegionDeny": needs.replace,
             "controls": artifact_controls,
             "homeRegion": "set HOME_REGION: the snapshot does not record the Control Tower home Region",
         }),
     ));
     let mut summary =
         String::from("Option 1 of the AWS blog, without editing any Control Tower SCP: ");
-    if !needs.govern.is_empty() {
+    if needs.replace {
+        summary.push_str(
+            "a global profile's model request carries `aws:RequestedRegion = unspecified`, which the landing zone cannot govern, so the landing zone's Region deny (GRREGIONDENY) is turned off in the console (Control Tower has no API for it) and replaced, OU by OU, by ",
+        );
+    } else if !needs.govern.is_empty() {
         summary.push_str(&format!(
             "govern {} in the landing zone (Control Tower re-writes GRREGIONDENY itself), then ",
             join_list(&needs.govern.iter().cloned().collect::<Vec<_>>())
@@ -258,6 +267,9 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         quoted(&actions),
         quoted(&needs.patterns)
     ));
+    if needs.replace {
+        summary.push_str(" Trade-offs: the Region deny becomes per OU, so an OU registered later has none until CT.MULTISERVICE.PV.1 is enabled on it; Control Tower's drift detection no longer watches a landing-zone Region deny; no Control Tower SCP is edited, so there is no drift.");
+    }
     plan.summary.push(summary);
     plan
 }
