@@ -361,7 +361,15 @@ pub struct Guard<S, T, A, K = NoStore> {
     pub remediation: remediation::Options,
     /// Where the expectations came from (for messages) and the file; `None`: every finding.
     pub expectations: Option<(String, ExpectationsFile)>,
+    /// How long the proofs behind an alert's proposals may run before the alert is published
+    /// with the rest left out (counted in it): a first sweep of a large organization must not
+    /// run into the function's timeout and lose its alert.
+    pub proposal_budget: std::time::Duration,
 }
+
+/// [`Guard::proposal_budget`] by default: well inside the template's 300 s `Timeout`, leaving
+/// the read, the state writes and the publishing their time.
+pub const PROPOSAL_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
     pub fn new(
@@ -379,6 +387,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink> Guard<S, T, A> {
             evaluation,
             remediation,
             expectations: None,
+            proposal_budget: PROPOSAL_BUDGET,
         }
     }
 }
@@ -394,6 +403,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
             evaluation: self.evaluation,
             remediation: self.remediation,
             expectations: self.expectations,
+            proposal_budget: self.proposal_budget,
         }
     }
 
@@ -535,8 +545,16 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
         // Proposals only once something is to be said, for the changed problems this alert
         // carries (bounded: `notify::MAX_PROPOSED`).
         let claimed_changes: Vec<FindingChange> = claimed.iter().map(|(c, _)| c.clone()).collect();
-        let messages =
-            notify::alert_messages(valid, report, &claimed_changes, trigger, &self.remediation);
+        let started = std::time::Instant::now();
+        let over_budget = || started.elapsed() >= self.proposal_budget;
+        let messages = notify::alert_messages(
+            valid,
+            report,
+            &claimed_changes,
+            trigger,
+            &self.remediation,
+            &over_budget,
+        );
         for message in &messages {
             if let Err(error) = self.sink.publish(message).await {
                 tracing::error!(

@@ -17,13 +17,15 @@ pub const MAX_PROPOSED: usize = 20;
 
 /// The messages that alert `changes` of `report` (one, or "part i of n"; none without
 /// changes), with proposals for the first [`MAX_PROPOSED`] changed problems that are blocked or
-/// conditional.
+/// conditional, as far as `should_stop` lets the proofs run (the guard's time budget: an alert
+/// without every proposal beats no alert). What was left out is counted in the alert.
 pub fn alert_messages(
     snapshot: &ValidSnapshot,
     report: &Report,
     changes: &[FindingChange],
     trigger: &Trigger,
     options: &remediation::Options,
+    should_stop: &dyn Fn() -> bool,
 ) -> Vec<SnsMessage> {
     if changes.is_empty() {
         return Vec::new();
@@ -55,11 +57,32 @@ pub fn alert_messages(
             eligible.len().saturating_sub(MAX_PROPOSED),
         )
     };
-    let proposals = if wanted.is_empty() {
-        Vec::new()
+    let (proposals, stopped) = if wanted.is_empty() {
+        (Vec::new(), false)
     } else {
-        remediation::propose_for(snapshot, report, options, &wanted)
+        remediation::propose_for(snapshot, report, options, &wanted, should_stop)
     };
+    let mut unproposed = unproposed;
+    if stopped {
+        // The changed problems the budget left without a proposal.
+        let fixed: BTreeSet<&str> = proposals
+            .iter()
+            .flat_map(|p| p.fixes.iter().map(String::as_str))
+            .collect();
+        unproposed += if problems.is_empty() {
+            wanted
+                .iter()
+                .filter(|k| !fixed.contains(k.as_str()))
+                .count()
+        } else {
+            problems
+                .iter()
+                .filter(|p| p.changes.iter().any(|c| fixable(c)))
+                .take(MAX_PROPOSED)
+                .filter(|p| !p.changes.iter().any(|c| fixed.contains(c.key().as_str())))
+                .count()
+        };
+    }
     alert::messages(&Alert {
         changes,
         report,

@@ -71,14 +71,19 @@ pub fn propose_with_rejections(
 }
 
 /// Proposals for the findings whose keys ([`Finding::key`]) are in `only`, verified against
-/// the whole report like [`propose`]: the Lambda bounds its work to what it alerts.
+/// the whole report like [`propose`]: the Lambda bounds its work to what it alerts. Before each
+/// group of findings, `should_stop` may end the work (the Lambda's time budget); the second
+/// value says whether it did, so the caller can say what was left out.
 pub fn propose_for(
     snapshot: &ValidSnapshot,
     report: &Report,
     options: &Options,
     only: &BTreeSet<String>,
-) -> Vec<Proposal> {
-    propose_filtered(snapshot, report, options, Some(only)).0
+    should_stop: &dyn Fn() -> bool,
+) -> (Vec<Proposal>, bool) {
+    let (proposals, _, stopped) =
+        propose_bounded(snapshot, report, options, Some(only), should_stop);
+    (proposals, stopped)
 }
 
 fn propose_filtered(
@@ -87,6 +92,17 @@ fn propose_filtered(
     options: &Options,
     only: Option<&BTreeSet<String>>,
 ) -> (Vec<Proposal>, Vec<Unresolved>) {
+    let (proposals, unresolved, _) = propose_bounded(snapshot, report, options, only, &|| false);
+    (proposals, unresolved)
+}
+
+fn propose_bounded(
+    snapshot: &ValidSnapshot,
+    report: &Report,
+    options: &Options,
+    only: Option<&BTreeSet<String>>,
+    should_stop: &dyn Fn() -> bool,
+) -> (Vec<Proposal>, Vec<Unresolved>, bool) {
     let ctx = Ctx::new(snapshot, report, options);
     let mut rejections = Vec::new();
     let mut problems: Vec<(&Finding, BTreeSet<Unit>)> = Vec::new();
@@ -125,7 +141,12 @@ fn propose_filtered(
         }
     }
     let mut proposals = Vec::new();
+    let mut stopped = false;
     for mut group in groups(problems) {
+        if should_stop() {
+            stopped = true;
+            break;
+        }
         // A blocker can hide another (a definite Deny is reported, an admin-only-escapable one
         // behind it is not): when a plan leaves claimed findings blocked, their new blockers
         // join the group and it is planned again.
@@ -184,7 +205,7 @@ fn propose_filtered(
             break;
         }
     }
-    (proposals, unresolved::per_problem(rejections))
+    (proposals, unresolved::per_problem(rejections), stopped)
 }
 
 fn rejected(problems: Vec<String>, finding: &Finding, rejection: Rejection) -> Rejected {

@@ -620,3 +620,22 @@ async fn expectations_that_match_nothing_fail_the_invocation() {
     assert!(err.to_string().contains("Sandbx"), "{err}");
     assert!(g.sink.take().is_empty());
 }
+
+/// A first sweep of a large organization must not run into the function's timeout proving
+/// fixes and lose its alert: past the budget the alert goes out without the rest, and says so.
+#[tokio::test]
+async fn past_the_proposal_budget_the_alert_goes_out_and_counts_what_it_left_out() {
+    let mut g = guard(blog());
+    g.proposal_budget = std::time::Duration::ZERO;
+    handle(&g, &event("scheduled-sweep.json")).await.unwrap();
+    let messages = g.sink.take();
+    assert_eq!(messages.len(), 1, "the alert is published");
+    let full = full_json(&messages[0]);
+    assert_eq!(full["proposals"].as_array().map(Vec::len), Some(0));
+    assert_eq!(full["proposalsOmitted"], 1, "{full:#}");
+    assert!(
+        messages[0].email.contains("were not computed"),
+        "{}",
+        messages[0].email
+    );
+}

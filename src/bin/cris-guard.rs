@@ -560,6 +560,8 @@ fn sns_preview(
         &changes,
         &cris_guard::alert::Trigger::schedule(),
         &remediation_options,
+        // The preview has no time budget: it shows every proposal the guard could carry.
+        &|| false,
     );
     if messages.is_empty() {
         eprintln!(
