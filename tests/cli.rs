@@ -918,3 +918,34 @@ fn evaluate_format_sns_prints_nothing_when_nothing_is_blocked() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("publishes nothing"));
 }
+
+/// Regression: a what-if read the snapshot a second time for its baseline, so
+/// `cris-guard snapshot | cris-guard evaluate --snapshot - --what-if …` found stdin empty.
+#[test]
+fn snapshot_dash_with_a_what_if_reads_standard_input_once() {
+    let snapshot = std::fs::read(root().join("examples/blog/snapshot.json")).unwrap();
+    let args = |source: &'static str| {
+        [
+            "evaluate",
+            "--snapshot",
+            source,
+            "--what-if",
+            "examples/blog/option2-what-if.json",
+            "--format",
+            "json",
+        ]
+    };
+    let from_file = run(&args("examples/blog/snapshot.json"));
+    let from_stdin = run_with_stdin(&args("-"), &snapshot);
+    assert_eq!(
+        code(&from_stdin),
+        0,
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    let whatif = |out: &Output| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["whatIf"].clone()
+    };
+    assert_eq!(whatif(&from_stdin), whatif(&from_file));
+    assert!(whatif(&from_stdin)["fixed"].as_u64() > Some(0));
+}

@@ -302,20 +302,33 @@ fn file_error(path: &Path, source: std::io::Error) -> Error {
 }
 
 fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
+    let (base, what_if) = load_with_what_if(selection)?;
+    Ok(what_if.map_or(base, |(applied, _)| applied))
+}
+
+/// The snapshot as read, and with `--what-if` the snapshot with the changes applied and the
+/// what-if input: each file is read once (so `--snapshot -` works with `--what-if`).
+#[allow(
+    clippy::type_complexity,
+    reason = "a private pair, named where it is destructured"
+)]
+fn load_with_what_if(
+    selection: &SelectionArgs,
+) -> Result<
+    (
+        snapshot::ValidSnapshot,
+        Option<(snapshot::ValidSnapshot, what_if::WhatIfInput)>,
+    ),
+    Error,
+> {
     let name = input_name(&selection.snapshot);
-    let loaded = snapshot::load(&name, &read(&selection.snapshot)?)?;
-    match &selection.what_if {
-        None => Ok(loaded),
-        Some(path) => {
-            let what_if_name = path.display().to_string();
-            let input = read_what_if(path, &loaded.snapshot)?;
-            Ok(what_if::apply(
-                &what_if_name,
-                &loaded.snapshot,
-                &input.changes,
-            )?)
-        }
-    }
+    let base = snapshot::load(&name, &read(&selection.snapshot)?)?;
+    let Some(path) = &selection.what_if else {
+        return Ok((base, None));
+    };
+    let input = read_what_if(path, &base.snapshot)?;
+    let applied = what_if::apply(&path.display().to_string(), &base.snapshot, &input.changes)?;
+    Ok((base, Some((applied, input))))
 }
 
 /// The `--what-if` changes; a CfCT manifest's policy files are read next to it.
@@ -459,25 +472,23 @@ fn check_ous_exist(
 
 fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
-    let loaded = load(&args.selection)?;
-    check_ous_exist(&args.selection, &loaded)?;
-    let org = cris_guard::org::Org::new(&loaded);
+    let (base, what_if) = load_with_what_if(&args.selection)?;
+    let loaded = what_if.as_ref().map_or(&base, |(applied, _)| applied);
+    check_ous_exist(&args.selection, loaded)?;
+    let org = cris_guard::org::Org::new(loaded);
     let mut decisions = reachability::decide(&org, &options);
     // Policy files of infrastructure code the what-if wrote (for SARIF locations).
     let mut policy_files: Vec<(String, String, String)> = Vec::new();
-    if let Some(path) = &args.selection.what_if {
+    if let (Some(path), Some((_, input))) = (&args.selection.what_if, &what_if) {
         // Counted against the same snapshot without the changes.
         let name = path.display().to_string();
-        let base_name = args.selection.snapshot.display().to_string();
-        let base = snapshot::load(&base_name, &read(&args.selection.snapshot)?)?;
-        let input = read_what_if(path, &base.snapshot)?;
         let changes = input.changes.len();
         if args.format == Format::Sarif {
             let dir = path.parent().unwrap_or(Path::new("."));
-            for (policy_name, file) in input.policy_files {
-                let at = dir.join(&file);
+            for (policy_name, file) in &input.policy_files {
+                let at = dir.join(file);
                 let text = String::from_utf8_lossy(&read(&at)?).into_owned();
-                policy_files.push((policy_name, at.display().to_string(), text));
+                policy_files.push((policy_name.clone(), at.display().to_string(), text));
             }
         }
         let base_org = cris_guard::org::Org::new(&base);
@@ -531,7 +542,7 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         snapshot,
         policy_files: &policy_files,
     };
-    let output = render(&loaded, &report, options.clone(), args.format, &sarif);
+    let output = render(loaded, &report, options.clone(), args.format, &sarif);
     if args.format == Format::Text {
         emit_styled(&output)?;
     } else {
