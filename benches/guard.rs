@@ -1,7 +1,7 @@
 //! Guard benchmark (issue 19): the Lambda handler on a generated organization with the ports
 //! in memory, so the figures exclude API latency. Per source-Region set it prints, for the
-//! first sweep (empty alert state) and for one CloudTrail event on the stored snapshot (a
-//! `DetachPolicy` that fixes one OU): wall time, peak RSS, findings, changes, alert-state
+//! first sweep (empty alert state) and for one CloudTrail event on the stored snapshot (an
+//! `AttachPolicy` of a customer SCP to one more OU): wall time, peak RSS, findings, changes, alert-state
 //! writes (claims and commits) and items, SNS messages and bytes.
 //!
 //! Then the sweep's full read through the live reader over mocked SDK clients answering from
@@ -168,7 +168,7 @@ fn child(regions: &str) -> Result<()> {
         .inference_profiles
         .retain(|region, _| wanted.contains(&region.as_str()));
     before.captured_at = "2026-12-01T00:00:00Z".into();
-    let after = detach_one_target(&before)?;
+    let after = attach_one_target(&before)?;
 
     let config = Config::from_lookup(|name| {
         match name {
@@ -200,8 +200,8 @@ fn child(regions: &str) -> Result<()> {
     phase(&runtime, &guard, "first sweep (empty state)", &sweep)?;
 
     guard.source.set(after);
-    let event = read_json("events/organizations-detach-policy.json")?;
-    phase(&runtime, &guard, "one DetachPolicy event", &event)?;
+    let event = read_json("events/organizations-attach-policy.json")?;
+    phase(&runtime, &guard, "one AttachPolicy event", &event)?;
     Ok(())
 }
 
@@ -243,22 +243,27 @@ fn read_json(path: &str) -> Result<serde_json::Value> {
     Ok(serde_json::from_str(&std::fs::read_to_string(file)?)?)
 }
 
-/// The organization after detaching the deny policy with the most targets from one of its OUs.
-fn detach_one_target(before: &Snapshot) -> Result<Snapshot> {
+/// The organization after attaching the customer SCP with the most targets to one more OU (the
+/// first OU it is not attached to), as an `AttachPolicy` would.
+fn attach_one_target(before: &Snapshot) -> Result<Snapshot> {
     let mut after = before.clone();
     after.captured_at = "2026-12-01T06:00:00Z".into();
+    let ous: Vec<String> = after
+        .organizational_units
+        .iter()
+        .map(|ou| ou.id.clone())
+        .collect();
     let policy = after
         .policies
         .iter_mut()
-        .filter(|p| !p.aws_managed && p.targets.iter().any(|t| t.starts_with("ou-")))
+        .filter(|p| !p.aws_managed)
         .max_by_key(|p| p.targets.len())
-        .ok_or("no policy attached to an OU")?;
-    let position = policy
-        .targets
-        .iter()
-        .position(|t| t.starts_with("ou-"))
-        .ok_or("no OU target")?;
-    let target = policy.targets.remove(position);
-    println!("the event detaches {} from {target}", policy.id);
+        .ok_or("no customer SCP")?;
+    let target = ous
+        .into_iter()
+        .find(|ou| !policy.targets.contains(ou))
+        .ok_or("the SCP is attached to every OU")?;
+    println!("the event attaches {} to {target}", policy.id);
+    policy.targets.push(target);
     Ok(after)
 }
