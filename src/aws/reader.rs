@@ -350,6 +350,8 @@ fn assemble(
         accounts,
         policies: records,
         inference_profiles: profiles.by_region,
+        guardrail_profiles: Default::default(),
+        marketplace_models: Default::default(),
         gaps,
     }
 }

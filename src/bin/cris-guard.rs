@@ -97,6 +97,10 @@ struct SelectionArgs {
     /// Actions in the check set (default: bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream).
     #[arg(long = "action")]
     actions: Vec<String>,
+    /// Only these kinds of checks: inference, guardrailProfile, marketplaceFirstUse (default:
+    /// inference, plus each other kind whose facts the snapshot holds).
+    #[arg(long = "check-kind")]
+    check_kinds: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -362,7 +366,26 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
             )));
         }
     }
+    let mut check_kinds = Vec::new();
+    for (i, name) in selection.check_kinds.iter().enumerate() {
+        let Some(kind) = cris_guard::findings::CheckKind::parse(name) else {
+            let names: Vec<&str> = cris_guard::findings::CheckKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            return Err(Error::Input(InputError::new(
+                "--check-kind",
+                format!("[{i}]"),
+                format!(
+                    "`{name}` is no check kind; expected one of {}",
+                    names.join(", ")
+                ),
+            )));
+        };
+        check_kinds.push(kind);
+    }
     Ok(reachability::Options {
+        check_kinds,
         actions: selection.actions.clone(),
         profiles: selection.profiles.clone(),
         source_regions: selection.source_regions.clone(),
@@ -379,13 +402,33 @@ fn check_filters_match(
     selection: &SelectionArgs,
     loaded: &snapshot::ValidSnapshot,
 ) -> Result<(), Error> {
-    let profiles = &loaded.snapshot.inference_profiles;
+    let snapshot = &loaded.snapshot;
+    let profiles = &snapshot.inference_profiles;
+    // Guardrail profiles and Marketplace models are what their checks name as the profile.
     let profile_ids: BTreeSet<&str> = profiles
         .values()
         .flatten()
         .map(|p| p.inference_profile_id.as_str())
+        .chain(
+            snapshot
+                .guardrail_profiles
+                .values()
+                .flatten()
+                .map(|p| p.guardrail_profile_id.as_str()),
+        )
+        .chain(
+            snapshot
+                .marketplace_models
+                .values()
+                .flatten()
+                .map(String::as_str),
+        )
         .collect();
-    let regions: BTreeSet<&str> = profiles.keys().map(String::as_str).collect();
+    let regions: BTreeSet<&str> = profiles
+        .keys()
+        .chain(snapshot.guardrail_profiles.keys())
+        .map(String::as_str)
+        .collect();
     let actions: BTreeSet<&str> = reachability::DEFAULT_ACTIONS.iter().copied().collect();
     for (flag, values, known, what, case_insensitive) in [
         (

@@ -1,0 +1,205 @@
+//! Checks beyond the inference call (contract §8): `guardrailProfile` (`bedrock:ApplyGuardrail`
+//! on a guardrail profile in its source and every destination Region) and `marketplaceFirstUse`
+//! (the AWS Marketplace requests of a model's first call in an account not yet subscribed).
+
+use std::collections::{BTreeSet, HashSet};
+
+use crate::arn::Arn;
+use crate::findings::CheckKind;
+use crate::request::leg::{Leg, LegKind, MARKETPLACE_ACTIONS};
+use crate::snapshot::{GuardrailProfile, Snapshot};
+
+use super::profiles::{Check, Options, unknown_check};
+
+/// The ids checks of the other kinds carry: guardrail profile ids and Marketplace model ids.
+pub(super) fn ids(snapshot: &Snapshot) -> HashSet<&str> {
+    let guardrails = snapshot
+        .guardrail_profiles
+        .values()
+        .flatten()
+        .map(|p| p.guardrail_profile_id.as_str());
+    let models = snapshot
+        .marketplace_models
+        .values()
+        .flatten()
+        .map(String::as_str);
+    guardrails.chain(models).collect()
+}
+
+/// The source Regions checked: those asked for, else every Region the snapshot read profiles of.
+fn source_regions<'s>(snapshot: &'s Snapshot, options: &'s Options) -> BTreeSet<&'s str> {
+    if options.source_regions.is_empty() {
+        snapshot
+            .inference_profiles
+            .keys()
+            .chain(snapshot.guardrail_profiles.keys())
+            .map(String::as_str)
+            .collect()
+    } else {
+        options.source_regions.iter().map(String::as_str).collect()
+    }
+}
+
+/// Why a source Region's facts for `what` are missing: a reader gap, else not read.
+fn missing(snapshot: &Snapshot, scope: &str, region: &str, what: &str) -> String {
+    let scope = format!("{scope}:{region}");
+    match snapshot.gaps.iter().find(|g| g.scope == scope) {
+        Some(gap) => format!("{what} in {region} could not be read: {}", gap.reason),
+        None => format!("the snapshot does not list {what} for source Region {region}"),
+    }
+}
+
+/// One check per guardrail profile × source Region; a Region the snapshot did not read is one
+/// `unknown` check. With `--profile`, only the guardrail profiles named (none: no checks).
+pub(super) fn guardrail_checks(snapshot: &Snapshot, options: &Options) -> Vec<Check> {
+    let wanted = |id: &str| options.profiles.is_empty() || options.profiles.iter().any(|p| p == id);
+    let known = |id: &str| {
+        snapshot
+            .guardrail_profiles
+            .values()
+            .flatten()
+            .any(|p| p.guardrail_profile_id == id)
+    };
+    if !options.profiles.is_empty() && !options.profiles.iter().any(|p| known(p)) {
+        return Vec::new();
+    }
+    let mut checks = Vec::new();
+    for region in source_regions(snapshot, options) {
+        let gap = snapshot
+            .gaps
+            .iter()
+            .any(|g| g.scope == format!("guardrailProfiles:{region}"));
+        match snapshot.guardrail_profiles.get(region) {
+            Some(profiles) if !gap => checks.extend(
+                profiles
+                    .iter()
+                    .filter(|p| wanted(&p.guardrail_profile_id))
+                    .map(|p| guardrail_check(p, region)),
+            ),
+            _ => checks.push(unknown_check(
+                CheckKind::GuardrailProfile,
+                "*",
+                region,
+                missing(snapshot, "guardrailProfiles", region, "guardrail profiles"),
+            )),
+        }
+    }
+    checks
+}
+
+fn guardrail_check(profile: &GuardrailProfile, source: &str) -> Check {
+    let id = &profile.guardrail_profile_id;
+    let mut check = Check {
+        kind: CheckKind::GuardrailProfile,
+        profile_id: id.clone(),
+        source_region: source.to_string(),
+        profile_arn: profile.guardrail_profile_arn.clone(),
+        legs: Vec::new(),
+        missing: None,
+    };
+    let Some(arn) = Arn::parse(&profile.guardrail_profile_arn) else {
+        check.missing = Some(format!("the ARN of guardrail profile {id} cannot be read"));
+        return check;
+    };
+    if profile.destination_regions.is_empty() {
+        check.missing = Some(format!(
+            "the destination Regions of guardrail profile {id} from {source} are unknown (no Bedrock API lists them and the documented routing tables do not have this one)"
+        ));
+        return check;
+    }
+    let mut regions: Vec<&str> = profile
+        .destination_regions
+        .iter()
+        .map(String::as_str)
+        .filter(|r| *r != source)
+        .collect();
+    regions.sort_unstable();
+    regions.dedup();
+    // The source Region first: a guardrailed call is checked there before it is routed.
+    for region in std::iter::once(source).chain(regions) {
+        let mut in_region = arn.clone();
+        in_region.region = region.to_string();
+        check.legs.push(Leg {
+            action: "bedrock:ApplyGuardrail".to_string(),
+            resource: in_region.to_string(),
+            region: region.to_string(),
+            inference_profile_arn: None,
+            kind: LegKind::GuardrailProfile,
+        });
+    }
+    check
+}
+
+/// The foundation model id a profile invokes (`anthropic.claude-…`), from its first model ARN.
+fn model_id(arn: &str) -> Option<String> {
+    Arn::parse(arn)?
+        .resource
+        .strip_prefix("foundation-model/")
+        .map(str::to_string)
+}
+
+/// One check per model sold through Marketplace that a profile of the source Region invokes;
+/// a Region whose Marketplace models the snapshot does not list is one `unknown` check. With
+/// `--profile`, only the models named (none: no checks).
+pub(super) fn marketplace_checks(snapshot: &Snapshot, options: &Options) -> Vec<Check> {
+    let known = |id: &str| {
+        snapshot
+            .marketplace_models
+            .values()
+            .flatten()
+            .any(|m| m == id)
+    };
+    if !options.profiles.is_empty() && !options.profiles.iter().any(|p| known(p)) {
+        return Vec::new();
+    }
+    let mut checks = Vec::new();
+    for region in source_regions(snapshot, options) {
+        let gap = snapshot
+            .gaps
+            .iter()
+            .any(|g| g.scope == format!("marketplaceModels:{region}"));
+        let Some(sold) = snapshot.marketplace_models.get(region).filter(|_| !gap) else {
+            checks.push(unknown_check(
+                CheckKind::MarketplaceFirstUse,
+                "*",
+                region,
+                missing(
+                    snapshot,
+                    "marketplaceModels",
+                    region,
+                    "the models sold through AWS Marketplace",
+                ),
+            ));
+            continue;
+        };
+        let invoked: BTreeSet<String> = snapshot
+            .inference_profiles
+            .get(region)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.models.first().and_then(|m| model_id(&m.model_arn)))
+            .filter(|m| sold.contains(m))
+            .filter(|m| options.profiles.is_empty() || options.profiles.contains(m))
+            .collect();
+        checks.extend(invoked.into_iter().map(|model| {
+            Check {
+                kind: CheckKind::MarketplaceFirstUse,
+                legs: MARKETPLACE_ACTIONS
+                    .iter()
+                    .map(|action| Leg {
+                        action: (*action).to_string(),
+                        resource: "*".to_string(),
+                        region: region.to_string(),
+                        inference_profile_arn: None,
+                        kind: LegKind::Marketplace,
+                    })
+                    .collect(),
+                profile_id: model,
+                source_region: region.to_string(),
+                profile_arn: String::new(),
+                missing: None,
+            }
+        }));
+    }
+    checks
+}
