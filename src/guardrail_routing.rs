@@ -81,6 +81,42 @@ pub fn documented(source: &str, account: &str) -> Vec<GuardrailProfile> {
         .collect()
 }
 
+/// The guardrail profiles of `source` for the snapshot: the documented ones, plus any profile a
+/// guardrail uses that the tables do not have (without destinations, so its checks are
+/// `unknown`). `uses` are the (guardrail profile ARN, guardrail ARN) pairs read in `source`.
+pub fn profiles_in(
+    source: &str,
+    account: &str,
+    uses: &[(String, String)],
+) -> Vec<GuardrailProfile> {
+    let mut profiles = documented(source, account);
+    for (profile_arn, guardrail_arn) in uses {
+        let id = profile_arn
+            .rsplit_once("guardrail-profile/")
+            .map_or(profile_arn.as_str(), |(_, id)| id);
+        let index = match profiles.iter().position(|p| p.guardrail_profile_id == id) {
+            Some(index) => index,
+            None => {
+                profiles.push(GuardrailProfile {
+                    guardrail_profile_id: id.to_string(),
+                    guardrail_profile_arn: profile_arn.clone(),
+                    destination_regions: Vec::new(),
+                    routing_source: None,
+                    guardrail_arns: Vec::new(),
+                });
+                profiles.len() - 1
+            }
+        };
+        if let Some(profile) = profiles.get_mut(index)
+            && !profile.guardrail_arns.contains(guardrail_arn)
+        {
+            profile.guardrail_arns.push(guardrail_arn.clone());
+        }
+    }
+    profiles.sort_by(|a, b| a.guardrail_profile_id.cmp(&b.guardrail_profile_id));
+    profiles
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +142,38 @@ mod tests {
             )
         );
         assert!(documented("ap-south-1", "222222222222").is_empty());
+    }
+
+    #[test]
+    fn a_profile_the_tables_lack_is_kept_from_the_guardrails_that_use_it_without_destinations() {
+        let arn = |region: &str, id: &str| {
+            format!("arn:aws:bedrock:{region}:222222222222:guardrail-profile/{id}")
+        };
+        let uses = [
+            (
+                arn("us-east-1", "us.guardrail.v1:0"),
+                "arn:aws:bedrock:us-east-1:222222222222:guardrail/g1".to_string(),
+            ),
+            (
+                arn("us-east-1", "us.guardrail.v1:0"),
+                "arn:aws:bedrock:us-east-1:222222222222:guardrail/g2".to_string(),
+            ),
+        ];
+        let us = profiles_in("us-east-1", "111111111111", &uses);
+        assert_eq!(us.len(), 1);
+        assert_eq!(us.first().map(|p| p.guardrail_arns.len()), Some(2));
+        assert_eq!(us.first().map(|p| p.destination_regions.len()), Some(3));
+        let eu_use = [(
+            arn("eu-central-1", "eu.guardrail.v1:0"),
+            "arn:aws:bedrock:eu-central-1:222222222222:guardrail/g3".to_string(),
+        )];
+        let eu = profiles_in("eu-central-1", "111111111111", &eu_use);
+        assert_eq!(
+            eu.iter()
+                .map(|p| (p.guardrail_profile_id.as_str(), p.destination_regions.len()))
+                .collect::<Vec<_>>(),
+            [("eu.guardrail.v1:0", 0)]
+        );
+        assert!(profiles_in("ap-south-1", "111111111111", &[]).is_empty());
     }
 }

@@ -210,7 +210,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "aws",
         &[
-            "alert", "arn", "error", "findings", "guard", "ids", "snapshot",
+            "alert",
+            "arn",
+            "error",
+            "findings",
+            "guard",
+            "guardrail_routing",
+            "ids",
+            "snapshot",
         ],
     ),
     (

@@ -1,5 +1,8 @@
 //! Reading Amazon Bedrock inference profiles (SYSTEM_DEFINED and APPLICATION) per source Region
 //! into snapshot parts. A Region that cannot be read becomes a `inferenceProfiles:<region>` gap.
+//! On request, also the guardrails per Region and the guardrail profiles they use
+//! (`ListGuardrails` summaries carry `crossRegionDetails`, as `GetGuardrail` does); a Region
+//! whose guardrails cannot be listed becomes a `guardrailProfiles:<region>` gap.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +16,9 @@ use crate::snapshot::{Gap, InferenceProfile, InferenceProfileModel as SnapshotMo
 
 /// `ListInferenceProfiles` accepts up to 1,000 per page.
 const PAGE_SIZE: i32 = 1000;
+
+/// `ListGuardrails` accepts up to 1,000 per page.
+const GUARDRAIL_PAGE_SIZE: i32 = 1000;
 
 /// One Bedrock client per source Region, keyed by Region name.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +89,54 @@ impl BedrockClients {
 #[derive(Debug, Default)]
 pub(crate) struct Profiles {
     pub by_region: BTreeMap<String, Vec<InferenceProfile>>,
+    /// When guardrails were read: per Region whose guardrails could be listed, the (guardrail
+    /// profile ARN, guardrail ARN) of each guardrail that uses cross-Region inference.
+    pub guardrail_uses: Option<BTreeMap<String, Vec<(String, String)>>>,
     pub gaps: Vec<Gap>,
+}
+
+/// The guardrails of every Region that use a guardrail profile, concurrently (bounded by `ctx`).
+pub(crate) async fn read_guardrail_uses(
+    clients: &BedrockClients,
+    ctx: &ReadContext<'_>,
+) -> (BTreeMap<String, Vec<(String, String)>>, Vec<Gap>) {
+    let regions = join_all(clients.clients.iter().map(async |(region, client)| {
+        let listed = collect_pages(ctx, &format!("ListGuardrails {region}"), async |token| {
+            client
+                .list_guardrails()
+                .max_results(GUARDRAIL_PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map(|page| Page::new(page.guardrails().to_vec(), page.next_token()))
+                .map_err(|err| error_detail(&err))
+        })
+        .await;
+        (region.clone(), listed)
+    }))
+    .await;
+    let mut uses = BTreeMap::new();
+    let mut gaps = Vec::new();
+    for (region, listed) in regions {
+        match listed {
+            Paged::Complete(guardrails) => {
+                let used: Vec<(String, String)> = guardrails
+                    .iter()
+                    .filter_map(|g| {
+                        let profile = g.cross_region_details()?.guardrail_profile_arn()?;
+                        Some((profile.to_string(), g.arn().to_string()))
+                    })
+                    .collect();
+                uses.insert(region, used);
+            }
+            // A partial list could miss the one guardrail that uses a profile: not read.
+            Paged::Failed { pages, reason, .. } => gaps.push(Gap {
+                scope: format!("guardrailProfiles:{region}"),
+                reason: format!("ListGuardrails failed{}: {reason}", after_pages(pages)),
+            }),
+        }
+    }
+    (uses, gaps)
 }
 
 /// Every Region concurrently (bounded by `ctx`).

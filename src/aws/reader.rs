@@ -81,6 +81,9 @@ pub struct ReaderOptions {
     pub retry_config: RetryConfig,
     /// Timeouts, and how many failures other than throttling end a call.
     pub patience: Patience,
+    /// Also read the guardrail profiles per source Region (`ListGuardrails`, and the documented
+    /// routing of each profile), for `guardrailProfile` checks.
+    pub guardrail_profiles: bool,
 }
 
 impl ReaderOptions {
@@ -96,6 +99,7 @@ impl ReaderOptions {
             captured_at: captured_at.into(),
             retry_config: default_retry_config(),
             patience: Patience::DEFAULT,
+            guardrail_profiles: false,
         }
     }
 }
@@ -191,7 +195,15 @@ impl SnapshotReader {
             );
             Ok::<_, AwsError>((header, tree, policies))
         };
-        let bedrock_part = async { Ok(bedrock::read_profiles(&self.bedrock, &bedrock_ctx).await) };
+        let bedrock_part = async {
+            let mut profiles = bedrock::read_profiles(&self.bedrock, &bedrock_ctx).await;
+            if self.options.guardrail_profiles {
+                let (uses, gaps) = bedrock::read_guardrail_uses(&self.bedrock, &bedrock_ctx).await;
+                profiles.guardrail_uses = Some(uses);
+                profiles.gaps.extend(gaps);
+            }
+            Ok(profiles)
+        };
         let ((header, tree, policies), profiles) = tokio::try_join!(org_part, bedrock_part)?;
         let snapshot = assemble(&self.options.captured_at, header, tree, policies, profiles);
         let stats = stats_since(&self.counter.snapshot(), &before);
@@ -339,6 +351,16 @@ fn assemble(
     gaps.retain(|gap| seen.insert((gap.scope.clone(), gap.reason.clone())));
     gaps.sort_by(|a, b| (&a.scope, &a.reason).cmp(&(&b.scope, &b.reason)));
 
+    let guardrail_profiles = profiles
+        .guardrail_uses
+        .iter()
+        .flatten()
+        .map(|(region, uses)| {
+            let account = &header.organization.management_account_id;
+            let profiles = crate::guardrail_routing::profiles_in(region, account, uses);
+            (region.clone(), profiles)
+        })
+        .collect();
     let mut roots = header.roots;
     roots.sort_by(|a, b| a.id.cmp(&b.id));
     Snapshot {
@@ -350,7 +372,7 @@ fn assemble(
         accounts,
         policies: records,
         inference_profiles: profiles.by_region,
-        guardrail_profiles: Default::default(),
+        guardrail_profiles,
         marketplace_models: Default::default(),
         gaps,
     }
@@ -392,6 +414,7 @@ pub async fn environment_reader(
     let mut options = ReaderOptions::new(time::now_rfc3339());
     options.profile_regions = profile_regions;
     options.patience = environment.patience;
+    options.guardrail_profiles = environment.guardrail_profiles;
     SnapshotReader::new(&conf, options)
 }
 
@@ -404,6 +427,8 @@ pub struct Environment {
     /// The Region of the Organizations client (`--region`).
     pub region: Option<String>,
     pub patience: Patience,
+    /// Also read guardrail profiles (`--guardrail-profiles`).
+    pub guardrail_profiles: bool,
 }
 
 /// A snapshot as read, written as the pretty JSON `cris-guard snapshot` outputs, once it is

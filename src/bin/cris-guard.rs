@@ -153,6 +153,9 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Also read the guardrail profiles of each Region (ListGuardrails; destinations from the documented routing tables), for guardrailProfile checks.
+    #[arg(long)]
+    guardrail_profiles: bool,
     /// The last snapshot: bring it up to date after `--event`, re-reading only what the event touched.
     #[arg(long, value_name = "OLD.json", requires = "event")]
     update: Option<PathBuf>,
@@ -917,6 +920,7 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
     let environment = cris_guard::aws::reader::Environment {
         profile: args.aws_profile,
         region: args.region,
+        guardrail_profiles: args.guardrail_profiles,
         patience: cris_guard::aws::patience::Patience {
             connect: seconds("--connect-timeout", args.connect_timeout)?,
             attempt: seconds("--attempt-timeout", args.attempt_timeout)?,
