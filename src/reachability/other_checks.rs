@@ -2,9 +2,9 @@
 //! on a guardrail profile in its source and every destination Region) and `marketplaceFirstUse`
 //! (the AWS Marketplace requests of a model's first call in an account not yet subscribed).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::arn::Arn;
+use crate::arn::{Arn, foundation_model_id};
 use crate::findings::CheckKind;
 use crate::request::leg::{Leg, LegKind, MARKETPLACE_ACTIONS};
 use crate::snapshot::{GuardrailProfile, Snapshot};
@@ -40,48 +40,63 @@ fn source_regions<'s>(snapshot: &'s Snapshot, options: &'s Options) -> BTreeSet<
     }
 }
 
-/// Why a source Region's facts for `what` are missing: a reader gap, else not read.
-fn missing(snapshot: &Snapshot, scope: &str, region: &str, what: &str) -> String {
-    let scope = format!("{scope}:{region}");
-    match snapshot.gaps.iter().find(|g| g.scope == scope) {
-        Some(gap) => format!("{what} in {region} could not be read: {}", gap.reason),
-        None => format!("the snapshot does not list {what} for source Region {region}"),
+/// The facts `facts` holds for `region`, or why they are missing: a reader gap (`scope:region`),
+/// or the Region was not read.
+fn read_in<'s, T>(
+    snapshot: &Snapshot,
+    facts: &'s BTreeMap<String, Vec<T>>,
+    scope: &str,
+    region: &str,
+    what: &str,
+) -> Result<&'s [T], String> {
+    let gap_scope = format!("{scope}:{region}");
+    if let Some(gap) = snapshot.gaps.iter().find(|g| g.scope == gap_scope) {
+        return Err(format!(
+            "{what} in {region} could not be read: {}",
+            gap.reason
+        ));
     }
+    facts
+        .get(region)
+        .map(Vec::as_slice)
+        .ok_or_else(|| format!("the snapshot does not list {what} for source Region {region}"))
+}
+
+/// Whether `--profile` names ids and none of them is one `known` knows: the kind then makes no
+/// checks at all.
+fn filtered_out(options: &Options, known: impl Fn(&str) -> bool) -> bool {
+    !options.profiles.is_empty() && !options.profiles.iter().any(|p| known(p))
 }
 
 /// One check per guardrail profile × source Region; a Region the snapshot did not read is one
 /// `unknown` check. With `--profile`, only the guardrail profiles named (none: no checks).
 pub(super) fn guardrail_checks(snapshot: &Snapshot, options: &Options) -> Vec<Check> {
     let wanted = |id: &str| options.profiles.is_empty() || options.profiles.iter().any(|p| p == id);
-    let known = |id: &str| {
-        snapshot
-            .guardrail_profiles
+    let profiles = &snapshot.guardrail_profiles;
+    if filtered_out(options, |id| {
+        profiles
             .values()
             .flatten()
             .any(|p| p.guardrail_profile_id == id)
-    };
-    if !options.profiles.is_empty() && !options.profiles.iter().any(|p| known(p)) {
+    }) {
         return Vec::new();
     }
     let mut checks = Vec::new();
     for region in source_regions(snapshot, options) {
-        let gap = snapshot
-            .gaps
-            .iter()
-            .any(|g| g.scope == format!("guardrailProfiles:{region}"));
-        match snapshot.guardrail_profiles.get(region) {
-            Some(profiles) if !gap => checks.extend(
+        match read_in(
+            snapshot,
+            profiles,
+            "guardrailProfiles",
+            region,
+            "guardrail profiles",
+        ) {
+            Ok(profiles) => checks.extend(
                 profiles
                     .iter()
                     .filter(|p| wanted(&p.guardrail_profile_id))
                     .map(|p| guardrail_check(p, region)),
             ),
-            _ => checks.push(unknown_check(
-                CheckKind::GuardrailProfile,
-                "*",
-                region,
-                missing(snapshot, "guardrailProfiles", region, "guardrail profiles"),
-            )),
+            Err(why) => checks.push(unknown_check(CheckKind::GuardrailProfile, "*", region, why)),
         }
     }
     checks
@@ -130,54 +145,39 @@ fn guardrail_check(profile: &GuardrailProfile, source: &str) -> Check {
     check
 }
 
-/// The foundation model id a profile invokes (`anthropic.claude-…`), from its first model ARN.
-fn model_id(arn: &str) -> Option<String> {
-    Arn::parse(arn)?
-        .resource
-        .strip_prefix("foundation-model/")
-        .map(str::to_string)
-}
-
 /// One check per model sold through Marketplace that a profile of the source Region invokes;
 /// a Region whose Marketplace models the snapshot does not list is one `unknown` check. With
 /// `--profile`, only the models named (none: no checks).
 pub(super) fn marketplace_checks(snapshot: &Snapshot, options: &Options) -> Vec<Check> {
-    let known = |id: &str| {
-        snapshot
-            .marketplace_models
-            .values()
-            .flatten()
-            .any(|m| m == id)
-    };
-    if !options.profiles.is_empty() && !options.profiles.iter().any(|p| known(p)) {
+    let models = &snapshot.marketplace_models;
+    if filtered_out(options, |id| models.values().flatten().any(|m| m == id)) {
         return Vec::new();
     }
+    let what = "the models sold through AWS Marketplace";
     let mut checks = Vec::new();
     for region in source_regions(snapshot, options) {
-        let gap = snapshot
-            .gaps
-            .iter()
-            .any(|g| g.scope == format!("marketplaceModels:{region}"));
-        let Some(sold) = snapshot.marketplace_models.get(region).filter(|_| !gap) else {
-            checks.push(unknown_check(
-                CheckKind::MarketplaceFirstUse,
-                "*",
-                region,
-                missing(
-                    snapshot,
-                    "marketplaceModels",
+        let sold = match read_in(snapshot, models, "marketplaceModels", region, what) {
+            Ok(sold) => sold,
+            Err(why) => {
+                checks.push(unknown_check(
+                    CheckKind::MarketplaceFirstUse,
+                    "*",
                     region,
-                    "the models sold through AWS Marketplace",
-                ),
-            ));
-            continue;
+                    why,
+                ));
+                continue;
+            }
         };
         let invoked: BTreeSet<String> = snapshot
             .inference_profiles
             .get(region)
             .into_iter()
             .flatten()
-            .filter_map(|p| p.models.first().and_then(|m| model_id(&m.model_arn)))
+            .filter_map(|p| {
+                p.models
+                    .first()
+                    .and_then(|m| foundation_model_id(&m.model_arn))
+            })
             .filter(|m| sold.contains(m))
             .filter(|m| options.profiles.is_empty() || options.profiles.contains(m))
             .collect();
