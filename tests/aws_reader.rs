@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_bedrock::operation::get_inference_profile::GetInferenceProfileOutput;
+use aws_sdk_bedrock::operation::list_foundation_model_agreement_offers::ListFoundationModelAgreementOffersOutput;
 use aws_sdk_bedrock::operation::list_guardrails::ListGuardrailsOutput;
 use aws_sdk_bedrock::operation::list_inference_profiles::ListInferenceProfilesOutput;
 use aws_sdk_bedrock::primitives::DateTime;
 use aws_sdk_bedrock::types::{
     GuardrailCrossRegionDetails, GuardrailStatus, GuardrailSummary, InferenceProfileModel,
-    InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType,
+    InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType, Offer,
 };
 use aws_sdk_organizations::Client as OrgClient;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
@@ -1120,4 +1121,86 @@ async fn guardrails_are_not_read_unless_asked() {
     let outcome = read_with(vec![], &fake, bedrock).await.unwrap();
     assert!(outcome.snapshot.guardrail_profiles.is_empty());
     assert_eq!(outcome.stats.calls("ListGuardrails"), 0);
+}
+
+/// The profiles of [`bedrock_ok`], and agreement offers for their model: `Some(n)` offers, or
+/// `None` for a denied call.
+fn bedrock_with_offers(region: &'static str, offers: Option<usize>) -> aws_sdk_bedrock::Client {
+    let mut rules = bedrock_rules(region);
+    rules.push(match offers {
+        Some(n) => mock!(aws_sdk_bedrock::Client::list_foundation_model_agreement_offers)
+            .then_output(move || {
+                let offers = (0..n)
+                    .map(|i| {
+                        Offer::builder()
+                            .offer_token(format!("token-{i}"))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                ListFoundationModelAgreementOffersOutput::builder()
+                    .model_id("anthropic.claude-3-5-sonnet-20241022-v2:0")
+                    .set_offers(Some(offers))
+                    .build()
+                    .unwrap()
+            }),
+        None => mock!(aws_sdk_bedrock::Client::list_foundation_model_agreement_offers)
+            .sequence()
+            .http_status(
+                403,
+                Some(r#"{"__type":"AccessDeniedException","message":"no offers"}"#.to_string()),
+            )
+            .repeatedly()
+            .build(),
+    });
+    mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, &rules, |c| c
+        .time_source(SystemTimeSource::new()))
+}
+
+#[tokio::test]
+async fn marketplace_models_are_the_invoked_models_with_agreement_offers() {
+    let fake = FakeOrg::small(20);
+    let bedrock = BedrockClients::from_clients(BTreeMap::from([
+        (
+            "us-east-1".to_string(),
+            bedrock_with_offers("us-east-1", Some(1)),
+        ),
+        (
+            "us-east-2".to_string(),
+            bedrock_with_offers("us-east-2", Some(0)),
+        ),
+        (
+            "us-west-2".to_string(),
+            bedrock_with_offers("us-west-2", None),
+        ),
+    ]));
+    let org = mock_client!(
+        aws_sdk_organizations,
+        RuleMode::MatchAny,
+        &org_rules(&fake),
+        |c| c.time_source(SystemTimeSource::new())
+    );
+    let mut options = options();
+    options.marketplace_models = true;
+    let outcome = SnapshotReader::from_clients(org, bedrock, options)
+        .read(&NoProgress)
+        .await
+        .unwrap();
+    validate(&outcome);
+    let sold = &outcome.snapshot.marketplace_models;
+    assert_eq!(
+        sold.iter()
+            .map(|(r, m)| (r.as_str(), m.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "us-east-1",
+                vec!["anthropic.claude-3-5-sonnet-20241022-v2:0".to_string()]
+            ),
+            ("us-east-2", vec![]),
+        ]
+    );
+    assert_eq!(gap_scopes(&outcome), ["marketplaceModels:us-west-2"]);
+    // One distinct model per Region (both profiles invoke the same one).
+    assert_eq!(outcome.stats.calls("ListFoundationModelAgreementOffers"), 3);
 }

@@ -84,6 +84,9 @@ pub struct ReaderOptions {
     /// Also read the guardrail profiles per source Region (`ListGuardrails`, and the documented
     /// routing of each profile), for `guardrailProfile` checks.
     pub guardrail_profiles: bool,
+    /// Also read which models the profiles invoke are sold through AWS Marketplace, for
+    /// `marketplaceFirstUse` checks (one call per model and Region).
+    pub marketplace_models: bool,
 }
 
 impl ReaderOptions {
@@ -100,6 +103,7 @@ impl ReaderOptions {
             retry_config: default_retry_config(),
             patience: Patience::DEFAULT,
             guardrail_profiles: false,
+            marketplace_models: false,
         }
     }
 }
@@ -200,6 +204,16 @@ impl SnapshotReader {
             if self.options.guardrail_profiles {
                 let (uses, gaps) = bedrock::read_guardrail_uses(&self.bedrock, &bedrock_ctx).await;
                 profiles.guardrail_uses = Some(uses);
+                profiles.gaps.extend(gaps);
+            }
+            if self.options.marketplace_models {
+                let (sold, gaps) = bedrock::read_marketplace_models(
+                    &self.bedrock,
+                    &bedrock_ctx,
+                    &profiles.by_region,
+                )
+                .await;
+                profiles.marketplace_models = sold;
                 profiles.gaps.extend(gaps);
             }
             Ok(profiles)
@@ -373,7 +387,7 @@ fn assemble(
         policies: records,
         inference_profiles: profiles.by_region,
         guardrail_profiles,
-        marketplace_models: Default::default(),
+        marketplace_models: profiles.marketplace_models,
         gaps,
     }
 }
@@ -415,6 +429,7 @@ pub async fn environment_reader(
     options.profile_regions = profile_regions;
     options.patience = environment.patience;
     options.guardrail_profiles = environment.guardrail_profiles;
+    options.marketplace_models = environment.marketplace_models;
     SnapshotReader::new(&conf, options)
 }
 
@@ -429,6 +444,8 @@ pub struct Environment {
     pub patience: Patience,
     /// Also read guardrail profiles (`--guardrail-profiles`).
     pub guardrail_profiles: bool,
+    /// Also read which models are sold through Marketplace (`--marketplace-models`).
+    pub marketplace_models: bool,
 }
 
 /// A snapshot as read, written as the pretty JSON `cris-guard snapshot` outputs, once it is

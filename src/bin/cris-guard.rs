@@ -156,6 +156,9 @@ struct SnapshotArgs {
     /// Also read the guardrail profiles of each Region (ListGuardrails; destinations from the documented routing tables), for guardrailProfile checks.
     #[arg(long)]
     guardrail_profiles: bool,
+    /// Also read which models the profiles invoke are sold through AWS Marketplace (ListFoundationModelAgreementOffers, one call per model and Region), for marketplaceFirstUse checks.
+    #[arg(long)]
+    marketplace_models: bool,
     /// The last snapshot: bring it up to date after `--event`, re-reading only what the event touched.
     #[arg(long, value_name = "OLD.json", requires = "event")]
     update: Option<PathBuf>,
@@ -921,6 +924,7 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
         profile: args.aws_profile,
         region: args.region,
         guardrail_profiles: args.guardrail_profiles,
+        marketplace_models: args.marketplace_models,
         patience: cris_guard::aws::patience::Patience {
             connect: seconds("--connect-timeout", args.connect_timeout)?,
             attempt: seconds("--attempt-timeout", args.attempt_timeout)?,
