@@ -203,3 +203,100 @@ pub(super) fn marketplace_checks(snapshot: &Snapshot, options: &Options) -> Vec<
     }
     checks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{InferenceProfile, InferenceProfileModel};
+
+    fn snapshot() -> Snapshot {
+        let text = r#"{"formatVersion": 1, "capturedAt": "2026-11-29T00:00:00Z",
+            "organization": {"id": "o-exampleorgid", "managementAccountId": "111111111111"},
+            "roots": [{"id": "r-ab12", "name": "Root"}]}"#;
+        let mut snapshot: Snapshot = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let model = |region: &str| InferenceProfileModel {
+            model_arn: format!("arn:aws:bedrock:{region}::foundation-model/anthropic.m-v1:0"),
+        };
+        snapshot.inference_profiles.insert(
+            "us-west-1".to_string(),
+            vec![InferenceProfile {
+                inference_profile_id: "us.anthropic.m-v1:0".to_string(),
+                inference_profile_arn:
+                    "arn:aws:bedrock:us-west-1:111111111111:inference-profile/us.anthropic.m-v1:0"
+                        .to_string(),
+                profile_type: "SYSTEM_DEFINED".to_string(),
+                status: "ACTIVE".to_string(),
+                models: vec![model("us-west-1"), model("us-east-1")],
+                inference_profile_name: None,
+            }],
+        );
+        snapshot.guardrail_profiles.insert(
+            "us-west-1".to_string(),
+            crate::guardrail_routing::documented("us-west-1", "111111111111"),
+        );
+        snapshot.marketplace_models.insert(
+            "us-west-1".to_string(),
+            vec!["anthropic.m-v1:0".to_string()],
+        );
+        snapshot
+    }
+
+    #[test]
+    fn a_guardrail_profile_is_checked_in_its_source_region_first_then_each_destination() {
+        let checks = guardrail_checks(&snapshot(), &Options::default());
+        let legs: Vec<(String, String)> = checks
+            .iter()
+            .flat_map(|c| &c.legs)
+            .map(|l| (l.region.clone(), l.resource.clone()))
+            .collect();
+        let expected: Vec<(String, String)> = ["us-west-1", "us-east-1", "us-east-2", "us-west-2"]
+            .iter()
+            .map(|r| {
+                let arn =
+                    format!("arn:aws:bedrock:{r}:111111111111:guardrail-profile/us.guardrail.v1:0");
+                ((*r).to_string(), arn)
+            })
+            .collect();
+        assert_eq!(legs, expected);
+        assert!(
+            checks
+                .iter()
+                .flat_map(|c| &c.legs)
+                .all(|l| l.action == "bedrock:ApplyGuardrail"
+                    && l.kind == LegKind::GuardrailProfile
+                    && l.inference_profile_arn.is_none())
+        );
+    }
+
+    #[test]
+    fn profile_filters_keep_each_kind_to_the_ids_it_knows() {
+        let snapshot = snapshot();
+        let only = |ids: &[&str]| Options {
+            profiles: ids.iter().map(|id| (*id).to_string()).collect(),
+            ..Options::default()
+        };
+        let count = |options: &Options| {
+            (
+                guardrail_checks(&snapshot, options).len(),
+                marketplace_checks(&snapshot, options).len(),
+            )
+        };
+        assert_eq!(count(&Options::default()), (1, 1));
+        assert_eq!(count(&only(&["us.anthropic.m-v1:0"])), (0, 0));
+        assert_eq!(count(&only(&["us.guardrail.v1:0"])), (1, 0));
+        assert_eq!(count(&only(&["anthropic.m-v1:0"])), (0, 1));
+        let first_use = marketplace_checks(&snapshot, &Options::default());
+        let requests: Vec<(&str, &str)> = first_use
+            .iter()
+            .flat_map(|c| &c.legs)
+            .map(|l| (l.action.as_str(), l.resource.as_str()))
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                ("aws-marketplace:Subscribe", "*"),
+                ("aws-marketplace:ViewSubscriptions", "*")
+            ]
+        );
+    }
+}
