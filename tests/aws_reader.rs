@@ -285,11 +285,21 @@ async fn read_with(
     fake: &FakeOrg,
     bedrock: BedrockClients,
 ) -> Result<ReadOutcome, AwsError> {
+    read_with_options(special, fake, bedrock, options()).await
+}
+
+/// [`read_with`] with other reader options.
+async fn read_with_options(
+    special: Vec<Rule>,
+    fake: &FakeOrg,
+    bedrock: BedrockClients,
+    options: ReaderOptions,
+) -> Result<ReadOutcome, AwsError> {
     let mut rules = special;
     rules.extend(org_rules(fake));
     let org = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &rules, |c| c
         .time_source(SystemTimeSource::new()));
-    SnapshotReader::from_clients(org, bedrock, options())
+    SnapshotReader::from_clients(org, bedrock, options)
         .read(&NoProgress)
         .await
 }
@@ -1071,16 +1081,9 @@ async fn guardrail_profiles_come_from_the_routing_tables_and_the_guardrails_that
             bedrock_with_guardrails("us-west-2", None),
         ),
     ]));
-    let org = mock_client!(
-        aws_sdk_organizations,
-        RuleMode::MatchAny,
-        &org_rules(&fake),
-        |c| c.time_source(SystemTimeSource::new())
-    );
     let mut options = options();
     options.guardrail_profiles = true;
-    let outcome = SnapshotReader::from_clients(org, bedrock, options)
-        .read(&NoProgress)
+    let outcome = read_with_options(vec![], &fake, bedrock, options)
         .await
         .unwrap();
     validate(&outcome);
@@ -1174,16 +1177,9 @@ async fn marketplace_models_are_the_invoked_models_with_agreement_offers() {
             bedrock_with_offers("us-west-2", None),
         ),
     ]));
-    let org = mock_client!(
-        aws_sdk_organizations,
-        RuleMode::MatchAny,
-        &org_rules(&fake),
-        |c| c.time_source(SystemTimeSource::new())
-    );
     let mut options = options();
     options.marketplace_models = true;
-    let outcome = SnapshotReader::from_clients(org, bedrock, options)
-        .read(&NoProgress)
+    let outcome = read_with_options(vec![], &fake, bedrock, options)
         .await
         .unwrap();
     validate(&outcome);
