@@ -97,6 +97,10 @@ struct SelectionArgs {
     /// Actions in the check set (default: bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream).
     #[arg(long = "action")]
     actions: Vec<String>,
+    /// Only these kinds of checks: inference, guardrailProfile, marketplaceFirstUse (default:
+    /// inference, plus each other kind whose facts the snapshot holds).
+    #[arg(long = "check-kind")]
+    check_kinds: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -149,6 +153,12 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Also read the guardrail profiles of each Region (ListGuardrails; destinations from the documented routing tables), for guardrailProfile checks.
+    #[arg(long)]
+    guardrail_profiles: bool,
+    /// Also read which models the profiles invoke are sold through AWS Marketplace (ListFoundationModelAgreementOffers, one call per model and Region), for marketplaceFirstUse checks.
+    #[arg(long)]
+    marketplace_models: bool,
     /// The last snapshot: bring it up to date after `--event`, re-reading only what the event touched.
     #[arg(long, value_name = "OLD.json", requires = "event")]
     update: Option<PathBuf>,
@@ -438,7 +448,26 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
             )));
         }
     }
+    let mut check_kinds = Vec::new();
+    for (i, name) in selection.check_kinds.iter().enumerate() {
+        let Some(kind) = cris_guard::findings::CheckKind::parse(name) else {
+            let names: Vec<&str> = cris_guard::findings::CheckKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            return Err(Error::Input(InputError::new(
+                "--check-kind",
+                format!("[{i}]"),
+                format!(
+                    "`{name}` is no check kind; expected one of {}",
+                    names.join(", ")
+                ),
+            )));
+        };
+        check_kinds.push(kind);
+    }
     Ok(reachability::Options {
+        check_kinds,
         actions: selection.actions.clone(),
         profiles: selection.profiles.clone(),
         source_regions: selection.source_regions.clone(),
@@ -455,13 +484,33 @@ fn check_filters_match(
     selection: &SelectionArgs,
     loaded: &snapshot::ValidSnapshot,
 ) -> Result<(), Error> {
-    let profiles = &loaded.snapshot.inference_profiles;
+    let snapshot = &loaded.snapshot;
+    let profiles = &snapshot.inference_profiles;
+    // Guardrail profiles and Marketplace models are what their checks name as the profile.
     let profile_ids: BTreeSet<&str> = profiles
         .values()
         .flatten()
         .map(|p| p.inference_profile_id.as_str())
+        .chain(
+            snapshot
+                .guardrail_profiles
+                .values()
+                .flatten()
+                .map(|p| p.guardrail_profile_id.as_str()),
+        )
+        .chain(
+            snapshot
+                .marketplace_models
+                .values()
+                .flatten()
+                .map(String::as_str),
+        )
         .collect();
-    let regions: BTreeSet<&str> = profiles.keys().map(String::as_str).collect();
+    let regions: BTreeSet<&str> = profiles
+        .keys()
+        .chain(snapshot.guardrail_profiles.keys())
+        .map(String::as_str)
+        .collect();
     let actions: BTreeSet<&str> = reachability::DEFAULT_ACTIONS.iter().copied().collect();
     for (flag, values, known, what, case_insensitive) in [
         (
@@ -954,6 +1003,8 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
     let environment = cris_guard::aws::reader::Environment {
         profile: args.aws_profile,
         region: args.region,
+        guardrail_profiles: args.guardrail_profiles,
+        marketplace_models: args.marketplace_models,
         patience: cris_guard::aws::patience::Patience {
             connect: seconds("--connect-timeout", args.connect_timeout)?,
             attempt: seconds("--attempt-timeout", args.attempt_timeout)?,

@@ -51,6 +51,7 @@ pub(super) fn finding(
         target_path: facts.path.clone(),
         profile_id: check.profile_id.clone(),
         source_region: check.source_region.clone(),
+        check_kind: check.kind,
         status: verdict.status,
         blockers,
         conditions: verdict.conditions.clone(),
