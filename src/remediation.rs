@@ -8,7 +8,8 @@
 //! `bedrock:InferenceProfileArn`; Control Tower: the blog's two options), the plan is applied to
 //! a copy of the snapshot with [`crate::what_if`] and re-evaluated ([`verify`]), and only plans
 //! that fix every claimed finding and open nothing in the probe set become proposals. The rest
-//! are [`Unresolved`]s with a reason.
+//! are [`Unresolved`]s with a reason. Guardrail-profile and Marketplace first-use findings are
+//! grouped apart and planned by [`other_kinds`].
 //!
 //! Pure: no IO, clock or environment.
 
@@ -18,6 +19,7 @@ mod customer;
 mod document;
 mod error;
 mod legs;
+mod other_kinds;
 mod output;
 mod plan;
 mod probe_answers;
@@ -106,25 +108,12 @@ fn propose_bounded(
     let ctx = Ctx::new(snapshot, report, options);
     let mut rejections = Vec::new();
     let mut problems: Vec<(&Finding, BTreeSet<Unit>)> = Vec::new();
+    let mut others: Vec<(&Finding, BTreeSet<Unit>)> = Vec::new();
     for finding in &report.findings {
         if !matches!(finding.status, Status::Blocked | Status::Conditional) {
             continue;
         }
         if only.is_some_and(|keys| !keys.contains(&finding.key())) {
-            continue;
-        }
-        // Plans exist for inference checks only; the other kinds are listed as unresolved.
-        let not_proposed = match finding.check_kind {
-            CheckKind::Inference => None,
-            CheckKind::GuardrailProfile => Some(Rejection::GuardrailNotProposed {
-                profile_id: finding.profile_id.clone(),
-            }),
-            CheckKind::MarketplaceFirstUse => Some(Rejection::MarketplaceNotProposed {
-                profile_id: finding.profile_id.clone(),
-            }),
-        };
-        if let Some(rejection) = not_proposed {
-            rejections.push(rejected(finding.problem_ids.clone(), finding, rejection));
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {
@@ -146,7 +135,11 @@ fn propose_bounded(
                     status: finding.status.as_str(),
                 },
             )),
-            Ok(units) => problems.push((finding, units)),
+            // Other kinds are grouped apart: their fixes exempt other requests than inference.
+            Ok(units) if finding.check_kind == CheckKind::Inference => {
+                problems.push((finding, units));
+            }
+            Ok(units) => others.push((finding, units)),
             Err(error) => rejections.push(rejected(
                 ctx.problems_behind(finding, &error),
                 finding,
@@ -156,7 +149,7 @@ fn propose_bounded(
     }
     let mut proposals = Vec::new();
     let mut stopped = false;
-    for mut group in groups(problems) {
+    for mut group in groups(problems).into_iter().chain(groups(others)) {
         if should_stop() {
             stopped = true;
             break;
@@ -253,6 +246,13 @@ impl Ctx<'_> {
     /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
     /// the Control Tower Region deny is involved.
     pub(crate) fn plans(&self, group: &Group) -> Result<Vec<Plan>, PlanError> {
+        if group
+            .findings
+            .iter()
+            .any(|f| f.check_kind != CheckKind::Inference)
+        {
+            return other_kinds::plans(self, group);
+        }
         let profiles = self.profiles_of(group);
         let mut ids = IdAllocator::new(self.snapshot);
         let mut base: Option<Plan> = None;

@@ -1009,7 +1009,7 @@ fn a_snapshot_without_guardrail_profiles_gets_guardrail_checks_only_when_asked_a
 }
 
 #[test]
-fn propose_lists_a_guardrail_profile_problem_as_unresolved_with_its_reason() {
+fn propose_fixes_a_guardrail_profile_problem_by_exempting_the_guardrail_profile() {
     let out = run(&[
         "propose",
         "--snapshot",
@@ -1017,7 +1017,6 @@ fn propose_lists_a_guardrail_profile_problem_as_unresolved_with_its_reason() {
         "--format",
         "json",
     ]);
-    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let problem = report["problems"]
         .as_array()
@@ -1025,8 +1024,25 @@ fn propose_lists_a_guardrail_profile_problem_as_unresolved_with_its_reason() {
         .iter()
         .find(|p| p["cause"]["leg"] == "guardrailProfile")
         .expect("the guardrail problem");
-    assert_eq!(problem["proposalIds"], serde_json::json!([]));
-    let reason = problem["unresolvedReason"].as_str().unwrap();
-    assert!(reason.contains("bedrock:ApplyGuardrail"), "{reason}");
-    assert!(reason.contains("InferenceProfileArn"), "{reason}");
+    assert!(problem["unresolvedReason"].is_null(), "{problem}");
+    let ids = problem["proposalIds"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{problem}");
+    let proposal = report["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == ids[0])
+        .expect("the proposal the problem names");
+    assert_eq!(proposal["verification"]["stillBlocked"], 0);
+    assert_eq!(
+        proposal["verification"]["newlyAllowedOutsideProfiles"],
+        serde_json::json!([])
+    );
+    let after = proposal["after"].as_str().unwrap();
+    assert!(
+        after.contains(
+            r#""NotResource":["arn:aws:bedrock:*:*:guardrail-profile/us.guardrail.v1:0"]"#
+        ),
+        "{after}"
+    );
 }

@@ -107,6 +107,17 @@ fn probe_specs(snapshot: &ValidSnapshot, principal_account: &str) -> Vec<Request
                 region,
                 None,
             ));
+            // What the other check kinds' exemptions must keep denied: a guardrail (not its
+            // guardrail profile) and Marketplace calls the caller makes directly.
+            specs.push(spec(
+                "bedrock:ApplyGuardrail",
+                format!("arn:aws:bedrock:{region}:{principal_account}:guardrail/probe"),
+                region,
+                None,
+            ));
+            for action in ["aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe"] {
+                specs.push(spec(action, "*".into(), region, None));
+            }
         }
         let arn_region = if *region == "unspecified" { "" } else { region };
         for model in &models {

@@ -21,14 +21,6 @@ pub(crate) enum Rejection {
         finding: String,
         status: &'static str,
     },
-    #[error(
-        "cris-guard does not propose fixes for guardrailProfile checks yet: exempt bedrock:ApplyGuardrail on the guardrail profile (arn:*:bedrock:*:*:guardrail-profile/{profile_id}) from the deny by hand; the blog's bedrock:InferenceProfileArn exemption does not cover it"
-    )]
-    GuardrailNotProposed { profile_id: String },
-    #[error(
-        "cris-guard does not propose fixes for marketplaceFirstUse checks yet: exempt aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions when aws:CalledViaLast is bedrock.amazonaws.com, or subscribe each account to {profile_id} beforehand"
-    )]
-    MarketplaceNotProposed { profile_id: String },
     #[error(transparent)]
     Blocker(#[from] BlockerError),
     #[error(transparent)]
@@ -198,6 +190,22 @@ pub(crate) enum PlanError {
     },
     #[error("GRREGIONDENY blocks, but no policy holding it was found")]
     NoLandingZonePolicy,
+    #[error(
+        "its statement {sid} denies bedrock:ApplyGuardrail on a narrower Resource than \"*\", so the guardrail profile cannot be exempted by NotResource"
+    )]
+    GuardrailResource { sid: String },
+    #[error(
+        "the Control Tower Region deny blocks {action} for {profile_id}: GRREGIONDENY has no parameter that exempts an action or a resource, and CT.MULTISERVICE.PV.1's ExemptedActions (documented as IAM actions taken out of the deny) would exempt {action} on every resource, not on {profile_id} alone; govern the Regions and deploy a customer SCP whose Region deny exempts it (not generated yet)"
+    )]
+    ControlTowerOtherKind { action: String, profile_id: String },
+    #[error(
+        "{level_name} ({level_id}) has no SCP that allows {actions}; cris-guard adds Allows for inference only"
+    )]
+    NoAllowForOtherKind {
+        level_name: String,
+        level_id: String,
+        actions: String,
+    },
 }
 
 /// Why a plan did not prove (`what` names the plan: `the SCP patch`, `option 1 (…)`).

@@ -10,6 +10,7 @@ use crate::snapshot::{PolicyContent, PolicyRecord, ValidSnapshot};
 use crate::what_if::Change;
 
 use super::document;
+use super::verify::Probe;
 
 /// One policy document a plan touches.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub(crate) struct Plan {
     pub artifact: Vec<(String, serde_json::Value)>,
     /// Regions the plan starts governing (probed as well).
     pub new_regions: BTreeSet<String>,
+    /// Probe requests beyond the standard set, for what the plan exempts (other check kinds).
+    pub probes: Vec<Probe>,
 }
 
 impl Plan {
@@ -66,6 +69,7 @@ impl Plan {
             summary: Vec::new(),
             artifact: Vec::new(),
             new_regions: BTreeSet::new(),
+            probes: Vec::new(),
         }
     }
 
@@ -92,6 +96,7 @@ impl Plan {
         self.summary.extend(other.summary.iter().cloned());
         self.artifact.extend(other.artifact.iter().cloned());
         self.new_regions.extend(other.new_regions.iter().cloned());
+        self.probes.extend(other.probes.iter().cloned());
         if self.policy_id.is_none() {
             self.policy_id.clone_from(&other.policy_id);
         }

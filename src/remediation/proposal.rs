@@ -51,6 +51,7 @@ impl Ctx<'_> {
                 fixes: &fixes,
                 approved: &self.approved,
                 new_regions: &plan.new_regions,
+                extra_probes: &plan.probes,
             },
         )
         .map_err(|error| Failure::from(ProofError::Invalid { what, error }))?;

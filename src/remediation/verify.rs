@@ -45,6 +45,8 @@ pub(crate) struct Claim<'a> {
     pub approved: &'a BTreeSet<String>,
     /// Regions the proposal starts governing (probed too).
     pub new_regions: &'a BTreeSet<String>,
+    /// Probes for what the plan exempts beyond inference (other check kinds).
+    pub extra_probes: &'a [Probe],
 }
 
 /// Builds a probe leg from action, resource, Region and profile ARN.
@@ -113,12 +115,13 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             ));
         }
     }
-    let probes = probes(
+    let mut probes = probes(
         ctx.snapshot,
         &ctx.actions,
         claim.approved,
         claim.new_regions,
     );
+    probes.extend(claim.extra_probes.iter().cloned());
     outcome.probes = probes.len();
     let flips = flipped_probes(ctx, &after, &probes, claim.changes);
     outcome.targets = flips.1;

@@ -76,6 +76,11 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
         // Bedrock subscribes on the caller's behalf (domain.md §11), as lint-iam reads it.
         context.set("aws:CalledVia", vec![BEDROCK_SERVICE.to_string()]);
         context.set("aws:CalledViaLast", vec![BEDROCK_SERVICE.to_string()]);
+    } else if is_marketplace(&leg.action) {
+        // Any other Marketplace request (remediation's probes) is the caller's own: the keys
+        // are present only when a service calls on the caller's behalf.
+        context.set_absent("aws:CalledVia");
+        context.set_absent("aws:CalledViaLast");
     }
     let resource = if matches!(leg.kind, LegKind::Profile | LegKind::GuardrailProfile) {
         with_account(&leg.resource, caller.account())
@@ -84,6 +89,14 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
     };
     Request::new(&leg.action, &resource, context)
 }
+
+fn is_marketplace(action: &str) -> bool {
+    action
+        .get(..MARKETPLACE_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(MARKETPLACE_PREFIX))
+}
+
+const MARKETPLACE_PREFIX: &str = "aws-marketplace:";
 
 /// The profile ARN as seen from the caller's account (profiles are per-account resources).
 pub(crate) fn with_account(arn: &str, account: &str) -> String {
@@ -131,6 +144,24 @@ mod tests {
             Lookup::Absent
         );
         assert_eq!(request.requested_region(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn only_the_first_use_leg_is_a_marketplace_call_made_via_bedrock() {
+        let mut first_use = leg(LegKind::Marketplace, None);
+        first_use.action = "aws-marketplace:Subscribe".to_string();
+        first_use.resource = "*".to_string();
+        let via = request_for(&first_use, &caller(None));
+        let bedrock = [BEDROCK_SERVICE.to_string()];
+        assert_eq!(
+            via.context.get("aws:calledvialast"),
+            Lookup::Present(&bedrock)
+        );
+        let mut direct = first_use.clone();
+        direct.kind = LegKind::DestinationModel;
+        let direct = request_for(&direct, &caller(None));
+        assert_eq!(direct.context.get("aws:calledvialast"), Lookup::Absent);
+        assert_eq!(direct.context.get("aws:calledvia"), Lookup::Absent);
     }
 
     #[test]

@@ -1,0 +1,411 @@
+//! Fixes for the checks beyond inference (contract §8), proven like the others. A customer SCP
+//! that denies `bedrock:ApplyGuardrail` on a guardrail profile stops denying it on that guardrail
+//! profile's ARN in any Region (`NotResource`: the blog's Option 2 exemption, extended to the
+//! guardrail profile's requests); one that denies the AWS Marketplace requests of a model's
+//! first use exempts them only when Bedrock makes them for the caller (`StringNotEquals
+//! aws:CalledViaLast bedrock.amazonaws.com`). A statement that also denies other actions is split
+//! so the exemption covers exactly the blocked ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::arn::Arn;
+use crate::findings::{BlockerKind, CheckKind, ProposalKind};
+use crate::policy::json::Json;
+use crate::request::leg::{BEDROCK_SERVICE, Leg, LegKind};
+
+use super::context::Ctx;
+use super::document as doc;
+use super::error::{DocumentError, PlanError};
+use super::plan::{Plan, file_name};
+use super::problems::{Group, Unit};
+use super::proposal::join_list;
+use super::verify::Probe;
+
+const APPLY_GUARDRAIL: &str = "bedrock:ApplyGuardrail";
+const CALLED_VIA_LAST: &str = "aws:CalledViaLast";
+/// Direct Marketplace calls that must stay denied (Unsubscribe too: Bedrock never makes it).
+const MARKETPLACE_PROBES: &[&str] = &[
+    "aws-marketplace:Subscribe",
+    "aws-marketplace:ViewSubscriptions",
+    "aws-marketplace:Unsubscribe",
+];
+
+/// What one Deny statement must stop denying.
+#[derive(Default)]
+struct Exempt {
+    /// Guardrail profile ARN patterns (any Region and account) `bedrock:ApplyGuardrail` passes on.
+    guardrail_profiles: BTreeSet<String>,
+    /// Marketplace actions that pass when Bedrock makes them.
+    marketplace: BTreeSet<String>,
+}
+
+/// The plan for a group of guardrail-profile and Marketplace first-use findings: every customer
+/// SCP that blocks them patched; a missing Allow or the Control Tower Region deny has no plan.
+pub(crate) fn plans(ctx: &Ctx, group: &Group) -> Result<Vec<Plan>, PlanError> {
+    let mut plan: Option<Plan> = None;
+    for unit in &group.units {
+        let next = match unit {
+            Unit::Patch(policy_id) => patch(ctx, group, policy_id)?,
+            Unit::Allow(level) => {
+                return Err(PlanError::NoAllowForOtherKind {
+                    level_name: ctx.org.name_of(level),
+                    level_id: level.clone(),
+                    actions: blocked_actions(group, |b| {
+                        b.kind == BlockerKind::NoAllow && b.attached_to.as_deref() == Some(level)
+                    }),
+                });
+            }
+            Unit::ControlTower => {
+                return Err(PlanError::ControlTowerOtherKind {
+                    action: blocked_actions(group, |b| b.kind == BlockerKind::ExplicitDeny),
+                    profile_id: join_list(
+                        &group
+                            .findings
+                            .iter()
+                            .map(|f| f.profile_id.clone())
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect::<Vec<_>>(),
+                    ),
+                });
+            }
+        };
+        match &mut plan {
+            Some(plan) => plan.absorb(&next),
+            None => plan = Some(next),
+        }
+    }
+    Ok(plan.into_iter().collect())
+}
+
+/// The actions of the group's blockers that `wanted` keeps, for a reason.
+fn blocked_actions(group: &Group, wanted: impl Fn(&crate::findings::Blocker) -> bool) -> String {
+    let actions: BTreeSet<String> = group
+        .blockers()
+        .filter(|b| wanted(b))
+        .map(|b| b.action.clone())
+        .collect();
+    join_list(&actions.into_iter().collect::<Vec<_>>())
+}
+
+/// `arn:<partition>:bedrock:*:*:guardrail-profile/<id>`: the profile as every account sees it in
+/// every Region it routes to.
+fn any_region_and_account(resource: &str) -> String {
+    match Arn::parse(resource) {
+        Some(mut arn) => {
+            arn.region = "*".to_string();
+            arn.account = "*".to_string();
+            arn.to_string()
+        }
+        None => resource.to_string(),
+    }
+}
+
+/// Patches the Deny statements of `policy_id` that block the group's findings.
+fn patch(ctx: &Ctx, group: &Group, policy_id: &str) -> Result<Plan, PlanError> {
+    let record = ctx
+        .record(policy_id)
+        .ok_or_else(|| PlanError::UnknownPolicy {
+            policy_id: policy_id.to_string(),
+        })?;
+    let mut exempt: BTreeMap<usize, Exempt> = BTreeMap::new();
+    for finding in group.findings.iter().copied().chain(group.hidden.iter()) {
+        for blocker in &finding.blockers {
+            if blocker.kind != BlockerKind::ExplicitDeny
+                || blocker.policy_id.as_deref() != Some(policy_id)
+            {
+                continue;
+            }
+            let Some(index) = blocker.statement_index else {
+                continue;
+            };
+            let entry = exempt.entry(index).or_default();
+            match finding.check_kind {
+                CheckKind::GuardrailProfile => {
+                    entry
+                        .guardrail_profiles
+                        .insert(any_region_and_account(&blocker.resource));
+                }
+                CheckKind::MarketplaceFirstUse => {
+                    entry.marketplace.insert(blocker.action.clone());
+                }
+                CheckKind::Inference => {}
+            }
+        }
+    }
+    let original = doc::parse(&record.content.text())?;
+    let mut after = original.clone();
+    let mut taken: BTreeSet<String> = doc::statements(&original)
+        .iter()
+        .filter_map(|s| doc::sid(s))
+        .collect();
+    let statements = doc::statements_mut(&mut after).ok_or(DocumentError::NoStatementList)?;
+    let mut edits = Vec::new();
+    for (&index, exempt) in exempt.iter().rev() {
+        let statement = statements
+            .get_mut(index)
+            .ok_or(DocumentError::NoStatement { index })?;
+        let sid = doc::sid(statement).unwrap_or_else(|| format!("#{index}"));
+        let mut copies = Vec::new();
+        if !exempt.guardrail_profiles.is_empty() {
+            let resources: Vec<String> = exempt.guardrail_profiles.iter().cloned().collect();
+            let what = format!(
+                "on the guardrail profiles {}",
+                join_list(&quoted(&resources))
+            );
+            let (copy, edit) = exempt_in(
+                statement,
+                &sid,
+                &[APPLY_GUARDRAIL.to_string()],
+                ("ExceptGuardrailProfiles", "DenyApplyGuardrail", &what),
+                &mut taken,
+                &|s| not_resource(s, &sid, &resources),
+            )?;
+            copies.extend(copy);
+            edits.push(edit);
+        }
+        if !exempt.marketplace.is_empty() {
+            let actions: Vec<String> = exempt.marketplace.iter().cloned().collect();
+            let what = format!("when `{CALLED_VIA_LAST}` is `{BEDROCK_SERVICE}`");
+            let (copy, edit) = exempt_in(
+                statement,
+                &sid,
+                &actions,
+                ("ExceptViaBedrock", "DenyMarketplace", &what),
+                &mut taken,
+                &|s| {
+                    doc::merge_condition(
+                        s,
+                        "StringNotEquals",
+                        CALLED_VIA_LAST,
+                        &[BEDROCK_SERVICE.to_string()],
+                    );
+                    Ok(())
+                },
+            )?;
+            copies.extend(copy);
+            edits.push(edit);
+        }
+        for (offset, copy) in copies.into_iter().enumerate() {
+            statements.insert(index + 1 + offset, copy);
+        }
+    }
+    edits.reverse();
+    let file = file_name(&record.name, &record.id);
+    let mut plan = Plan::new(ProposalKind::PatchScp);
+    plan.policy_id = Some(record.id.clone());
+    plan.apply.push(format!(
+        "aws organizations update-policy --policy-id {} --content file://{file}",
+        record.id
+    ));
+    plan.update_policy(record, original, after);
+    plan.targets.extend(record.targets.iter().cloned());
+    let mut kept = vec!["other services".to_string()];
+    if exempt.values().any(|e| !e.guardrail_profiles.is_empty()) {
+        kept.push(format!("`{APPLY_GUARDRAIL}` on guardrails themselves"));
+    }
+    if exempt.values().any(|e| !e.marketplace.is_empty()) {
+        kept.push("Marketplace calls the caller makes directly".to_string());
+    }
+    plan.summary.push(format!(
+        "Patches the customer-managed SCP {} ({}) in place: {}. Everything else the statements denied stays denied: {}. No Allow is added.",
+        record.name,
+        record.id,
+        edits.join("; "),
+        join_list(&kept)
+    ));
+    plan.probes = probes(ctx, &exempt);
+    Ok(plan)
+}
+
+fn quoted(items: &[String]) -> Vec<String> {
+    items.iter().map(|i| format!("`{i}`")).collect()
+}
+
+/// Makes `statement` stop denying `actions` unless `exemption` (applied to the denying
+/// statement) says so: split when the statement denies other actions too (it stops covering
+/// `actions`, and a copy denies exactly them with the exemption), else the exemption in place.
+/// Returns the copy and a description.
+fn exempt_in(
+    statement: &mut Json,
+    sid: &str,
+    actions: &[String],
+    (suffix, unnamed, what): (&str, &str, &str),
+    taken: &mut BTreeSet<String>,
+    exemption: &dyn Fn(&mut Json) -> Result<(), PlanError>,
+) -> Result<(Option<Json>, String), PlanError> {
+    let listed = join_list(&quoted(actions));
+    let before = statement.clone();
+    if !exclude(statement, actions) {
+        exemption(statement)?;
+        return Ok((
+            None,
+            format!("its Deny statement {sid} no longer denies {listed} {what}"),
+        ));
+    }
+    let mut copy = before;
+    match doc::get(&copy, "NotAction") {
+        Some(_) => replace_key(&mut copy, "NotAction", "Action", doc::strings(actions)),
+        None => doc::set(&mut copy, "Action", doc::strings(actions)),
+    }
+    let base = doc::sid(&copy).unwrap_or_else(|| unnamed.to_string());
+    let new_sid = unique_sid(&format!("{base}{suffix}"), taken);
+    match doc::get(&copy, "Sid") {
+        Some(_) => doc::set(&mut copy, "Sid", Json::String(new_sid.clone())),
+        None => {
+            if let Json::Object(entries) = &mut copy {
+                entries.insert(0, ("Sid".to_string(), Json::String(new_sid.clone())));
+            }
+        }
+    }
+    exemption(&mut copy)?;
+    Ok((
+        Some(copy),
+        format!(
+            "its Deny statement {sid} is split: it no longer covers {listed}, and a new statement {new_sid} denies exactly that under the same conditions except {what}"
+        ),
+    ))
+}
+
+/// Takes `actions` out of what the statement covers, when that is possible without changing
+/// anything else it denies; `false` when the statement denies exactly them (or through a
+/// wildcard that cannot be narrowed).
+fn exclude(statement: &mut Json, actions: &[String]) -> bool {
+    let has = |list: &[String], action: &str| list.iter().any(|a| a.eq_ignore_ascii_case(action));
+    if let Some(mut list) = doc::get(statement, "NotAction").map(doc::string_list) {
+        for action in actions {
+            if !has(&list, action) {
+                list.push(action.clone());
+            }
+        }
+        doc::set(statement, "NotAction", doc::strings(&list));
+        return true;
+    }
+    let listed = doc::get(statement, "Action")
+        .map(doc::string_list)
+        .unwrap_or_default();
+    if has(&listed, "*") {
+        replace_key(statement, "Action", "NotAction", doc::strings(actions));
+        return true;
+    }
+    let rest: Vec<String> = listed
+        .iter()
+        .filter(|a| !has(actions, a))
+        .cloned()
+        .collect();
+    if actions.iter().all(|a| has(&listed, a)) && !rest.is_empty() {
+        doc::set(statement, "Action", doc::one_or_many(&rest));
+        return true;
+    }
+    false
+}
+
+/// `bedrock:ApplyGuardrail` passes on `resources`: `NotResource` replaces `Resource: "*"` (or
+/// grows).
+fn not_resource(statement: &mut Json, sid: &str, resources: &[String]) -> Result<(), PlanError> {
+    if let Some(mut list) = doc::get(statement, "NotResource").map(doc::string_list) {
+        for resource in resources {
+            if !list.contains(resource) {
+                list.push(resource.clone());
+            }
+        }
+        doc::set(statement, "NotResource", doc::strings(&list));
+        return Ok(());
+    }
+    let star = doc::get(statement, "Resource")
+        .map(doc::string_list)
+        .is_some_and(|r| r == ["*"]);
+    if !star {
+        return Err(PlanError::GuardrailResource {
+            sid: sid.to_string(),
+        });
+    }
+    replace_key(
+        statement,
+        "Resource",
+        "NotResource",
+        doc::strings(resources),
+    );
+    Ok(())
+}
+
+/// Replaces `old` by `new` (keeping its position).
+fn replace_key(statement: &mut Json, old: &str, new: &str, value: Json) {
+    if let Json::Object(entries) = statement
+        && let Some(entry) = entries.iter_mut().find(|(k, _)| k == old)
+    {
+        *entry = (new.to_string(), value);
+    }
+}
+
+fn unique_sid(base: &str, taken: &mut BTreeSet<String>) -> String {
+    let sid = (1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}{n}")
+            }
+        })
+        .find(|s| !taken.contains(s))
+        .unwrap_or_else(|| base.to_string());
+    taken.insert(sid.clone());
+    sid
+}
+
+/// What must stay denied besides the standard probes, in every Region the snapshot's profiles
+/// use: `bedrock:ApplyGuardrail` on a guardrail (not its profile), and direct Marketplace calls
+/// (no `aws:CalledVia`).
+fn probes(ctx: &Ctx, exempt: &BTreeMap<usize, Exempt>) -> Vec<Probe> {
+    let facts = &ctx.snapshot.snapshot;
+    let mut regions: BTreeSet<&str> = facts
+        .inference_profiles
+        .keys()
+        .chain(facts.guardrail_profiles.keys())
+        .chain(facts.marketplace_models.keys())
+        .map(String::as_str)
+        .collect();
+    regions.extend(
+        facts
+            .guardrail_profiles
+            .values()
+            .flatten()
+            .flat_map(|p| &p.destination_regions)
+            .map(String::as_str),
+    );
+    let guardrails = exempt.values().any(|e| !e.guardrail_profiles.is_empty());
+    let marketplace = exempt.values().any(|e| !e.marketplace.is_empty());
+    let probe = |action: &str, resource: String, region: &str, label: String| Probe {
+        leg: Leg {
+            action: action.to_string(),
+            resource,
+            region: region.to_string(),
+            inference_profile_arn: None,
+            kind: LegKind::DestinationModel,
+        },
+        label,
+    };
+    let mut probes = Vec::new();
+    for region in regions {
+        if guardrails {
+            let guardrail = format!("arn:aws:bedrock:{region}:111111111111:guardrail/probe");
+            probes.push(probe(
+                APPLY_GUARDRAIL,
+                guardrail.clone(),
+                region,
+                format!("{APPLY_GUARDRAIL} on the guardrail {guardrail} in {region}"),
+            ));
+        }
+        if marketplace {
+            for action in MARKETPLACE_PROBES {
+                probes.push(probe(
+                    action,
+                    "*".to_string(),
+                    region,
+                    format!("{action} in {region} made by the caller directly"),
+                ));
+            }
+        }
+    }
+    probes
+}
