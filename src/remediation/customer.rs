@@ -152,7 +152,7 @@ fn is_star(json: Option<&Json>) -> bool {
 }
 
 /// Replaces `old` by `new` (keeping its position) in a statement.
-fn rename(statement: &mut Json, old: &str, new: &str, value: Json) {
+pub(crate) fn rename(statement: &mut Json, old: &str, new: &str, value: Json) {
     if let Json::Object(entries) = statement
         && let Some(entry) = entries.iter_mut().find(|(k, _)| k == old)
     {
@@ -250,7 +250,7 @@ fn patched(
     Ok((policy, edits))
 }
 
-fn unique_sid(base: &str, taken: &mut BTreeSet<String>) -> String {
+pub(crate) fn unique_sid(base: &str, taken: &mut BTreeSet<String>) -> String {
     let sid = (1..)
         .map(|n| {
             if n == 1 {

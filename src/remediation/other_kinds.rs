@@ -9,14 +9,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arn::Arn;
-use crate::findings::{BlockerKind, CheckKind, ProposalKind};
+use crate::findings::{BlockerKind, CheckKind};
 use crate::policy::json::Json;
 use crate::request::leg::{BEDROCK_SERVICE, Leg, LegKind};
 
 use super::context::Ctx;
+use super::customer::{rename, unique_sid};
 use super::document as doc;
 use super::error::{DocumentError, PlanError};
-use super::plan::{Plan, file_name};
+use super::plan::Plan;
 use super::problems::{Group, Unit};
 use super::proposal::join_list;
 use super::verify::Probe;
@@ -191,15 +192,7 @@ fn patch(ctx: &Ctx, group: &Group, policy_id: &str) -> Result<Plan, PlanError> {
         }
     }
     edits.reverse();
-    let file = file_name(&record.name, &record.id);
-    let mut plan = Plan::new(ProposalKind::PatchScp);
-    plan.policy_id = Some(record.id.clone());
-    plan.apply.push(format!(
-        "aws organizations update-policy --policy-id {} --content file://{file}",
-        record.id
-    ));
-    plan.update_policy(record, original, after);
-    plan.targets.extend(record.targets.iter().cloned());
+    let mut plan = Plan::patch_in_place(record, original, after);
     let mut kept = vec!["other services".to_string()];
     if exempt.values().any(|e| !e.guardrail_profiles.is_empty()) {
         kept.push(format!("`{APPLY_GUARDRAIL}` on guardrails themselves"));
@@ -245,7 +238,7 @@ fn exempt_in(
     }
     let mut copy = before;
     match doc::get(&copy, "NotAction") {
-        Some(_) => replace_key(&mut copy, "NotAction", "Action", doc::strings(actions)),
+        Some(_) => rename(&mut copy, "NotAction", "Action", doc::strings(actions)),
         None => doc::set(&mut copy, "Action", doc::strings(actions)),
     }
     let base = doc::sid(&copy).unwrap_or_else(|| unnamed.to_string());
@@ -285,7 +278,7 @@ fn exclude(statement: &mut Json, actions: &[String]) -> bool {
         .map(doc::string_list)
         .unwrap_or_default();
     if has(&listed, "*") {
-        replace_key(statement, "Action", "NotAction", doc::strings(actions));
+        rename(statement, "Action", "NotAction", doc::strings(actions));
         return true;
     }
     let rest: Vec<String> = listed
@@ -320,37 +313,13 @@ fn not_resource(statement: &mut Json, sid: &str, resources: &[String]) -> Result
             sid: sid.to_string(),
         });
     }
-    replace_key(
+    rename(
         statement,
         "Resource",
         "NotResource",
         doc::strings(resources),
     );
     Ok(())
-}
-
-/// Replaces `old` by `new` (keeping its position).
-fn replace_key(statement: &mut Json, old: &str, new: &str, value: Json) {
-    if let Json::Object(entries) = statement
-        && let Some(entry) = entries.iter_mut().find(|(k, _)| k == old)
-    {
-        *entry = (new.to_string(), value);
-    }
-}
-
-fn unique_sid(base: &str, taken: &mut BTreeSet<String>) -> String {
-    let sid = (1..)
-        .map(|n| {
-            if n == 1 {
-                base.to_string()
-            } else {
-                format!("{base}{n}")
-            }
-        })
-        .find(|s| !taken.contains(s))
-        .unwrap_or_else(|| base.to_string());
-    taken.insert(sid.clone());
-    sid
 }
 
 /// What must stay denied besides the standard probes, in every Region the snapshot's profiles

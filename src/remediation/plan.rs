@@ -73,6 +73,20 @@ impl Plan {
         }
     }
 
+    /// A `patchScp` plan that updates `record` in place to `after`, on its targets.
+    pub(crate) fn patch_in_place(record: &PolicyRecord, before: Json, after: Json) -> Plan {
+        let mut plan = Plan::new(ProposalKind::PatchScp);
+        plan.policy_id = Some(record.id.clone());
+        plan.apply.push(format!(
+            "aws organizations update-policy --policy-id {} --content file://{}",
+            record.id,
+            file_name(&record.name, &record.id)
+        ));
+        plan.update_policy(record, before, after);
+        plan.targets.extend(record.targets.iter().cloned());
+        plan
+    }
+
     /// Replaces `record`'s content by `after`, keeping `before` for the diff.
     pub(crate) fn update_policy(&mut self, record: &PolicyRecord, before: Json, after: Json) {
         self.changes.push(Change::Update {
