@@ -15,6 +15,10 @@ pub struct ReaderSource {
     conf: SdkConfig,
     /// Source Regions whose profiles are read; empty: the reader's default list.
     profile_regions: Vec<String>,
+    /// Also read guardrail profiles / Marketplace models (`snapshot --guardrail-profiles`,
+    /// `--marketplace-models`).
+    guardrail_profiles: bool,
+    marketplace_models: bool,
 }
 
 impl ReaderSource {
@@ -22,7 +26,16 @@ impl ReaderSource {
         ReaderSource {
             conf: conf.clone(),
             profile_regions,
+            guardrail_profiles: false,
+            marketplace_models: false,
         }
+    }
+
+    /// Also reads the facts of the other check kinds: guardrail profiles, Marketplace models.
+    pub fn with_other_kinds(mut self, guardrail_profiles: bool, marketplace_models: bool) -> Self {
+        self.guardrail_profiles = guardrail_profiles;
+        self.marketplace_models = marketplace_models;
+        self
     }
 
     /// A reader stamping its reads with the current time. Clients are cheap to make from the
@@ -32,6 +45,8 @@ impl ReaderSource {
         if !self.profile_regions.is_empty() {
             options.profile_regions = self.profile_regions.clone();
         }
+        options.guardrail_profiles = self.guardrail_profiles;
+        options.marketplace_models = self.marketplace_models;
         SnapshotReader::new(&self.conf, options)
     }
 }

@@ -34,7 +34,8 @@ async fn main() -> Result<(), Error> {
         .map(|bucket| S3Objects::new(aws_sdk_s3::Client::new(&conf), bucket));
     let mut guard = config
         .guard(
-            ReaderSource::new(&conf, config.source_regions.clone()),
+            ReaderSource::new(&conf, config.source_regions.clone())
+                .with_other_kinds(config.guardrail_profiles, config.marketplace_models),
             DynamoStateStore::new(aws_sdk_dynamodb::Client::new(&conf), &config.table_name),
             SnsSink::new(aws_sdk_sns::Client::new(&conf), &config.topic_arn),
         )

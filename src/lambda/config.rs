@@ -10,6 +10,8 @@ pub const APPROVED_PROFILES: &str = "CRIS_GUARD_APPROVED_PROFILES";
 pub const ADMIN_PRINCIPALS: &str = "CRIS_GUARD_ADMIN_PRINCIPALS";
 pub const BUCKET: &str = "CRIS_GUARD_BUCKET";
 pub const EXPECTATIONS_KEY: &str = "CRIS_GUARD_EXPECTATIONS_KEY";
+pub const GUARDRAIL_PROFILES: &str = "CRIS_GUARD_GUARDRAIL_PROFILES";
+pub const MARKETPLACE_MODELS: &str = "CRIS_GUARD_MARKETPLACE_MODELS";
 
 /// A configuration variable that is missing or malformed; names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +39,10 @@ pub struct Config {
     pub bucket: Option<String>,
     /// The expectations object in `bucket` (contract §6); `None`: every finding alerts.
     pub expectations_key: Option<String>,
+    /// Read the guardrail profiles of each source Region (`guardrailProfile` checks).
+    pub guardrail_profiles: bool,
+    /// Read which models are sold through AWS Marketplace (`marketplaceFirstUse` checks).
+    pub marketplace_models: bool,
 }
 
 impl Config {
@@ -101,7 +107,19 @@ impl Config {
                 problem: format!("is not set, but `{EXPECTATIONS_KEY}` names an object in it"),
             });
         }
+        let flag = |variable: &'static str| -> Result<bool, ConfigError> {
+            match optional(variable).as_deref() {
+                None | Some("false") => Ok(false),
+                Some("true") => Ok(true),
+                Some(other) => Err(ConfigError {
+                    variable,
+                    problem: format!("`{other}` is not `true` or `false`"),
+                }),
+            }
+        };
         Ok(Config {
+            guardrail_profiles: flag(GUARDRAIL_PROFILES)?,
+            marketplace_models: flag(MARKETPLACE_MODELS)?,
             topic_arn,
             table_name,
             source_regions,
@@ -186,6 +204,7 @@ mod tests {
         .unwrap();
         assert_eq!(ok.source_regions, vec!["us-east-1", "us-west-2"]);
         assert!(ok.approved_profiles.is_empty());
+        assert!(!ok.guardrail_profiles && !ok.marketplace_models);
         let err = from(&[
             (TOPIC_ARN, "arn:aws:sqs:us-east-1:111111111111:q"),
             (TABLE_NAME, "t"),
@@ -223,5 +242,23 @@ mod tests {
         .unwrap();
         assert_eq!(ok.bucket.as_deref(), Some("b"));
         assert_eq!(ok.expectations_key.as_deref(), Some("expectations.json"));
+    }
+
+    #[test]
+    fn the_reader_flags_are_true_or_false_and_name_their_variable_otherwise() {
+        let base = [
+            (TOPIC_ARN, "arn:aws:sns:us-east-1:111111111111:t"),
+            (TABLE_NAME, "t"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            from(&vars)
+        };
+        let on = with(&[(GUARDRAIL_PROFILES, "true"), (MARKETPLACE_MODELS, "false")]).unwrap();
+        assert!(on.guardrail_profiles && !on.marketplace_models);
+        let err = with(&[(MARKETPLACE_MODELS, "yes")]).unwrap_err();
+        assert_eq!(err.variable, MARKETPLACE_MODELS);
+        assert!(err.to_string().contains("`yes`"), "{err}");
     }
 }
