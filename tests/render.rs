@@ -802,7 +802,7 @@ fn html_leads_with_problems_and_links_cells_to_them() {
     // Cells point at problems instead of copying blockers: a blocked cell's kind says its
     // problem to a screen reader and its cell key entry links to it.
     assert!(out.contains(&format!(
-        "::before{{content:\"✗\" / \"blocked: problem {PROBLEM}\";color:var(--bad)}}"
+        "{{--g:\"✗\" / \"blocked: problem {PROBLEM}\";--c:var(--bad)}}"
     )));
     assert!(out.contains(&format!(
         " blocked <a href=\"#{PROBLEM}\">{PROBLEM}</a></li>"

@@ -86,6 +86,7 @@ table.m { table-layout:fixed; border-collapse:collapse; width:calc(var(--name) +
 table.m caption { text-align:left; color:var(--muted); padding:.4rem .5rem; caption-side:top; }
 table.m th, table.m td { width:var(--col); padding:.25rem .4rem; border-top:1px solid #eaeef2; text-align:center; }
 table.m td { cursor:pointer; font-weight:600; }
+table.m td::before, .cellkey .glyph::before { content:var(--g); color:var(--c); }
 table.m th.name { width:var(--name); text-align:left; font-weight:400; position:sticky; left:0; background:#fff; z-index:1; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
 table.m thead th { position:sticky; top:0; z-index:2; background:#f6f8fa; color:var(--muted); font-size:.8rem; font-weight:600; }
 table.m thead th.name { background:#f6f8fa; z-index:3; }
@@ -129,8 +130,11 @@ f.addEventListener('change',apply);apply();})();"#;
 /// recomputes it).
 pub(crate) const SCRIPT_HASH: &str = "sha256-tg1/MRI+mP4Qn7fokglJhIhDW/PPVWM+1Ai5vJYre6Y=";
 
-/// Subtrees deeper than this start closed.
+/// Subtrees deeper than this start closed, or one level less when that would show more than
+/// [`OPEN_ROWS`] rows: every shown cell costs the browser layout time (a 10,000-account page
+/// opened to depth 2 shows 32,000 cells).
 const OPEN_DEPTH: usize = 2;
+const OPEN_ROWS: usize = 60;
 
 /// Renders the report as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
@@ -358,11 +362,15 @@ fn tree_section(out: &mut String, matrix: &Matrix<'_>, keys: &CellKeys) {
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     let tree = Tree::of(matrix);
-    let context = Context {
+    let mut context = Context {
         matrix,
         tree: &tree,
         keys,
+        open_depth: OPEN_DEPTH,
     };
+    if context.shown(&tree.tops) > OPEN_ROWS {
+        context.open_depth = OPEN_DEPTH - 1;
+    }
     context.groups(out, &tree.tops, false);
     out.push_str("</tbody></table>\n</div>\n");
     keys.legend(out);
@@ -451,8 +459,10 @@ impl CellKeys {
         }
     }
 
-    /// One rule per kind: its glyph, colour and spoken words, for a cell of that kind and for
-    /// the class-less cells of a row whose usual kind it is.
+    /// One rule per kind setting its glyph with the words a screen reader says (`--g`) and its
+    /// colour (`--c`); a class-less cell inherits them from its row, whose class is the row's
+    /// usual kind. One rule then draws every cell (per-kind cell selectors made Chromium match
+    /// each cell against every kind).
     fn style(&self) -> String {
         let mut out = String::from("<style>");
         for (k, (status, links)) in self.kinds.iter().enumerate() {
@@ -477,7 +487,7 @@ impl CellKeys {
             };
             let _ = write!(
                 out,
-                ".k{k}>td:not([class])::before,td.k{k}::before,.glyph.k{k}::before{{content:{} / {};color:{colour}}}",
+                ".k{k}{{--g:{} / {};--c:{colour}}}",
                 css_string(glyph),
                 css_string(&words)
             );
@@ -563,9 +573,28 @@ struct Context<'m, 'a> {
     matrix: &'m Matrix<'a>,
     tree: &'m Tree,
     keys: &'m CellKeys,
+    /// Subtrees at this depth and below start closed.
+    open_depth: usize,
 }
 
 impl Context<'_, '_> {
+    /// How many rows [`Self::groups`] shows before anything is opened or closed.
+    fn shown(&self, groups: &[Vec<usize>]) -> usize {
+        groups
+            .iter()
+            .filter_map(|g| g.first())
+            .map(|&r| {
+                let open = self
+                    .matrix
+                    .rows
+                    .get(r)
+                    .is_some_and(|row| row.depth < self.open_depth);
+                let kids = self.tree.kids.get(r).map(Vec::as_slice).unwrap_or(&[]);
+                1 + if open { self.shown(kids) } else { 0 }
+            })
+            .sum()
+    }
+
     /// Sibling groups: leaf rows first, then each subtree (its row, then its children).
     /// Everything below a closed subtree starts `hidden`.
     fn groups(&self, out: &mut String, groups: &[Vec<usize>], hidden: bool) {
@@ -581,7 +610,7 @@ impl Context<'_, '_> {
             let Some(row) = group.first().and_then(|&r| self.matrix.rows.get(r)) else {
                 continue;
             };
-            let open = row.depth < OPEN_DEPTH;
+            let open = row.depth < self.open_depth;
             self.row(out, group, hidden, Some(open));
             let kids = group
                 .first()
