@@ -461,8 +461,7 @@ impl CellKeys {
 
     /// One rule per kind setting its glyph with the words a screen reader says (`--g`) and its
     /// colour (`--c`); a class-less cell inherits them from its row, whose class is the row's
-    /// usual kind. One rule then draws every cell (per-kind cell selectors made Chromium match
-    /// each cell against every kind).
+    /// usual kind. One rule in the page's style then draws every cell.
     fn style(&self) -> String {
         let mut out = String::from("<style>");
         for (k, (status, links)) in self.kinds.iter().enumerate() {
