@@ -35,6 +35,14 @@ impl Arn {
     }
 }
 
+/// The model id of a foundation-model ARN (`anthropic.claude-…`), `None` for any other ARN.
+pub fn foundation_model_id(arn: &str) -> Option<String> {
+    Arn::parse(arn)?
+        .resource
+        .strip_prefix("foundation-model/")
+        .map(str::to_string)
+}
+
 impl std::fmt::Display for Arn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -104,6 +104,9 @@ pub struct Finding {
     pub target_path: String,
     pub profile_id: String,
     pub source_region: String,
+    /// What was checked (contract §8); `inference` when absent from older reports.
+    #[serde(default)]
+    pub check_kind: CheckKind,
     pub status: Status,
     pub blockers: Vec<Blocker>,
     pub conditions: Vec<Condition>,
@@ -120,6 +123,43 @@ impl Finding {
             "{}|{}|{}",
             self.target_id, self.profile_id, self.source_region
         )
+    }
+}
+
+/// What a finding checks (contract §8).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum CheckKind {
+    /// The requests of an inference call through a profile (§3, domain.md §1.3).
+    #[default]
+    Inference,
+    /// `bedrock:ApplyGuardrail` on a guardrail profile in its source and destination Regions.
+    GuardrailProfile,
+    /// The AWS Marketplace requests of the first call to a model sold through Marketplace.
+    MarketplaceFirstUse,
+}
+
+impl CheckKind {
+    pub const ALL: [CheckKind; 3] = [
+        CheckKind::Inference,
+        CheckKind::GuardrailProfile,
+        CheckKind::MarketplaceFirstUse,
+    ];
+
+    /// The contract's name (`inference`, `guardrailProfile`, `marketplaceFirstUse`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Inference => "inference",
+            CheckKind::GuardrailProfile => "guardrailProfile",
+            CheckKind::MarketplaceFirstUse => "marketplaceFirstUse",
+        }
+    }
+
+    /// The kind named `name` (the contract's spelling).
+    pub fn parse(name: &str) -> Option<CheckKind> {
+        CheckKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -269,6 +309,24 @@ pub enum LegName {
     SourceModel,
     DestinationModel,
     GlobalModel,
+    /// `bedrock:ApplyGuardrail` on a guardrail profile (`guardrailProfile` checks).
+    GuardrailProfile,
+    /// An AWS Marketplace request of a model's first use (`marketplaceFirstUse` checks).
+    Marketplace,
+}
+
+impl LegName {
+    /// The contract's name (`profile`, `sourceModel`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegName::Profile => "profile",
+            LegName::SourceModel => "sourceModel",
+            LegName::DestinationModel => "destinationModel",
+            LegName::GlobalModel => "globalModel",
+            LegName::GuardrailProfile => "guardrailProfile",
+            LegName::Marketplace => "marketplace",
+        }
+    }
 }
 
 /// What a [`Problem`] affects.

@@ -424,6 +424,8 @@ pub fn organization(options: &GenerateOptions) -> Snapshot {
         accounts: account_records,
         policies: policies.records,
         inference_profiles: inference_profiles(&management),
+        guardrail_profiles: Default::default(),
+        marketplace_models: Default::default(),
         gaps: Vec::new(),
     }
 }

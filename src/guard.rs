@@ -544,7 +544,9 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
 
         // Proposals only once something is to be said, for the changed problems this alert
         // carries (bounded: `notify::MAX_PROPOSED`).
-        let claimed_changes: Vec<FindingChange> = claimed.iter().map(|(c, _)| c.clone()).collect();
+        // Split, not cloned: at 10,000 accounts a first sweep claims tens of thousands of changes.
+        let (claimed_changes, claims): (Vec<FindingChange>, Vec<Claim>) =
+            claimed.into_iter().unzip();
         let started = std::time::Instant::now();
         let over_budget = || started.elapsed() >= self.proposal_budget;
         let messages = notify::alert_messages(
@@ -564,7 +566,6 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
                     error = %error,
                     "publishing failed; rolling the claims back"
                 );
-                let claims: Vec<Claim> = claimed.into_iter().map(|(_, c)| c).collect();
                 let (rolled_back, not_rolled_back) = self.release_all(&claims).await;
                 return Err(GuardError::Publish {
                     error,
@@ -574,7 +575,6 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
             }
             summary.messages_published += 1;
         }
-        let claims: Vec<Claim> = claimed.into_iter().map(|(_, c)| c).collect();
         summary.uncommitted = self.commit_all(&claims).await;
         tracing::info!(
             organization_id = %organization_id,

@@ -25,6 +25,7 @@ pub mod evaluation;
 pub mod expectations;
 pub mod findings;
 pub mod generate;
+pub mod guardrail_routing;
 pub mod ids;
 /// Strict JSON reading (limits, duplicate keys, objects not arrays) for every input file.
 pub mod json_input;

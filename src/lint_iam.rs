@@ -312,12 +312,7 @@ fn outcome(policies: &[Policy], request: &Request) -> Outcome {
 }
 
 fn kind_name(kind: LegKind) -> &'static str {
-    match kind {
-        LegKind::Profile => "profile",
-        LegKind::SourceModel => "sourceModel",
-        LegKind::DestinationModel => "destinationModel",
-        LegKind::GlobalModel => "globalModel",
-    }
+    crate::reachability::leg_name(kind).as_str()
 }
 
 fn lint_unit(

@@ -17,13 +17,7 @@ pub fn problem_id(key: &str) -> String {
 }
 
 fn leg_word(leg: Option<LegName>) -> &'static str {
-    match leg {
-        Some(LegName::Profile) => "profile",
-        Some(LegName::SourceModel) => "sourceModel",
-        Some(LegName::DestinationModel) => "destinationModel",
-        Some(LegName::GlobalModel) => "globalModel",
-        None => "",
-    }
+    leg.map_or("", LegName::as_str)
 }
 
 /// The text a cause's id hashes: what identifies the cause, nothing that depends on how many
@@ -109,6 +103,14 @@ pub fn explanation(cause: &Cause, attached: &[String], region_deny: bool) -> Str
                     "Calls through global profiles (aws:RequestedRegion = unspecified)".to_string()
                 }
                 Some(LegName::Profile) => format!("Calls to the profile in {regions}"),
+                Some(LegName::GuardrailProfile) => {
+                    format!(
+                        "Guardrailed calls (ApplyGuardrail on the guardrail profile) in {regions}"
+                    )
+                }
+                Some(LegName::Marketplace) => format!(
+                    "First calls to Marketplace models from {regions} (aws-marketplace:Subscribe, ViewSubscriptions)"
+                ),
                 Some(LegName::SourceModel) | None => {
                     format!("Calls to the model in the source Region {regions}")
                 }

@@ -22,14 +22,18 @@ mod causes;
 mod engine;
 mod explanation;
 mod finding;
+mod kinds;
+mod other_checks;
 mod profiles;
 mod verdict;
 pub mod witness;
 
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
 pub use admin::{ADMIN_PRINCIPALS, admin_patterns};
+pub use causes::leg_name;
 pub use engine::{Sensitivity, statement_sensitivity};
-pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks, checks_of};
+pub use kinds::checks;
+pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks_of};
 pub use verdict::{AbstractBlocker, Verdict, verdict};
 
 use engine::{Decided, Engine};

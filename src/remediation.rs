@@ -28,7 +28,7 @@ mod verify;
 
 use std::collections::BTreeSet;
 
-use crate::findings::{Finding, Proposal, Report, Status, Unresolved};
+use crate::findings::{CheckKind, Finding, Proposal, Report, Status, Unresolved};
 use crate::reachability;
 use crate::snapshot::ValidSnapshot;
 
@@ -111,6 +111,20 @@ fn propose_bounded(
             continue;
         }
         if only.is_some_and(|keys| !keys.contains(&finding.key())) {
+            continue;
+        }
+        // Plans exist for inference checks only; the other kinds are listed as unresolved.
+        let not_proposed = match finding.check_kind {
+            CheckKind::Inference => None,
+            CheckKind::GuardrailProfile => Some(Rejection::GuardrailNotProposed {
+                profile_id: finding.profile_id.clone(),
+            }),
+            CheckKind::MarketplaceFirstUse => Some(Rejection::MarketplaceNotProposed {
+                profile_id: finding.profile_id.clone(),
+            }),
+        };
+        if let Some(rejection) = not_proposed {
+            rejections.push(rejected(finding.problem_ids.clone(), finding, rejection));
             continue;
         }
         if !ctx.approved.contains(&finding.profile_id) {

@@ -38,6 +38,16 @@ pub struct Snapshot {
     /// Keyed by the source Region that was asked.
     #[serde(default)]
     pub inference_profiles: BTreeMap<String, Vec<InferenceProfile>>,
+    /// Guardrail profiles callers in each source Region can apply (contract §8), keyed like
+    /// `inferenceProfiles`. A source Region not listed was not read: its `guardrailProfile`
+    /// checks are `unknown`. Absent from snapshots older than these checks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub guardrail_profiles: BTreeMap<String, Vec<GuardrailProfile>>,
+    /// Ids of the foundation models sold through AWS Marketplace, per Region asked (contract
+    /// §8). A source Region not listed was not read: its `marketplaceFirstUse` checks are
+    /// `unknown`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub marketplace_models: BTreeMap<String, Vec<String>>,
     /// Parts of the organization that could not be read (an extension of contract §2): every
     /// finding that depends on one of them is `unknown`, never `reachable`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -139,6 +149,27 @@ fn active() -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InferenceProfileModel {
     pub model_arn: String,
+}
+
+/// A system guardrail profile as seen from one source Region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardrailProfile {
+    /// `us.guardrail.v1:0`.
+    pub guardrail_profile_id: String,
+    /// `arn:aws:bedrock:<source>:<account>:guardrail-profile/<id>`.
+    pub guardrail_profile_arn: String,
+    /// The Regions the profile routes guardrail requests to from this source Region; empty when
+    /// not known (its checks are then `unknown`). No Bedrock API lists them.
+    #[serde(default)]
+    pub destination_regions: Vec<String>,
+    /// Where `destinationRegions` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_source: Option<String>,
+    /// Guardrails of the account the snapshot was read in that use this profile (`GetGuardrail`
+    /// `crossRegionDetails`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrail_arns: Vec<String>,
 }
 
 /// A part of the organization the reader could not read, with the reason.
@@ -479,10 +510,65 @@ pub fn validate(source: &str, snapshot: Snapshot) -> Result<ValidSnapshot, Input
             }
         }
     }
+    validate_guardrail_profiles(source, &snapshot.guardrail_profiles)?;
+    for (region, models) in &snapshot.marketplace_models {
+        if !crate::ids::is_region(region) {
+            return Err(err(
+                format!("$.marketplaceModels.{region}"),
+                format!("`{region}` is not an AWS Region name"),
+            ));
+        }
+        if let Some((m, model)) = models.iter().enumerate().find(|(_, m)| m.is_empty()) {
+            return Err(err(
+                format!("$.marketplaceModels.{region}[{m}]"),
+                format!("`{model}` is not a foundation model id"),
+            ));
+        }
+    }
     Ok(ValidSnapshot {
         snapshot,
         policies,
         policy_sizes,
         uninterpretable,
     })
+}
+
+fn validate_guardrail_profiles(
+    source: &str,
+    profiles: &BTreeMap<String, Vec<GuardrailProfile>>,
+) -> Result<(), InputError> {
+    let err = |path: String, message: String| InputError::new(source, path, message);
+    for (region, profiles) in profiles {
+        if !crate::ids::is_region(region) {
+            return Err(err(
+                format!("$.guardrailProfiles.{region}"),
+                format!("`{region}` is not an AWS Region name"),
+            ));
+        }
+        for (i, profile) in profiles.iter().enumerate() {
+            let at = format!("$.guardrailProfiles.{region}[{i}]");
+            let arn = crate::arn::Arn::parse(&profile.guardrail_profile_arn);
+            if !arn
+                .as_ref()
+                .is_some_and(|a| a.resource.starts_with("guardrail-profile/"))
+            {
+                return Err(err(
+                    format!("{at}.guardrailProfileArn"),
+                    format!(
+                        "`{}` is not a guardrail-profile ARN",
+                        profile.guardrail_profile_arn
+                    ),
+                ));
+            }
+            for (d, destination) in profile.destination_regions.iter().enumerate() {
+                if !crate::ids::is_region(destination) {
+                    return Err(err(
+                        format!("{at}.destinationRegions[{d}]"),
+                        format!("`{destination}` is not an AWS Region name"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -52,7 +52,12 @@ pub struct WhatIfInput {
     /// `(policy name, file as the manifest names it)` for policies written from files of
     /// infrastructure code (a CfCT manifest's `resource_file`), so SARIF can point there.
     pub policy_files: Vec<(String, String)>,
+    /// The `aws_organizations_policy` resources of a Terraform plan, so SARIF can point at
+    /// their source ([`terraform::locate`]); the plan JSON itself carries no file positions.
+    pub terraform_policies: Vec<TerraformPolicy>,
 }
+
+pub use terraform::{PolicySource, TerraformPolicy, locate};
 
 /// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array), a
 /// Terraform plan (`terraform show -json`) or a CfCT `manifest.yaml`, mapped to changes against
@@ -66,13 +71,14 @@ pub fn read(
     let changes_only = |changes| WhatIfInput {
         changes,
         policy_files: Vec::new(),
+        terraform_policies: Vec::new(),
     };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     match first {
         Some(b'{') => {
             let value: serde_json::Value = crate::json_input::read(source, "what-if file", bytes)?;
             if terraform::is_plan(&value) {
-                return terraform::changes(source, value, snapshot).map(changes_only);
+                return terraform::changes(source, value, snapshot);
             }
             Err(InputError::new(
                 source,

@@ -127,6 +127,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Intents (`--expect`): parsed and judged from statuses the decide layer supplies.
     ("expectations", &["error", "findings", "json_input"]),
     ("generate", &["snapshot"]),
+    // The documented guardrail-profile routing, as snapshot entries.
+    ("guardrail_routing", &["snapshot"]),
     // Decide.
     ("evaluation", &["policy", "request"]),
     ("org", &["ids", "policy", "request", "snapshot"]),
@@ -208,7 +210,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "aws",
         &[
-            "alert", "arn", "error", "findings", "guard", "ids", "snapshot",
+            "alert",
+            "arn",
+            "error",
+            "findings",
+            "guard",
+            "guardrail_routing",
+            "ids",
+            "snapshot",
         ],
     ),
     (

@@ -14,9 +14,13 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_bedrock::operation::get_inference_profile::GetInferenceProfileOutput;
+use aws_sdk_bedrock::operation::list_foundation_model_agreement_offers::ListFoundationModelAgreementOffersOutput;
+use aws_sdk_bedrock::operation::list_guardrails::ListGuardrailsOutput;
 use aws_sdk_bedrock::operation::list_inference_profiles::ListInferenceProfilesOutput;
+use aws_sdk_bedrock::primitives::DateTime;
 use aws_sdk_bedrock::types::{
-    InferenceProfileModel, InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType,
+    GuardrailCrossRegionDetails, GuardrailStatus, GuardrailSummary, InferenceProfileModel,
+    InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType, Offer,
 };
 use aws_sdk_organizations::Client as OrgClient;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
@@ -281,11 +285,21 @@ async fn read_with(
     fake: &FakeOrg,
     bedrock: BedrockClients,
 ) -> Result<ReadOutcome, AwsError> {
+    read_with_options(special, fake, bedrock, options()).await
+}
+
+/// [`read_with`] with other reader options.
+async fn read_with_options(
+    special: Vec<Rule>,
+    fake: &FakeOrg,
+    bedrock: BedrockClients,
+    options: ReaderOptions,
+) -> Result<ReadOutcome, AwsError> {
     let mut rules = special;
     rules.extend(org_rules(fake));
     let org = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &rules, |c| c
         .time_source(SystemTimeSource::new()));
-    SnapshotReader::from_clients(org, bedrock, options())
+    SnapshotReader::from_clients(org, bedrock, options)
         .read(&NoProgress)
         .await
 }
@@ -753,6 +767,12 @@ const SONNET_W2: &str =
     "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0";
 
 fn bedrock_ok(region: &'static str) -> aws_sdk_bedrock::Client {
+    let rules = bedrock_rules(region);
+    mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, &rules)
+}
+
+/// The inference-profile rules of [`bedrock_ok`].
+fn bedrock_rules(region: &'static str) -> Vec<Rule> {
     let system = mock!(aws_sdk_bedrock::Client::list_inference_profiles)
         .match_requests(|input| input.type_equals() == Some(&InferenceProfileType::SystemDefined))
         .then_output(move || {
@@ -792,11 +812,7 @@ fn bedrock_ok(region: &'static str) -> aws_sdk_bedrock::Client {
                 .build()
                 .unwrap()
         });
-    mock_client!(
-        aws_sdk_bedrock,
-        RuleMode::MatchAny,
-        &[&system, &application, &get]
-    )
+    vec![system, application, get]
 }
 
 fn bedrock_denied() -> aws_sdk_bedrock::Client {
@@ -978,4 +994,209 @@ async fn calls_stay_within_ten_percent_of_the_lower_bound() {
         made as f64 <= 1.1 * bound as f64,
         "{made} calls for a lower bound of {bound}"
     );
+}
+
+/// A guardrail of `region`, using the guardrail profile `profile` when given.
+fn guardrail(region: &str, id: &str, profile: Option<&str>) -> GuardrailSummary {
+    let mut builder = GuardrailSummary::builder()
+        .id(id)
+        .arn(format!(
+            "arn:aws:bedrock:{region}:222222222222:guardrail/{id}"
+        ))
+        .status(GuardrailStatus::Ready)
+        .name(id)
+        .version("DRAFT")
+        .created_at(DateTime::from_secs(0))
+        .updated_at(DateTime::from_secs(0));
+    if let Some(profile) = profile {
+        builder = builder.cross_region_details(
+            GuardrailCrossRegionDetails::builder()
+                .guardrail_profile_id(profile)
+                .guardrail_profile_arn(format!(
+                    "arn:aws:bedrock:{region}:222222222222:guardrail-profile/{profile}"
+                ))
+                .build(),
+        );
+    }
+    builder.build().unwrap()
+}
+
+fn bedrock_with_guardrails(
+    region: &'static str,
+    guardrails: Option<Vec<GuardrailSummary>>,
+) -> aws_sdk_bedrock::Client {
+    let mut rules = bedrock_rules(region);
+    rules.push(match guardrails {
+        Some(guardrails) => {
+            mock!(aws_sdk_bedrock::Client::list_guardrails).then_output(move || {
+                ListGuardrailsOutput::builder()
+                    .set_guardrails(Some(guardrails.clone()))
+                    .build()
+                    .unwrap()
+            })
+        }
+        None => mock!(aws_sdk_bedrock::Client::list_guardrails)
+            .sequence()
+            .http_status(
+                403,
+                Some(
+                    r#"{"__type":"AccessDeniedException","message":"no guardrails for you"}"#
+                        .to_string(),
+                ),
+            )
+            .repeatedly()
+            .build(),
+    });
+    mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, &rules, |c| c
+        .time_source(SystemTimeSource::new()))
+}
+
+#[tokio::test]
+async fn guardrail_profiles_come_from_the_routing_tables_and_the_guardrails_that_use_them() {
+    let fake = FakeOrg::small(20);
+    let bedrock = BedrockClients::from_clients(BTreeMap::from([
+        (
+            "us-east-1".to_string(),
+            bedrock_with_guardrails(
+                "us-east-1",
+                Some(vec![
+                    guardrail("us-east-1", "g1", Some("us.guardrail.v1:0")),
+                    guardrail("us-east-1", "local", None),
+                ]),
+            ),
+        ),
+        (
+            "eu-central-1".to_string(),
+            bedrock_with_guardrails(
+                "eu-central-1",
+                Some(vec![guardrail(
+                    "eu-central-1",
+                    "g2",
+                    Some("eu.guardrail.v1:0"),
+                )]),
+            ),
+        ),
+        (
+            "us-west-2".to_string(),
+            bedrock_with_guardrails("us-west-2", None),
+        ),
+    ]));
+    let mut options = options();
+    options.guardrail_profiles = true;
+    let outcome = read_with_options(vec![], &fake, bedrock, options)
+        .await
+        .unwrap();
+    validate(&outcome);
+    let read = &outcome.snapshot.guardrail_profiles;
+    // us-west-2 could not be listed: not read (a gap), so its checks are unknown.
+    assert_eq!(
+        read.keys().collect::<Vec<_>>(),
+        ["eu-central-1", "us-east-1"]
+    );
+    assert_eq!(gap_scopes(&outcome), ["guardrailProfiles:us-west-2"]);
+    let us = &read["us-east-1"];
+    assert_eq!(us.len(), 1);
+    assert_eq!(us[0].guardrail_profile_id, "us.guardrail.v1:0");
+    assert_eq!(
+        us[0].destination_regions,
+        ["us-east-1", "us-east-2", "us-west-2"]
+    );
+    assert_eq!(
+        us[0].guardrail_arns,
+        ["arn:aws:bedrock:us-east-1:222222222222:guardrail/g1"]
+    );
+    assert!(us[0].routing_source.is_some());
+    // The EU table is not among the documented ones: listed, without destinations.
+    let eu = &read["eu-central-1"];
+    assert_eq!(eu.len(), 1);
+    assert_eq!(eu[0].guardrail_profile_id, "eu.guardrail.v1:0");
+    assert!(eu[0].destination_regions.is_empty());
+    assert_eq!(outcome.stats.calls("ListGuardrails"), 3);
+}
+
+#[tokio::test]
+async fn guardrails_are_not_read_unless_asked() {
+    let fake = FakeOrg::small(20);
+    let bedrock = BedrockClients::from_clients(BTreeMap::from([(
+        "us-east-1".to_string(),
+        bedrock_ok("us-east-1"),
+    )]));
+    let outcome = read_with(vec![], &fake, bedrock).await.unwrap();
+    assert!(outcome.snapshot.guardrail_profiles.is_empty());
+    assert_eq!(outcome.stats.calls("ListGuardrails"), 0);
+}
+
+/// The profiles of [`bedrock_ok`], and agreement offers for their model: `Some(n)` offers, or
+/// `None` for a denied call.
+fn bedrock_with_offers(region: &'static str, offers: Option<usize>) -> aws_sdk_bedrock::Client {
+    let mut rules = bedrock_rules(region);
+    rules.push(match offers {
+        Some(n) => mock!(aws_sdk_bedrock::Client::list_foundation_model_agreement_offers)
+            .then_output(move || {
+                let offers = (0..n)
+                    .map(|i| {
+                        Offer::builder()
+                            .offer_token(format!("token-{i}"))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                ListFoundationModelAgreementOffersOutput::builder()
+                    .model_id("anthropic.claude-3-5-sonnet-20241022-v2:0")
+                    .set_offers(Some(offers))
+                    .build()
+                    .unwrap()
+            }),
+        None => mock!(aws_sdk_bedrock::Client::list_foundation_model_agreement_offers)
+            .sequence()
+            .http_status(
+                403,
+                Some(r#"{"__type":"AccessDeniedException","message":"no offers"}"#.to_string()),
+            )
+            .repeatedly()
+            .build(),
+    });
+    mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, &rules, |c| c
+        .time_source(SystemTimeSource::new()))
+}
+
+#[tokio::test]
+async fn marketplace_models_are_the_invoked_models_with_agreement_offers() {
+    let fake = FakeOrg::small(20);
+    let bedrock = BedrockClients::from_clients(BTreeMap::from([
+        (
+            "us-east-1".to_string(),
+            bedrock_with_offers("us-east-1", Some(1)),
+        ),
+        (
+            "us-east-2".to_string(),
+            bedrock_with_offers("us-east-2", Some(0)),
+        ),
+        (
+            "us-west-2".to_string(),
+            bedrock_with_offers("us-west-2", None),
+        ),
+    ]));
+    let mut options = options();
+    options.marketplace_models = true;
+    let outcome = read_with_options(vec![], &fake, bedrock, options)
+        .await
+        .unwrap();
+    validate(&outcome);
+    let sold = &outcome.snapshot.marketplace_models;
+    assert_eq!(
+        sold.iter()
+            .map(|(r, m)| (r.as_str(), m.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "us-east-1",
+                vec!["anthropic.claude-3-5-sonnet-20241022-v2:0".to_string()]
+            ),
+            ("us-east-2", vec![]),
+        ]
+    );
+    assert_eq!(gap_scopes(&outcome), ["marketplaceModels:us-west-2"]);
+    // One distinct model per Region (both profiles invoke the same one).
+    assert_eq!(outcome.stats.calls("ListFoundationModelAgreementOffers"), 3);
 }

@@ -28,10 +28,19 @@ fn yaml(relative: &str) -> Value {
 const PLAN: &str =
     "tests/corpus/what-if-terraform/fix-sandbox-and-deny-us-east-2-for-security.plan.json";
 
-/// Runs `script` with bash in a fresh directory holding the plan, with the job's variables.
+/// Runs `script` with bash in a fresh directory holding the plan and the Terraform root module
+/// it came from (as after `terraform show -json`), with the job's variables.
 fn run(script: &str, expect: &str, bash_flags: &str) -> (i32, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(root().join(PLAN), dir.path().join("plan.json")).unwrap();
+    let module = root().join("tests/corpus/what-if-terraform");
+    std::fs::copy(module.join("main.tf"), dir.path().join("main.tf")).unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::copy(
+        module.join("policies/region-deny.json"),
+        dir.path().join("policies/region-deny.json"),
+    )
+    .unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_cris-guard"))
         .parent()
         .unwrap();
@@ -78,7 +87,15 @@ fn the_github_gate_step_reports_a_violated_expectation_and_writes_sarif_and_summ
     );
     assert_eq!(read(&dir, "github-output").trim(), "exit=1");
     let sarif: Value = serde_json::from_str(&read(&dir, "cris-guard.sarif")).unwrap();
-    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    // Annotations land on the pull request's Terraform, not on the snapshot.
+    assert!(
+        results
+            .iter()
+            .any(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "main.tf"),
+        "{sarif}"
+    );
     let summary = read(&dir, "summary.md");
     assert!(
         summary.contains("What-if") && summary.contains("violated"),

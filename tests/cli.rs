@@ -949,3 +949,84 @@ fn snapshot_dash_with_a_what_if_reads_standard_input_once() {
     assert_eq!(whatif(&from_stdin), whatif(&from_file));
     assert!(whatif(&from_stdin)["fixed"].as_u64() > Some(0));
 }
+
+const GUARDRAIL_SNAPSHOT: &str =
+    "tests/corpus/expectations/guardrail-intent-broken-where-the-model-is-reachable/snapshot.json";
+
+#[test]
+fn unknown_check_kind_exits_3_naming_the_kinds() {
+    let out = run(&[
+        "evaluate",
+        "--snapshot",
+        GUARDRAIL_SNAPSHOT,
+        "--check-kind",
+        "guardrail",
+    ]);
+    assert_invalid(
+        &out,
+        &["--check-kind", "guardrailProfile", "marketplaceFirstUse"],
+    );
+}
+
+#[test]
+fn a_snapshot_without_guardrail_profiles_gets_guardrail_checks_only_when_asked_and_they_are_unknown()
+ {
+    let kinds = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let kinds: std::collections::BTreeSet<(String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["checkKind"].as_str().unwrap().to_string(),
+                    f["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (code(&out), kinds)
+    };
+    let (_, default) = kinds(&[]);
+    assert!(
+        default.iter().all(|(kind, _)| kind == "inference"),
+        "{default:?}"
+    );
+    let (exit, asked) = kinds(&["--check-kind", "guardrailProfile"]);
+    assert_eq!(exit, 2);
+    assert_eq!(
+        asked,
+        [("guardrailProfile".to_string(), "unknown".to_string())].into()
+    );
+}
+
+#[test]
+fn propose_lists_a_guardrail_profile_problem_as_unresolved_with_its_reason() {
+    let out = run(&[
+        "propose",
+        "--snapshot",
+        GUARDRAIL_SNAPSHOT,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problem = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["cause"]["leg"] == "guardrailProfile")
+        .expect("the guardrail problem");
+    assert_eq!(problem["proposalIds"], serde_json::json!([]));
+    let reason = problem["unresolvedReason"].as_str().unwrap();
+    assert!(reason.contains("bedrock:ApplyGuardrail"), "{reason}");
+    assert!(reason.contains("InferenceProfileArn"), "{reason}");
+}

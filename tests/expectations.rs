@@ -309,3 +309,38 @@ fn sarif_from_a_cfct_manifest_points_at_the_statement_in_its_policy_file() {
         "{location}"
     );
 }
+
+/// A what-if from a Terraform plan: the plan JSON has no file positions, so the policy's
+/// resource is found in the `.tf` files next to the plan and code scanning annotates the
+/// statement written inline there (regression: results pointed at the snapshot).
+#[test]
+fn sarif_from_a_terraform_plan_points_at_the_statement_in_its_tf_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
+        .current_dir(root())
+        .args([
+            "evaluate",
+            "--snapshot",
+            "examples/blog/snapshot.json",
+            "--format",
+            "sarif",
+        ])
+        .args([
+            "--what-if",
+            "tests/corpus/what-if-terraform/fix-sandbox-and-deny-us-east-2-for-security.plan.json",
+        ])
+        .output()
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let location = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    let file = "tests/corpus/what-if-terraform/main.tf";
+    assert_eq!(location["artifactLocation"]["uri"], file, "{log}");
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let line = location["region"]["startLine"].as_u64().unwrap() as usize;
+    assert!(
+        text.lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("Sid       = \"NoBedrockInUsEast2\""),
+        "{location}"
+    );
+}

@@ -9,15 +9,10 @@
     reason = "test helpers outside #[test] functions fail loudly on purpose"
 )]
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use cris_guard::alert::{FindingState, SnsMessage, StateView};
-use cris_guard::guard::{
-    Claim, ClaimOutcome, Guard, GuardError, SnapshotStore, SourceError, StateError, StateStore,
-    StoreError, state_pk,
-};
+use cris_guard::alert::SnsMessage;
+use cris_guard::guard::{Guard, GuardError, SourceError, state_pk};
 use cris_guard::lambda::handle;
 use cris_guard::snapshot::Snapshot;
 use serde_json::Value;
@@ -27,69 +22,7 @@ mod fixtures;
 #[path = "support/ports.rs"]
 mod ports;
 use fixtures::{ALICE, SANDBOX, SECURITY, blog, config, event, event_files, fixed};
-use ports::{FakeSource, RecordingSink};
-
-/// DynamoDB semantics in memory: `claim` and `release` apply the same conditions as
-/// `DynamoStateStore`. `stale_load` makes `load` return nothing, as if this invocation had read
-/// the state before another one claimed (the race).
-#[derive(Default)]
-struct MemoryStore {
-    items: Mutex<BTreeMap<String, FindingState>>,
-    stale_load: AtomicBool,
-    claims: AtomicUsize,
-}
-
-impl MemoryStore {
-    fn items(&self) -> BTreeMap<String, FindingState> {
-        self.items.lock().unwrap().clone()
-    }
-}
-
-impl StateStore for MemoryStore {
-    async fn load(&self, organization_id: &str) -> Result<StateView, StateError> {
-        if self.stale_load.load(Ordering::SeqCst) {
-            return Ok(StateView::new());
-        }
-        let prefix = format!("{organization_id}#");
-        Ok(self
-            .items
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|(pk, s)| Some((pk.strip_prefix(&prefix)?.to_string(), s.clone())))
-            .collect())
-    }
-
-    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StateError> {
-        self.claims.fetch_add(1, Ordering::SeqCst);
-        let mut items = self.items.lock().unwrap();
-        let current = items.get(&claim.pk());
-        let ok = match (&claim.expected, current) {
-            (None, None) => true,
-            (None, Some(_)) | (Some(_), None) => false,
-            (Some(expected), Some(current)) => {
-                current.fingerprint == expected.fingerprint
-                    && current.snapshot_captured_at <= claim.next.snapshot_captured_at
-            }
-        };
-        if !ok {
-            return Ok(ClaimOutcome::Lost);
-        }
-        items.insert(claim.pk(), claim.next.clone());
-        Ok(ClaimOutcome::Claimed)
-    }
-
-    async fn release(&self, claim: &Claim) -> Result<(), StateError> {
-        let mut items = self.items.lock().unwrap();
-        if items.get(&claim.pk()) == Some(&claim.next) {
-            match &claim.expected {
-                None => items.remove(&claim.pk()),
-                Some(expected) => items.insert(claim.pk(), expected.clone()),
-            };
-        }
-        Ok(())
-    }
-}
+use ports::{FakeSource, MemorySnapshots, MemoryStore, RecordingSink};
 
 type TestGuard = Guard<FakeSource, MemoryStore, RecordingSink>;
 
@@ -450,42 +383,6 @@ async fn an_alert_about_new_problems_carries_their_verified_proposals() {
                 .as_array()
                 .is_some_and(Vec::is_empty)
     }));
-}
-
-/// The stored snapshot in memory; `fail_save` makes storing fail (S3 down, access denied).
-#[derive(Default)]
-struct MemorySnapshots {
-    stored: Mutex<Option<Snapshot>>,
-    fail_save: AtomicBool,
-}
-
-impl MemorySnapshots {
-    fn holding(snapshot: Snapshot) -> Self {
-        MemorySnapshots {
-            stored: Mutex::new(Some(snapshot)),
-            ..MemorySnapshots::default()
-        }
-    }
-
-    fn stored(&self) -> Option<Snapshot> {
-        self.stored.lock().unwrap().clone()
-    }
-}
-
-impl SnapshotStore for MemorySnapshots {
-    async fn load(&self) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self.stored())
-    }
-
-    async fn save(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        if self.fail_save.load(Ordering::SeqCst) {
-            return Err(StoreError {
-                message: "S3 PutObject: AccessDenied".into(),
-            });
-        }
-        *self.stored.lock().unwrap() = Some(snapshot.clone());
-        Ok(())
-    }
 }
 
 /// The organization is `now`; the store holds `stored` (its last full read).

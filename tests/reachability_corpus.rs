@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use cris_guard::findings::{Finding, Report};
+use cris_guard::findings::{CheckKind, Finding, Report};
 use cris_guard::reachability::{self, Options};
 use cris_guard::snapshot;
 use serde_json::Value;
@@ -45,6 +45,10 @@ fn options(value: Option<&Value>) -> Options {
         only_problems: flag("onlyProblems"),
         admin_principals: list("adminPrincipals"),
         all_accounts: flag("allAccounts"),
+        check_kinds: list("checkKinds")
+            .iter()
+            .map(|k| CheckKind::parse(k).unwrap_or_else(|| panic!("unknown check kind {k}")))
+            .collect(),
     }
 }
 
@@ -110,6 +114,11 @@ fn check_case(path: &Path) -> Result<(), String> {
                 f["targetId"] == expected["targetId"]
                     && f["profileId"] == expected["profileId"]
                     && f["sourceRegion"] == expected["sourceRegion"]
+                    && f["checkKind"]
+                        == expected
+                            .get("checkKind")
+                            .cloned()
+                            .unwrap_or_else(|| "inference".into())
             })
             .collect();
         let [actual] = matches.as_slice() else {

@@ -48,6 +48,7 @@ fn finding(
         target_path: target_path.to_string(),
         profile_id: profile_id.to_string(),
         source_region: "us-east-1".to_string(),
+        check_kind: Default::default(),
         status,
         blockers: Vec::new(),
         conditions: Vec::new(),

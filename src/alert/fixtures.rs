@@ -27,6 +27,7 @@ pub(super) fn finding(target: &str, status: Status, blockers: Vec<Blocker>) -> F
         target_path: format!("Root/{target}"),
         profile_id: "us.anthropic.claude-3-5-sonnet-20241022-v2:0".into(),
         source_region: "us-east-1".into(),
+        check_kind: Default::default(),
         status,
         blockers,
         conditions: Vec::new(),

@@ -395,6 +395,7 @@ mod properties {
                 target_path: format!("Root/{id}"),
                 profile_id: "us.anthropic.claude-3-5-sonnet-20241022-v2:0".into(),
                 source_region: "us-east-1".into(),
+                check_kind: Default::default(),
                 status,
                 blockers: (0..blockers)
                     .map(|i| Blocker {

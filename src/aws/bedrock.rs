@@ -1,5 +1,11 @@
 //! Reading Amazon Bedrock inference profiles (SYSTEM_DEFINED and APPLICATION) per source Region
 //! into snapshot parts. A Region that cannot be read becomes a `inferenceProfiles:<region>` gap.
+//! On request, also the guardrails per Region and the guardrail profiles they use
+//! (`ListGuardrails` summaries carry `crossRegionDetails`, as `GetGuardrail` does); a Region
+//! whose guardrails cannot be listed becomes a `guardrailProfiles:<region>` gap. And on request,
+//! which models the profiles invoke are sold through AWS Marketplace: those with agreement
+//! offers (`ListFoundationModelAgreementOffers`, one call per model and Region); a Region where
+//! one model cannot be asked becomes a `marketplaceModels:<region>` gap.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +19,9 @@ use crate::snapshot::{Gap, InferenceProfile, InferenceProfileModel as SnapshotMo
 
 /// `ListInferenceProfiles` accepts up to 1,000 per page.
 const PAGE_SIZE: i32 = 1000;
+
+/// `ListGuardrails` accepts up to 1,000 per page.
+const GUARDRAIL_PAGE_SIZE: i32 = 1000;
 
 /// One Bedrock client per source Region, keyed by Region name.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +92,118 @@ impl BedrockClients {
 #[derive(Debug, Default)]
 pub(crate) struct Profiles {
     pub by_region: BTreeMap<String, Vec<InferenceProfile>>,
+    /// When guardrails were read: per Region whose guardrails could be listed, the (guardrail
+    /// profile ARN, guardrail ARN) of each guardrail that uses cross-Region inference.
+    pub guardrail_uses: Option<BTreeMap<String, Vec<(String, String)>>>,
+    /// When asked: per Region, the ids of the models sold through Marketplace.
+    pub marketplace_models: BTreeMap<String, Vec<String>>,
     pub gaps: Vec<Gap>,
+}
+
+/// The guardrails of every Region that use a guardrail profile, concurrently (bounded by `ctx`).
+pub(crate) async fn read_guardrail_uses(
+    clients: &BedrockClients,
+    ctx: &ReadContext<'_>,
+) -> (BTreeMap<String, Vec<(String, String)>>, Vec<Gap>) {
+    let regions = join_all(clients.clients.iter().map(async |(region, client)| {
+        let listed = collect_pages(ctx, &format!("ListGuardrails {region}"), async |token| {
+            client
+                .list_guardrails()
+                .max_results(GUARDRAIL_PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map(|page| Page::new(page.guardrails().to_vec(), page.next_token()))
+                .map_err(|err| error_detail(&err))
+        })
+        .await;
+        (region.clone(), listed)
+    }))
+    .await;
+    let mut uses = BTreeMap::new();
+    let mut gaps = Vec::new();
+    for (region, listed) in regions {
+        match listed {
+            Paged::Complete(guardrails) => {
+                let used: Vec<(String, String)> = guardrails
+                    .iter()
+                    .filter_map(|g| {
+                        let profile = g.cross_region_details()?.guardrail_profile_arn()?;
+                        Some((profile.to_string(), g.arn().to_string()))
+                    })
+                    .collect();
+                uses.insert(region, used);
+            }
+            // A partial list could miss the one guardrail that uses a profile: not read.
+            Paged::Failed { pages, reason, .. } => gaps.push(Gap {
+                scope: format!("guardrailProfiles:{region}"),
+                reason: format!("ListGuardrails failed{}: {reason}", after_pages(pages)),
+            }),
+        }
+    }
+    (uses, gaps)
+}
+
+/// The models sold through AWS Marketplace among those the profiles of each Region invoke, for
+/// every Region with profiles, concurrently (bounded by `ctx`).
+pub(crate) async fn read_marketplace_models(
+    clients: &BedrockClients,
+    ctx: &ReadContext<'_>,
+    profiles: &BTreeMap<String, Vec<InferenceProfile>>,
+) -> (BTreeMap<String, Vec<String>>, Vec<Gap>) {
+    let asked = clients.clients.iter().filter_map(|(region, client)| {
+        let models: std::collections::BTreeSet<String> = profiles
+            .get(region)?
+            .iter()
+            .flat_map(|p| &p.models)
+            .filter_map(|m| crate::arn::foundation_model_id(&m.model_arn))
+            .collect();
+        Some(async move {
+            let answers = join_all(models.into_iter().map(async |model| {
+                let got = {
+                    let _permit = ctx.permit().await;
+                    client
+                        .list_foundation_model_agreement_offers()
+                        .model_id(&model)
+                        .send()
+                        .await
+                };
+                ctx.finished(&format!(
+                    "ListFoundationModelAgreementOffers {region} {model}"
+                ));
+                (model, got.map(|out| !out.offers().is_empty()))
+            }))
+            .await;
+            (region.clone(), answers)
+        })
+    });
+    let mut sold_by_region = BTreeMap::new();
+    let mut gaps = Vec::new();
+    for (region, answers) in join_all(asked).await {
+        let mut sold = Vec::new();
+        let mut failed = false;
+        for (model, answer) in answers {
+            match answer {
+                Ok(true) => sold.push(model),
+                Ok(false) => {}
+                // One model not known makes the Region's list incomplete: not read.
+                Err(err) => {
+                    failed = true;
+                    gaps.push(Gap {
+                        scope: format!("marketplaceModels:{region}"),
+                        reason: format!(
+                            "ListFoundationModelAgreementOffers for {model} failed: {}",
+                            error_detail(&err)
+                        ),
+                    });
+                }
+            }
+        }
+        if !failed {
+            sold_by_region.insert(region, sold);
+        }
+    }
+    (sold_by_region, gaps)
 }
 
 /// Every Region concurrently (bounded by `ctx`).

@@ -81,6 +81,12 @@ pub struct ReaderOptions {
     pub retry_config: RetryConfig,
     /// Timeouts, and how many failures other than throttling end a call.
     pub patience: Patience,
+    /// Also read the guardrail profiles per source Region (`ListGuardrails`, and the documented
+    /// routing of each profile), for `guardrailProfile` checks.
+    pub guardrail_profiles: bool,
+    /// Also read which models the profiles invoke are sold through AWS Marketplace, for
+    /// `marketplaceFirstUse` checks (one call per model and Region).
+    pub marketplace_models: bool,
 }
 
 impl ReaderOptions {
@@ -96,6 +102,8 @@ impl ReaderOptions {
             captured_at: captured_at.into(),
             retry_config: default_retry_config(),
             patience: Patience::DEFAULT,
+            guardrail_profiles: false,
+            marketplace_models: false,
         }
     }
 }
@@ -191,7 +199,25 @@ impl SnapshotReader {
             );
             Ok::<_, AwsError>((header, tree, policies))
         };
-        let bedrock_part = async { Ok(bedrock::read_profiles(&self.bedrock, &bedrock_ctx).await) };
+        let bedrock_part = async {
+            let mut profiles = bedrock::read_profiles(&self.bedrock, &bedrock_ctx).await;
+            if self.options.guardrail_profiles {
+                let (uses, gaps) = bedrock::read_guardrail_uses(&self.bedrock, &bedrock_ctx).await;
+                profiles.guardrail_uses = Some(uses);
+                profiles.gaps.extend(gaps);
+            }
+            if self.options.marketplace_models {
+                let (sold, gaps) = bedrock::read_marketplace_models(
+                    &self.bedrock,
+                    &bedrock_ctx,
+                    &profiles.by_region,
+                )
+                .await;
+                profiles.marketplace_models = sold;
+                profiles.gaps.extend(gaps);
+            }
+            Ok(profiles)
+        };
         let ((header, tree, policies), profiles) = tokio::try_join!(org_part, bedrock_part)?;
         let snapshot = assemble(&self.options.captured_at, header, tree, policies, profiles);
         let stats = stats_since(&self.counter.snapshot(), &before);
@@ -339,6 +365,16 @@ fn assemble(
     gaps.retain(|gap| seen.insert((gap.scope.clone(), gap.reason.clone())));
     gaps.sort_by(|a, b| (&a.scope, &a.reason).cmp(&(&b.scope, &b.reason)));
 
+    let guardrail_profiles = profiles
+        .guardrail_uses
+        .iter()
+        .flatten()
+        .map(|(region, uses)| {
+            let account = &header.organization.management_account_id;
+            let profiles = crate::guardrail_routing::profiles_in(region, account, uses);
+            (region.clone(), profiles)
+        })
+        .collect();
     let mut roots = header.roots;
     roots.sort_by(|a, b| a.id.cmp(&b.id));
     Snapshot {
@@ -350,6 +386,8 @@ fn assemble(
         accounts,
         policies: records,
         inference_profiles: profiles.by_region,
+        guardrail_profiles,
+        marketplace_models: profiles.marketplace_models,
         gaps,
     }
 }
@@ -390,6 +428,8 @@ pub async fn environment_reader(
     let mut options = ReaderOptions::new(time::now_rfc3339());
     options.profile_regions = profile_regions;
     options.patience = environment.patience;
+    options.guardrail_profiles = environment.guardrail_profiles;
+    options.marketplace_models = environment.marketplace_models;
     SnapshotReader::new(&conf, options)
 }
 
@@ -402,6 +442,10 @@ pub struct Environment {
     /// The Region of the Organizations client (`--region`).
     pub region: Option<String>,
     pub patience: Patience,
+    /// Also read guardrail profiles (`--guardrail-profiles`).
+    pub guardrail_profiles: bool,
+    /// Also read which models are sold through Marketplace (`--marketplace-models`).
+    pub marketplace_models: bool,
 }
 
 /// A snapshot as read, written as the pretty JSON `cris-guard snapshot` outputs, once it is

@@ -97,6 +97,10 @@ struct SelectionArgs {
     /// Actions in the check set (default: bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream).
     #[arg(long = "action")]
     actions: Vec<String>,
+    /// Only these kinds of checks: inference, guardrailProfile, marketplaceFirstUse (default:
+    /// inference, plus each other kind whose facts the snapshot holds).
+    #[arg(long = "check-kind")]
+    check_kinds: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -149,6 +153,12 @@ struct SnapshotArgs {
     /// Write the snapshot here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Also read the guardrail profiles of each Region (ListGuardrails; destinations from the documented routing tables), for guardrailProfile checks.
+    #[arg(long)]
+    guardrail_profiles: bool,
+    /// Also read which models the profiles invoke are sold through AWS Marketplace (ListFoundationModelAgreementOffers, one call per model and Region), for marketplaceFirstUse checks.
+    #[arg(long)]
+    marketplace_models: bool,
     /// The last snapshot: bring it up to date after `--event`, re-reading only what the event touched.
     #[arg(long, value_name = "OLD.json", requires = "event")]
     update: Option<PathBuf>,
@@ -343,6 +353,82 @@ fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<what_if::WhatI
     )?)
 }
 
+/// Where the policies of a Terraform plan are written: each module's `.tf` files are looked up
+/// next to the plan (`terraform show -json` is usually run in the root module). A policy whose
+/// source is not found keeps pointing at the snapshot, and stderr says so.
+fn terraform_sources(
+    plan_dir: &Path,
+    policies: &[what_if::TerraformPolicy],
+) -> Vec<(String, String, String, usize)> {
+    let mut out = Vec::new();
+    for policy in policies {
+        let address = format!("aws_organizations_policy.{}", policy.resource_name);
+        let Some(module_dir) = &policy.module_dir else {
+            eprintln!(
+                "note: {address} comes from a module outside this checkout; its SARIF results point at the snapshot"
+            );
+            continue;
+        };
+        let dir = plan_dir.join(module_dir);
+        // `plan.json` has the parent "": list the working directory, keep paths as given.
+        let listed = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir.as_path()
+        };
+        let mut files: Vec<(String, String)> = std::fs::read_dir(listed)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| dir.join(entry.file_name()))
+            .filter(|path| path.extension().is_some_and(|e| e == "tf"))
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(&path).ok()?;
+                Some((path.display().to_string(), text))
+            })
+            .collect();
+        files.sort();
+        let borrowed: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_str()))
+            .collect();
+        match what_if::locate(&policy.resource_name, &borrowed) {
+            Some(what_if::PolicySource::File(file)) => {
+                let at = dir.join(&file);
+                match std::fs::read_to_string(&at) {
+                    Ok(text) => {
+                        out.push((
+                            policy.policy_name.clone(),
+                            at.display().to_string(),
+                            text,
+                            0,
+                        ));
+                    }
+                    Err(e) => eprintln!(
+                        "note: {address} reads {}, which cannot be read ({e}); its SARIF results point at the snapshot",
+                        at.display()
+                    ),
+                }
+            }
+            Some(what_if::PolicySource::Inline { file, offset }) => {
+                if let Some((path, text)) = files.get(file) {
+                    out.push((
+                        policy.policy_name.clone(),
+                        path.clone(),
+                        text.clone(),
+                        offset,
+                    ));
+                }
+            }
+            None => eprintln!(
+                "note: {address} is not in the .tf files of {}; its SARIF results point at the snapshot",
+                listed.display()
+            ),
+        }
+    }
+    out
+}
+
 fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
     for (i, region) in selection.source_regions.iter().enumerate() {
         if !cris_guard::ids::is_region(region) {
@@ -362,7 +448,26 @@ fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
             )));
         }
     }
+    let mut check_kinds = Vec::new();
+    for (i, name) in selection.check_kinds.iter().enumerate() {
+        let Some(kind) = cris_guard::findings::CheckKind::parse(name) else {
+            let names: Vec<&str> = cris_guard::findings::CheckKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            return Err(Error::Input(InputError::new(
+                "--check-kind",
+                format!("[{i}]"),
+                format!(
+                    "`{name}` is no check kind; expected one of {}",
+                    names.join(", ")
+                ),
+            )));
+        };
+        check_kinds.push(kind);
+    }
     Ok(reachability::Options {
+        check_kinds,
         actions: selection.actions.clone(),
         profiles: selection.profiles.clone(),
         source_regions: selection.source_regions.clone(),
@@ -379,13 +484,33 @@ fn check_filters_match(
     selection: &SelectionArgs,
     loaded: &snapshot::ValidSnapshot,
 ) -> Result<(), Error> {
-    let profiles = &loaded.snapshot.inference_profiles;
+    let snapshot = &loaded.snapshot;
+    let profiles = &snapshot.inference_profiles;
+    // Guardrail profiles and Marketplace models are what their checks name as the profile.
     let profile_ids: BTreeSet<&str> = profiles
         .values()
         .flatten()
         .map(|p| p.inference_profile_id.as_str())
+        .chain(
+            snapshot
+                .guardrail_profiles
+                .values()
+                .flatten()
+                .map(|p| p.guardrail_profile_id.as_str()),
+        )
+        .chain(
+            snapshot
+                .marketplace_models
+                .values()
+                .flatten()
+                .map(String::as_str),
+        )
         .collect();
-    let regions: BTreeSet<&str> = profiles.keys().map(String::as_str).collect();
+    let regions: BTreeSet<&str> = profiles
+        .keys()
+        .chain(snapshot.guardrail_profiles.keys())
+        .map(String::as_str)
+        .collect();
     let actions: BTreeSet<&str> = reachability::DEFAULT_ACTIONS.iter().copied().collect();
     for (flag, values, known, what, case_insensitive) in [
         (
@@ -478,7 +603,7 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
     let org = cris_guard::org::Org::new(loaded);
     let mut decisions = reachability::decide(&org, &options);
     // Policy files of infrastructure code the what-if wrote (for SARIF locations).
-    let mut policy_files: Vec<(String, String, String)> = Vec::new();
+    let mut policy_files: Vec<(String, String, String, usize)> = Vec::new();
     if let (Some(path), Some((_, input))) = (&args.selection.what_if, &what_if) {
         // Counted against the same snapshot without the changes.
         let name = path.display().to_string();
@@ -488,8 +613,9 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
             for (policy_name, file) in &input.policy_files {
                 let at = dir.join(file);
                 let text = String::from_utf8_lossy(&read(&at)?).into_owned();
-                policy_files.push((policy_name.clone(), at.display().to_string(), text));
+                policy_files.push((policy_name.clone(), at.display().to_string(), text, 0));
             }
+            policy_files.extend(terraform_sources(dir, &input.terraform_policies));
         }
         let base_org = cris_guard::org::Org::new(&base);
         let base_decisions = reachability::decide(&base_org, &options);
@@ -532,11 +658,14 @@ fn evaluate(args: EvaluateArgs) -> Result<u8, Error> {
         });
     let policy_files: Vec<report::sarif::PolicyFile<'_>> = policy_files
         .iter()
-        .map(|(policy_name, path, text)| report::sarif::PolicyFile {
-            policy_name,
-            path,
-            text,
-        })
+        .map(
+            |(policy_name, path, text, from)| report::sarif::PolicyFile {
+                policy_name,
+                path,
+                text,
+                from: *from,
+            },
+        )
         .collect();
     let sarif = report::sarif::RenderOptions {
         snapshot,
@@ -874,6 +1003,8 @@ fn snapshot_command(args: SnapshotArgs) -> Result<u8, Error> {
     let environment = cris_guard::aws::reader::Environment {
         profile: args.aws_profile,
         region: args.region,
+        guardrail_profiles: args.guardrail_profiles,
+        marketplace_models: args.marketplace_models,
         patience: cris_guard::aws::patience::Patience {
             connect: seconds("--connect-timeout", args.connect_timeout)?,
             attempt: seconds("--attempt-timeout", args.attempt_timeout)?,

@@ -7,7 +7,7 @@
 use serde_json::{Value as Json, json};
 
 use super::{Compiled, Decision, EXAMPLE_ACCOUNT, decide, request, with_account};
-use crate::arn::Arn;
+use crate::arn::{Arn, foundation_model_id};
 use crate::policy;
 use crate::reachability::{Check, Leg, LegKind};
 
@@ -18,15 +18,8 @@ pub(super) fn sold_through_marketplace(check: &Check) -> bool {
         .legs
         .iter()
         .find(|leg| leg.kind != LegKind::Profile)
-        .and_then(|leg| model_id(&leg.resource))
+        .and_then(|leg| foundation_model_id(&leg.resource))
         .is_some_and(|model| !model.starts_with("amazon."))
-}
-
-fn model_id(arn: &str) -> Option<String> {
-    Arn::parse(arn)?
-        .resource
-        .strip_prefix("foundation-model/")
-        .map(str::to_string)
 }
 
 /// The statements that allow `legs` of `check`, when adding them makes every one allowed.
@@ -58,8 +51,13 @@ pub(super) fn statements(
     let model = legs
         .iter()
         .find(|l| l.kind != LegKind::Profile)
-        .and_then(|l| model_id(&l.resource))
-        .or_else(|| check.legs.iter().find_map(|l| model_id(&l.resource)));
+        .and_then(|l| foundation_model_id(&l.resource))
+        .or_else(|| {
+            check
+                .legs
+                .iter()
+                .find_map(|l| foundation_model_id(&l.resource))
+        });
     let mut out = Vec::new();
     let profile_actions = actions(&[LegKind::Profile]);
     if !profile_actions.is_empty() {

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::policy::{Applies, Effect};
 use crate::reachability::{Check, Leg, LegKind};
+use crate::request::leg::MARKETPLACE_ACTIONS;
 use crate::request::{Context, MissingKeys, Request};
 
 /// A rule: id, short name and the fix text.
@@ -552,11 +553,6 @@ pub(super) fn classify(
         )
         .collect()
 }
-
-const MARKETPLACE_ACTIONS: &[&str] = &[
-    "aws-marketplace:Subscribe",
-    "aws-marketplace:ViewSubscriptions",
-];
 
 /// Pitfall 10: the Marketplace requests of a third-party model's first call.
 pub(super) fn marketplace(context: &CheckContext<'_>) -> Vec<Finding> {

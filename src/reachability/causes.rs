@@ -55,12 +55,15 @@ impl Problems {
     }
 }
 
-fn leg_name(kind: LegKind) -> LegName {
+/// The contract's name of a leg kind.
+pub fn leg_name(kind: LegKind) -> LegName {
     match kind {
         LegKind::Profile => LegName::Profile,
         LegKind::SourceModel => LegName::SourceModel,
         LegKind::DestinationModel => LegName::DestinationModel,
         LegKind::GlobalModel => LegName::GlobalModel,
+        LegKind::GuardrailProfile => LegName::GuardrailProfile,
+        LegKind::Marketplace => LegName::Marketplace,
     }
 }
 

@@ -15,7 +15,8 @@ use crate::request::Request;
 use crate::request::leg::request_for;
 
 use super::admin::{AdminMemo, admin_patterns};
-use super::profiles::{Check, Options, checks};
+use super::kinds::checks;
+use super::profiles::{Check, Options};
 use super::verdict::{AbstractBlocker, Verdict, assemble, same_verdict, unknown_verdict, verdict};
 
 /// An index as stored in [`Decided`]: organizations and check sets are far below `u32::MAX`

@@ -1,6 +1,6 @@
 //! One-sentence explanations of findings, written for a platform engineer.
 
-use crate::findings::{Blocker, BlockerKind, Status};
+use crate::findings::{Blocker, BlockerKind, CheckKind, Status};
 use crate::org::{Org, TargetRef};
 use crate::request::leg::LegKind;
 
@@ -42,7 +42,11 @@ pub fn explain(
     verdict: &Verdict,
     blockers: &[Blocker],
 ) -> String {
-    let profile = &check.profile_id;
+    let profile = &match check.kind {
+        CheckKind::Inference => check.profile_id.clone(),
+        CheckKind::GuardrailProfile => format!("guardrail profile {}", check.profile_id),
+        CheckKind::MarketplaceFirstUse => format!("first use of {}", check.profile_id),
+    };
     let source = &check.source_region;
     match verdict.status {
         Status::Unknown => format!(
@@ -63,8 +67,13 @@ pub fn explain(
             let mut regions: Vec<&str> = check.legs.iter().map(|l| l.region.as_str()).collect();
             regions.sort_unstable();
             regions.dedup();
+            let checked = match check.kind {
+                CheckKind::Inference => "profile and models",
+                CheckKind::GuardrailProfile => "ApplyGuardrail on the guardrail profile",
+                CheckKind::MarketplaceFirstUse => "aws-marketplace:Subscribe and ViewSubscriptions",
+            };
             format!(
-                "{profile} from {source} is reachable: all {} authorization checks (profile and models in {}) are allowed for every principal.",
+                "{profile} from {source} is reachable: all {} authorization checks ({checked} in {}) are allowed for every principal.",
                 verdict.requests,
                 regions.join(", ")
             )
@@ -118,6 +127,18 @@ pub fn explain(
                 Some(LegKind::SourceModel) | None => {
                     format!("{action} on the model in the source Region {source}, {cause}")
                 }
+                // The blog's bedrock:InferenceProfileArn exemption never covers this request.
+                Some(LegKind::GuardrailProfile) if first.region == *source => format!(
+                    "{action} on {profile} in the source Region {source} (a guardrailed call), {cause}"
+                ),
+                Some(LegKind::GuardrailProfile) => format!(
+                    "{action} on {profile} from {source} is routed to {}, {cause}",
+                    first.region
+                ),
+                Some(LegKind::Marketplace) => format!(
+                    "the {profile} from {source} in an account not yet subscribed needs {}, {cause}",
+                    first.action
+                ),
             };
             let more = blockers.len().saturating_sub(1);
             let more = if more > 0 {

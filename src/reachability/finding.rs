@@ -72,6 +72,7 @@ fn finding_of(
         target_path: facts.path.clone(),
         profile_id: check.profile_id.clone(),
         source_region: check.source_region.clone(),
+        check_kind: check.kind,
         status: verdict.status,
         blockers: Vec::new(),
         conditions: verdict.conditions.clone(),

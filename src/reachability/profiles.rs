@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::arn::Arn;
+use crate::findings::CheckKind;
 use crate::request::leg::{Leg, LegKind};
-use crate::snapshot::{Gap, InferenceProfile, ValidSnapshot};
+use crate::snapshot::{Gap, InferenceProfile};
 
 /// The actions checked when none are given.
 pub const DEFAULT_ACTIONS: &[&str] = &[
@@ -30,11 +31,33 @@ pub struct Options {
     pub admin_principals: Vec<String>,
     /// List every account, not only those whose result differs from their OU's.
     pub all_accounts: bool,
+    /// The kinds of checks (contract §8); empty means `inference` plus every other kind whose
+    /// facts the snapshot holds.
+    pub check_kinds: Vec<CheckKind>,
 }
 
-/// One (profile, source Region) to check.
+impl Options {
+    /// The kinds checked against `snapshot`.
+    pub fn kinds(&self, snapshot: &crate::snapshot::Snapshot) -> Vec<CheckKind> {
+        if !self.check_kinds.is_empty() {
+            return self.check_kinds.clone();
+        }
+        let mut kinds = vec![CheckKind::Inference];
+        if !snapshot.guardrail_profiles.is_empty() {
+            kinds.push(CheckKind::GuardrailProfile);
+        }
+        if !snapshot.marketplace_models.is_empty() {
+            kinds.push(CheckKind::MarketplaceFirstUse);
+        }
+        kinds
+    }
+}
+
+/// One (profile, source Region) to check: an inference profile, a guardrail profile, or a model
+/// sold through Marketplace, as `kind` says.
 #[derive(Debug, Clone)]
 pub struct Check {
+    pub kind: CheckKind,
     pub profile_id: String,
     pub source_region: String,
     /// The profile ARN as the snapshot lists it.
@@ -42,15 +65,6 @@ pub struct Check {
     pub legs: Vec<Leg>,
     /// Why the check cannot be decided, when the snapshot lacks a fact.
     pub missing: Option<String>,
-}
-
-/// Builds the checks of the snapshot, filtered by the options.
-pub fn checks(snapshot: &ValidSnapshot, options: &Options) -> Vec<Check> {
-    checks_of(
-        &snapshot.snapshot.inference_profiles,
-        &snapshot.snapshot.gaps,
-        options,
-    )
 }
 
 /// Builds the checks of profiles keyed by source Region (with the reader's gaps), filtered by
@@ -86,11 +100,12 @@ pub fn checks_of(
                     format!("the snapshot has no inference profiles for source Region {region}")
                 }
             };
-            checks.push(unknown_check("*", region, why));
+            checks.push(unknown_check(CheckKind::Inference, "*", region, why));
             continue;
         };
         if let Some(gap) = gap {
             checks.push(unknown_check(
+                CheckKind::Inference,
                 "*",
                 region,
                 format!(
@@ -112,6 +127,7 @@ pub fn checks_of(
     for wanted in &options.profiles {
         if !seen_profiles.contains(wanted) {
             checks.push(unknown_check(
+                CheckKind::Inference,
                 wanted,
                 "*",
                 format!(
@@ -123,8 +139,9 @@ pub fn checks_of(
     checks
 }
 
-fn unknown_check(profile: &str, region: &str, why: String) -> Check {
+pub(super) fn unknown_check(kind: CheckKind, profile: &str, region: &str, why: String) -> Check {
     Check {
+        kind,
         profile_id: profile.to_string(),
         source_region: region.to_string(),
         profile_arn: String::new(),
@@ -136,6 +153,7 @@ fn unknown_check(profile: &str, region: &str, why: String) -> Check {
 fn check_for(profile: &InferenceProfile, source: &str, actions: &[String]) -> Check {
     let id = &profile.inference_profile_id;
     let mut check = Check {
+        kind: CheckKind::Inference,
         profile_id: id.clone(),
         source_region: source.to_string(),
         profile_arn: profile.inference_profile_arn.clone(),

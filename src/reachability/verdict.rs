@@ -422,6 +422,7 @@ mod tests {
     /// A check of one model leg routed from eu-central-1 to eu-west-1.
     fn routed() -> Check {
         Check {
+            kind: crate::findings::CheckKind::Inference,
             profile_id: "eu.m".to_string(),
             source_region: "eu-central-1".to_string(),
             profile_arn: "arn:aws:bedrock:eu-central-1:111111111111:inference-profile/eu.m"

@@ -21,6 +21,14 @@ pub(crate) enum Rejection {
         finding: String,
         status: &'static str,
     },
+    #[error(
+        "cris-guard does not propose fixes for guardrailProfile checks yet: exempt bedrock:ApplyGuardrail on the guardrail profile (arn:*:bedrock:*:*:guardrail-profile/{profile_id}) from the deny by hand; the blog's bedrock:InferenceProfileArn exemption does not cover it"
+    )]
+    GuardrailNotProposed { profile_id: String },
+    #[error(
+        "cris-guard does not propose fixes for marketplaceFirstUse checks yet: exempt aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions when aws:CalledViaLast is bedrock.amazonaws.com, or subscribe each account to {profile_id} beforehand"
+    )]
+    MarketplaceNotProposed { profile_id: String },
     #[error(transparent)]
     Blocker(#[from] BlockerError),
     #[error(transparent)]

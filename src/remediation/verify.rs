@@ -431,6 +431,7 @@ fn status_of<'a>(
         return *status;
     }
     let check = Check {
+        kind: crate::findings::CheckKind::Inference,
         profile_id: String::new(),
         source_region: probe.leg.region.clone(),
         profile_arn: String::new(),

@@ -41,6 +41,8 @@ pub(crate) fn leg_words(leg: LegName) -> &'static str {
         LegName::SourceModel => "the model in the source Region",
         LegName::DestinationModel => "the model in a destination Region",
         LegName::GlobalModel => "the Region-less model of a global profile",
+        LegName::GuardrailProfile => "the guardrail profile of a guardrailed call",
+        LegName::Marketplace => "the Marketplace subscription of a model's first use",
     }
 }
 

@@ -41,13 +41,18 @@ pub struct SnapshotFile<'a> {
     pub text: &'a str,
 }
 
-/// A policy file of infrastructure code a what-if wrote (a CfCT manifest's `resource_file`):
-/// results about that policy point at its statement there, where the pull request changes it.
+/// A policy file of infrastructure code a what-if wrote (a CfCT manifest's `resource_file`, a
+/// Terraform policy's `file(…)` or the `.tf` file that writes it inline): results about that
+/// policy point at its statement there, where the pull request changes it.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyFile<'a> {
     pub policy_name: &'a str,
     pub path: &'a str,
     pub text: &'a str,
+    /// Byte offset where the policy starts in `text` (its `resource` block in a `.tf` file;
+    /// 0 for a policy document): the `Sid` is searched from here, and a result whose
+    /// statement has no `Sid` points here.
+    pub from: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -467,7 +472,8 @@ fn problem_result<'a>(
             .cause
             .sid
             .as_deref()
-            .and_then(|sid| key_position(file.text, "Sid", sid))
+            .and_then(|sid| key_position(file.text, file.from, "Sid", sid))
+            .or_else(|| position(file.text, file.from))
             .unwrap_or((1, 1));
         Some(PhysicalLocation {
             artifact_location: ArtifactLocation {
@@ -529,28 +535,41 @@ fn problem_result<'a>(
 /// text (policy ids appear nowhere else as an `id` value), or `None` when it is not there (a
 /// policy a what-if created).
 fn policy_position(text: &str, policy_id: &str) -> Option<(usize, usize)> {
-    key_position(text, "id", policy_id)
+    key_position(text, 0, "id", policy_id)
 }
 
 /// The 1-based line and column of the first `"<key>": "<value>"` in JSON text.
-fn key_position(text: &str, key: &str, value: &str) -> Option<(usize, usize)> {
+fn key_position(text: &str, from: usize, key: &str, value: &str) -> Option<(usize, usize)> {
     let quoted = serde_json::to_string(value).ok()?;
     let quoted_key = serde_json::to_string(key).ok()?;
-    let mut from = 0;
+    let mut from = from;
     while let Some(found) = text.get(from..)?.find(&quoted) {
         let at = from + found;
         let before = text.get(..at)?.trim_end();
-        if let Some(key) = before.strip_suffix(':')
-            && key.trim_end().ends_with(&quoted_key)
+        // JSON `"Sid": "X"`, or HCL (`jsonencode`) `Sid = "X"` / `"Sid" = "X"`.
+        let key_before = before
+            .strip_suffix(':')
+            .or_else(|| before.strip_suffix('='))
+            .map(str::trim_end);
+        if let Some(key_text) = key_before
+            && (key_text.ends_with(&quoted_key)
+                || key_text.ends_with(key)
+                    && !key_text[..key_text.len() - key.len()]
+                        .ends_with(|c: char| c.is_alphanumeric() || c == '_'))
         {
-            let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
-            let line = text.get(..at)?.matches('\n').count() + 1;
-            let column = text.get(line_start..at)?.chars().count() + 1;
-            return Some((line, column));
+            return position(text, at);
         }
         from = at + quoted.len();
     }
     None
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+fn position(text: &str, at: usize) -> Option<(usize, usize)> {
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(..at)?.matches('\n').count() + 1;
+    let column = text.get(line_start..at)?.chars().count() + 1;
+    Some((line, column))
 }
 
 /// A relative URI reference for a path as the user gave it (`\` as `/`, unsafe bytes

@@ -24,6 +24,10 @@ pub enum LegKind {
     SourceModel,
     DestinationModel,
     GlobalModel,
+    /// `bedrock:ApplyGuardrail` on a guardrail profile in one of its Regions (contract §8).
+    GuardrailProfile,
+    /// An AWS Marketplace request Bedrock makes for the caller on a model's first use.
+    Marketplace,
 }
 
 /// Who is asking: fixes the account- and path-dependent parts of the request.
@@ -44,6 +48,15 @@ impl Caller {
     }
 }
 
+/// The service principal Bedrock's calls on a caller's behalf carry in `aws:CalledVia`.
+pub const BEDROCK_SERVICE: &str = "bedrock.amazonaws.com";
+
+/// The requests of a model's first use through AWS Marketplace (domain.md §11).
+pub const MARKETPLACE_ACTIONS: &[&str] = &[
+    "aws-marketplace:Subscribe",
+    "aws-marketplace:ViewSubscriptions",
+];
+
 /// Builds the request of one leg for a caller; the principal stays unknown.
 pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
     let mut context = Context::new(MissingKeys::UnknownCaller);
@@ -59,7 +72,12 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
         ),
         None => context.set_absent("bedrock:InferenceProfileArn"),
     }
-    let resource = if leg.kind == LegKind::Profile {
+    if leg.kind == LegKind::Marketplace {
+        // Bedrock subscribes on the caller's behalf (domain.md §11), as lint-iam reads it.
+        context.set("aws:CalledVia", vec![BEDROCK_SERVICE.to_string()]);
+        context.set("aws:CalledViaLast", vec![BEDROCK_SERVICE.to_string()]);
+    }
+    let resource = if matches!(leg.kind, LegKind::Profile | LegKind::GuardrailProfile) {
         with_account(&leg.resource, caller.account())
     } else {
         leg.resource.clone()

@@ -176,6 +176,7 @@ pub(super) fn changes(
     Ok(super::WhatIfInput {
         changes: out,
         policy_files,
+        terraform_policies: Vec::new(),
     })
 }
 

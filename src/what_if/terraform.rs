@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Change;
+use super::{Change, WhatIfInput};
 use crate::error::InputError;
 use crate::snapshot::{PolicyContent, Snapshot};
 
@@ -73,6 +73,8 @@ struct Module {
 
 #[derive(Deserialize)]
 struct ModuleCall {
+    #[serde(default)]
+    source: Option<String>,
     #[serde(default)]
     module: Module,
 }
@@ -167,12 +169,128 @@ fn configured(plan: &Plan) -> BTreeMap<String, (String, &ConfigResource)> {
     out
 }
 
+/// The directory of every module whose source is local, relative to the root module's, by
+/// address prefix (`""` for the root, `module.scp.` for a call); registry and git modules have
+/// no directory here.
+fn module_dirs(plan: &Plan) -> BTreeMap<String, String> {
+    fn walk(module: &Module, prefix: &str, dir: &str, out: &mut BTreeMap<String, String>) {
+        out.insert(prefix.to_string(), dir.to_string());
+        for (name, call) in &module.module_calls {
+            let Some(source) = call.source.as_deref() else {
+                continue;
+            };
+            if !(source.starts_with("./") || source.starts_with("../")) {
+                continue;
+            }
+            let joined = if dir.is_empty() {
+                source.trim_start_matches("./").to_string()
+            } else {
+                format!("{dir}/{}", source.trim_start_matches("./"))
+            };
+            walk(
+                &call.module,
+                &format!("{prefix}module.{name}."),
+                &joined,
+                out,
+            );
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Some(configuration) = &plan.configuration {
+        walk(&configuration.root_module, "", "", &mut out);
+    }
+    out
+}
+
+/// A planned `aws_organizations_policy` (SCP) and where its configuration lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerraformPolicy {
+    pub policy_name: String,
+    /// The resource's name (`region_deny` of `aws_organizations_policy.region_deny`).
+    pub resource_name: String,
+    /// The module's directory relative to the root module's (`""` for the root); `None` for a
+    /// module from a registry or repository, whose files are not in this checkout.
+    pub module_dir: Option<String>,
+}
+
+/// Where a policy's document is written in a module's `.tf` files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// `content = file("…")` (or `templatefile`): the path as written, `${path.module}/`
+    /// dropped, relative to the module's directory.
+    File(String),
+    /// Inline (`jsonencode`, a heredoc): the `.tf` file (an index into the files given) and the
+    /// byte offset of the `resource` block, where a search for the statement's `Sid` starts.
+    Inline { file: usize, offset: usize },
+}
+
+/// Finds `resource "aws_organizations_policy" "<resource_name>"` among a module's `.tf` files
+/// (`(path, text)`) and says where its document is written.
+pub fn locate(resource_name: &str, files: &[(&str, &str)]) -> Option<PolicySource> {
+    let header = format!("\"{POLICY}\" \"{resource_name}\"");
+    for (index, (_, text)) in files.iter().enumerate() {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed.strip_prefix("resource")
+                && rest
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .starts_with(&header)
+            {
+                let block = block_text(text.get(offset..)?);
+                return Some(match content_file(block) {
+                    Some(path) => PolicySource::File(path),
+                    None => PolicySource::Inline {
+                        file: index,
+                        offset,
+                    },
+                });
+            }
+            offset += line.len();
+        }
+    }
+    None
+}
+
+/// The text of the block starting at `text` (to its closing brace, or the end).
+fn block_text(text: &str) -> &str {
+    let mut depth = 0usize;
+    for (at, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth <= 1 => return text.get(..=at).unwrap_or(text),
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The literal path of `content = file("…")` / `templatefile("…", …)` in a resource block.
+fn content_file(block: &str) -> Option<String> {
+    let line = block.lines().find(|l| {
+        let l = l.trim_start();
+        l.strip_prefix("content")
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    })?;
+    let call = line.split_once('=')?.1.trim_start();
+    let args = call
+        .strip_prefix("file(")
+        .or_else(|| call.strip_prefix("templatefile("))?
+        .trim_start();
+    let path = args.strip_prefix('"')?.split('"').next()?;
+    let path = path.strip_prefix("${path.module}/").unwrap_or(path);
+    (!path.contains("${")).then(|| path.to_string())
+}
+
 /// Maps a Terraform plan to what-if changes against `snapshot`.
 pub(super) fn changes(
     source: &str,
     plan: Value,
     snapshot: &Snapshot,
-) -> Result<Vec<Change>, InputError> {
+) -> Result<WhatIfInput, InputError> {
     let plan: Plan = serde_path_to_error::deserialize(plan).map_err(|err| {
         InputError::new(
             source,
@@ -184,6 +302,8 @@ pub(super) fn changes(
         )
     })?;
     let config = configured(&plan);
+    let dirs = module_dirs(&plan);
+    let mut terraform_policies = Vec::new();
     let err = |address: &str, message: String| {
         InputError::new(source, format!("resource {address}"), message)
     };
@@ -229,6 +349,20 @@ pub(super) fn changes(
                     other_ids.extend(rc.change.before("id").map(str::to_string));
                     policies.insert(&rc.address, PlannedPolicy::Other);
                     continue;
+                }
+                if action != Action::Delete {
+                    let address = config_address(&rc.address);
+                    let (prefix, resource_name) = address
+                        .rsplit_once(&format!("{POLICY}."))
+                        .unwrap_or(("", address));
+                    let policy_name = rc.change.known("name").or(rc.change.before("name"));
+                    if let Some(policy_name) = policy_name {
+                        terraform_policies.push(TerraformPolicy {
+                            policy_name: policy_name.to_string(),
+                            resource_name: resource_name.to_string(),
+                            module_dir: dirs.get(prefix).cloned(),
+                        });
+                    }
                 }
                 let old_id = rc.change.before("id").map(str::to_string);
                 let new_content = || -> Result<(String, PolicyContent), InputError> {
@@ -454,7 +588,11 @@ pub(super) fn changes(
                 target_id: target_id.clone(),
             }),
     );
-    Ok(out)
+    Ok(WhatIfInput {
+        changes: out,
+        policy_files: Vec::new(),
+        terraform_policies,
+    })
 }
 
 #[cfg(test)]
@@ -503,7 +641,7 @@ mod tests {
                  "expressions": {"policy_id": {"references": ["aws_organizations_policy.x.id", "aws_organizations_policy.x"]}}}
             ]}}}}}),
         );
-        let changes = changes("plan.json", p, &blog()).unwrap();
+        let changes = changes("plan.json", p, &blog()).unwrap().changes;
         assert_eq!(
             changes,
             vec![Change::Create {
@@ -536,7 +674,7 @@ mod tests {
             ],
             json!({"root_module": {}}),
         );
-        let changes = changes("plan.json", p, &blog()).unwrap();
+        let changes = changes("plan.json", p, &blog()).unwrap().changes;
         let detached: Vec<&str> = changes
             .iter()
             .map(|c| match c {
@@ -560,7 +698,7 @@ mod tests {
             )],
             json!({"root_module": {}}),
         );
-        assert_eq!(changes("plan.json", p, &blog()).unwrap(), vec![]);
+        assert_eq!(changes("plan.json", p, &blog()).unwrap().changes, vec![]);
     }
 
     #[test]
@@ -579,6 +717,78 @@ mod tests {
         assert!(
             err.contains("resource aws_organizations_account.dev"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn locate_finds_a_policy_written_in_a_file_or_inline() {
+        let main = r#"
+resource "aws_organizations_policy_attachment" "deny" {
+  policy_id = aws_organizations_policy.deny.id
+}
+resource  "aws_organizations_policy"   "deny" {
+  name    = "deny"
+  content = file("${path.module}/policies/deny.json")
+}
+"#;
+        let inline = "resource \"aws_organizations_policy\" \"inline\" {\n  content = jsonencode({ Statement = [{ Sid = \"X\" }] })\n}\n";
+        let files = [("a.tf", inline), ("main.tf", main)];
+        assert_eq!(
+            locate("deny", &files),
+            Some(PolicySource::File("policies/deny.json".into()))
+        );
+        assert_eq!(
+            locate("inline", &files),
+            Some(PolicySource::Inline { file: 0, offset: 0 })
+        );
+        assert_eq!(locate("missing", &files), None);
+        // A path built from variables cannot be followed: the block itself is the location.
+        let templated = "resource \"aws_organizations_policy\" \"t\" {\n  content = file(\"${var.dir}/p.json\")\n}\n";
+        assert_eq!(
+            locate("t", &[("t.tf", templated)]),
+            Some(PolicySource::Inline { file: 0, offset: 0 })
+        );
+    }
+
+    #[test]
+    fn policies_name_their_resource_and_local_module_directory() {
+        let plan = plan(
+            vec![
+                rc(
+                    "module.scp.aws_organizations_policy.deny",
+                    POLICY,
+                    &["create"],
+                    Value::Null,
+                    json!({"name": "deny", "type": "SERVICE_CONTROL_POLICY", "content": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}),
+                ),
+                rc(
+                    "module.remote.aws_organizations_policy.other",
+                    POLICY,
+                    &["create"],
+                    Value::Null,
+                    json!({"name": "other", "type": "SERVICE_CONTROL_POLICY", "content": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}),
+                ),
+            ],
+            json!({"root_module": {"module_calls": {
+                "scp": {"source": "./modules/scp", "module": {"resources": [{"address": "aws_organizations_policy.deny"}]}},
+                "remote": {"source": "git::https://example.com/scp.git", "module": {"resources": [{"address": "aws_organizations_policy.other"}]}}
+            }}}),
+        );
+        let input = changes("plan.json", plan, &blog()).unwrap();
+        assert_eq!(
+            input.terraform_policies,
+            [
+                TerraformPolicy {
+                    policy_name: "deny".into(),
+                    resource_name: "deny".into(),
+                    module_dir: Some("modules/scp".into()),
+                },
+                TerraformPolicy {
+                    policy_name: "other".into(),
+                    resource_name: "other".into(),
+                    module_dir: None,
+                },
+            ]
         );
     }
 }

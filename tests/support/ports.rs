@@ -1,15 +1,20 @@
 //! Fakes of the guard's ports with fault switches: a source that returns a set snapshot (or
-//! fails, or hangs), a sink that records what it publishes (or fails on a part, or hangs).
+//! fails, or hangs), a sink that records what it publishes (or fails on a part, or hangs), the
+//! alert-state table and the stored snapshot in memory. Shared by the tests and `benches/guard.rs`.
 #![allow(
     dead_code,
     reason = "shared by several test crates, each using part of it"
 )]
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use cris_guard::alert::SnsMessage;
-use cris_guard::guard::{AlertSink, PublishError, SnapshotSource, SourceError, Updated};
+use cris_guard::alert::{FindingState, SnsMessage, StateView};
+use cris_guard::guard::{
+    AlertSink, Claim, ClaimOutcome, PublishError, SnapshotSource, SnapshotStore, SourceError,
+    StateError, StateStore, StoreError, Updated,
+};
 use cris_guard::snapshot::Snapshot;
 use tokio::sync::Notify;
 
@@ -104,6 +109,110 @@ impl AlertSink for RecordingSink {
             });
         }
         self.messages.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+/// DynamoDB semantics in memory: `claim` and `release` apply the same conditions as
+/// `DynamoStateStore`. `stale_load` makes `load` return nothing, as if this invocation had read
+/// the state before another one claimed (the race).
+#[derive(Default)]
+pub struct MemoryStore {
+    pub items: Mutex<BTreeMap<String, FindingState>>,
+    pub stale_load: AtomicBool,
+    pub claims: AtomicUsize,
+    pub commits: AtomicUsize,
+}
+
+impl MemoryStore {
+    pub fn items(&self) -> BTreeMap<String, FindingState> {
+        self.items.lock().unwrap().clone()
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn load(&self, organization_id: &str) -> Result<StateView, StateError> {
+        if self.stale_load.load(Ordering::SeqCst) {
+            return Ok(StateView::new());
+        }
+        let prefix = format!("{organization_id}#");
+        Ok(self
+            .items
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(pk, s)| Some((pk.strip_prefix(&prefix)?.to_string(), s.clone())))
+            .collect())
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StateError> {
+        self.claims.fetch_add(1, Ordering::SeqCst);
+        let mut items = self.items.lock().unwrap();
+        let current = items.get(&claim.pk());
+        let ok = match (&claim.expected, current) {
+            (None, None) => true,
+            (None, Some(_)) | (Some(_), None) => false,
+            (Some(expected), Some(current)) => {
+                current.fingerprint == expected.fingerprint
+                    && current.snapshot_captured_at <= claim.next.snapshot_captured_at
+            }
+        };
+        if !ok {
+            return Ok(ClaimOutcome::Lost);
+        }
+        items.insert(claim.pk(), claim.next.clone());
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StateError> {
+        let mut items = self.items.lock().unwrap();
+        if items.get(&claim.pk()) == Some(&claim.next) {
+            match &claim.expected {
+                None => items.remove(&claim.pk()),
+                Some(expected) => items.insert(claim.pk(), expected.clone()),
+            };
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, _claim: &Claim) -> Result<(), StateError> {
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The stored snapshot in memory; `fail_save` makes storing fail (S3 down, access denied).
+#[derive(Default)]
+pub struct MemorySnapshots {
+    pub stored: Mutex<Option<Snapshot>>,
+    pub fail_save: AtomicBool,
+}
+
+impl MemorySnapshots {
+    pub fn holding(snapshot: Snapshot) -> Self {
+        MemorySnapshots {
+            stored: Mutex::new(Some(snapshot)),
+            ..MemorySnapshots::default()
+        }
+    }
+
+    pub fn stored(&self) -> Option<Snapshot> {
+        self.stored.lock().unwrap().clone()
+    }
+}
+
+impl SnapshotStore for MemorySnapshots {
+    async fn load(&self) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.stored())
+    }
+
+    async fn save(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        if self.fail_save.load(Ordering::SeqCst) {
+            return Err(StoreError {
+                message: "S3 PutObject: AccessDenied".into(),
+            });
+        }
+        *self.stored.lock().unwrap() = Some(snapshot.clone());
         Ok(())
     }
 }
