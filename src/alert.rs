@@ -31,7 +31,7 @@ mod text;
 mod trigger;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use context::Alert;
 pub use document::MAX_LISTED_EVENTS;

@@ -92,3 +92,48 @@ pub fn alert_messages(
         unproposed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::alert::fixtures::keys_in;
+    use crate::generate::{self, GenerateOptions};
+
+    /// Regression: the first sweep of a generated 150-account organization was published in
+    /// 157 parts, each change carrying its finding and blockers; per problem it fits in one or
+    /// two, and still names every changed check.
+    #[test]
+    fn a_first_sweep_of_a_generated_organization_fits_in_few_parts() {
+        let snapshot = generate::organization(&GenerateOptions {
+            accounts: 150,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("generated", snapshot).unwrap();
+        let options = remediation::Options::default();
+        let org = crate::org::Org::new(&valid);
+        let report = crate::reachability::decide(&org, &options.evaluation).to_report();
+        let changes = alert::diff(&alert::StateView::new(), &report);
+        assert!(changes.len() > 1_000, "{} changes", changes.len());
+        let messages = alert_messages(
+            &valid,
+            &report,
+            &changes,
+            &Trigger::schedule(),
+            &options,
+            &|| true,
+        );
+        assert!(messages.len() <= 2, "{} parts", messages.len());
+        let mut named = BTreeSet::new();
+        for message in &messages {
+            assert!(message.publish_bytes() <= alert::PUBLISH_BUDGET_BYTES);
+            let part: Value = serde_json::from_str(&message.json).unwrap();
+            named.extend(keys_in(&part));
+        }
+        let changed: BTreeSet<String> = changes.iter().map(FindingChange::key).collect();
+        assert_eq!(named, changed);
+    }
+}

@@ -92,24 +92,21 @@ impl<'a> Decisions<'a> {
 
     /// The whole report in memory (what [`Decisions::report`] streams).
     pub fn to_report(&self) -> Report {
-        self.to_report_with(|_| {})
+        self.to_report_with(false)
     }
 
     /// [`Decisions::to_report`] for the human renderings (text, markdown, html, sarif): a finding
     /// that names its problems drops its blockers and explanation, which its problems carry
     /// once. At 10,000 accounts this keeps the report in memory a fraction of its JSON size.
+    /// Those blockers and explanations are never built (writing them took longer than
+    /// rendering the report).
     pub fn to_compact_report(&self) -> Report {
-        let mut report = self.to_report_with(|finding| {
-            if !finding.problem_ids.is_empty() {
-                finding.blockers = Vec::new();
-                finding.explanation = String::new();
-            }
-        });
+        let mut report = self.to_report_with(true);
         report.findings.shrink_to_fit();
         report
     }
 
-    fn to_report_with(&self, mut shape: impl FnMut(&mut Finding)) -> Report {
+    fn to_report_with(&self, compact: bool) -> Report {
         let snapshot = &self.engine.org.snapshot().snapshot;
         Report {
             format_version: 1,
@@ -118,13 +115,7 @@ impl<'a> Decisions<'a> {
             summary: self.summary,
             expectations: self.expectations.clone(),
             problems: self.problems().to_vec(),
-            findings: self
-                .findings()
-                .map(|mut finding| {
-                    shape(&mut finding);
-                    finding
-                })
-                .collect(),
+            findings: self.findings_with(compact).collect(),
             proposals: Vec::new(),
             what_if: self.what_if.clone(),
             unresolved: Vec::new(),
@@ -335,6 +326,12 @@ impl<'a> Decisions<'a> {
 
     /// The findings, built in report order as the iterator is advanced.
     pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
+        self.findings_with(false)
+    }
+
+    /// [`Decisions::findings`]; `compact` leaves out the blockers and explanation of a finding
+    /// that names its problems (see [`Decisions::to_compact_report`]).
+    fn findings_with(&self, compact: bool) -> impl Iterator<Item = Finding> + '_ {
         let mut facts: Option<(u32, TargetFacts)> = None;
         self.items
             .iter()
@@ -349,9 +346,17 @@ impl<'a> Decisions<'a> {
                 }
                 let (_, target_facts) = facts.as_ref()?;
                 let check = self.engine.checks.get(item.check as usize)?;
-                let mut finding =
-                    finding::finding(self.engine.org, target, target_facts, check, &item.verdict);
-                finding.problem_ids = self.problems.ids_of(index);
+                let problem_ids = self.problems.ids_of(index);
+                let detailed = !compact || problem_ids.is_empty();
+                let mut finding = finding::finding(
+                    self.engine.org,
+                    target,
+                    target_facts,
+                    check,
+                    &item.verdict,
+                    detailed,
+                );
+                finding.problem_ids = problem_ids;
                 Some(finding)
             })
     }

@@ -466,9 +466,10 @@ fn html_is_one_self_contained_escaped_page() {
     // One inline script (the filters), which the Content-Security-Policy names by hash.
     assert_eq!(out.matches("<script").count(), 1);
     assert!(out.contains("Data &lt;script&gt;alert(1)&lt;/script&gt; | lake"));
-    // Summary, badges with their blockers, proposals.
+    // Summary, a blocked cell linked to its finding's blockers, proposals.
     assert!(out.contains("<div class=\"tile blocked\"><b>1</b>"));
-    assert!(out.contains("<summary class=\"badge blocked\""));
+    assert!(out.contains(" blocked <a href=\"#f-1\">f-1</a></li>"));
+    assert!(out.contains("<details class=\"problem blocked\" id=\"f-1\">"));
     assert!(out.contains("aws-guardrails-AbCdEf <code>p-abcd1234</code>"));
     assert!(out.contains("<code>GRREGIONDENY</code> #0"));
     assert!(out.contains("<code>ou-ab12-11111111</code>"));
@@ -478,13 +479,15 @@ fn html_is_one_self_contained_escaped_page() {
     let workloads = out.find("title=\"Root/Workloads\"").unwrap_or(usize::MAX);
     let account = out.find("title=\"Root/Workloads/prod-app\"").unwrap_or(0);
     assert!(workloads < account);
-    let subtree = out
-        .find("<details class=\"sub\" open><summary style=\"padding-left:0.4rem\"><span class=\"name\">Workloads</span>")
-        .unwrap_or(usize::MAX);
-    assert!(subtree < workloads, "Workloads opens a collapsible subtree");
+    let toggle = out
+        .find("<button type=\"button\" class=\"tog\" aria-expanded=\"true\">Workloads</button>")
+        .unwrap_or(0);
+    assert!(workloads < toggle, "Workloads opens a collapsible subtree");
+    assert!(toggle < account);
+    let row = out[..account].rfind("<tr ").unwrap_or(0);
     assert!(
-        !out[subtree..account].contains("</details>"),
-        "the account is inside it"
+        out[row..account].contains(" data-d=\"2\""),
+        "the account is inside it, one level down"
     );
 }
 
@@ -797,19 +800,25 @@ fn html_leads_with_problems_and_links_cells_to_them() {
     assert!(out.contains(&format!(
         "<section class=\"problem blocked\" id=\"{PROBLEM}\""
     )));
+    // Cells point at problems instead of copying blockers: a blocked cell's kind says its
+    // problem to a screen reader and its cell key entry links to it.
     assert!(out.contains(&format!(
-        "<a class=\"badge blocked\" href=\"#{PROBLEM}\" aria-label=\"blocked: problem {PROBLEM}\">"
+        "{{--g:\"✗\" / \"blocked: problem {PROBLEM}\";--c:var(--bad)}}"
     )));
-    // Cells point at problems instead of copying blockers.
+    assert!(out.contains(&format!(
+        " blocked <a href=\"#{PROBLEM}\">{PROBLEM}</a></li>"
+    )));
     assert!(
         !out.contains("<table class=\"blockers\">"),
         "no blocker tables in cells"
     );
-    // Table semantics.
+    // One table with one header row; subtrees open and close.
+    assert_eq!(out.matches("<table class=\"m\"").count(), 1);
+    assert_eq!(out.matches("<thead>").count(), 1);
     assert!(out.contains("<caption>Status of each target"));
     assert!(out.contains("<th scope=\"col\" class=\"name\">Target</th>"));
     assert!(out.contains("<th scope=\"row\" class=\"name\""));
-    assert!(out.contains("<details class=\"sub\" open><summary"));
+    assert!(out.contains("<button type=\"button\" class=\"tog\" aria-expanded=\"true\">"));
     // Filters, and nothing loaded from elsewhere.
     assert!(out.contains("<select name=\"status\">"));
     assert!(out.contains("<select name=\"profile\">"));

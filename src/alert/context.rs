@@ -48,7 +48,9 @@ impl<'a> Alert<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Detail {
     Full,
-    /// Proposals without before/after/diff.
+    /// Changes a problem covers only in that problem's `changedChecks`, not one by one.
+    Grouped,
+    /// Also proposals without before/after/diff.
     Compact,
     /// Also at most [`MINIMAL_BLOCKERS`] blockers per finding and a bounded explanation.
     Minimal,
@@ -58,6 +60,7 @@ impl Detail {
     pub(super) fn as_str(self) -> &'static str {
         match self {
             Detail::Full => "full",
+            Detail::Grouped => "grouped",
             Detail::Compact => "compact",
             Detail::Minimal => "minimal",
         }

@@ -1,6 +1,8 @@
 //! The JSON rendering of a part (`sqs`, `lambda`): the changed problems with what changed for
-//! each, every change with its finding, the proposals that fix them, the trigger and the
-//! counts, for programs.
+//! each (the changed checks grouped per problem), the changes no problem covers with their
+//! findings, the proposals that fix them, the trigger and the counts, for programs.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -8,6 +10,7 @@ use super::context::{Context, Detail, MINIMAL_BLOCKERS, MINIMAL_EXPLANATION_CHAR
 use super::phrase::{problem_cause, problem_change, truncate_chars};
 use super::state::{ChangeKind, FindingChange};
 use super::trigger::ChangeEvent;
+use crate::findings::Status;
 
 /// Affected target ids kept per problem in a minimal part (the rest are counted).
 const MINIMAL_TARGET_IDS: usize = 50;
@@ -23,10 +26,20 @@ pub(super) fn json_document(
     detail: Detail,
 ) -> Value {
     let r = ctx.report;
-    let problems: Vec<Value> = ctx
-        .problems_in(chunk)
+    let listed_problems = ctx.problems_in(chunk);
+    let covered: BTreeSet<&str> = listed_problems
+        .iter()
+        .map(|p| p.problem.id.as_str())
+        .collect();
+    let problems: Vec<Value> = listed_problems
         .into_iter()
         .map(|changed| {
+            let id = changed.problem.id.as_str();
+            let in_part: Vec<&FindingChange> = chunk
+                .iter()
+                .copied()
+                .filter(|c| c.finding.problem_ids.iter().any(|p| p == id))
+                .collect();
             let proposal_ids: Vec<String> = ctx
                 .proposals_for_problem(changed)
                 .iter()
@@ -54,16 +67,48 @@ pub(super) fn json_document(
                 "changedTargets": { "organizationalUnits": ous, "accounts": accounts },
                 "problem": problem,
                 "proposalIds": proposal_ids,
+                "changedChecks": check_groups(&in_part),
             });
-            if omitted > 0
-                && let Some(object) = value.as_object_mut()
-            {
-                object.insert("targetIdsOmitted".into(), json!(omitted));
+            if let Some(object) = value.as_object_mut() {
+                if omitted > 0 {
+                    object.insert("targetIdsOmitted".into(), json!(omitted));
+                }
+                if detail != Detail::Full {
+                    // `changedChecks` names the changed profiles and Regions; the report lists
+                    // every affected one.
+                    object.remove("changedProfiles");
+                    object.remove("changedSourceRegions");
+                    if let Some(affected) = object
+                        .get_mut("problem")
+                        .and_then(|p| p.get_mut("affected"))
+                        .and_then(Value::as_object_mut)
+                    {
+                        affected.remove("profiles");
+                        affected.remove("sourceRegions");
+                    }
+                }
             }
             value
         })
         .collect();
-    let changes: Vec<Value> = chunk
+    // Past full detail, a change its problem covers is only one of that problem's
+    // `changedChecks`, and fixed checks (no problem any more) are grouped the same way. Only
+    // the rest carry their finding.
+    let (grouped, listed): (Vec<&FindingChange>, Vec<&FindingChange>) =
+        chunk.iter().copied().partition(|c| {
+            detail != Detail::Full
+                && (c
+                    .finding
+                    .problem_ids
+                    .iter()
+                    .any(|p| covered.contains(p.as_str()))
+                    || (ctx.by_problem() && c.kind == ChangeKind::Fixed))
+        });
+    let fixed: Vec<&FindingChange> = grouped
+        .into_iter()
+        .filter(|c| c.finding.problem_ids.is_empty())
+        .collect();
+    let changes: Vec<Value> = listed
         .iter()
         .map(|change| {
             let key = change.key();
@@ -146,8 +191,69 @@ pub(super) fn json_document(
         "summary": r.summary,
         "changeSummary": change_summary,
         "problems": problems,
+        "fixedChecks": check_groups(&fixed),
         "changes": changes,
         "proposals": proposals,
         "proposalsOmitted": ctx.unproposed,
     })
+}
+
+/// Changed checks in few lines: per (change, previous status, status), targets with the same
+/// changed checks together, and each target's checks as blocks of profiles × source Regions.
+/// Every key `targetId|profileId|sourceRegion` of `changes` is one target of a group times one
+/// profile and one source Region of one of its blocks.
+fn check_groups(changes: &[&FindingChange]) -> Vec<Value> {
+    type Checks<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+    /// Blocks of (profiles, source Regions).
+    type Blocks<'a> = Vec<(Vec<&'a str>, Vec<&'a str>)>;
+    let mut by_change: BTreeMap<(ChangeKind, Option<Status>, Status), BTreeMap<&str, Checks<'_>>> =
+        BTreeMap::new();
+    for change in changes {
+        let f = &change.finding;
+        by_change
+            .entry((
+                change.kind,
+                change.previous.as_ref().map(|p| p.status),
+                f.status,
+            ))
+            .or_default()
+            .entry(f.target_id.as_str())
+            .or_default()
+            .entry(f.profile_id.as_str())
+            .or_default()
+            .insert(f.source_region.as_str());
+    }
+    let mut groups = Vec::new();
+    for ((kind, previous, status), targets) in by_change {
+        let mut same: BTreeMap<Blocks<'_>, Vec<&str>> = BTreeMap::new();
+        for (target, checks) in targets {
+            let mut blocks: BTreeMap<Vec<&str>, Vec<&str>> = BTreeMap::new();
+            for (profile, regions) in checks {
+                blocks
+                    .entry(regions.into_iter().collect())
+                    .or_default()
+                    .push(profile);
+            }
+            let blocks: Blocks<'_> = blocks
+                .into_iter()
+                .map(|(regions, profiles)| (profiles, regions))
+                .collect();
+            same.entry(blocks).or_default().push(target);
+        }
+        for (blocks, target_ids) in same {
+            let checks: usize = blocks.iter().map(|(p, r)| p.len() * r.len()).sum();
+            groups.push(json!({
+                "change": kind.as_str(),
+                "previousStatus": previous.map(Status::as_str),
+                "status": status.as_str(),
+                "findings": checks * target_ids.len(),
+                "targetIds": target_ids,
+                "checks": blocks
+                    .into_iter()
+                    .map(|(profiles, regions)| json!({ "profiles": profiles, "sourceRegions": regions }))
+                    .collect::<Vec<_>>(),
+            }));
+        }
+    }
+    groups
 }

@@ -109,3 +109,40 @@ pub(super) fn proposal(id: &str, fixes: Vec<String>, problem_id: &str) -> Propos
         artifact: None,
     }
 }
+
+/// Every finding key a part's JSON names: in its problems' and the fixed `changedChecks`
+/// groups (targets × profiles × source Regions) and in its listed changes.
+pub(crate) fn keys_in(part: &serde_json::Value) -> Vec<String> {
+    let mut keys = Vec::new();
+    let groups = part["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["changedChecks"].as_array().into_iter().flatten())
+        .chain(part["fixedChecks"].as_array().into_iter().flatten());
+    for group in groups {
+        for target in group["targetIds"].as_array().into_iter().flatten() {
+            for block in group["checks"].as_array().into_iter().flatten() {
+                for profile in block["profiles"].as_array().into_iter().flatten() {
+                    for region in block["sourceRegions"].as_array().into_iter().flatten() {
+                        keys.push(format!(
+                            "{}|{}|{}",
+                            target.as_str().unwrap_or_default(),
+                            profile.as_str().unwrap_or_default(),
+                            region.as_str().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for change in part["changes"].as_array().into_iter().flatten() {
+        keys.push(
+            change["findingKey"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    keys
+}

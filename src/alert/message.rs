@@ -96,8 +96,10 @@ impl SnsMessage {
     }
 }
 
-/// Renders `changes` as one message, or as several ("part i of n") when one would exceed
-/// [`PUBLISH_BUDGET_BYTES`]. Every change is in exactly one part; none is dropped. A single
+/// Renders `changes` as one message with every change and its finding; past
+/// [`PUBLISH_BUDGET_BYTES`], with the changes a problem covers summarized in that problem's
+/// `changedChecks`, and only if that is still too large as several ("part i of n"). Every
+/// change is in exactly one part; none is dropped. A single
 /// change too large on its own loses the bulky parts of its proposals (before/after/diff), then
 /// blockers beyond the first few (counted in `blockersOmitted`). No changes, no messages.
 /// With problems in the report, the changes are ordered by problem, so a problem's changes
@@ -121,6 +123,11 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
     if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
         return vec![whole];
     }
+    // Changes summarized per problem: a first sweep of a large organization in a part or two.
+    let grouped = render(&ctx, &all, 1, 1, Detail::Grouped);
+    if grouped.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+        return vec![grouped];
+    }
     let mut chunks: Vec<Vec<&FindingChange>> = Vec::new();
     partition(&ctx, all, &mut chunks);
     let parts = chunks.len();
@@ -128,7 +135,7 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
         .iter()
         .enumerate()
         .map(|(i, chunk)| {
-            let mut rendered = render(&ctx, chunk, i + 1, parts, Detail::Full);
+            let mut rendered = render(&ctx, chunk, i + 1, parts, Detail::Grouped);
             for detail in [Detail::Compact, Detail::Minimal] {
                 if rendered.publish_bytes() <= PUBLISH_BUDGET_BYTES {
                     break;
@@ -148,7 +155,7 @@ fn partition<'a>(
 ) {
     // The largest part numbers any alert will have, so the final numbering cannot push a
     // part over the budget.
-    let probe = render(ctx, &chunk, 99_999, 99_999, Detail::Full);
+    let probe = render(ctx, &chunk, 99_999, 99_999, Detail::Grouped);
     if chunk.len() <= 1 || probe.publish_bytes() <= PUBLISH_BUDGET_BYTES {
         out.push(chunk);
         return;
@@ -198,7 +205,7 @@ fn render(
 mod tests {
     use super::*;
     use crate::alert::context::MINIMAL_BLOCKERS;
-    use crate::alert::fixtures::{blocker, finding, report};
+    use crate::alert::fixtures::{blocker, finding, keys_in, report};
     use crate::alert::state::{StateView, diff};
     use crate::alert::text::{MAX_DEFAULT_CHARS, MAX_SUBJECT_CHARS};
     use crate::alert::trigger::{ChangeEvent, Trigger, TriggerKind};
@@ -336,9 +343,7 @@ mod tests {
                     .contains(&format!("part {} of {}", i + 1, msgs.len()))
             );
             let full: Value = serde_json::from_str(&m.json).unwrap();
-            for c in full["changes"].as_array().unwrap() {
-                seen.push(c["findingKey"].as_str().unwrap().to_string());
-            }
+            seen.extend(keys_in(&full));
         }
         let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
         expected.sort();
@@ -371,6 +376,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::alert::fixtures::keys_in;
     use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Blocker, BlockerKind, Finding, Report, Summary, TargetKind};
@@ -441,9 +447,7 @@ mod properties {
                 prop_assert!(m.publish_bytes() <= MAX_PUBLISH_BYTES);
                 prop_assert_eq!(m.parts, msgs.len());
                 let full: Value = serde_json::from_str(&m.json).unwrap();
-                for c in full["changes"].as_array().unwrap() {
-                    seen.push(c["findingKey"].as_str().unwrap().to_string());
-                }
+                seen.extend(keys_in(&full));
             }
             let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
             expected.sort();

@@ -8,13 +8,19 @@ use super::explanation::explain;
 use super::profiles::Check;
 use super::verdict::Verdict;
 
+/// `detailed: false` leaves out the blockers and the explanation (the compact report).
 pub(super) fn finding(
     org: &Org<'_>,
     target: TargetRef<'_>,
     facts: &TargetFacts,
     check: &Check,
     verdict: &Verdict,
+    detailed: bool,
 ) -> Finding {
+    if !detailed {
+        // Blockers and explanation left to the finding's problems.
+        return finding_of(org, target, facts, check, verdict);
+    }
     let levels = &facts.level_targets;
     let policies = org.policies();
     let blockers: Vec<Blocker> = verdict
@@ -42,6 +48,21 @@ pub(super) fn finding(
         .collect();
     let explanation = explain(org, target, check, verdict, &blockers);
     Finding {
+        blockers,
+        explanation,
+        ..finding_of(org, target, facts, check, verdict)
+    }
+}
+
+/// The finding without blockers and explanation.
+fn finding_of(
+    org: &Org<'_>,
+    target: TargetRef<'_>,
+    facts: &TargetFacts,
+    check: &Check,
+    verdict: &Verdict,
+) -> Finding {
+    Finding {
         target_id: org.target_id(target).to_string(),
         target_kind: match target {
             TargetRef::Root(_) => TargetKind::Root,
@@ -53,9 +74,9 @@ pub(super) fn finding(
         source_region: check.source_region.clone(),
         check_kind: check.kind,
         status: verdict.status,
-        blockers,
+        blockers: Vec::new(),
         conditions: verdict.conditions.clone(),
-        explanation,
+        explanation: String::new(),
         problem_ids: Vec::new(),
     }
 }

@@ -1,14 +1,17 @@
-//! HTML rendering: one self-contained page (inline CSS, no script, no external assets).
+//! HTML rendering: one self-contained page (inline CSS, one hashed inline script, no external
+//! assets).
 //!
-//! The page shows the summary, the org tree (targets nested by `targetPath`, one aligned
-//! column per profile × source Region with a coloured badge), the problems and the proposals.
-//! A badge of a non-reachable finding is a `<details>`: its `title` gives the explanation on
-//! hover, clicking it opens the blockers. Everything that comes from data is escaped with
-//! [`escape`]; a Content-Security-Policy forbids scripts and every load.
+//! The page shows the summary, the problems, the org tree as one table (targets nested by
+//! `targetPath` and collapsible by subtree, one column per profile × source Region, the name
+//! column and the header sticky) and the proposals. A cell is a status glyph that links to its
+//! problem; to stay small at 10,000 accounts it carries at most a short class, its glyph and
+//! spoken label come from CSS (see [`CellKeys`]). Everything that comes from data is escaped
+//! with [`escape`] (or [`css_string`]); a Content-Security-Policy allows only that script and
+//! forbids every load.
 
 use std::fmt::Write as _;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::layout::{
     Matrix, Tree, blocker_line, condition_line, kind_words, symbol, verification_words,
@@ -39,19 +42,8 @@ code, pre { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, mono
 .badge.blocked { color:var(--bad); background:var(--bad-bg); border-color:var(--bad); }
 .badge.conditional { color:var(--cond); background:var(--cond-bg); border-color:var(--cond); }
 .badge.unknown { color:var(--unk); background:var(--unk-bg); border-color:var(--unk); }
-.badge.none { color:#afb8c1; font-weight:400; }
 .badge.worst { display:inline-block; font-weight:600; padding:.1rem .6rem; border-radius:999px; margin-left:.5rem; font-size:.85rem; vertical-align:middle; }
 .expectations { list-style:none; padding-left:0; } .expectations .badge { display:inline-block; margin-right:.4rem; }
-details.cell { position:relative; }
-details.cell > summary { list-style:none; cursor:pointer; }
-details.cell > summary::-webkit-details-marker { display:none; }
-details.cell > summary:focus-visible { outline:2px solid #0969da; border-radius:999px; }
-details.cell[open] > summary { box-shadow:0 0 0 2px #0969da55; }
-.pop { position:absolute; z-index:5; top:calc(100% + .35rem); left:0; width:46rem; max-width:90vw; background:#fff; border:1px solid var(--line);
-  border-radius:8px; box-shadow:0 8px 24px #8c959f40; padding:.75rem .9rem; font-weight:400; }
-.cell.right .pop { left:auto; right:0; }
-.pop p { margin:0 0 .5rem; }
-.pop .what { font-weight:600; }
 table.blockers { border-collapse:collapse; width:100%; font-size:.8rem; margin:.25rem 0 .5rem; }
 table.blockers th, table.blockers td { text-align:left; border-bottom:1px solid #eaeef2; padding:.2rem .35rem; vertical-align:top; }
 table.blockers th { color:var(--muted); font-weight:600; }
@@ -89,29 +81,45 @@ section.problem dl { display:grid; grid-template-columns:max-content 1fr; gap:.2
 section.problem dt { color:var(--muted); }
 section.problem dd { margin:0; }
 .badge.inline { display:inline-block; }
-.scroll { overflow-x:auto; border:1px solid var(--line); border-radius:6px; }
+.scroll { overflow:auto; max-height:85vh; border:1px solid var(--line); border-radius:6px; }
 table.m { table-layout:fixed; border-collapse:collapse; width:calc(var(--name) + var(--cols) * var(--col)); }
+table.m caption { text-align:left; color:var(--muted); padding:.4rem .5rem; caption-side:top; }
 table.m th, table.m td { width:var(--col); padding:.25rem .4rem; border-top:1px solid #eaeef2; text-align:center; }
+table.m td { cursor:pointer; font-weight:600; }
+table.m td::before, .cellkey .glyph::before { content:var(--g); color:var(--c); }
 table.m th.name { width:var(--name); text-align:left; font-weight:400; position:sticky; left:0; background:#fff; z-index:1; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
-table.m.top th { background:#f6f8fa; color:var(--muted); font-size:.8rem; font-weight:600; }
-table.m.top caption { text-align:left; color:var(--muted); padding:.4rem .5rem; caption-side:top; }
-table.m tr:hover th.name, table.m tr:hover td { background:#f6f8fa; }
-details.sub > summary { position:sticky; left:0; width:max-content; max-width:100vw; cursor:pointer; padding:.3rem .5rem; font-weight:600; }
-details.sub > summary .id, th.name .id { color:var(--muted); font-size:.8rem; margin-left:.35rem; font-weight:400; }
-details.sub > summary .more { color:var(--muted); font-weight:400; }
+table.m thead th { position:sticky; top:0; z-index:2; background:#f6f8fa; color:var(--muted); font-size:.8rem; font-weight:600; }
+table.m thead th.name { background:#f6f8fa; z-index:3; }
+table.m tbody tr:hover th.name, table.m tbody tr:hover td { background:#f6f8fa; }
+th.name .id { color:var(--muted); font-size:.8rem; margin-left:.35rem; font-weight:400; }
 th.name .kind { font-size:.7rem; color:var(--muted); border:1px solid var(--line); border-radius:4px; padding:0 .25rem; margin-right:.35rem; }
+th.name .badge { margin-left:.35rem; font-size:.7rem; }
+button.tog { font:inherit; font-weight:600; color:inherit; background:none; border:0; padding:0; cursor:pointer; }
+button.tog::before { content:"\25B8\00A0" / ""; }
+button.tog[aria-expanded="true"]::before { content:"\25BE\00A0" / ""; }
+.cellkey { margin:.6rem 0 0; font-size:.85rem; }
+.cellkey ul { list-style:none; padding-left:.5rem; }
+.cellkey .glyph { display:inline-block; width:1.2rem; text-align:center; font-weight:600; }
 details.names { display:inline-block; margin-left:.5rem; font-size:.8rem; }
 details.names ul { white-space:normal; margin:.2rem 0; padding-left:1rem; }
-a.badge { text-decoration:none; }
-a.also { margin-left:.2rem; font-size:.8rem; }
 "#;
 
-/// The filters: one generated rule set hides what does not match, so filtering a large page
-/// touches no element but one `<style>`.
-const SCRIPT: &str = r#"(function(){var f=document.getElementById('filters'),o=document.getElementById('filter-style');if(!f||!o)return;f.hidden=false;
+/// Opening and closing subtrees, a cell's click to its problem, and the filters: one generated
+/// rule set hides what does not match, so filtering a large page touches no element but one
+/// `<style>`.
+const SCRIPT: &str = r#"(function(){var g=document.getElementById('grid');
+function on(b){return b.getAttribute('aria-expanded')==='true';}
+if(g)g.addEventListener('click',function(e){var b=e.target.closest('button.tog');
+if(b){var open=!on(b),tr=b.closest('tr'),d=+tr.dataset.d,skip=Infinity;b.setAttribute('aria-expanded',String(open));
+for(var n=tr.nextElementSibling;n&&+n.dataset.d>d;n=n.nextElementSibling){var nd=+n.dataset.d;
+if(!open){n.hidden=true;continue;}if(nd>skip)continue;skip=Infinity;n.hidden=false;
+var t=n.querySelector('button.tog');if(t&&!on(t))skip=nd;}return;}
+var td=e.target.closest('td');if(!td)return;var k=td.className||td.parentNode.className,li=document.getElementById(k);if(!li)return;
+var a=li.querySelectorAll('a');if(a.length===1){location.hash=a[0].getAttribute('href').slice(1);}else{li.closest('details').open=true;location.hash=k;}});
+var f=document.getElementById('filters'),o=document.getElementById('filter-style');if(!f||!o)return;f.hidden=false;
 function q(v){return JSON.stringify(v);}
 function apply(){var s=f.elements.status.value,p=f.elements.profile.value,r=f.elements.region.value,css='';
-document.querySelectorAll('th[data-c]').forEach(function(h){if((p&&h.dataset.p!==p)||(r&&h.dataset.r!==r))css+='.c'+h.dataset.c+'{display:none}';});
+document.querySelectorAll('#grid thead th[data-p]').forEach(function(h,i){if((p&&h.dataset.p!==p)||(r&&h.dataset.r!==r))css+='#grid tr>:nth-child('+(i+2)+'){display:none}';});
 if(s)css+='tr[data-s]:not([data-s~='+q(s)+']),.problem:not([data-status='+q(s)+']){display:none}';
 if(p)css+='.problem:not([data-profiles~='+q(p)+']){display:none}';
 if(r)css+='.problem:not([data-regions~='+q(r)+']){display:none}';
@@ -120,14 +128,18 @@ f.addEventListener('change',apply);apply();})();"#;
 
 /// `sha256-` of [`SCRIPT`], the only script the Content-Security-Policy lets run (a test
 /// recomputes it).
-pub(crate) const SCRIPT_HASH: &str = "sha256-ovY+fmBoo+vhW+dQO4h7iSOLmGpkOZD4U+vt4WeTIQo=";
+pub(crate) const SCRIPT_HASH: &str = "sha256-tg1/MRI+mP4Qn7fokglJhIhDW/PPVWM+1Ai5vJYre6Y=";
 
-/// Subtrees deeper than this start closed.
+/// Subtrees deeper than this start closed, or one level less when that would show more than
+/// [`OPEN_ROWS`] rows: every shown cell costs the browser layout time (a 10,000-account page
+/// opened to depth 2 shows 32,000 cells).
 const OPEN_DEPTH: usize = 2;
+const OPEN_ROWS: usize = 60;
 
 /// Renders the report as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
     let matrix = Matrix::of(report);
+    let keys = CellKeys::of(&matrix, !report.problems.is_empty());
     let mut out = String::new();
     let worst = report.worst_status();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -149,7 +161,8 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "<style>{STYLE}</style>\n<style id=\"filter-style\"></style>\n</head>\n<body>"
+        "<style>{STYLE}</style>\n{}<style id=\"filter-style\"></style>\n<noscript><style>#grid tr[hidden] {{ display:table-row; }}</style></noscript>\n</head>\n<body>",
+        keys.style()
     );
     if let Some(line) = problem::what_if_line(report) {
         let _ = writeln!(
@@ -166,7 +179,7 @@ pub fn render(report: &Report) -> String {
     } else {
         problems_section(&mut out, report);
     }
-    tree_section(&mut out, &matrix);
+    tree_section(&mut out, &matrix, &keys);
     proposals_section(&mut out, &report.proposals);
     let _ = writeln!(out, "<script>{SCRIPT}</script>");
     out.push_str("</body>\n</html>\n");
@@ -312,7 +325,7 @@ fn problems_section(out: &mut String, report: &Report) {
     }
 }
 
-fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
+fn tree_section(out: &mut String, matrix: &Matrix<'_>, keys: &CellKeys) {
     let _ = writeln!(out, "<h2 id=\"tree\">Organization tree</h2>");
     if matrix.rows.is_empty() {
         out.push_str("<p class=\"empty\">No findings.</p>\n");
@@ -333,43 +346,34 @@ fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
         .max()
         .unwrap_or(0);
     let column_width = (longest as f32 * 0.47 + 0.6).max(8.5);
-    let mut head = String::from("<tr><th scope=\"col\" class=\"name\">Target</th>");
-    for (c, (column, abbreviation)) in matrix.columns.iter().zip(&abbreviations).enumerate() {
+    let _ = writeln!(
+        out,
+        "<div class=\"scroll\" style=\"--cols:{columns}; --col:{column_width:.1}rem\">"
+    );
+    out.push_str("<table class=\"m\" id=\"grid\"><caption>Status of each target per profile and source Region; a cell links to its problem (see the cell key below). Identical rows and subtrees are shown once; a button opens or closes a subtree.</caption>\n<thead><tr><th scope=\"col\" class=\"name\">Target</th>");
+    for (column, abbreviation) in matrix.columns.iter().zip(&abbreviations) {
         let _ = write!(
-            head,
-            "<th scope=\"col\" class=\"c{c}\" data-c=\"{c}\" data-p=\"{}\" data-r=\"{}\" title=\"{0} @ {1}\"><code>{}</code> {1}</th>",
+            out,
+            "<th scope=\"col\" data-p=\"{}\" data-r=\"{}\" title=\"{0} @ {1}\"><code>{}</code> {1}</th>",
             escape(column.profile_id),
             escape(column.source_region),
             escape(abbreviation),
         );
     }
-    head.push_str("</tr>");
-    let _ = writeln!(
-        out,
-        "<div class=\"scroll\" style=\"--cols:{columns}; --col:{column_width:.1}rem\">"
-    );
-    let _ = writeln!(
-        out,
-        "<table class=\"m top\"><caption>Status of each target per profile and source Region; a cell links to its problem. Identical rows and subtrees are shown once.</caption><thead>{head}</thead></table>"
-    );
+    out.push_str("</tr></thead>\n<tbody>\n");
     let tree = Tree::of(matrix);
-    let context = Context {
+    let mut context = Context {
         matrix,
         tree: &tree,
-        head: &head,
+        keys,
+        open_depth: OPEN_DEPTH,
     };
-    let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) =
-        tree.tops.iter().partition(|g| {
-            g.first()
-                .is_some_and(|&r| tree.leaf.get(r).copied().unwrap_or(true))
-        });
-    if !leaves.is_empty() {
-        context.table(out, "the organization", None, &leaves);
+    if context.shown(&tree.tops) > OPEN_ROWS {
+        context.open_depth = OPEN_DEPTH - 1;
     }
-    for group in subtrees {
-        context.subtree(out, group);
-    }
-    out.push_str("</div>\n");
+    context.groups(out, &tree.tops, false);
+    out.push_str("</tbody></table>\n</div>\n");
+    keys.legend(out);
     let legend: Vec<String> = matrix
         .columns
         .iter()
@@ -388,83 +392,236 @@ fn tree_section(out: &mut String, matrix: &Matrix<'_>) {
             }
             acc
         });
-    out.push_str("<p class=\"legend\">A badge links to its problem. ");
     if !legend.is_empty() {
-        let _ = write!(out, "Profiles: {}.", legend.join("; "));
+        let _ = writeln!(
+            out,
+            "<p class=\"legend\">Profiles: {}.</p>",
+            legend.join("; ")
+        );
     }
-    out.push_str("</p>\n");
+}
+
+/// The kinds of cell the matrix has: a status with the problems behind it (or, in a report
+/// without problems, the finding entry it links to). Cells carry only a short class (`k3`,
+/// none when the cell is like most of its row); the glyph and the words a screen reader says
+/// come from one generated CSS rule per kind, the links from the cell key list. This keeps a
+/// 10,000-account page to a few MB.
+struct CellKeys {
+    /// (status, link targets) per kind; `None` status is a cell without a finding.
+    kinds: Vec<(Option<Status>, Vec<String>)>,
+    /// Whether the links are problem ids (else finding entries, `f-N`).
+    by_problem: bool,
+    /// The kind of each (row, column).
+    cells: Vec<Vec<usize>>,
+}
+
+impl CellKeys {
+    fn of(matrix: &Matrix<'_>, by_problem: bool) -> CellKeys {
+        let mut index: BTreeMap<(Option<Status>, Vec<String>), usize> = BTreeMap::new();
+        let mut kinds = Vec::new();
+        // Non-reachable findings without problems link to their entry in the finding list
+        // (`f-N`, in the order of [`Matrix::problems`]).
+        let loose: BTreeMap<*const Finding, usize> = matrix
+            .problems()
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (std::ptr::from_ref(f), i))
+            .collect();
+        let mut cells = Vec::with_capacity(matrix.rows.len());
+        for row in 0..matrix.rows.len() {
+            let mut kinds_of_row = Vec::with_capacity(matrix.columns.len());
+            for column in 0..matrix.columns.len() {
+                let key = match matrix.cell(row, column) {
+                    None => (None, Vec::new()),
+                    Some(f) if f.status == Status::Reachable => (Some(f.status), Vec::new()),
+                    Some(f) if f.problem_ids.is_empty() => (
+                        Some(f.status),
+                        loose
+                            .get(&std::ptr::from_ref(f))
+                            .map(|i| vec![format!("f-{i}")])
+                            .unwrap_or_default(),
+                    ),
+                    Some(f) => (Some(f.status), f.problem_ids.clone()),
+                };
+                let next = kinds.len();
+                let kind = *index.entry(key.clone()).or_insert_with(|| {
+                    kinds.push(key);
+                    next
+                });
+                kinds_of_row.push(kind);
+            }
+            cells.push(kinds_of_row);
+        }
+        CellKeys {
+            kinds,
+            by_problem,
+            cells,
+        }
+    }
+
+    /// One rule per kind setting its glyph with the words a screen reader says (`--g`) and its
+    /// colour (`--c`); a class-less cell inherits them from its row, whose class is the row's
+    /// usual kind. One rule in the page's style then draws every cell.
+    fn style(&self) -> String {
+        let mut out = String::from("<style>");
+        for (k, (status, links)) in self.kinds.iter().enumerate() {
+            let (glyph, words, colour) = match status {
+                None => ("·", "not in report".to_string(), "#afb8c1"),
+                Some(status) => {
+                    let mut words = status.as_str().to_string();
+                    if !links.is_empty() {
+                        let _ = write!(
+                            words,
+                            ": {} {}",
+                            match (self.by_problem, links.len()) {
+                                (true, 1) => "problem",
+                                (true, _) => "problems",
+                                (false, _) => "finding",
+                            },
+                            links.join(", ")
+                        );
+                    }
+                    (symbol(*status), words, status_colour(*status))
+                }
+            };
+            let _ = write!(
+                out,
+                ".k{k}{{--g:{} / {};--c:{colour}}}",
+                css_string(glyph),
+                css_string(&words)
+            );
+        }
+        out.push_str("</style>\n");
+        out
+    }
+
+    /// The cell key: each kind with the problems it links to (what a click on a cell opens).
+    fn legend(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "<details class=\"cellkey\" id=\"cellkey\"><summary>Cell key ({} kinds of cell; a cell opens its problem, or its entry here when it has several)</summary><ul>",
+            self.kinds.len()
+        );
+        for (k, (status, links)) in self.kinds.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<li id=\"k{k}\"><span class=\"glyph k{k}\" aria-hidden=\"true\"></span> "
+            );
+            match status {
+                None => out.push_str("not in report"),
+                Some(status) => {
+                    out.push_str(status.as_str());
+                    for link in links {
+                        let _ = write!(out, " <a href=\"#{0}\">{0}</a>", escape(link));
+                    }
+                }
+            }
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ul></details>\n");
+    }
+
+    fn kind(&self, row: usize, column: usize) -> usize {
+        self.cells
+            .get(row)
+            .and_then(|r| r.get(column))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The kind most cells of the row have (ties: the lowest).
+    fn usual(&self, row: usize) -> usize {
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        for &k in self.cells.get(row).map(Vec::as_slice).unwrap_or(&[]) {
+            *counts.entry(k).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map_or(0, |(k, _)| k)
+    }
+}
+
+fn status_colour(status: Status) -> &'static str {
+    match status {
+        Status::Reachable => "var(--ok)",
+        Status::Blocked => "var(--bad)",
+        Status::Conditional => "var(--cond)",
+        Status::Unknown => "var(--unk)",
+    }
+}
+
+/// A quoted CSS string that cannot end the string or the `<style>` element.
+fn css_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' | '<' | '>' | '&' => {
+                let _ = write!(out, "\\{:x} ", u32::from(c));
+            }
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 struct Context<'m, 'a> {
     matrix: &'m Matrix<'a>,
     tree: &'m Tree,
-    head: &'m str,
+    keys: &'m CellKeys,
+    /// Subtrees at this depth and below start closed.
+    open_depth: usize,
 }
 
 impl Context<'_, '_> {
-    /// A group of identical subtrees: its first member, its own row and leaf children in one
-    /// table, its other children nested, all in a `<details>`.
-    fn subtree(&self, out: &mut String, group: &[usize]) {
-        let Some(&first) = group.first() else {
-            return;
-        };
-        let Some(row) = self.matrix.rows.get(first) else {
-            return;
-        };
-        let worst = self
-            .tree
-            .worst
-            .get(first)
-            .copied()
-            .unwrap_or(Status::Reachable);
-        let open = if row.depth < OPEN_DEPTH { " open" } else { "" };
-        let others = if group.len() > 1 {
-            format!(
-                " <span class=\"more\">and {} more with the same results</span>",
-                group.len() - 1
-            )
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "<details class=\"sub\"{open}><summary style=\"padding-left:{}rem\"><span class=\"name\">{}</span> <span class=\"id\">{}</span>{others} <span class=\"badge {} inline\">{} worst: {3}</span></summary>",
-            indent(row.depth),
-            escape(row.name),
-            escape(row.target_id),
-            worst.as_str(),
-            symbol(worst)
-        );
-        let kids = self.tree.kids.get(first).map(Vec::as_slice).unwrap_or(&[]);
-        let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = kids.iter().partition(|g| {
-            g.first()
-                .is_some_and(|&r| self.tree.leaf.get(r).copied().unwrap_or(true))
-        });
-        let own = [group.to_vec()];
-        let mut rows: Vec<&Vec<usize>> = own.iter().collect();
-        rows.extend(leaves);
-        self.table(out, row.path, Some(first), &rows);
-        for g in subtrees {
-            self.subtree(out, g);
-        }
-        out.push_str("</details>\n");
+    /// How many rows [`Self::groups`] shows before anything is opened or closed.
+    fn shown(&self, groups: &[Vec<usize>]) -> usize {
+        groups
+            .iter()
+            .filter_map(|g| g.first())
+            .map(|&r| {
+                let open = self
+                    .matrix
+                    .rows
+                    .get(r)
+                    .is_some_and(|row| row.depth < self.open_depth);
+                let kids = self.tree.kids.get(r).map(Vec::as_slice).unwrap_or(&[]);
+                1 + if open { self.shown(kids) } else { 0 }
+            })
+            .sum()
     }
 
-    /// One table of row groups, with a caption and a header a screen reader announces.
-    fn table(&self, out: &mut String, place: &str, own: Option<usize>, groups: &[&Vec<usize>]) {
-        let _ = writeln!(
-            out,
-            "<table class=\"m\"><caption class=\"vh\">Results in {}</caption><thead class=\"vh\">{}</thead><tbody>",
-            escape(place),
-            self.head
-        );
-        for group in groups {
-            self.row(out, group, own.is_some_and(|o| group.first() == Some(&o)));
+    /// Sibling groups: leaf rows first, then each subtree (its row, then its children).
+    /// Everything below a closed subtree starts `hidden`.
+    fn groups(&self, out: &mut String, groups: &[Vec<usize>], hidden: bool) {
+        let (leaves, subtrees): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) =
+            groups.iter().partition(|g| {
+                g.first()
+                    .is_some_and(|&r| self.tree.leaf.get(r).copied().unwrap_or(true))
+            });
+        for group in leaves {
+            self.row(out, group, hidden, None);
         }
-        out.push_str("</tbody></table>\n");
+        for group in subtrees {
+            let Some(row) = group.first().and_then(|&r| self.matrix.rows.get(r)) else {
+                continue;
+            };
+            let open = row.depth < self.open_depth;
+            self.row(out, group, hidden, Some(open));
+            let kids = group
+                .first()
+                .and_then(|&r| self.tree.kids.get(r))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            self.groups(out, kids, hidden || !open);
+        }
     }
 
-    fn row(&self, out: &mut String, group: &[usize], own: bool) {
+    /// One row for a group of identical rows; `toggle` is `Some(open)` for a subtree's own row.
+    fn row(&self, out: &mut String, group: &[usize], hidden: bool, toggle: Option<bool>) {
         let Some(&first) = group.first() else {
             return;
         };
@@ -481,33 +638,69 @@ impl Context<'_, '_> {
             TargetKind::OrganizationalUnit => "OU",
             TargetKind::Account => "account",
         };
-        let depth = if own { row.depth } else { row.depth.max(1) };
+        let depth = if toggle.is_some() {
+            row.depth
+        } else {
+            row.depth.max(1)
+        };
+        let usual = self.keys.usual(first);
         let _ = write!(
             out,
-            "<tr data-s=\"{}\"><th scope=\"row\" class=\"name\" style=\"padding-left:{}rem\" title=\"{}\"><span class=\"kind\">{kind}</span>",
+            "<tr data-s=\"{}\" data-d=\"{depth}\" class=\"k{usual}\"{}><th scope=\"row\" class=\"name\" style=\"padding-left:{}rem\" title=\"{}\"><span class=\"kind\">{kind}</span>",
             statuses.into_iter().collect::<Vec<_>>().join(" "),
+            if hidden { " hidden" } else { "" },
             indent(depth),
             escape(row.path)
         );
-        if group.len() == 1 || own {
-            let _ = write!(
-                out,
-                "{}<span class=\"id\">{}</span>",
-                escape(row.name),
-                escape(row.target_id)
-            );
-            if own && group.len() > 1 {
-                self.names(out, &group[1..], "the others");
+        match toggle {
+            Some(open) => {
+                let _ = write!(
+                    out,
+                    "<button type=\"button\" class=\"tog\" aria-expanded=\"{open}\">{}</button><span class=\"id\">{}</span>",
+                    escape(row.name),
+                    escape(row.target_id)
+                );
+                let worst = self
+                    .tree
+                    .worst
+                    .get(first)
+                    .copied()
+                    .unwrap_or(Status::Reachable);
+                let _ = write!(
+                    out,
+                    " <span class=\"badge {0} inline\">{1} worst: {0}</span>",
+                    worst.as_str(),
+                    symbol(worst)
+                );
+                if group.len() > 1 {
+                    self.names(
+                        out,
+                        &group[1..],
+                        &format!("and {} more with the same results", group.len() - 1),
+                    );
+                }
             }
-        } else {
-            let _ = write!(out, "{} {kind}s with the same results", group.len());
-            self.names(out, group, "names");
+            None if group.len() == 1 => {
+                let _ = write!(
+                    out,
+                    "{}<span class=\"id\">{}</span>",
+                    escape(row.name),
+                    escape(row.target_id)
+                );
+            }
+            None => {
+                let _ = write!(out, "{} {kind}s with the same results", group.len());
+                self.names(out, group, "names");
+            }
         }
         out.push_str("</th>");
         for c in 0..columns {
-            let _ = write!(out, "<td class=\"c{c}\">");
-            self.cell(out, first, c);
-            out.push_str("</td>");
+            let k = self.keys.kind(first, c);
+            if k == usual {
+                out.push_str("<td>");
+            } else {
+                let _ = write!(out, "<td class=\"k{k}\">");
+            }
         }
         out.push_str("</tr>\n");
     }
@@ -529,54 +722,6 @@ impl Context<'_, '_> {
             }
         }
         out.push_str("</ul></details>");
-    }
-
-    fn cell(&self, out: &mut String, row: usize, column: usize) {
-        match self.matrix.cell(row, column) {
-            None => out.push_str("<span class=\"badge none\" title=\"not in report\">·</span>"),
-            Some(finding) if finding.status == Status::Reachable => {
-                let _ = write!(
-                    out,
-                    "<span class=\"badge reachable\">{} reachable</span>",
-                    symbol(Status::Reachable)
-                );
-            }
-            Some(finding) => match finding.problem_ids.split_first() {
-                Some((first, rest)) => {
-                    let status = finding.status.as_str();
-                    let _ = write!(
-                        out,
-                        "<a class=\"badge {status}\" href=\"#{0}\" aria-label=\"{status}: problem {0}\">{1} {status}</a>",
-                        escape(first),
-                        symbol(finding.status)
-                    );
-                    for id in rest {
-                        let _ = write!(
-                            out,
-                            "<a class=\"also\" href=\"#{0}\" aria-label=\"and problem {0}\">+</a>",
-                            escape(id)
-                        );
-                    }
-                }
-                None => {
-                    // A report without problems: the cell carries its blockers.
-                    let status = finding.status.as_str();
-                    let right = if column > 0 && column >= self.matrix.columns.len() / 2 {
-                        " right"
-                    } else {
-                        ""
-                    };
-                    let _ = write!(
-                        out,
-                        "<details class=\"cell{right}\"><summary class=\"badge {status}\" title=\"{}\">{} {status}</summary><div class=\"pop\">",
-                        escape(&finding.explanation),
-                        symbol(finding.status)
-                    );
-                    finding_body(out, finding, true);
-                    out.push_str("</div></details>");
-                }
-            },
-        }
     }
 }
 
@@ -655,11 +800,11 @@ fn finding_problems_section(out: &mut String, problems: &[&Finding]) {
         return;
     }
     let _ = writeln!(out, "<h2>Problems ({})</h2>", problems.len());
-    for finding in problems {
+    for (i, finding) in problems.iter().enumerate() {
         let status = finding.status.as_str();
         let _ = write!(
             out,
-            "<details class=\"problem {status}\"><summary><span class=\"badge {status}\" style=\"display:inline-block\">{} {status}</span> <b>{}</b> <code>{}</code> from <code>{}</code></summary><div>",
+            "<details class=\"problem {status}\" id=\"f-{i}\"><summary><span class=\"badge {status}\" style=\"display:inline-block\">{} {status}</span> <b>{}</b> <code>{}</code> from <code>{}</code></summary><div>",
             symbol(finding.status),
             escape(&finding.target_path),
             escape(&finding.profile_id),

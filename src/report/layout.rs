@@ -40,7 +40,9 @@ pub(crate) struct Row<'a> {
 pub(crate) struct Matrix<'a> {
     pub(crate) columns: Vec<Column<'a>>,
     pub(crate) rows: Vec<Row<'a>>,
-    cells: BTreeMap<(usize, usize), &'a Finding>,
+    /// The first finding of each (row, column), at `row * columns.len() + column`: a dense
+    /// table, since renderers look up every cell of a 10,000-account matrix several times.
+    cells: Vec<Option<&'a Finding>>,
     /// Every finding with its (row, column), in matrix order (stable for duplicates).
     placed: Vec<(usize, usize, &'a Finding)>,
 }
@@ -125,14 +127,16 @@ impl<'a> Matrix<'a> {
             .collect();
 
         let mut placed = Vec::with_capacity(report.findings.len());
-        let mut cells = BTreeMap::new();
+        let mut cells = vec![None; rows.len() * columns.len()];
         for finding in &report.findings {
             let row = row_index.get(finding.target_id.as_str()).copied();
             let column = column_index
                 .get(&(finding.profile_id.as_str(), finding.source_region.as_str()))
                 .copied();
             if let (Some(row), Some(column)) = (row, column) {
-                cells.entry((row, column)).or_insert(finding);
+                if let Some(cell @ None) = cells.get_mut(row * columns.len() + column) {
+                    *cell = Some(finding);
+                }
                 placed.push((row, column, finding));
             }
         }
@@ -146,7 +150,13 @@ impl<'a> Matrix<'a> {
     }
 
     pub(crate) fn cell(&self, row: usize, column: usize) -> Option<&'a Finding> {
-        self.cells.get(&(row, column)).copied()
+        if column >= self.columns.len() {
+            return None;
+        }
+        self.cells
+            .get(row * self.columns.len() + column)
+            .copied()
+            .flatten()
     }
 
     /// Every non-reachable finding, in matrix order.

@@ -410,8 +410,21 @@ fn matrix_section(
     };
     let total = |widths: &[usize]| name_width + widths.iter().map(|w| w + 2).sum::<usize>();
     let singles: Vec<Vec<usize>> = (0..matrix.columns.len()).map(|c| vec![c]).collect();
+    // One column per profile × Region cannot fit when its headers alone are too wide; then
+    // its cells (hundreds of thousands at 10,000 accounts) are not measured.
+    let headers_fit = total(
+        &matrix
+            .columns
+            .iter()
+            .zip(&abbreviations)
+            .map(|(column, abbreviation)| {
+                display_width(abbreviation).max(display_width(column.source_region))
+            })
+            .collect::<Vec<_>>(),
+    ) <= width;
     let (layout, columns) = [Layout::Ids, Layout::Refs]
         .into_iter()
+        .filter(|_| headers_fit)
         .find(|&layout| total(&widths_for(layout, &singles)) <= width)
         .map_or_else(
             || {
