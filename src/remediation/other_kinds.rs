@@ -201,7 +201,7 @@ fn patch(ctx: &Ctx, group: &Group, policy_id: &str) -> Result<Plan, PlanError> {
         kept.push("Marketplace calls the caller makes directly".to_string());
     }
     plan.summary.push(format!(
-        "Patches the customer-managed SCP {} ({}) in place: {}. Everything else the statements denied stays denied: {}. No Allow is added.",
+        "Patches the customer-managed SCP {} ({}) in place: {}. Everything else the statements denied stays denied: {} (these are probed too). No Allow is added.",
         record.name,
         record.id,
         edits.join("; "),
