@@ -233,7 +233,9 @@ fn exempt_in(
         exemption(statement)?;
         return Ok((
             None,
-            format!("its Deny statement {sid} no longer denies {listed} {what}"),
+            format!(
+                "its Deny statement {sid}, which denies {listed} through its own action list, no longer applies {what} (to every action it lists)"
+            ),
         ));
     }
     let mut copy = before;
