@@ -169,6 +169,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "org",
             "policy",
             "reachability",
+            // The requests of the guardrail and Marketplace probes (`other_kinds`).
+            "request",
             "snapshot",
             "what_if",
         ],
