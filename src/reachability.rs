@@ -27,7 +27,7 @@ mod verdict;
 pub mod witness;
 
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
-pub use admin::{ADMIN_PRINCIPALS, admin_patterns};
+pub use admin::{ADMIN_PRINCIPALS, admin_patterns, deny_binds_non_admins};
 pub use engine::{Sensitivity, statement_sensitivity};
 pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks, checks_of};
 pub use verdict::{AbstractBlocker, Verdict, verdict};

@@ -13,7 +13,9 @@ use crate::what_if::Change;
 
 use super::context::Ctx;
 use super::error::VerifyError;
-use super::probe_answers::ProbeCache;
+use super::probe_answers::{
+    BeforeProbes, LevelAnswers, ProbeCache, Question, caller_class, folded_status,
+};
 
 /// A profile no proposal approves, used as the "other profile" probe.
 const OTHER_PROFILE: &str =
@@ -306,19 +308,37 @@ fn bedrock_probes(
 /// readable strings; and the number of targets probed.
 ///
 /// A target whose chain holds the same policies at the same levels, none of them updated,
-/// decides every probe as before, so only targets the changes reach are evaluated.
+/// decides every probe as before, so only targets the changes reach are evaluated. The others
+/// are answered per pair of chains (before, after) from each level content's answer, computed
+/// once per content; only probes a level can answer differently per caller, or that need the
+/// full verdict (conditions), are decided per target.
 fn flipped_probes(
     ctx: &Ctx,
     after: &ValidSnapshot,
     probes: &[Probe],
     changes: &[Change],
 ) -> (Vec<String>, usize) {
-    let updated: HashSet<&str> = changes
+    let before_org = &ctx.org;
+    let after_org = Org::new(after);
+    // Updated policies, and created ones (ids the organization before does not have).
+    let known: HashSet<&str> = before_org
+        .policies()
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    let changed: HashSet<&str> = changes
         .iter()
         .filter_map(|change| match change {
             Change::Update { policy_id, .. } => Some(policy_id.as_str()),
             _ => None,
         })
+        .chain(
+            after_org
+                .policies()
+                .iter()
+                .map(|p| p.id.as_str())
+                .filter(|id| !known.contains(id)),
+        )
         .collect();
     let chain_ids = |org: &Org, chain: usize| -> Vec<Vec<String>> {
         org.chain_levels(chain)
@@ -331,8 +351,6 @@ fn flipped_probes(
             })
             .collect()
     };
-    let before_org = &ctx.org;
-    let after_org = Org::new(after);
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
     let after_targets = after_org.targets_in_order(&[]);
@@ -343,8 +361,15 @@ fn flipped_probes(
         .iter()
         .map(|probe| before.id_of(&probe.label))
         .collect();
-    let before_cache = &mut before.cache;
+    let BeforeProbes {
+        cache: before_cache,
+        levels: shared,
+        ..
+    } = &mut *before;
+    // Level contents holding a policy this plan creates or updates: answers for this proof only.
+    let mut fresh = LevelAnswers::default();
     let mut after_cache = ProbeCache::default();
+    let mut pairs: HashMap<PairKey, Vec<Pair>> = HashMap::new();
     let mut flipped = Vec::new();
     let mut targets = 0usize;
     for (b, a) in before_targets.iter().zip(after_targets.iter()) {
@@ -363,35 +388,203 @@ fn flipped_probes(
         };
         targets += 1;
         let before_ids = chain_ids(before_org, b_chain);
-        if before_ids == chain_ids(&after_org, a_chain)
+        let after_ids = chain_ids(&after_org, a_chain);
+        if before_ids == after_ids
             && !before_ids
                 .iter()
                 .flatten()
-                .any(|id| updated.contains(id.as_str()))
+                .any(|id| changed.contains(id.as_str()))
         {
             continue;
         }
+        let (b_caller, a_caller) = (before_org.caller(*b), after_org.caller(*a));
+        let sides = Sides {
+            before: Side {
+                org: before_org,
+                chain: b_chain,
+                ids: &before_ids,
+                changes_apply: false,
+                caller: &b_caller,
+            },
+            after: Side {
+                org: &after_org,
+                chain: a_chain,
+                ids: &after_ids,
+                changes_apply: true,
+                caller: &a_caller,
+            },
+            changed: &changed,
+        };
+        let key = (
+            b_chain,
+            a_chain,
+            sides.before.classes(),
+            sides.after.classes(),
+        );
+        let answers = pairs
+            .entry(key)
+            .or_insert_with(|| sides.answers(probes, &ids, &admins, shared, &mut fresh));
         let id = before_org.target_id(*b);
-        for ((p, probe), &global) in probes.iter().enumerate().zip(&ids) {
-            let was = status_of(
-                before_org,
-                *b,
-                b_chain,
-                global,
-                probe,
-                &admins,
-                before_cache,
-            );
-            if was != Status::Blocked {
-                continue;
-            }
-            let now = status_of(&after_org, *a, a_chain, p, probe, &admins, &mut after_cache);
+        for (((p, probe), &global), answer) in
+            probes.iter().enumerate().zip(&ids).zip(answers.iter())
+        {
+            let now = match answer {
+                Pair::Same => continue,
+                Pair::Flipped => Status::Reachable,
+                Pair::PerTarget => {
+                    let was = status_of(
+                        before_org,
+                        *b,
+                        b_chain,
+                        global,
+                        probe,
+                        &admins,
+                        before_cache,
+                    );
+                    if was != Status::Blocked {
+                        continue;
+                    }
+                    status_of(&after_org, *a, a_chain, p, probe, &admins, &mut after_cache)
+                }
+            };
             if now != Status::Blocked {
                 flipped.push(format!("{id}: {}", probe.label));
             }
         }
     }
     (flipped, targets)
+}
+
+/// Targets with the same chains before and after, and the same caller class at each level.
+type PairKey = (usize, usize, Vec<Option<String>>, Vec<Option<String>>);
+
+/// A probe's answer for a pair of chains: not flipped, flipped, or to be decided per target.
+#[derive(Clone, Copy)]
+enum Pair {
+    Same,
+    Flipped,
+    PerTarget,
+}
+
+/// One side (before or after) of a target's chain: its organization, chain and level policy ids.
+struct Side<'s, 'a> {
+    org: &'s Org<'a>,
+    chain: usize,
+    ids: &'s [Vec<String>],
+    /// The organization after the change (its created and updated policies are new content).
+    changes_apply: bool,
+    caller: &'s reachability::Caller,
+}
+
+impl<'s> Side<'s, '_> {
+    /// Per level: its content id (in `fresh` when it holds a changed policy, else in `shared`;
+    /// per caller class where the content can tell callers apart), its policies, and whether
+    /// it is fresh and keyed per caller class.
+    fn levels(
+        &self,
+        changed: &HashSet<&str>,
+        shared: &mut LevelAnswers,
+        fresh: &mut LevelAnswers,
+    ) -> Vec<Level<'s>> {
+        self.ids
+            .iter()
+            .zip(self.org.chain_levels(self.chain))
+            .map(|(names, content)| {
+                // The organization before holds the originals of updated policies.
+                let is_fresh =
+                    self.changes_apply && names.iter().any(|id| changed.contains(id.as_str()));
+                let store = if is_fresh { &mut *fresh } else { &mut *shared };
+                let class = caller_class(content, self.org.policies(), self.caller);
+                let mut key = names.clone();
+                key.extend(class.iter().cloned());
+                Level {
+                    fresh: is_fresh,
+                    id: store.level_id(key),
+                    content,
+                    per_caller: class.is_some(),
+                }
+            })
+            .collect()
+    }
+
+    /// The caller class of every level (targets with the same chains and classes answer alike).
+    fn classes(&self) -> Vec<Option<String>> {
+        if !self.org.chain_is_sensitive(self.chain) {
+            return Vec::new();
+        }
+        self.org
+            .chain_levels(self.chain)
+            .iter()
+            .map(|content| caller_class(content, self.org.policies(), self.caller))
+            .collect()
+    }
+}
+
+/// One level of a chain, as [`Side::levels`] names it.
+struct Level<'s> {
+    fresh: bool,
+    id: usize,
+    content: &'s [usize],
+    per_caller: bool,
+}
+
+/// The two chains of the targets that share them, and the policies the plan changes.
+struct Sides<'s, 'a> {
+    before: Side<'s, 'a>,
+    after: Side<'s, 'a>,
+    changed: &'s HashSet<&'s str>,
+}
+
+impl Sides<'_, '_> {
+    /// Every probe's [`Pair`] answer. Levels answer from `shared` (unchanged contents, by global
+    /// probe id) or `fresh` (contents with a changed policy, by this proof's probe index).
+    fn answers(
+        &self,
+        probes: &[Probe],
+        ids: &[usize],
+        admins: &[crate::policy::wildcard::Wildcard],
+        shared: &mut LevelAnswers,
+        fresh: &mut LevelAnswers,
+    ) -> Vec<Pair> {
+        let before_levels = self.before.levels(self.changed, shared, fresh);
+        let after_levels = self.after.levels(self.changed, shared, fresh);
+        let mut flags_of =
+            |side: &Side, levels: &[Level], p: usize, probe: &Probe, global: usize| {
+                levels.iter().fold(0u8, |flags, level| {
+                    let question = Question {
+                        content: level.content,
+                        policies: side.org.policies(),
+                        probe,
+                        caller: side.caller,
+                        admins,
+                        per_caller: level.per_caller,
+                    };
+                    flags
+                        | if level.fresh {
+                            fresh.answer(level.id, p, &question)
+                        } else {
+                            shared.answer(level.id, global, &question)
+                        }
+                })
+            };
+        probes
+            .iter()
+            .enumerate()
+            .zip(ids)
+            .map(|((p, probe), &global)| {
+                match folded_status(flags_of(&self.before, &before_levels, p, probe, global)) {
+                    None => return Pair::PerTarget,
+                    Some(Status::Blocked) => {}
+                    Some(_) => return Pair::Same,
+                }
+                match folded_status(flags_of(&self.after, &after_levels, p, probe, global)) {
+                    None => Pair::PerTarget,
+                    Some(Status::Blocked) => Pair::Same,
+                    Some(_) => Pair::Flipped,
+                }
+            })
+            .collect()
+    }
 }
 
 fn status_of<'a>(
