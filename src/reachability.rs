@@ -352,6 +352,33 @@ impl<'a> Decisions<'a> {
             })
     }
 
+    /// Every decided target × check in report order, as (target id, profile id, source Region,
+    /// status): what a caller needs to compare two evaluations without building findings. The
+    /// position of a cell is the index [`Decisions::finding_at`] takes.
+    pub fn cells(&self) -> impl Iterator<Item = (&str, &str, &str, Status)> + '_ {
+        self.items.iter().filter_map(|item| {
+            let target = self.targets.get(item.position as usize)?;
+            let check = self.engine.checks.get(item.check as usize)?;
+            Some((
+                self.engine.org.target_id(*target),
+                check.profile_id.as_str(),
+                check.source_region.as_str(),
+                item.verdict.status,
+            ))
+        })
+    }
+
+    /// The finding of the cell at `index` (the same as the `index`-th of [`Decisions::findings`]).
+    pub fn finding_at(&self, index: usize) -> Option<Finding> {
+        let item = self.items.get(index)?;
+        let target = *self.targets.get(item.position as usize)?;
+        let check = self.engine.checks.get(item.check as usize)?;
+        let facts = TargetFacts::of(self.engine.org, target);
+        let mut finding = finding::finding(self.engine.org, target, &facts, check, &item.verdict);
+        finding.problem_ids = self.problems.ids_of(index);
+        Some(finding)
+    }
+
     /// The report these decisions make, serialized exactly as [`Report`] is, with each finding
     /// built as it is written: peak memory stays that of the decisions, not of the report.
     pub fn report(&self) -> ReportStream<'_, 'a> {

@@ -69,36 +69,73 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let mut options = ctx.options.evaluation.clone();
     options.all_accounts = true;
     options.only_problems = false;
-    let report = reachability::evaluate(&after, &options);
-    let status: HashMap<String, Status> = report
-        .findings
-        .iter()
-        .map(|f| (f.key(), f.status))
+    // Statuses only: a finding (several kB of text) is built just for claims still blocked.
+    let after_org = Org::new(&after);
+    let decisions = reachability::decide(&after_org, &options);
+    let status: HashMap<(&str, &str, &str), Status> = decisions
+        .cells()
+        .map(|(target, profile, region, now)| ((target, profile, region), now))
         .collect();
-    for key in claim.fixes {
-        match status.get(key) {
+    let parts = |key: &str| -> Option<(String, String, String)> {
+        let mut parts = key.splitn(3, '|');
+        Some((
+            parts.next()?.to_string(),
+            parts.next()?.to_string(),
+            parts.next()?.to_string(),
+        ))
+    };
+    let mut still: Vec<(&str, &str, &str)> = Vec::new();
+    let claimed: Vec<(&String, Option<(String, String, String)>)> =
+        claim.fixes.iter().map(|key| (key, parts(key))).collect();
+    for (key, cell) in &claimed {
+        let found = cell
+            .as_ref()
+            .and_then(|(t, p, r)| status.get(&(t.as_str(), p.as_str(), r.as_str())));
+        match found {
             Some(Status::Reachable) => outcome.fixed += 1,
             Some(other) => {
                 outcome
                     .still_blocked
                     .push(format!("{key} is {}", other.as_str()));
-                outcome
-                    .still_findings
-                    .extend(report.findings.iter().filter(|f| &f.key() == key).cloned());
+                if let Some((t, p, r)) = cell {
+                    still.push((t.as_str(), p.as_str(), r.as_str()));
+                }
             }
             None => outcome
                 .still_blocked
                 .push(format!("{key} is no longer evaluated")),
         }
     }
-    for finding in &ctx.report.findings {
-        let key = finding.key();
-        if claim.fixes.contains(&key) {
-            continue;
+    if !still.is_empty() {
+        // Every finding with a still-blocked key, claim by claim, in report order.
+        let wanted: HashSet<(&str, &str, &str)> = still.iter().copied().collect();
+        let mut by_key: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+        for (index, (target, profile, region, _)) in decisions.cells().enumerate() {
+            if wanted.contains(&(target, profile, region)) {
+                by_key
+                    .entry((target, profile, region))
+                    .or_default()
+                    .push(index);
+            }
         }
-        let Some(&now) = status.get(&key) else {
+        for key in &still {
+            for &index in by_key.get(key).into_iter().flatten() {
+                outcome.still_findings.extend(decisions.finding_at(index));
+            }
+        }
+    }
+    for finding in &ctx.report.findings {
+        let cell = (
+            finding.target_id.as_str(),
+            finding.profile_id.as_str(),
+            finding.source_region.as_str(),
+        );
+        let Some(&now) = status.get(&cell) else {
             continue;
         };
+        if now == finding.status || claim.fixes.contains(&finding.key()) {
+            continue;
+        }
         let opened = match finding.status {
             Status::Blocked => matches!(now, Status::Reachable | Status::Conditional),
             Status::Conditional => now == Status::Reachable,
