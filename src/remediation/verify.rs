@@ -72,34 +72,20 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     // Statuses only: a finding (several kB of text) is built just for claims still blocked.
     let after_org = Org::new(&after);
     let decisions = reachability::decide(&after_org, &options);
-    let status: HashMap<(&str, &str, &str), Status> = decisions
+    let status: HashMap<Cell, Status> = decisions
         .cells()
         .map(|(target, profile, region, now)| ((target, profile, region), now))
         .collect();
-    let parts = |key: &str| -> Option<(String, String, String)> {
-        let mut parts = key.splitn(3, '|');
-        Some((
-            parts.next()?.to_string(),
-            parts.next()?.to_string(),
-            parts.next()?.to_string(),
-        ))
-    };
-    let mut still: Vec<(&str, &str, &str)> = Vec::new();
-    let claimed: Vec<(&String, Option<(String, String, String)>)> =
-        claim.fixes.iter().map(|key| (key, parts(key))).collect();
-    for (key, cell) in &claimed {
-        let found = cell
-            .as_ref()
-            .and_then(|(t, p, r)| status.get(&(t.as_str(), p.as_str(), r.as_str())));
-        match found {
+    let mut still: Vec<Cell> = Vec::new();
+    for key in claim.fixes {
+        let cell = cell_of(key);
+        match cell.and_then(|cell| status.get(&cell)) {
             Some(Status::Reachable) => outcome.fixed += 1,
             Some(other) => {
                 outcome
                     .still_blocked
                     .push(format!("{key} is {}", other.as_str()));
-                if let Some((t, p, r)) = cell {
-                    still.push((t.as_str(), p.as_str(), r.as_str()));
-                }
+                still.extend(cell);
             }
             None => outcome
                 .still_blocked
@@ -108,8 +94,8 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     }
     if !still.is_empty() {
         // Every finding with a still-blocked key, claim by claim, in report order.
-        let wanted: HashSet<(&str, &str, &str)> = still.iter().copied().collect();
-        let mut by_key: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+        let wanted: HashSet<Cell> = still.iter().copied().collect();
+        let mut by_key: HashMap<Cell, Vec<usize>> = HashMap::new();
         for (index, (target, profile, region, _)) in decisions.cells().enumerate() {
             if wanted.contains(&(target, profile, region)) {
                 by_key
@@ -168,6 +154,15 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
         outcome.newly_allowed.push(format!("… and {more} more"));
     }
     Ok(outcome)
+}
+
+/// A finding's target id, profile id and source Region.
+type Cell<'k> = (&'k str, &'k str, &'k str);
+
+/// The cell a finding key (`target|profile|Region`, [`crate::findings::Finding::key`]) names.
+fn cell_of(key: &str) -> Option<Cell<'_>> {
+    let mut parts = key.splitn(3, '|');
+    Some((parts.next()?, parts.next()?, parts.next()?))
 }
 
 /// At most 5 SCPs directly attached per target (only checked where a change added some), and
@@ -678,4 +673,153 @@ fn status_of<'a>(
         cache.status.insert(key, verdict.status);
     }
     verdict.status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GenerateOptions, organization};
+    use crate::snapshot::PolicyContent;
+
+    const ALLOW_ALL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+    /// The probes denied before and allowed after, decided the slow way: the full verdict of
+    /// every target × probe, before and after.
+    fn flipped_per_target(ctx: &Ctx, after: &ValidSnapshot, probes: &[Probe]) -> Vec<String> {
+        let after_org = Org::new(after);
+        let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
+        let status = |org: &Org, target: TargetRef, chain: usize, probe: &Probe| {
+            let check = Check {
+                profile_id: String::new(),
+                source_region: probe.leg.region.clone(),
+                profile_arn: String::new(),
+                legs: vec![probe.leg.clone()],
+                missing: None,
+            };
+            let levels = org.chain_levels(chain);
+            reachability::verdict(&check, levels, org.policies(), &org.caller(target), &admins)
+                .status
+        };
+        let mut flipped = Vec::new();
+        for (b, a) in ctx
+            .org
+            .targets_in_order(&[])
+            .into_iter()
+            .zip(after_org.targets_in_order(&[]))
+        {
+            let (b_chain, a_chain) = match (b, a) {
+                (TargetRef::OrganizationalUnit(x), TargetRef::OrganizationalUnit(y)) => {
+                    (ctx.org.new_account_chain(x), after_org.new_account_chain(y))
+                }
+                (TargetRef::Account(x), TargetRef::Account(y)) if !ctx.org.is_management(x) => {
+                    (ctx.org.account_chain(x), after_org.account_chain(y))
+                }
+                _ => continue,
+            };
+            for probe in probes {
+                if status(&ctx.org, b, b_chain, probe) == Status::Blocked
+                    && status(&after_org, a, a_chain, probe) != Status::Blocked
+                {
+                    flipped.push(format!("{}: {}", ctx.org.target_id(b), probe.label));
+                }
+            }
+        }
+        flipped
+    }
+
+    /// Every non-FullAWSAccess policy in use replaced by an Allow of everything, one at a time.
+    fn opening_changes(valid: &ValidSnapshot) -> Vec<Vec<Change>> {
+        valid
+            .snapshot
+            .policies
+            .iter()
+            .filter(|p| !p.targets.is_empty() && p.name != "FullAWSAccess")
+            .map(|p| {
+                vec![Change::Update {
+                    policy_id: p.id.clone(),
+                    content: PolicyContent::Text(ALLOW_ALL.to_string()),
+                    name: None,
+                }]
+            })
+            .collect()
+    }
+
+    /// Compares the flips of every change against the per-target decision; returns how many.
+    fn compare(
+        valid: &ValidSnapshot,
+        cases: &[Vec<Change>],
+    ) -> Result<usize, Box<dyn std::error::Error>> {
+        let options = super::super::Options {
+            approved_profiles: Vec::new(),
+            evaluation: reachability::Options {
+                source_regions: vec!["us-east-1".to_string()],
+                ..reachability::Options::default()
+            },
+        };
+        let report = reachability::evaluate(valid, &options.evaluation);
+        let ctx = Ctx::new(valid, &report, &options);
+        let all = probes(valid, &ctx.actions, &ctx.approved, &BTreeSet::new());
+        let sample: Vec<Probe> = all.iter().step_by(61).cloned().collect();
+        let mut flips = 0;
+        for changes in cases {
+            let after = crate::what_if::apply("test", &valid.snapshot, changes)?;
+            let expected = flipped_per_target(&ctx, &after, &sample);
+            let (got, _) = flipped_probes(&ctx, &after, &sample, changes);
+            assert_eq!(got, expected, "changes {changes:?}");
+            flips += got.len();
+        }
+        Ok(flips)
+    }
+
+    /// The shared level answers and caller classes give the same flips as deciding every target
+    /// × probe on its own, for changes that open Regions, services and profiles, and for lifting
+    /// a deny of every account not listed in `aws:PrincipalAccount` (answers per caller class).
+    #[test]
+    fn shared_answers_agree_with_per_target_verdicts() -> Result<(), Box<dyn std::error::Error>> {
+        let generated = organization(&GenerateOptions {
+            accounts: 60,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let cases = opening_changes(&valid);
+        assert!(
+            cases.len() > 3,
+            "too few changes to compare: {}",
+            cases.len()
+        );
+        assert!(compare(&valid, &cases)? > 0, "no change flipped a probe");
+
+        let listed: Vec<String> = valid
+            .snapshot
+            .accounts
+            .iter()
+            .step_by(7)
+            .map(|a| a.id.clone())
+            .collect();
+        let by_account = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"StringNotEquals":{{"aws:PrincipalAccount":{listed:?}}}}}}}]}}"#
+        );
+        let roots: Vec<String> = valid.snapshot.roots.iter().map(|r| r.id.clone()).collect();
+        let denied = crate::what_if::apply(
+            "test",
+            &valid.snapshot,
+            &[Change::Create {
+                policy_id: Some("p-byaccount".to_string()),
+                name: "by-account".to_string(),
+                content: PolicyContent::Text(by_account),
+                targets: roots,
+            }],
+        )?;
+        let lifted = vec![vec![Change::Update {
+            policy_id: "p-byaccount".to_string(),
+            content: PolicyContent::Text(ALLOW_ALL.to_string()),
+            name: None,
+        }]];
+        assert!(
+            compare(&denied, &lifted)? > 0,
+            "lifting the deny flipped nothing"
+        );
+        Ok(())
+    }
 }
