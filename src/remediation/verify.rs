@@ -18,7 +18,7 @@ use super::probe_answers::{
 };
 
 /// A profile no proposal approves, used as the "other profile" probe.
-const OTHER_PROFILE: &str =
+pub(crate) const OTHER_PROFILE: &str =
     "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.meta.llama3-3-70b-instruct-v1:0";
 /// At most this many readable entries in `newlyAllowedOutsideProfiles`.
 const MAX_LISTED: usize = 40;
