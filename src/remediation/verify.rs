@@ -145,13 +145,17 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
         claim.new_regions,
     );
     outcome.probes = probes.len();
-    let flips = flipped_probes(ctx, &after, &probes, claim.changes);
-    outcome.targets = flips.1;
-    outcome.newly_allowed.extend(flips.0);
-    if outcome.newly_allowed.len() > MAX_LISTED {
-        let more = outcome.newly_allowed.len() - MAX_LISTED;
+    // Only the entries shown are written out (a change can open millions of target × probe).
+    let room = MAX_LISTED.saturating_sub(outcome.newly_allowed.len());
+    let flips = flipped_probes(ctx, &after, &probes, claim.changes, room);
+    outcome.targets = flips.targets;
+    let total = outcome.newly_allowed.len() + flips.count;
+    outcome.newly_allowed.extend(flips.listed);
+    if total > MAX_LISTED {
         outcome.newly_allowed.truncate(MAX_LISTED);
-        outcome.newly_allowed.push(format!("… and {more} more"));
+        outcome
+            .newly_allowed
+            .push(format!("… and {} more", total - MAX_LISTED));
     }
     Ok(outcome)
 }
@@ -336,20 +340,21 @@ fn bedrock_probes(
     }
 }
 
-/// Probes denied before and allowed (for some non-admin principal) after, per target, as
-/// readable strings; and the number of targets probed.
+/// Probes denied before and allowed (for some non-admin principal) after, per target: the
+/// first `room` as readable strings, the count, and the number of targets probed.
 ///
 /// A target whose chain holds the same policies at the same levels, none of them updated,
 /// decides every probe as before, so only targets the changes reach are evaluated. The others
-/// are answered per pair of chains (before, after) from each level content's answer, computed
-/// once per content; only probes a level can answer differently per caller, or that need the
-/// full verdict (conditions), are decided per target.
+/// are answered per pair of chains (before, after) and caller class, from each level content's
+/// answer, computed once per content; probes the levels leave open (conditions) take the full
+/// verdict of one target of the pair.
 fn flipped_probes(
     ctx: &Ctx,
     after: &ValidSnapshot,
     probes: &[Probe],
     changes: &[Change],
-) -> (Vec<String>, usize) {
+    room: usize,
+) -> Flips {
     let before_org = &ctx.org;
     let after_org = Org::new(after);
     // Updated policies, and created ones (ids the organization before does not have).
@@ -402,8 +407,7 @@ fn flipped_probes(
     let mut fresh = LevelAnswers::default();
     let mut after_cache = ProbeCache::default();
     let mut pairs: HashMap<PairKey, Vec<Pair>> = HashMap::new();
-    let mut flipped = Vec::new();
-    let mut targets = 0usize;
+    let mut flips = Flips::default();
     for (b, a) in before_targets.iter().zip(after_targets.iter()) {
         let (b_chain, a_chain) = match (b, a) {
             (TargetRef::OrganizationalUnit(x), TargetRef::OrganizationalUnit(y)) => (
@@ -418,7 +422,7 @@ fn flipped_probes(
             }
             _ => continue,
         };
-        targets += 1;
+        flips.targets += 1;
         let before_ids = chain_ids(before_org, b_chain);
         let after_ids = chain_ids(&after_org, a_chain);
         if before_ids == after_ids
@@ -437,6 +441,7 @@ fn flipped_probes(
                 ids: &before_ids,
                 changes_apply: false,
                 caller: &b_caller,
+                target: *b,
             },
             after: Side {
                 org: &after_org,
@@ -444,6 +449,7 @@ fn flipped_probes(
                 ids: &after_ids,
                 changes_apply: true,
                 caller: &a_caller,
+                target: *a,
             },
             changed: &changed,
         };
@@ -453,49 +459,49 @@ fn flipped_probes(
             sides.before.classes(),
             sides.after.classes(),
         );
-        let answers = pairs
-            .entry(key)
-            .or_insert_with(|| sides.answers(probes, &ids, &admins, shared, &mut fresh));
+        let answers = pairs.entry(key).or_insert_with(|| {
+            let mut caches = Caches {
+                shared: &mut *shared,
+                fresh: &mut fresh,
+                before: &mut *before_cache,
+                after: &mut after_cache,
+            };
+            sides.answers(probes, &ids, &admins, &mut caches)
+        });
         let id = before_org.target_id(*b);
-        for (((p, probe), &global), answer) in
-            probes.iter().enumerate().zip(&ids).zip(answers.iter())
-        {
+        for (probe, answer) in probes.iter().zip(answers.iter()) {
             let now = match answer {
                 Pair::Same => continue,
                 Pair::Flipped => Status::Reachable,
-                Pair::PerTarget => {
-                    let was = status_of(
-                        before_org,
-                        *b,
-                        b_chain,
-                        global,
-                        probe,
-                        &admins,
-                        before_cache,
-                    );
-                    if was != Status::Blocked {
-                        continue;
-                    }
-                    status_of(&after_org, *a, a_chain, p, probe, &admins, &mut after_cache)
-                }
             };
             if now != Status::Blocked {
-                flipped.push(format!("{id}: {}", probe.label));
+                if flips.count < room {
+                    flips.listed.push(format!("{id}: {}", probe.label));
+                }
+                flips.count += 1;
             }
         }
     }
-    (flipped, targets)
+    flips
+}
+
+/// Probes denied before and allowed after: the first few as readable strings, how many in all,
+/// and the number of targets probed.
+#[derive(Default)]
+struct Flips {
+    listed: Vec<String>,
+    count: usize,
+    targets: usize,
 }
 
 /// Targets with the same chains before and after, and the same caller class at each level.
 type PairKey = (usize, usize, Vec<Option<String>>, Vec<Option<String>>);
 
-/// A probe's answer for a pair of chains: not flipped, flipped, or to be decided per target.
+/// A probe's answer for a pair of chains: not flipped, or flipped.
 #[derive(Clone, Copy)]
 enum Pair {
     Same,
     Flipped,
-    PerTarget,
 }
 
 /// One side (before or after) of a target's chain: its organization, chain and level policy ids.
@@ -506,6 +512,8 @@ struct Side<'s, 'a> {
     /// The organization after the change (its created and updated policies are new content).
     changes_apply: bool,
     caller: &'s reachability::Caller,
+    /// A target with this chain (and caller class), for the full verdict.
+    target: TargetRef<'a>,
 }
 
 impl<'s> Side<'s, '_> {
@@ -575,48 +583,76 @@ impl Sides<'_, '_> {
         probes: &[Probe],
         ids: &[usize],
         admins: &[crate::policy::wildcard::Wildcard],
-        shared: &mut LevelAnswers,
-        fresh: &mut LevelAnswers,
+        caches: &mut Caches<'_>,
     ) -> Vec<Pair> {
-        let before_levels = self.before.levels(self.changed, shared, fresh);
-        let after_levels = self.after.levels(self.changed, shared, fresh);
-        let mut flags_of =
-            |side: &Side, levels: &[Level], p: usize, probe: &Probe, global: usize| {
-                levels.iter().fold(0u8, |flags, level| {
-                    let question = Question {
-                        content: level.content,
-                        policies: side.org.policies(),
-                        probe,
-                        caller: side.caller,
-                        admins,
-                        per_caller: level.per_caller,
-                    };
-                    flags
-                        | if level.fresh {
-                            fresh.answer(level.id, p, &question)
-                        } else {
-                            shared.answer(level.id, global, &question)
-                        }
-                })
-            };
+        let before_levels = self
+            .before
+            .levels(self.changed, caches.shared, caches.fresh);
+        let after_levels = self.after.levels(self.changed, caches.shared, caches.fresh);
+        // The status from the levels' answers, or, when they leave it open (conditions), from
+        // the full verdict of one of the targets (the same for all: same chain and classes).
+        let status = |side: &Side,
+                      levels: &[Level],
+                      (p, probe, global): (usize, &Probe, usize),
+                      caches: &mut Caches<'_>| {
+            let flags = levels.iter().fold(0u8, |flags, level| {
+                let question = Question {
+                    content: level.content,
+                    policies: side.org.policies(),
+                    probe,
+                    caller: side.caller,
+                    admins,
+                    per_caller: level.per_caller,
+                };
+                flags
+                    | if level.fresh {
+                        caches.fresh.answer(level.id, p, &question)
+                    } else {
+                        caches.shared.answer(level.id, global, &question)
+                    }
+            });
+            folded_status(flags).unwrap_or_else(|| {
+                let (index, cache) = if side.changes_apply {
+                    (p, &mut *caches.after)
+                } else {
+                    (global, &mut *caches.before)
+                };
+                status_of(
+                    side.org,
+                    side.target,
+                    side.chain,
+                    index,
+                    probe,
+                    admins,
+                    cache,
+                )
+            })
+        };
         probes
             .iter()
             .enumerate()
             .zip(ids)
             .map(|((p, probe), &global)| {
-                match folded_status(flags_of(&self.before, &before_levels, p, probe, global)) {
-                    None => return Pair::PerTarget,
-                    Some(Status::Blocked) => {}
-                    Some(_) => return Pair::Same,
+                let question = (p, probe, global);
+                if status(&self.before, &before_levels, question, caches) != Status::Blocked {
+                    return Pair::Same;
                 }
-                match folded_status(flags_of(&self.after, &after_levels, p, probe, global)) {
-                    None => Pair::PerTarget,
-                    Some(Status::Blocked) => Pair::Same,
-                    Some(_) => Pair::Flipped,
+                match status(&self.after, &after_levels, question, caches) {
+                    Status::Blocked => Pair::Same,
+                    _ => Pair::Flipped,
                 }
             })
             .collect()
     }
+}
+
+/// The answers a pair's probes are taken from: level answers (unchanged contents, and those a
+/// plan changed) and full verdicts per chain, before and after.
+struct Caches<'c> {
+    shared: &'c mut LevelAnswers,
+    fresh: &'c mut LevelAnswers,
+    before: &'c mut ProbeCache,
+    after: &'c mut ProbeCache,
 }
 
 fn status_of<'a>(
@@ -765,7 +801,7 @@ mod tests {
         for changes in cases {
             let after = crate::what_if::apply("test", &valid.snapshot, changes)?;
             let expected = flipped_per_target(&ctx, &after, &sample);
-            let (got, _) = flipped_probes(&ctx, &after, &sample, changes);
+            let got = flipped_probes(&ctx, &after, &sample, changes, usize::MAX).listed;
             assert_eq!(got, expected, "changes {changes:?}");
             flips += got.len();
         }
