@@ -1,6 +1,6 @@
 //! Scale benchmark: generated organizations of 1,000 / 10,000 / 50,000 accounts with every
-//! system inference profile; prints load, decision, report-building and one-change
-//! re-evaluation times, the number of distinct SCP chains, and peak RSS measured in separate
+//! system inference profile; prints load, decision, report-building, one-change
+//! re-evaluation and `propose` (one source Region) times, the number of distinct SCP chains, and peak RSS measured in separate
 //! processes.
 //!
 //! Run: `cargo bench --no-default-features --bench scale`. Environment knobs:
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use cris_guard::generate::{self, GenerateOptions};
 use cris_guard::org::Org;
 use cris_guard::reachability::{self, Options};
+use cris_guard::remediation;
 use cris_guard::snapshot::{self, PolicyContent, Snapshot, ValidSnapshot};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -175,6 +176,7 @@ fn size(accounts: usize, seed: u64, repeats: usize, all: bool, dir: &Path) -> Re
     }
 
     one_change(&valid, repeats)?;
+    propose(&valid, repeats.min(2))?;
     peak_rss(&file, all)?;
     Ok(())
 }
@@ -301,6 +303,34 @@ fn one_change(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
     Ok(())
 }
 
+/// `propose` for one source Region (what `cris-guard propose --source-region us-east-1` does
+/// after loading): evaluate, then plan and verify a fix per problem.
+fn propose(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
+    let evaluation = Options {
+        source_regions: vec![PROPOSE_REGION.to_string()],
+        ..Options::default()
+    };
+    let options = remediation::Options {
+        approved_profiles: Vec::new(),
+        evaluation: evaluation.clone(),
+    };
+    let (min, med, (proposals, unresolved)) = timed(repeats, || {
+        let report = reachability::evaluate(valid, &evaluation);
+        Ok(remediation::propose_with_rejections(
+            valid, &report, &options,
+        ))
+    })?;
+    println!(
+        "propose --source-region {PROPOSE_REGION} (evaluate + plan + verify): {min:.1} / {med:.1}; {} proposals, {} unresolved",
+        proposals.len(),
+        unresolved.len()
+    );
+    Ok(())
+}
+
+/// The source Region the propose measurements use.
+const PROPOSE_REGION: &str = "us-east-1";
+
 /// Peak RSS of separate processes: this binary in child mode (VmHWM), and the release CLI
 /// under `/usr/bin/time -v` when available.
 fn peak_rss(file: &Path, all: bool) -> Result<()> {
@@ -323,15 +353,19 @@ fn peak_rss(file: &Path, all: bool) -> Result<()> {
         println!("peak RSS, CLI: /usr/bin/time missing (apt-get install time)");
         return Ok(());
     }
-    let mut runs = vec![vec!["--format", "json"]];
+    let mut runs = vec![("evaluate", vec!["--format", "json"])];
     if all {
-        runs.push(vec!["--format", "json", "--all-accounts"]);
+        runs.push(("evaluate", vec!["--format", "json", "--all-accounts"]));
     }
-    for extra in runs {
+    runs.push((
+        "propose",
+        vec!["--source-region", PROPOSE_REGION, "--format", "json"],
+    ));
+    for (command, extra) in runs {
         let output = Command::new("/usr/bin/time")
             .arg("-v")
             .arg(cli)
-            .arg("evaluate")
+            .arg(command)
             .arg("--snapshot")
             .arg(file)
             .args(&extra)
@@ -346,7 +380,7 @@ fn peak_rss(file: &Path, all: bool) -> Result<()> {
                 .to_string()
         };
         println!(
-            "peak RSS, CLI `evaluate {}`: {} kB max RSS, {} wall, exit {:?}",
+            "peak RSS, CLI `{command} {}`: {} kB max RSS, {} wall, exit {:?}",
             extra.join(" "),
             field("Maximum resident set size (kbytes):"),
             field("Elapsed (wall clock) time (h:mm:ss or m:ss):"),

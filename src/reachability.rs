@@ -29,7 +29,7 @@ mod verdict;
 pub mod witness;
 
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
-pub use admin::{ADMIN_PRINCIPALS, admin_patterns};
+pub use admin::{ADMIN_PRINCIPALS, admin_patterns, deny_binds_non_admins};
 pub use causes::leg_name;
 pub use engine::{Sensitivity, statement_sensitivity};
 pub use kinds::checks;
@@ -359,6 +359,34 @@ impl<'a> Decisions<'a> {
                 finding.problem_ids = problem_ids;
                 Some(finding)
             })
+    }
+
+    /// Every decided target × check in report order, as (target id, profile id, source Region,
+    /// status): what a caller needs to compare two evaluations without building findings. The
+    /// position of a cell is the index [`Decisions::finding_at`] takes.
+    pub fn cells(&self) -> impl Iterator<Item = (&str, &str, &str, Status)> + '_ {
+        self.items.iter().filter_map(|item| {
+            let target = self.targets.get(item.position as usize)?;
+            let check = self.engine.checks.get(item.check as usize)?;
+            Some((
+                self.engine.org.target_id(*target),
+                check.profile_id.as_str(),
+                check.source_region.as_str(),
+                item.verdict.status,
+            ))
+        })
+    }
+
+    /// The finding of the cell at `index` (the same as the `index`-th of [`Decisions::findings`]).
+    pub fn finding_at(&self, index: usize) -> Option<Finding> {
+        let item = self.items.get(index)?;
+        let target = *self.targets.get(item.position as usize)?;
+        let check = self.engine.checks.get(item.check as usize)?;
+        let facts = TargetFacts::of(self.engine.org, target);
+        let mut finding =
+            finding::finding(self.engine.org, target, &facts, check, &item.verdict, true);
+        finding.problem_ids = self.problems.ids_of(index);
+        Some(finding)
     }
 
     /// The report these decisions make, serialized exactly as [`Report`] is, with each finding

@@ -165,6 +165,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "arn",
             "error",
+            // Probe answers per level content (`probe_answers`) fold the evaluator's outcomes.
+            "evaluation",
             "findings",
             "org",
             "policy",

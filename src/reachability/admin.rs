@@ -34,6 +34,16 @@ pub(super) fn escape_is_admin_only(
         && clause.values.iter().all(|v| memo.is_admin(v, admins))
 }
 
+/// Whether a Deny that applies unless `clauses` hold binds every principal but the admin roles
+/// (each escape is one only admin principals can take): for everyone else it is a definite
+/// Deny, as [`super::verdict`] counts it.
+pub fn deny_binds_non_admins(clauses: &[ConditionClause], admins: &[Wildcard]) -> bool {
+    let mut memo = AdminMemo::default();
+    clauses
+        .iter()
+        .all(|clause| escape_is_admin_only(clause, admins, &mut memo))
+}
+
 /// An allow clause like `ArnLike aws:PrincipalARN [AWSControlTowerExecution]`.
 pub(super) fn allow_is_admin_only(
     clause: &ConditionClause,

@@ -160,4 +160,104 @@ impl<'a> Ctx<'a> {
         }
         patterns.into_iter().collect()
     }
+
+    /// `patterns` ([`Ctx::exemption_patterns`] or profile ARN patterns) with profile ids that
+    /// share a prefix folded into one wildcard (`…/us.anthropic.*`), each prefix the shortest
+    /// at a `.` or `-` boundary that no known profile outside `profiles` starts with (the
+    /// snapshot's, and the probe set's profile that is never approved). Only for documents the
+    /// exact list does not fit: a wildcard also matches profiles AWS adds later.
+    pub(crate) fn folded_patterns(
+        &self,
+        patterns: &[String],
+        profiles: &BTreeSet<String>,
+    ) -> Vec<String> {
+        let other = super::probe_answers::OTHER_PROFILE
+            .rsplit_once('/')
+            .map(|(_, id)| id.to_string());
+        let outside: BTreeSet<String> = self
+            .snapshot
+            .snapshot
+            .inference_profiles
+            .values()
+            .flatten()
+            .map(|p| p.inference_profile_id.clone())
+            .chain(other)
+            .filter(|id| !profiles.contains(id))
+            .collect();
+        let mut folded = BTreeSet::new();
+        for pattern in patterns {
+            let Some((head, id)) = pattern.rsplit_once('/') else {
+                folded.insert(pattern.clone());
+                continue;
+            };
+            let prefix = id
+                .char_indices()
+                .filter(|&(_, c)| c == '.' || c == '-')
+                .map(|(i, c)| id.get(..i + c.len_utf8()).unwrap_or(id))
+                .find(|prefix| !outside.iter().any(|o| o.starts_with(prefix)));
+            folded.insert(match prefix {
+                Some(prefix) => format!("{head}/{prefix}*"),
+                None => pattern.clone(),
+            });
+        }
+        folded.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GenerateOptions, organization};
+
+    /// Profiles sharing a prefix fold into one wildcard only where no profile that is not
+    /// approved starts with it; the rest stay exact.
+    #[test]
+    fn folded_patterns_never_cover_a_profile_that_is_not_approved()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let valid = crate::snapshot::validate(
+            "test",
+            organization(&GenerateOptions {
+                accounts: 5,
+                ..GenerateOptions::default()
+            }),
+        )?;
+        let report = reachability::evaluate(&valid, &reachability::Options::default());
+        let options = Options::default();
+        let ctx = Ctx::new(&valid, &report, &options);
+        let ids: BTreeSet<String> = valid
+            .snapshot
+            .inference_profiles
+            .values()
+            .flatten()
+            .map(|p| p.inference_profile_id.clone())
+            .collect();
+        let anthropic: BTreeSet<String> = ids
+            .iter()
+            .filter(|id| id.starts_with("us.anthropic."))
+            .cloned()
+            .collect();
+        assert!(anthropic.len() > 2, "too few profiles: {anthropic:?}");
+        let all = ctx.folded_patterns(&ctx.exemption_patterns(&anthropic), &anthropic);
+        assert_eq!(
+            all,
+            ["arn:aws:bedrock:*:*:inference-profile/us.anthropic.*"]
+        );
+
+        // One left out: no wildcard may match it, and every approved one is still matched.
+        let left_out = anthropic.iter().next().cloned().ok_or("none")?;
+        let mut approved = anthropic.clone();
+        approved.remove(&left_out);
+        let folded = ctx.folded_patterns(&ctx.exemption_patterns(&approved), &approved);
+        let matches = |id: &str| {
+            folded.iter().any(|p| {
+                crate::policy::wildcard::Wildcard::new(p).matches(&format!(
+                    "arn:aws:bedrock:us-east-1:1:inference-profile/{id}"
+                ))
+            })
+        };
+        assert!(!matches(&left_out), "{left_out} matched by {folded:?}");
+        assert!(approved.iter().all(|id| matches(id)), "{folded:?}");
+        assert!(folded.len() < approved.len(), "nothing folded: {folded:?}");
+        Ok(())
+    }
 }

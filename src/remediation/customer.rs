@@ -74,26 +74,55 @@ pub(crate) fn patch_deny(
     let original = doc::parse(&record.content.text())?;
     let file = file_name(&record.name, &record.id);
     // Preferred: NotAction denies split (exemption limited to the checked actions), others
-    // patched in place. Then: everything in place (smaller). Then: the patched statements moved
-    // to a new SCP on the same targets.
+    // patched in place. Then: everything in place (smaller). Then the same with the profile
+    // lists folded into prefix wildcards. Then: the patched statements moved to a new SCP on
+    // the same targets.
+    let folded = ctx.folded_patterns(&patterns, profiles);
+    let folded_narrow: BTreeMap<usize, BTreeSet<String>> = narrow
+        .iter()
+        .map(|(&index, arns)| {
+            let arns: Vec<String> = arns.iter().cloned().collect();
+            (
+                index,
+                ctx.folded_patterns(&arns, profiles).into_iter().collect(),
+            )
+        })
+        .collect();
+    let mut candidates = vec![(&patterns, &narrow, false)];
+    if folded != patterns || folded_narrow != narrow {
+        candidates.push((&folded, &folded_narrow, true));
+    }
     let mut sizes = Vec::new();
-    for split in [true, false] {
-        let (after, edits) = patched(&original, &indices, &narrow, &patterns, &ctx.actions, split)?;
-        let size = doc::minified(&after).chars().count();
-        if size <= MAX_SCP_CHARS {
-            let mut plan = Plan::new(ProposalKind::PatchScp);
-            plan.policy_id = Some(record.id.clone());
-            plan.apply.push(format!(
-                "aws organizations update-policy --policy-id {} --content file://{file}",
-                record.id
-            ));
-            plan.update_policy(record, original, after);
-            plan.targets.extend(record.targets.iter().cloned());
-            plan.summary
-                .push(patch_summary(ctx, record, &edits, &patterns, &ctx.actions));
-            return Ok(plan);
+    for (patterns, narrow, wildcards) in candidates {
+        for split in [true, false] {
+            let (after, edits) =
+                patched(&original, &indices, narrow, patterns, &ctx.actions, split)?;
+            let size = doc::minified(&after).chars().count();
+            if size <= MAX_SCP_CHARS {
+                let mut plan = Plan::new(ProposalKind::PatchScp);
+                plan.policy_id = Some(record.id.clone());
+                plan.apply.push(format!(
+                    "aws organizations update-policy --policy-id {} --content file://{file}",
+                    record.id
+                ));
+                plan.update_policy(record, original, after);
+                plan.targets.extend(record.targets.iter().cloned());
+                plan.summary
+                    .push(patch_summary(ctx, record, &edits, patterns, &ctx.actions));
+                if wildcards {
+                    plan.summary.push(format!(
+                        "The {} approved profiles are named by prefix wildcards so the policy fits the 5,120-character SCP limit (the exact list makes it {} characters): no profile known today that is not approved matches one, but a profile AWS adds later under the same prefix would be exempted too.",
+                        profiles.len(),
+                        sizes.iter().min().copied().unwrap_or(0)
+                    ));
+                }
+                return Ok(plan);
+            }
+            // What the error reports is the exact list's size.
+            if !wildcards {
+                sizes.push(size);
+            }
         }
-        sizes.push(size);
     }
     let patch = Patch {
         original: &original,

@@ -18,9 +18,9 @@ use super::customer::{rename, unique_sid};
 use super::document as doc;
 use super::error::{DocumentError, PlanError};
 use super::plan::Plan;
+use super::probe_answers::Probe;
 use super::problems::{Group, Unit};
 use super::proposal::join_list;
-use super::verify::Probe;
 
 const APPLY_GUARDRAIL: &str = "bedrock:ApplyGuardrail";
 const CALLED_VIA_LAST: &str = "aws:CalledViaLast";

@@ -10,7 +10,7 @@ use crate::snapshot::{PolicyContent, PolicyRecord, ValidSnapshot};
 use crate::what_if::Change;
 
 use super::document;
-use super::verify::Probe;
+use super::probe_answers::Probe;
 
 /// One policy document a plan touches.
 #[derive(Debug, Clone)]

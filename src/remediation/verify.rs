@@ -13,11 +13,11 @@ use crate::what_if::Change;
 
 use super::context::Ctx;
 use super::error::VerifyError;
-use super::probe_answers::ProbeCache;
+use super::probe_answers::{
+    BeforeProbes, LevelAnswers, OTHER_PROFILE, Probe, ProbeCache, Question, caller_class,
+    folded_status,
+};
 
-/// A profile no proposal approves, used as the "other profile" probe.
-const OTHER_PROFILE: &str =
-    "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.meta.llama3-3-70b-instruct-v1:0";
 /// At most this many readable entries in `newlyAllowedOutsideProfiles`.
 const MAX_LISTED: usize = 40;
 
@@ -52,13 +52,6 @@ pub(crate) struct Claim<'a> {
 /// Builds a probe leg from action, resource, Region and profile ARN.
 type LegBuilder = dyn Fn(&str, String, &str, Option<String>) -> Leg;
 
-/// One probe request.
-#[derive(Debug, Clone)]
-pub(crate) struct Probe {
-    pub leg: Leg,
-    pub label: String,
-}
-
 /// Applies the changes and checks the claim. `Err` when the changed snapshot is invalid (a
 /// limit broken, a bad reference).
 pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
@@ -69,36 +62,59 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let mut options = ctx.options.evaluation.clone();
     options.all_accounts = true;
     options.only_problems = false;
-    let report = reachability::evaluate(&after, &options);
-    let status: HashMap<String, Status> = report
-        .findings
-        .iter()
-        .map(|f| (f.key(), f.status))
+    // Statuses only: a finding (several kB of text) is built just for claims still blocked.
+    let after_org = Org::new(&after);
+    let decisions = reachability::decide(&after_org, &options);
+    let status: HashMap<Cell, Status> = decisions
+        .cells()
+        .map(|(target, profile, region, now)| ((target, profile, region), now))
         .collect();
+    let mut still: Vec<Cell> = Vec::new();
     for key in claim.fixes {
-        match status.get(key) {
+        let cell = cell_of(key);
+        match cell.and_then(|cell| status.get(&cell)) {
             Some(Status::Reachable) => outcome.fixed += 1,
             Some(other) => {
                 outcome
                     .still_blocked
                     .push(format!("{key} is {}", other.as_str()));
-                outcome
-                    .still_findings
-                    .extend(report.findings.iter().filter(|f| &f.key() == key).cloned());
+                still.extend(cell);
             }
             None => outcome
                 .still_blocked
                 .push(format!("{key} is no longer evaluated")),
         }
     }
-    for finding in &ctx.report.findings {
-        let key = finding.key();
-        if claim.fixes.contains(&key) {
-            continue;
+    if !still.is_empty() {
+        // Every finding with a still-blocked key, claim by claim, in report order.
+        let wanted: HashSet<Cell> = still.iter().copied().collect();
+        let mut by_key: HashMap<Cell, Vec<usize>> = HashMap::new();
+        for (index, (target, profile, region, _)) in decisions.cells().enumerate() {
+            if wanted.contains(&(target, profile, region)) {
+                by_key
+                    .entry((target, profile, region))
+                    .or_default()
+                    .push(index);
+            }
         }
-        let Some(&now) = status.get(&key) else {
+        for key in &still {
+            for &index in by_key.get(key).into_iter().flatten() {
+                outcome.still_findings.extend(decisions.finding_at(index));
+            }
+        }
+    }
+    for finding in &ctx.report.findings {
+        let cell = (
+            finding.target_id.as_str(),
+            finding.profile_id.as_str(),
+            finding.source_region.as_str(),
+        );
+        let Some(&now) = status.get(&cell) else {
             continue;
         };
+        if now == finding.status || claim.fixes.contains(&finding.key()) {
+            continue;
+        }
         let opened = match finding.status {
             Status::Blocked => matches!(now, Status::Reachable | Status::Conditional),
             Status::Conditional => now == Status::Reachable,
@@ -123,15 +139,28 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     );
     probes.extend(claim.extra_probes.iter().cloned());
     outcome.probes = probes.len();
-    let flips = flipped_probes(ctx, &after, &probes, claim.changes);
-    outcome.targets = flips.1;
-    outcome.newly_allowed.extend(flips.0);
-    if outcome.newly_allowed.len() > MAX_LISTED {
-        let more = outcome.newly_allowed.len() - MAX_LISTED;
+    // Only the entries shown are written out (a change can open millions of target × probe).
+    let room = MAX_LISTED.saturating_sub(outcome.newly_allowed.len());
+    let flips = flipped_probes(ctx, &after, &probes, claim.changes, room);
+    outcome.targets = flips.targets;
+    let total = outcome.newly_allowed.len() + flips.count;
+    outcome.newly_allowed.extend(flips.listed);
+    if total > MAX_LISTED {
         outcome.newly_allowed.truncate(MAX_LISTED);
-        outcome.newly_allowed.push(format!("… and {more} more"));
+        outcome
+            .newly_allowed
+            .push(format!("… and {} more", total - MAX_LISTED));
     }
     Ok(outcome)
+}
+
+/// A finding's target id, profile id and source Region.
+type Cell<'k> = (&'k str, &'k str, &'k str);
+
+/// The cell a finding key (`target|profile|Region`, [`crate::findings::Finding::key`]) names.
+fn cell_of(key: &str) -> Option<Cell<'_>> {
+    let mut parts = key.splitn(3, '|');
+    Some((parts.next()?, parts.next()?, parts.next()?))
 }
 
 /// At most 5 SCPs directly attached per target (only checked where a change added some), and
@@ -305,23 +334,42 @@ fn bedrock_probes(
     }
 }
 
-/// Probes denied before and allowed (for some non-admin principal) after, per target, as
-/// readable strings; and the number of targets probed.
+/// Probes denied before and allowed (for some non-admin principal) after, per target: the
+/// first `room` as readable strings, the count, and the number of targets probed.
 ///
 /// A target whose chain holds the same policies at the same levels, none of them updated,
-/// decides every probe as before, so only targets the changes reach are evaluated.
+/// decides every probe as before, so only targets the changes reach are evaluated. The others
+/// are answered per pair of chains (before, after) and caller class, from each level content's
+/// answer, computed once per content; probes the levels leave open (conditions) take the full
+/// verdict of one target of the pair.
 fn flipped_probes(
     ctx: &Ctx,
     after: &ValidSnapshot,
     probes: &[Probe],
     changes: &[Change],
-) -> (Vec<String>, usize) {
-    let updated: HashSet<&str> = changes
+    room: usize,
+) -> Flips {
+    let before_org = &ctx.org;
+    let after_org = Org::new(after);
+    // Updated policies, and created ones (ids the organization before does not have).
+    let known: HashSet<&str> = before_org
+        .policies()
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    let changed: HashSet<&str> = changes
         .iter()
         .filter_map(|change| match change {
             Change::Update { policy_id, .. } => Some(policy_id.as_str()),
             _ => None,
         })
+        .chain(
+            after_org
+                .policies()
+                .iter()
+                .map(|p| p.id.as_str())
+                .filter(|id| !known.contains(id)),
+        )
         .collect();
     let chain_ids = |org: &Org, chain: usize| -> Vec<Vec<String>> {
         org.chain_levels(chain)
@@ -334,8 +382,6 @@ fn flipped_probes(
             })
             .collect()
     };
-    let before_org = &ctx.org;
-    let after_org = Org::new(after);
     let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
     let before_targets = before_org.targets_in_order(&[]);
     let after_targets = after_org.targets_in_order(&[]);
@@ -346,10 +392,16 @@ fn flipped_probes(
         .iter()
         .map(|probe| before.id_of(&probe.label))
         .collect();
-    let before_cache = &mut before.cache;
+    let BeforeProbes {
+        cache: before_cache,
+        levels: shared,
+        ..
+    } = &mut *before;
+    // Level contents holding a policy this plan creates or updates: answers for this proof only.
+    let mut fresh = LevelAnswers::default();
     let mut after_cache = ProbeCache::default();
-    let mut flipped = Vec::new();
-    let mut targets = 0usize;
+    let mut pairs: HashMap<PairKey, Vec<Pair>> = HashMap::new();
+    let mut flips = Flips::default();
     for (b, a) in before_targets.iter().zip(after_targets.iter()) {
         let (b_chain, a_chain) = match (b, a) {
             (TargetRef::OrganizationalUnit(x), TargetRef::OrganizationalUnit(y)) => (
@@ -364,37 +416,237 @@ fn flipped_probes(
             }
             _ => continue,
         };
-        targets += 1;
+        flips.targets += 1;
         let before_ids = chain_ids(before_org, b_chain);
-        if before_ids == chain_ids(&after_org, a_chain)
+        let after_ids = chain_ids(&after_org, a_chain);
+        if before_ids == after_ids
             && !before_ids
                 .iter()
                 .flatten()
-                .any(|id| updated.contains(id.as_str()))
+                .any(|id| changed.contains(id.as_str()))
         {
             continue;
         }
+        let (b_caller, a_caller) = (before_org.caller(*b), after_org.caller(*a));
+        let sides = Sides {
+            before: Side {
+                org: before_org,
+                chain: b_chain,
+                ids: &before_ids,
+                changes_apply: false,
+                caller: &b_caller,
+                target: *b,
+            },
+            after: Side {
+                org: &after_org,
+                chain: a_chain,
+                ids: &after_ids,
+                changes_apply: true,
+                caller: &a_caller,
+                target: *a,
+            },
+            changed: &changed,
+        };
+        let key = (
+            b_chain,
+            a_chain,
+            sides.before.classes(),
+            sides.after.classes(),
+        );
+        let answers = pairs.entry(key).or_insert_with(|| {
+            let mut caches = Caches {
+                shared: &mut *shared,
+                fresh: &mut fresh,
+                before: &mut *before_cache,
+                after: &mut after_cache,
+            };
+            sides.answers(probes, &ids, &admins, &mut caches)
+        });
         let id = before_org.target_id(*b);
-        for ((p, probe), &global) in probes.iter().enumerate().zip(&ids) {
-            let was = status_of(
-                before_org,
-                *b,
-                b_chain,
-                global,
-                probe,
-                &admins,
-                before_cache,
-            );
-            if was != Status::Blocked {
-                continue;
-            }
-            let now = status_of(&after_org, *a, a_chain, p, probe, &admins, &mut after_cache);
+        for (probe, answer) in probes.iter().zip(answers.iter()) {
+            let now = match answer {
+                Pair::Same => continue,
+                Pair::Flipped => Status::Reachable,
+            };
             if now != Status::Blocked {
-                flipped.push(format!("{id}: {}", probe.label));
+                if flips.count < room {
+                    flips.listed.push(format!("{id}: {}", probe.label));
+                }
+                flips.count += 1;
             }
         }
     }
-    (flipped, targets)
+    flips
+}
+
+/// Probes denied before and allowed after: the first few as readable strings, how many in all,
+/// and the number of targets probed.
+#[derive(Default)]
+struct Flips {
+    listed: Vec<String>,
+    count: usize,
+    targets: usize,
+}
+
+/// Targets with the same chains before and after, and the same caller class at each level.
+type PairKey = (usize, usize, Vec<Option<String>>, Vec<Option<String>>);
+
+/// A probe's answer for a pair of chains: not flipped, or flipped.
+#[derive(Clone, Copy)]
+enum Pair {
+    Same,
+    Flipped,
+}
+
+/// One side (before or after) of a target's chain: its organization, chain and level policy ids.
+struct Side<'s, 'a> {
+    org: &'s Org<'a>,
+    chain: usize,
+    ids: &'s [Vec<String>],
+    /// The organization after the change (its created and updated policies are new content).
+    changes_apply: bool,
+    caller: &'s reachability::Caller,
+    /// A target with this chain (and caller class), for the full verdict.
+    target: TargetRef<'a>,
+}
+
+impl<'s> Side<'s, '_> {
+    /// Per level: its content id (in `fresh` when it holds a changed policy, else in `shared`;
+    /// per caller class where the content can tell callers apart), its policies, and whether
+    /// it is fresh and keyed per caller class.
+    fn levels(
+        &self,
+        changed: &HashSet<&str>,
+        shared: &mut LevelAnswers,
+        fresh: &mut LevelAnswers,
+    ) -> Vec<Level<'s>> {
+        self.ids
+            .iter()
+            .zip(self.org.chain_levels(self.chain))
+            .map(|(names, content)| {
+                // The organization before holds the originals of updated policies.
+                let is_fresh =
+                    self.changes_apply && names.iter().any(|id| changed.contains(id.as_str()));
+                let store = if is_fresh { &mut *fresh } else { &mut *shared };
+                let class = caller_class(content, self.org.policies(), self.caller);
+                let mut key = names.clone();
+                key.extend(class.iter().cloned());
+                Level {
+                    fresh: is_fresh,
+                    id: store.level_id(key),
+                    content,
+                    per_caller: class.is_some(),
+                }
+            })
+            .collect()
+    }
+
+    /// The caller class of every level (targets with the same chains and classes answer alike).
+    fn classes(&self) -> Vec<Option<String>> {
+        if !self.org.chain_is_sensitive(self.chain) {
+            return Vec::new();
+        }
+        self.org
+            .chain_levels(self.chain)
+            .iter()
+            .map(|content| caller_class(content, self.org.policies(), self.caller))
+            .collect()
+    }
+}
+
+/// One level of a chain, as [`Side::levels`] names it.
+struct Level<'s> {
+    fresh: bool,
+    id: usize,
+    content: &'s [usize],
+    per_caller: bool,
+}
+
+/// The two chains of the targets that share them, and the policies the plan changes.
+struct Sides<'s, 'a> {
+    before: Side<'s, 'a>,
+    after: Side<'s, 'a>,
+    changed: &'s HashSet<&'s str>,
+}
+
+impl Sides<'_, '_> {
+    /// Every probe's [`Pair`] answer. Levels answer from `shared` (unchanged contents, by global
+    /// probe id) or `fresh` (contents with a changed policy, by this proof's probe index).
+    fn answers(
+        &self,
+        probes: &[Probe],
+        ids: &[usize],
+        admins: &[crate::policy::wildcard::Wildcard],
+        caches: &mut Caches<'_>,
+    ) -> Vec<Pair> {
+        let before_levels = self
+            .before
+            .levels(self.changed, caches.shared, caches.fresh);
+        let after_levels = self.after.levels(self.changed, caches.shared, caches.fresh);
+        // The status from the levels' answers, or, when they leave it open (conditions), from
+        // the full verdict of one of the targets (the same for all: same chain and classes).
+        let status = |side: &Side,
+                      levels: &[Level],
+                      (p, probe, global): (usize, &Probe, usize),
+                      caches: &mut Caches<'_>| {
+            let flags = levels.iter().fold(0u8, |flags, level| {
+                let question = Question {
+                    content: level.content,
+                    policies: side.org.policies(),
+                    probe,
+                    caller: side.caller,
+                    admins,
+                    per_caller: level.per_caller,
+                };
+                flags
+                    | if level.fresh {
+                        caches.fresh.answer(level.id, p, &question)
+                    } else {
+                        caches.shared.answer(level.id, global, &question)
+                    }
+            });
+            folded_status(flags).unwrap_or_else(|| {
+                let (index, cache) = if side.changes_apply {
+                    (p, &mut *caches.after)
+                } else {
+                    (global, &mut *caches.before)
+                };
+                status_of(
+                    side.org,
+                    side.target,
+                    side.chain,
+                    index,
+                    probe,
+                    admins,
+                    cache,
+                )
+            })
+        };
+        probes
+            .iter()
+            .enumerate()
+            .zip(ids)
+            .map(|((p, probe), &global)| {
+                let question = (p, probe, global);
+                if status(&self.before, &before_levels, question, caches) != Status::Blocked {
+                    return Pair::Same;
+                }
+                match status(&self.after, &after_levels, question, caches) {
+                    Status::Blocked => Pair::Same,
+                    _ => Pair::Flipped,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The answers a pair's probes are taken from: level answers (unchanged contents, and those a
+/// plan changed) and full verdicts per chain, before and after.
+struct Caches<'c> {
+    shared: &'c mut LevelAnswers,
+    fresh: &'c mut LevelAnswers,
+    before: &'c mut ProbeCache,
+    after: &'c mut ProbeCache,
 }
 
 fn status_of<'a>(
@@ -452,4 +704,154 @@ fn status_of<'a>(
         cache.status.insert(key, verdict.status);
     }
     verdict.status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GenerateOptions, organization};
+    use crate::snapshot::PolicyContent;
+
+    const ALLOW_ALL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+    /// The probes denied before and allowed after, decided the slow way: the full verdict of
+    /// every target × probe, before and after.
+    fn flipped_per_target(ctx: &Ctx, after: &ValidSnapshot, probes: &[Probe]) -> Vec<String> {
+        let after_org = Org::new(after);
+        let admins = reachability::admin_patterns(&ctx.options.evaluation.admin_principals);
+        let status = |org: &Org, target: TargetRef, chain: usize, probe: &Probe| {
+            let check = Check {
+                kind: crate::findings::CheckKind::Inference,
+                profile_id: String::new(),
+                source_region: probe.leg.region.clone(),
+                profile_arn: String::new(),
+                legs: vec![probe.leg.clone()],
+                missing: None,
+            };
+            let levels = org.chain_levels(chain);
+            reachability::verdict(&check, levels, org.policies(), &org.caller(target), &admins)
+                .status
+        };
+        let mut flipped = Vec::new();
+        for (b, a) in ctx
+            .org
+            .targets_in_order(&[])
+            .into_iter()
+            .zip(after_org.targets_in_order(&[]))
+        {
+            let (b_chain, a_chain) = match (b, a) {
+                (TargetRef::OrganizationalUnit(x), TargetRef::OrganizationalUnit(y)) => {
+                    (ctx.org.new_account_chain(x), after_org.new_account_chain(y))
+                }
+                (TargetRef::Account(x), TargetRef::Account(y)) if !ctx.org.is_management(x) => {
+                    (ctx.org.account_chain(x), after_org.account_chain(y))
+                }
+                _ => continue,
+            };
+            for probe in probes {
+                if status(&ctx.org, b, b_chain, probe) == Status::Blocked
+                    && status(&after_org, a, a_chain, probe) != Status::Blocked
+                {
+                    flipped.push(format!("{}: {}", ctx.org.target_id(b), probe.label));
+                }
+            }
+        }
+        flipped
+    }
+
+    /// Every non-FullAWSAccess policy in use replaced by an Allow of everything, one at a time.
+    fn opening_changes(valid: &ValidSnapshot) -> Vec<Vec<Change>> {
+        valid
+            .snapshot
+            .policies
+            .iter()
+            .filter(|p| !p.targets.is_empty() && p.name != "FullAWSAccess")
+            .map(|p| {
+                vec![Change::Update {
+                    policy_id: p.id.clone(),
+                    content: PolicyContent::Text(ALLOW_ALL.to_string()),
+                    name: None,
+                }]
+            })
+            .collect()
+    }
+
+    /// Compares the flips of every change against the per-target decision; returns how many.
+    fn compare(
+        valid: &ValidSnapshot,
+        cases: &[Vec<Change>],
+    ) -> Result<usize, Box<dyn std::error::Error>> {
+        let options = super::super::Options {
+            approved_profiles: Vec::new(),
+            evaluation: reachability::Options {
+                source_regions: vec!["us-east-1".to_string()],
+                ..reachability::Options::default()
+            },
+        };
+        let report = reachability::evaluate(valid, &options.evaluation);
+        let ctx = Ctx::new(valid, &report, &options);
+        let all = probes(valid, &ctx.actions, &ctx.approved, &BTreeSet::new());
+        let sample: Vec<Probe> = all.iter().step_by(61).cloned().collect();
+        let mut flips = 0;
+        for changes in cases {
+            let after = crate::what_if::apply("test", &valid.snapshot, changes)?;
+            let expected = flipped_per_target(&ctx, &after, &sample);
+            let got = flipped_probes(&ctx, &after, &sample, changes, usize::MAX).listed;
+            assert_eq!(got, expected, "changes {changes:?}");
+            flips += got.len();
+        }
+        Ok(flips)
+    }
+
+    /// The shared level answers and caller classes give the same flips as deciding every target
+    /// × probe on its own, for changes that open Regions, services and profiles, and for lifting
+    /// a deny of every account not listed in `aws:PrincipalAccount` (answers per caller class).
+    #[test]
+    fn shared_answers_agree_with_per_target_verdicts() -> Result<(), Box<dyn std::error::Error>> {
+        let generated = organization(&GenerateOptions {
+            accounts: 60,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let cases = opening_changes(&valid);
+        assert!(
+            cases.len() > 3,
+            "too few changes to compare: {}",
+            cases.len()
+        );
+        assert!(compare(&valid, &cases)? > 0, "no change flipped a probe");
+
+        let listed: Vec<String> = valid
+            .snapshot
+            .accounts
+            .iter()
+            .step_by(7)
+            .map(|a| a.id.clone())
+            .collect();
+        let by_account = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"StringNotEquals":{{"aws:PrincipalAccount":{listed:?}}}}}}}]}}"#
+        );
+        let roots: Vec<String> = valid.snapshot.roots.iter().map(|r| r.id.clone()).collect();
+        let denied = crate::what_if::apply(
+            "test",
+            &valid.snapshot,
+            &[Change::Create {
+                policy_id: Some("p-byaccount".to_string()),
+                name: "by-account".to_string(),
+                content: PolicyContent::Text(by_account),
+                targets: roots,
+            }],
+        )?;
+        let lifted = vec![vec![Change::Update {
+            policy_id: "p-byaccount".to_string(),
+            content: PolicyContent::Text(ALLOW_ALL.to_string()),
+            name: None,
+        }]];
+        assert!(
+            compare(&denied, &lifted)? > 0,
+            "lifting the deny flipped nothing"
+        );
+        Ok(())
+    }
 }
