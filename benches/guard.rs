@@ -11,7 +11,8 @@
 //! Run: `cargo bench --bench guard`. Knobs: `GUARD_ACCOUNTS=10000`,
 //! `GUARD_REGIONS="us-east-1,us-west-2;us-east-1,us-east-2,us-west-2,eu-west-1,ap-northeast-1"`
 //! (`;` separates the sets; the second is the template's default), `GUARD_SEED=42`,
-//! `GUARD_CALL_MS=100` (0 skips the read). Each set runs in its own process so peak RSS is its own.
+//! `GUARD_CALL_MS=100` (0 skips the read), `GUARD_DUMP_DIR` (writes each phase's first SNS
+//! message there, to see what fills it). Each set runs in its own process so peak RSS is its own.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -221,6 +222,12 @@ fn phase(
     let wall = start.elapsed().as_secs_f64();
     let messages = guard.sink.take();
     let bytes: usize = messages.iter().map(|m| m.body().len()).sum();
+    if let (Ok(dir), Some(first)) = (std::env::var("GUARD_DUMP_DIR"), messages.first()) {
+        std::fs::write(
+            format!("{dir}/{}.json", name.replace(' ', "-")),
+            first.body(),
+        )?;
+    }
     println!(
         "{name}: {wall:.2} s, peak RSS {:.0} MB{}; read {:?}; {} findings, {} changes; \
          state writes: {} claims + {} commits, {} items after; {} SNS messages, {:.1} KB",

@@ -86,7 +86,7 @@ pub(super) fn email_text(
         );
     }
     for p in proposals {
-        proposal(&mut out, p);
+        proposal(&mut out, p, detail);
     }
     if ctx.unproposed > 0 {
         out.line("");
@@ -236,9 +236,10 @@ fn explanation(text: &str, detail: Detail) -> String {
     }
 }
 
-/// One proposal: what it does, what it fixes, the files its commands read (inlined when the
-/// proposal carries the one document they need), and the commands.
-fn proposal(out: &mut Email, p: &Proposal) {
+/// One proposal: what it does, what it fixes, the files its commands read (inlined at full
+/// detail when the proposal carries them: a part that must shrink names them instead, as the
+/// JSON drops them), and the commands.
+fn proposal(out: &mut Email, p: &Proposal, detail: Detail) {
     out.line("");
     let summary = if p.summary.is_empty() {
         String::new()
@@ -250,7 +251,11 @@ fn proposal(out: &mut Email, p: &Proposal) {
         out.line(&format!("Fixes problems: {}", p.fixes_problems.join(", ")));
     }
     let files = files_named(&p.apply);
-    let inlined = file_contents(p, &files);
+    let inlined = if detail == Detail::Full {
+        file_contents(p, &files)
+    } else {
+        Vec::new()
+    };
     if !files.is_empty() {
         let how = if inlined.len() == files.len() {
             "its contents are below"
@@ -502,6 +507,29 @@ mod tests {
             "{email}"
         );
         assert!(!email.contains("GRREGIONDENY\""), "{email}");
+    }
+
+    #[test]
+    fn a_part_that_must_shrink_names_the_files_instead_of_inlining_them() {
+        // Regression: below full detail the JSON drops a proposal's files but the email still
+        // inlined them, so a part could never fit SNS's 256 KB.
+        let (r, changes, mut proposals) = problem_alert();
+        let mut p = proposals.remove(0);
+        p.apply = "aws organizations create-policy --content file://customer.json".into();
+        p.artifact = Some(serde_json::json!({"files": {"customer.json": r#"{"Sid":"Customer"}"#}}));
+        let trigger = Trigger::schedule();
+        let proposals = [p];
+        let alert = Alert::new(&changes, &r, &trigger, &proposals);
+        let ctx = Context::new(&alert);
+        let chunk: Vec<&FindingChange> = changes.iter().collect();
+        let full = email_text(&ctx, &chunk, 1, 1, Detail::Full);
+        assert!(full.contains("----- begin customer.json -----"), "{full}");
+        let compact = email_text(&ctx, &chunk, 1, 1, Detail::Compact);
+        assert!(
+            compact.contains("Files the commands read: customer.json (`cris-guard propose"),
+            "{compact}"
+        );
+        assert!(!compact.contains("----- begin customer.json"), "{compact}");
     }
 
     #[test]
