@@ -279,10 +279,9 @@ fn sarif_results_behind_no_violated_expectation_are_notes() {
     assert_eq!(levels(BROKEN), ["error"]);
 }
 
-/// A what-if from a CfCT manifest: code scanning annotates the policy file of the pull request,
-/// on the statement that breaks CRIS, not the snapshot.
-#[test]
-fn sarif_from_a_cfct_manifest_points_at_the_statement_in_its_policy_file() {
+/// The first SARIF result of the blog snapshot with `what_if` applied: the file it points at
+/// must be `file`, and the line it points at must contain `statement`.
+fn assert_first_result_points_at(what_if: &str, file: &str, statement: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
         .current_dir(root())
         .args([
@@ -292,21 +291,28 @@ fn sarif_from_a_cfct_manifest_points_at_the_statement_in_its_policy_file() {
             "--format",
             "sarif",
         ])
-        .args(["--what-if", "tests/corpus/what-if-cfct/manifest.yaml"])
+        .args(["--what-if", what_if])
         .output()
         .unwrap();
     let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let location = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
-    let file = "tests/corpus/what-if-cfct/policies/deny-bedrock-us-east-2.json";
     assert_eq!(location["artifactLocation"]["uri"], file, "{log}");
     let text = std::fs::read_to_string(root().join(file)).unwrap();
     let line = location["region"]["startLine"].as_u64().unwrap() as usize;
     assert!(
-        text.lines()
-            .nth(line - 1)
-            .unwrap()
-            .contains("\"Sid\": \"NoBedrockInUsEast2\""),
+        text.lines().nth(line - 1).unwrap().contains(statement),
         "{location}"
+    );
+}
+
+/// A what-if from a CfCT manifest: code scanning annotates the policy file of the pull request,
+/// on the statement that breaks CRIS, not the snapshot.
+#[test]
+fn sarif_from_a_cfct_manifest_points_at_the_statement_in_its_policy_file() {
+    assert_first_result_points_at(
+        "tests/corpus/what-if-cfct/manifest.yaml",
+        "tests/corpus/what-if-cfct/policies/deny-bedrock-us-east-2.json",
+        "\"Sid\": \"NoBedrockInUsEast2\"",
     );
 }
 
@@ -315,32 +321,9 @@ fn sarif_from_a_cfct_manifest_points_at_the_statement_in_its_policy_file() {
 /// statement written inline there (regression: results pointed at the snapshot).
 #[test]
 fn sarif_from_a_terraform_plan_points_at_the_statement_in_its_tf_file() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cris-guard"))
-        .current_dir(root())
-        .args([
-            "evaluate",
-            "--snapshot",
-            "examples/blog/snapshot.json",
-            "--format",
-            "sarif",
-        ])
-        .args([
-            "--what-if",
-            "tests/corpus/what-if-terraform/fix-sandbox-and-deny-us-east-2-for-security.plan.json",
-        ])
-        .output()
-        .unwrap();
-    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let location = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
-    let file = "tests/corpus/what-if-terraform/main.tf";
-    assert_eq!(location["artifactLocation"]["uri"], file, "{log}");
-    let text = std::fs::read_to_string(root().join(file)).unwrap();
-    let line = location["region"]["startLine"].as_u64().unwrap() as usize;
-    assert!(
-        text.lines()
-            .nth(line - 1)
-            .unwrap()
-            .contains("Sid       = \"NoBedrockInUsEast2\""),
-        "{location}"
+    assert_first_result_points_at(
+        "tests/corpus/what-if-terraform/fix-sandbox-and-deny-us-east-2-for-security.plan.json",
+        "tests/corpus/what-if-terraform/main.tf",
+        "Sid       = \"NoBedrockInUsEast2\"",
     );
 }
