@@ -141,18 +141,37 @@ pub(super) fn json_document(
             value
         })
         .collect();
+    // A proposal fixing a whole OU's findings names thousands of finding keys, and every part
+    // with one of its problems carries it. At full detail it lists only this part's changes it
+    // fixes; past it none, as the problems' `proposalIds` and `changedChecks` say what it
+    // fixes. `fixesOmitted` counts the rest; `cris-guard propose` lists them all.
+    let keys: BTreeSet<String> = if detail == Detail::Full {
+        chunk.iter().map(|c| c.key()).collect()
+    } else {
+        BTreeSet::new()
+    };
     let proposals: Vec<Value> = ctx
         .proposals_in(chunk)
         .into_iter()
         .map(|p| {
             let mut p = p.clone();
+            let fixes = p.fixes.len();
+            p.fixes.retain(|k| keys.contains(k));
+            let fixes_omitted = fixes - p.fixes.len();
             if detail != Detail::Full {
                 p.before = None;
                 p.after = None;
                 p.diff = None;
                 p.artifact = None;
             }
-            serde_json::to_value(p).unwrap_or(Value::Null)
+            if detail == Detail::Minimal {
+                p.summary = truncate_chars(&p.summary, MINIMAL_EXPLANATION_CHARS);
+            }
+            let mut value = serde_json::to_value(p).unwrap_or(Value::Null);
+            if let Some(object) = value.as_object_mut() {
+                object.insert("fixesOmitted".into(), json!(fixes_omitted));
+            }
+            value
         })
         .collect();
     let listed: Vec<&ChangeEvent> = ctx.trigger.events.iter().take(MAX_LISTED_EVENTS).collect();

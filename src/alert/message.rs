@@ -379,7 +379,9 @@ mod properties {
     use crate::alert::fixtures::keys_in;
     use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;
-    use crate::findings::{Blocker, BlockerKind, Finding, Report, Summary, TargetKind};
+    use crate::findings::{
+        Blocker, BlockerKind, Finding, Proposal, Report, Summary, TargetKind, Verification,
+    };
     use proptest::prelude::*;
 
     fn arb_finding() -> impl Strategy<Value = Finding> {
@@ -420,7 +422,8 @@ mod properties {
         #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 16, ..ProptestConfig::default() })]
         #[test]
         fn every_change_lands_in_exactly_one_part_within_the_limit(
-            findings in prop::collection::vec(arb_finding(), 1..250)
+            findings in prop::collection::vec(arb_finding(), 1..250),
+            document_chars in 0usize..300_000,
         ) {
             let mut findings = findings;
             // Keys must be unique for the set comparison.
@@ -441,13 +444,38 @@ mod properties {
             };
             let changes = diff(&StateView::new(), &report);
             let trigger = Trigger::schedule();
-            let msgs = messages(&Alert::new(&changes, &report, &trigger, &[]));
+            // One proposal fixing every change, as a Control Tower change fixes a whole OU's.
+            let proposal = Proposal {
+                id: "prop-1".into(),
+                fixes: changes.iter().map(FindingChange::key).collect(),
+                kind: crate::findings::ProposalKind::PatchScp,
+                policy_id: Some("p-abcd1234".into()),
+                target_ids: vec!["r-ab12".into()],
+                before: Some("{}".into()),
+                after: Some("x".repeat(document_chars)),
+                diff: None,
+                size_chars: Some(document_chars),
+                verification: Verification::default(),
+                apply: "aws organizations update-policy --policy-id p-abcd1234".into(),
+                fixes_problems: Vec::new(),
+                summary: "Exempt the approved profiles.".into(),
+                artifact: None,
+            };
+            let proposals = [proposal];
+            let msgs = messages(&Alert::new(&changes, &report, &trigger, &proposals));
             let mut seen = Vec::new();
             for m in &msgs {
                 prop_assert!(m.publish_bytes() <= MAX_PUBLISH_BYTES);
                 prop_assert_eq!(m.parts, msgs.len());
                 let full: Value = serde_json::from_str(&m.json).unwrap();
-                seen.extend(keys_in(&full));
+                let keys = keys_in(&full);
+                // A part's proposal names only that part's changes among those it fixes.
+                for fixed in full["proposals"].as_array().into_iter().flatten()
+                    .flat_map(|p| p["fixes"].as_array().into_iter().flatten())
+                {
+                    prop_assert!(keys.iter().any(|k| Some(k.as_str()) == fixed.as_str()));
+                }
+                seen.extend(keys);
             }
             let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
             expected.sort();
