@@ -135,8 +135,14 @@ fn propose_bounded(
                     status: finding.status.as_str(),
                 },
             )),
-            // Other kinds are grouped apart: their fixes exempt other requests than inference.
-            Ok(units) if finding.check_kind == CheckKind::Inference => {
+            // Other kinds are grouped apart (their fixes exempt other requests than inference),
+            // except under the Control Tower Region deny: one OU gets one set of
+            // CT.MULTISERVICE.PV.1 parameters, so its inference and guardrail-profile findings are
+            // planned together.
+            Ok(units)
+                if finding.check_kind == CheckKind::Inference
+                    || units.contains(&Unit::ControlTower) =>
+            {
                 problems.push((finding, units));
             }
             Ok(units) => others.push((finding, units)),
@@ -244,24 +250,37 @@ const MAX_REFINEMENTS: usize = 3;
 
 impl Ctx<'_> {
     /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
-    /// the Control Tower Region deny is involved.
+    /// the Control Tower Region deny is involved. A group of other kinds without it is planned
+    /// by [`other_kinds`]; one with it has its customer-SCP units planned kind by kind and one
+    /// Control Tower plan for all of its findings.
     pub(crate) fn plans(&self, group: &Group) -> Result<Vec<Plan>, PlanError> {
-        if group
-            .findings
-            .iter()
-            .any(|f| f.check_kind != CheckKind::Inference)
+        let control_tower = group.units.contains(&Unit::ControlTower);
+        let inference = group.part(|f| f.check_kind == CheckKind::Inference);
+        let mut others = group.part(|f| f.check_kind != CheckKind::Inference);
+        if !control_tower {
+            if !others.findings.is_empty() {
+                return other_kinds::plans(self, group);
+            }
+        } else if let Some(Unit::Patch(policy_id)) = inference
+            .units
+            .intersection(&others.units)
+            .find(|u| matches!(u, Unit::Patch(_)))
         {
-            return other_kinds::plans(self, group);
+            return Err(PlanError::SharedPatch {
+                policy_id: policy_id.clone(),
+            });
         }
-        let profiles = self.profiles_of(group);
+        let profiles = self.profiles_of(&inference);
         let mut ids = IdAllocator::new(self.snapshot);
         let mut base: Option<Plan> = None;
-        for unit in &group.units {
+        for unit in &inference.units {
             let plan = match unit {
                 Unit::Patch(policy_id) => {
-                    customer::patch_deny(self, group, policy_id, &profiles, &mut ids)?
+                    customer::patch_deny(self, &inference, policy_id, &profiles, &mut ids)?
                 }
-                Unit::Allow(level) => customer::add_allow(self, group, level, &profiles, &mut ids)?,
+                Unit::Allow(level) => {
+                    customer::add_allow(self, &inference, level, &profiles, &mut ids)?
+                }
                 Unit::ControlTower => continue,
             };
             match &mut base {
@@ -269,7 +288,16 @@ impl Ctx<'_> {
                 None => base = Some(plan),
             }
         }
-        if !group.units.contains(&Unit::ControlTower) {
+        others.units.remove(&Unit::ControlTower);
+        if !others.units.is_empty() {
+            for plan in other_kinds::plans(self, &others)? {
+                match &mut base {
+                    Some(base) => base.absorb(&plan),
+                    None => base = Some(plan),
+                }
+            }
+        }
+        if !control_tower {
             return Ok(base.into_iter().collect());
         }
         let options = control_tower::plans(self, group, &profiles, &mut ids)?;

@@ -40,6 +40,44 @@ impl Group<'_> {
             .chain(self.hidden.iter())
             .flat_map(|f| f.blockers.iter())
     }
+
+    /// The findings `keep` selects, with the units their own blockers name: a group that mixes
+    /// check kinds under the Control Tower Region deny is planned part by part.
+    pub(crate) fn part(&self, keep: impl Fn(&Finding) -> bool) -> Group<'_> {
+        let findings: Vec<&Finding> = self.findings.iter().copied().filter(|f| keep(f)).collect();
+        let hidden: Vec<Finding> = self.hidden.iter().filter(|f| keep(f)).cloned().collect();
+        let blockers: Vec<&crate::findings::Blocker> = findings
+            .iter()
+            .copied()
+            .chain(hidden.iter())
+            .flat_map(|f| f.blockers.iter())
+            .collect();
+        let units = self
+            .units
+            .iter()
+            .filter(|unit| {
+                blockers.iter().any(|b| match unit {
+                    Unit::Patch(policy_id) => {
+                        b.kind == BlockerKind::ExplicitDeny
+                            && b.policy_id.as_deref() == Some(policy_id)
+                    }
+                    Unit::Allow(level) => {
+                        b.kind == BlockerKind::NoAllow && b.attached_to.as_deref() == Some(level)
+                    }
+                    Unit::ControlTower => {
+                        b.kind == BlockerKind::ExplicitDeny
+                            && matches!(b.sid.as_deref(), Some(GRREGIONDENY | CTMULTISERVICEPV1))
+                    }
+                })
+            })
+            .cloned()
+            .collect();
+        Group {
+            units,
+            findings,
+            hidden,
+        }
+    }
 }
 
 /// Merges findings whose units overlap, in report order.
