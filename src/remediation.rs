@@ -155,7 +155,11 @@ fn propose_bounded(
     }
     let mut proposals = Vec::new();
     let mut stopped = false;
-    for mut group in groups(problems).into_iter().chain(groups(others)) {
+    let groups = groups(problems)
+        .into_iter()
+        .flat_map(Group::split_shared)
+        .chain(groups(others));
+    for mut group in groups {
         if should_stop() {
             stopped = true;
             break;
@@ -261,14 +265,9 @@ impl Ctx<'_> {
             if !others.findings.is_empty() {
                 return other_kinds::plans(self, group);
             }
-        } else if let Some(Unit::Patch(policy_id)) = inference
-            .units
-            .intersection(&others.units)
-            .find(|u| matches!(u, Unit::Patch(_)))
-        {
-            return Err(PlanError::SharedPatch {
-                policy_id: policy_id.clone(),
-            });
+        } else if let Some(policy_id) = group.shared_patch() {
+            // Only when a blocker found behind the first ones makes the kinds share it.
+            return Err(PlanError::SharedPatch { policy_id });
         }
         let profiles = self.profiles_of(&inference);
         let mut ids = IdAllocator::new(self.snapshot);
