@@ -531,3 +531,69 @@ fn landing_zone_principals(needs: &Needs) -> Vec<String> {
         .map(Control::principals)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Status;
+    use crate::remediation::Options;
+    use crate::remediation::problems::groups;
+    use crate::snapshot::PolicyContent;
+    use crate::what_if::Change;
+
+    /// Option 1 for a guardrail profile under GRREGIONDENY proves only with its customer SCP's
+    /// `NotResource` statement: without it, PV.1's exempted `bedrock:ApplyGuardrail` opens a
+    /// plain guardrail in the newly governed Region, and the plan's own probes see it.
+    #[test]
+    fn option1_for_a_guardrail_profile_needs_its_notresource_statement()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let case: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/corpus/remediation/guardrail-profile-under-control-tower-region-deny-gets-both-blog-options.json"
+        ))?;
+        let valid = crate::snapshot::load("test", &serde_json::to_vec(&case["snapshot"])?)?;
+        let options = Options::default();
+        let report = crate::reachability::evaluate(&valid, &options.evaluation);
+        let ctx = Ctx::new(&valid, &report, &options);
+        let mut problems = Vec::new();
+        for finding in report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Blocked)
+        {
+            problems.push((finding, ctx.units_of(finding)?));
+        }
+        let group = groups(problems).into_iter().next().ok_or("no group")?;
+        let option1 = ctx.plans(&group)?.into_iter().next().ok_or("no plan")?;
+        assert_eq!(option1.kind, ProposalKind::ControlTowerParameters);
+        assert!(ctx.prove(&group, option1.clone()).is_ok());
+
+        let mut stripped = option1;
+        let mut removed = 0;
+        for change in &mut stripped.changes {
+            if let Change::Create {
+                content: PolicyContent::Text(text),
+                ..
+            } = change
+            {
+                let mut policy = doc::parse(text)?;
+                if let Some(list) = doc::statements_mut(&mut policy) {
+                    let before = list.len();
+                    list.retain(|s| doc::sid(s).as_deref() != Some(GUARDRAIL_SID));
+                    removed += before - list.len();
+                }
+                *text = doc::minified(&policy);
+            }
+        }
+        assert_eq!(removed, 1);
+        let failure = ctx
+            .prove(&group, stripped)
+            .err()
+            .ok_or("proved without the guardrail statement")?;
+        let error = failure.error.to_string();
+        assert!(
+            error.contains("bedrock:ApplyGuardrail on the guardrail arn:aws:bedrock:us-east-2:"),
+            "{error}"
+        );
+        Ok(())
+    }
+}
