@@ -9,7 +9,8 @@
 //! a copy of the snapshot with [`crate::what_if`] and re-evaluated ([`verify`]), and only plans
 //! that fix every claimed finding and open nothing in the probe set become proposals. The rest
 //! are [`Unresolved`]s with a reason. Guardrail-profile and Marketplace first-use findings are
-//! grouped apart and planned by [`other_kinds`].
+//! grouped apart and planned by [`other_kinds`], except those the Control Tower Region deny
+//! blocks: they join the inference findings of the same OUs in one Control Tower plan.
 //!
 //! Pure: no IO, clock or environment.
 
