@@ -9,7 +9,8 @@
 //! a copy of the snapshot with [`crate::what_if`] and re-evaluated ([`verify`]), and only plans
 //! that fix every claimed finding and open nothing in the probe set become proposals. The rest
 //! are [`Unresolved`]s with a reason. Guardrail-profile and Marketplace first-use findings are
-//! grouped apart and planned by [`other_kinds`].
+//! grouped apart and planned by [`other_kinds`], except those the Control Tower Region deny
+//! blocks: they join the inference findings of the same OUs in one Control Tower plan.
 //!
 //! Pure: no IO, clock or environment.
 
@@ -135,8 +136,14 @@ fn propose_bounded(
                     status: finding.status.as_str(),
                 },
             )),
-            // Other kinds are grouped apart: their fixes exempt other requests than inference.
-            Ok(units) if finding.check_kind == CheckKind::Inference => {
+            // Other kinds are grouped apart (their fixes exempt other requests than inference),
+            // except under the Control Tower Region deny: one OU gets one set of
+            // CT.MULTISERVICE.PV.1 parameters, so its inference and guardrail-profile findings are
+            // planned together.
+            Ok(units)
+                if finding.check_kind == CheckKind::Inference
+                    || units.contains(&Unit::ControlTower) =>
+            {
                 problems.push((finding, units));
             }
             Ok(units) => others.push((finding, units)),
@@ -149,7 +156,11 @@ fn propose_bounded(
     }
     let mut proposals = Vec::new();
     let mut stopped = false;
-    for mut group in groups(problems).into_iter().chain(groups(others)) {
+    let groups = groups(problems)
+        .into_iter()
+        .flat_map(Group::split_shared)
+        .chain(groups(others));
+    for mut group in groups {
         if should_stop() {
             stopped = true;
             break;
@@ -244,24 +255,32 @@ const MAX_REFINEMENTS: usize = 3;
 
 impl Ctx<'_> {
     /// The candidate plans of a group: one for customer SCPs, two (the blog's options) when
-    /// the Control Tower Region deny is involved.
+    /// the Control Tower Region deny is involved. A group of other kinds without it is planned
+    /// by [`other_kinds`]; one with it has its customer-SCP units planned kind by kind and one
+    /// Control Tower plan for all of its findings.
     pub(crate) fn plans(&self, group: &Group) -> Result<Vec<Plan>, PlanError> {
-        if group
-            .findings
-            .iter()
-            .any(|f| f.check_kind != CheckKind::Inference)
-        {
-            return other_kinds::plans(self, group);
+        let control_tower = group.units.contains(&Unit::ControlTower);
+        let inference = group.part(|f| f.check_kind == CheckKind::Inference);
+        let mut others = group.part(|f| f.check_kind != CheckKind::Inference);
+        if !control_tower {
+            if !others.findings.is_empty() {
+                return other_kinds::plans(self, group);
+            }
+        } else if let Some(policy_id) = group.shared_patch() {
+            // Only when a blocker found behind the first ones makes the kinds share it.
+            return Err(PlanError::SharedPatch { policy_id });
         }
-        let profiles = self.profiles_of(group);
+        let profiles = self.profiles_of(&inference);
         let mut ids = IdAllocator::new(self.snapshot);
         let mut base: Option<Plan> = None;
-        for unit in &group.units {
+        for unit in &inference.units {
             let plan = match unit {
                 Unit::Patch(policy_id) => {
-                    customer::patch_deny(self, group, policy_id, &profiles, &mut ids)?
+                    customer::patch_deny(self, &inference, policy_id, &profiles, &mut ids)?
                 }
-                Unit::Allow(level) => customer::add_allow(self, group, level, &profiles, &mut ids)?,
+                Unit::Allow(level) => {
+                    customer::add_allow(self, &inference, level, &profiles, &mut ids)?
+                }
                 Unit::ControlTower => continue,
             };
             match &mut base {
@@ -269,7 +288,16 @@ impl Ctx<'_> {
                 None => base = Some(plan),
             }
         }
-        if !group.units.contains(&Unit::ControlTower) {
+        others.units.remove(&Unit::ControlTower);
+        if !others.units.is_empty() {
+            for plan in other_kinds::plans(self, &others)? {
+                match &mut base {
+                    Some(base) => base.absorb(&plan),
+                    None => base = Some(plan),
+                }
+            }
+        }
+        if !control_tower {
             return Ok(base.into_iter().collect());
         }
         let options = control_tower::plans(self, group, &profiles, &mut ids)?;

@@ -22,7 +22,7 @@ use cris_guard::findings::Unresolved;
 use cris_guard::findings::{Proposal, ProposalKind, Report, Status};
 use cris_guard::reachability::{self, Options as EvalOptions};
 use cris_guard::remediation::{self, Options};
-use cris_guard::snapshot::{self, ValidSnapshot};
+use cris_guard::snapshot::{self, PolicyContent, ValidSnapshot};
 use cris_guard::what_if::{self, Change};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -363,6 +363,22 @@ fn corpus() {
                 );
             }
         }
+        // Findings every proposal must fix (by key), e.g. each check kind of a mixed group.
+        for key in list(Some(expect), "fixesContain") {
+            assert!(
+                report.findings.iter().any(|f| f.key() == key),
+                "{name}: no finding {key} in {:?}",
+                report.findings.iter().map(|f| f.key()).collect::<Vec<_>>()
+            );
+            for proposal in &proposals {
+                assert!(
+                    proposal.fixes.contains(&key),
+                    "{name}: {} does not fix {key}: {:?}",
+                    proposal.id,
+                    proposal.fixes
+                );
+            }
+        }
         if let Some(needle) = expect.get("reasonContains").and_then(Value::as_str) {
             assert!(
                 rejections.iter().any(|r| r.reason.contains(needle)),
@@ -521,6 +537,58 @@ fn option1_without_its_guard_would_open_direct_model_calls() {
             .iter()
             .any(|p| p
                 .contains("bedrock:InvokeModel on arn:aws:bedrock:us-east-2::foundation-model")),
+        "{problems:#?}"
+    );
+}
+
+/// Likewise for guardrail profiles: exempting `bedrock:ApplyGuardrail` in CT.MULTISERVICE.PV.1
+/// without the guard's `NotResource` statement lets anyone apply a plain guardrail in the newly
+/// governed Region, and the probe set catches it.
+#[test]
+fn option1_without_its_guardrail_statement_would_open_plain_guardrails() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/corpus/remediation/guardrail-profile-and-inference-under-control-tower-share-one-pv1-plan.json",
+    );
+    let case: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let snapshot = load_value(&case["snapshot"]);
+    let eval = EvalOptions::default();
+    let (report, proposals, _) = run(&snapshot, &eval, &[]);
+    let mut option1 = proposals[0].clone();
+    assert_eq!(option1.kind, ProposalKind::ControlTowerParameters);
+    let mut stripped = 0;
+    let changes: Vec<Change> = changes_of(&option1)
+        .into_iter()
+        .map(|change| match change {
+            Change::Create {
+                policy_id,
+                name,
+                content: PolicyContent::Text(text),
+                targets,
+            } if name.starts_with("deny-bedrock-invoke") => {
+                let mut policy: Value = serde_json::from_str(&text).unwrap();
+                let statements = policy["Statement"].as_array_mut().unwrap();
+                let before = statements.len();
+                statements.retain(|s| s["Action"] != "bedrock:ApplyGuardrail");
+                stripped += before - statements.len();
+                Change::Create {
+                    policy_id,
+                    name,
+                    content: PolicyContent::Text(policy.to_string()),
+                    targets,
+                }
+            }
+            other => other,
+        })
+        .collect();
+    assert!(stripped > 0, "no guardrail statement in {changes:#?}");
+    option1.artifact = Some(json!({ "whatIf": changes }));
+    let problems =
+        independent_problems(&snapshot, &report, &option1, &eval, &approved(&report, &[]));
+    assert!(
+        problems.iter().any(
+            |p| p.contains("bedrock:ApplyGuardrail on arn:aws:bedrock:us-east-2:")
+                && p.contains(":guardrail/probe")
+        ),
         "{problems:#?}"
     );
 }

@@ -9,12 +9,17 @@
 //! - Option 2 (`cfctManifest`): govern the Regions, and deploy with CfCT a customer SCP like the
 //!   blog's (deny the new Regions unless `bedrock:InferenceProfileArn` is approved) on the
 //!   affected OUs and a plain Region deny on the others.
+//!
+//! Guardrail-profile findings of the same group take the same route: governing the Region is the
+//! only way past GRREGIONDENY, `bedrock:ApplyGuardrail` joins PV.1's ExemptedActions, and each
+//! customer SCP gets a statement that denies it in the Regions it guards except on the approved
+//! guardrail profiles (`NotResource`), so a plain guardrail there stays denied.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::findings::{BlockerKind, ProposalKind};
+use crate::findings::{BlockerKind, CheckKind, ProposalKind};
 use crate::policy::json::Json;
 use crate::snapshot::PolicyRecord;
 
@@ -24,6 +29,7 @@ mod parameters;
 use super::context::Ctx;
 use super::document as doc;
 use super::error::PlanError;
+use super::other_kinds::{any_region_and_account, extra_probes};
 use super::plan::{IdAllocator, Plan};
 use super::problems::{CTMULTISERVICEPV1, GRREGIONDENY, Group};
 use super::proposal::join_list;
@@ -32,6 +38,9 @@ const PV1: &str = "CT.MULTISERVICE.PV.1";
 const REGION_KEY: &str = "aws:RequestedRegion";
 const PRINCIPAL_KEY: &str = "aws:PrincipalARN";
 const IPA: &str = "bedrock:InferenceProfileArn";
+const APPLY_GUARDRAIL: &str = "bedrock:ApplyGuardrail";
+/// The customer SCPs' statement for guardrail profiles.
+const GUARDRAIL_SID: &str = "DenyApplyGuardrailExceptApprovedGuardrailProfiles";
 /// `aws:RequestedRegion` of a global profile's Region-less model request.
 const UNSPECIFIED: &str = "unspecified";
 
@@ -151,6 +160,14 @@ struct Needs<'a> {
     pv1_all: Vec<Control<'a>>,
     affected: BTreeSet<String>,
     patterns: Vec<String>,
+    /// The actions CT.MULTISERVICE.PV.1 exempts: the check set for inference findings,
+    /// `bedrock:ApplyGuardrail` for guardrail-profile findings.
+    exempted: Vec<String>,
+    /// The inference actions among them (what the guard's `bedrock:InferenceProfileArn`
+    /// exemption is for).
+    inference: Vec<String>,
+    /// `arn:<partition>:bedrock:*:*:guardrail-profile/<id>` of the group's guardrail profiles.
+    guardrail_patterns: Vec<String>,
     /// The landing zone's Region deny is turned off and replaced by CT.MULTISERVICE.PV.1 on
     /// its OUs (a global profile's `unspecified` leg cannot be governed).
     replace: bool,
@@ -185,42 +202,76 @@ impl Needs<'_> {
 /// A Region deny in the blog's shape: deny `action` where `aws:RequestedRegion` is
 /// (`StringEquals`) or is outside (`StringNotEquals`) `regions`, unless the call goes through an
 /// approved profile (`bedrock:InferenceProfileArn` in `profiles`, when given) or comes from one
-/// of `principals`. `list` writes each value list: option 1 always as an array, option 2 a
-/// single value as a string, as the blog does.
+/// of `principals`. With `guardrail_profiles`, `bedrock:ApplyGuardrail` is denied by a statement
+/// of its own, except on those guardrail profiles (its requests carry no inference profile).
+/// `list` writes each value list: option 1 always as an array, option 2 a single value as a
+/// string, as the blog does.
 struct RegionDeny<'a> {
     sid: &'a str,
-    action: Json,
+    /// `None`: only the guardrail-profile statement.
+    action: Option<Json>,
     operator: &'a str,
     regions: &'a [String],
     profiles: Option<&'a [String]>,
     principals: &'a [String],
+    guardrail_profiles: &'a [String],
     list: fn(&[String]) -> Json,
 }
 
 impl RegionDeny<'_> {
     fn policy(&self) -> Json {
         let list = self.list;
-        let mut exemptions = Vec::new();
-        if let Some(profiles) = self.profiles {
-            exemptions.push((IPA, list(profiles)));
+        let principals =
+            (!self.principals.is_empty()).then(|| (PRINCIPAL_KEY, list(self.principals)));
+        let statement = |sid: &str,
+                         action: (&str, Json),
+                         resource: (&str, Json),
+                         exemptions: Vec<(&str, Json)>| {
+            let mut condition = vec![(
+                self.operator,
+                doc::object(vec![(REGION_KEY, list(self.regions))]),
+            )];
+            if !exemptions.is_empty() {
+                condition.push(("ArnNotLike", doc::object(exemptions)));
+            }
+            doc::object(vec![
+                ("Sid", Json::String(sid.into())),
+                ("Effect", Json::String("Deny".into())),
+                action,
+                resource,
+                ("Condition", doc::object(condition)),
+            ])
+        };
+        let guarded = !self.guardrail_profiles.is_empty();
+        let mut statements = Vec::new();
+        if let Some(action) = &self.action {
+            let mut exemptions = Vec::new();
+            if let Some(profiles) = self.profiles.filter(|p| !p.is_empty()) {
+                exemptions.push((IPA, list(profiles)));
+            }
+            exemptions.extend(principals.clone());
+            // Everything but the guardrail profiles' requests, which the next statement takes.
+            let action = if guarded && *action == Json::String("*".into()) {
+                ("NotAction", list(&[APPLY_GUARDRAIL.to_string()]))
+            } else {
+                ("Action", action.clone())
+            };
+            statements.push(statement(
+                self.sid,
+                action,
+                ("Resource", Json::String("*".into())),
+                exemptions,
+            ));
         }
-        if !self.principals.is_empty() {
-            exemptions.push((PRINCIPAL_KEY, list(self.principals)));
+        if guarded {
+            statements.push(statement(
+                GUARDRAIL_SID,
+                ("Action", Json::String(APPLY_GUARDRAIL.into())),
+                ("NotResource", list(self.guardrail_profiles)),
+                principals.into_iter().collect(),
+            ));
         }
-        let mut condition = vec![(
-            self.operator,
-            doc::object(vec![(REGION_KEY, list(self.regions))]),
-        )];
-        if !exemptions.is_empty() {
-            condition.push(("ArnNotLike", doc::object(exemptions)));
-        }
-        doc::policy_of(vec![doc::object(vec![
-            ("Sid", Json::String(self.sid.into())),
-            ("Effect", Json::String("Deny".into())),
-            ("Action", self.action.clone()),
-            ("Resource", Json::String("*".into())),
-            ("Condition", doc::object(condition)),
-        ])])
+        doc::policy_of(statements)
     }
 }
 
@@ -264,8 +315,46 @@ pub(crate) fn plans(
                 .map(|regions| (c, regions.clone()))
         })
         .collect();
+    let mut inference = false;
+    let mut guardrail_patterns = BTreeSet::new();
+    for finding in group.findings.iter().copied().chain(group.hidden.iter()) {
+        for blocker in &finding.blockers {
+            if blocker.kind != BlockerKind::ExplicitDeny
+                || !matches!(
+                    blocker.sid.as_deref(),
+                    Some(GRREGIONDENY | CTMULTISERVICEPV1)
+                )
+            {
+                continue;
+            }
+            match finding.check_kind {
+                CheckKind::Inference => inference = true,
+                CheckKind::GuardrailProfile => {
+                    guardrail_patterns.insert(any_region_and_account(&blocker.resource));
+                }
+                CheckKind::MarketplaceFirstUse => {
+                    return Err(PlanError::ControlTowerMarketplace {
+                        action: blocker.action.clone(),
+                        profile_id: finding.profile_id.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let inference: Vec<String> = if inference {
+        ctx.actions.clone()
+    } else {
+        Vec::new()
+    };
+    let mut exempted = inference.clone();
+    if !guardrail_patterns.is_empty() {
+        exempted.push(APPLY_GUARDRAIL.to_string());
+    }
     let global = govern.contains(UNSPECIFIED);
     let needs = Needs {
+        exempted,
+        inference,
+        guardrail_patterns: guardrail_patterns.into_iter().collect(),
         replace: global && !landing_zone.is_empty(),
         govern,
         landing_zone,
@@ -274,16 +363,25 @@ pub(crate) fn plans(
         affected: group.findings.iter().map(|f| f.target_id.clone()).collect(),
         patterns: ctx.exemption_patterns(profiles),
     };
-    if needs.replace {
+    let mut options = if needs.replace {
         // `unspecified` cannot be governed: replace the landing-zone Region deny, or edit it
         // through CfCT (drift-prone).
         let option1 = parameters::option1(ctx, &needs, ids);
         let edit = cfct::edit_region_deny(ctx, &needs, ids);
-        return Ok(vec![option1, edit]);
+        vec![option1, edit]
+    } else {
+        let option1 = parameters::option1(ctx, &needs, ids);
+        let option2 = cfct::option2(ctx, &needs, ids);
+        vec![option1, option2]
+    };
+    if !needs.guardrail_patterns.is_empty() {
+        // A guardrail in an opened Region must stay denied: the exemption is for its profile.
+        let probes = extra_probes(ctx, true, false);
+        for plan in &mut options {
+            plan.probes.extend(probes.iter().cloned());
+        }
     }
-    let option1 = parameters::option1(ctx, &needs, ids);
-    let option2 = cfct::option2(ctx, &needs, ids);
-    Ok(vec![option1, option2])
+    Ok(options)
 }
 
 fn ou_arn(ctx: &Ctx, ou: &str) -> String {
@@ -432,4 +530,70 @@ fn landing_zone_principals(needs: &Needs) -> Vec<String> {
         .or_else(|| needs.pv1_blocking.first().map(|(c, _)| c))
         .map(Control::principals)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Status;
+    use crate::remediation::Options;
+    use crate::remediation::problems::groups;
+    use crate::snapshot::PolicyContent;
+    use crate::what_if::Change;
+
+    /// Option 1 for a guardrail profile under GRREGIONDENY proves only with its customer SCP's
+    /// `NotResource` statement: without it, PV.1's exempted `bedrock:ApplyGuardrail` opens a
+    /// plain guardrail in the newly governed Region, and the plan's own probes see it.
+    #[test]
+    fn option1_for_a_guardrail_profile_needs_its_notresource_statement()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let case: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/corpus/remediation/guardrail-profile-under-control-tower-region-deny-gets-both-blog-options.json"
+        ))?;
+        let valid = crate::snapshot::load("test", &serde_json::to_vec(&case["snapshot"])?)?;
+        let options = Options::default();
+        let report = crate::reachability::evaluate(&valid, &options.evaluation);
+        let ctx = Ctx::new(&valid, &report, &options);
+        let mut problems = Vec::new();
+        for finding in report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Blocked)
+        {
+            problems.push((finding, ctx.units_of(finding)?));
+        }
+        let group = groups(problems).into_iter().next().ok_or("no group")?;
+        let option1 = ctx.plans(&group)?.into_iter().next().ok_or("no plan")?;
+        assert_eq!(option1.kind, ProposalKind::ControlTowerParameters);
+        assert!(ctx.prove(&group, option1.clone()).is_ok());
+
+        let mut stripped = option1;
+        let mut removed = 0;
+        for change in &mut stripped.changes {
+            if let Change::Create {
+                content: PolicyContent::Text(text),
+                ..
+            } = change
+            {
+                let mut policy = doc::parse(text)?;
+                if let Some(list) = doc::statements_mut(&mut policy) {
+                    let before = list.len();
+                    list.retain(|s| doc::sid(s).as_deref() != Some(GUARDRAIL_SID));
+                    removed += before - list.len();
+                }
+                *text = doc::minified(&policy);
+            }
+        }
+        assert_eq!(removed, 1);
+        let failure = ctx
+            .prove(&group, stripped)
+            .err()
+            .ok_or("proved without the guardrail statement")?;
+        let error = failure.error.to_string();
+        assert!(
+            error.contains("bedrock:ApplyGuardrail on the guardrail arn:aws:bedrock:us-east-2:"),
+            "{error}"
+        );
+        Ok(())
+    }
 }

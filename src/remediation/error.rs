@@ -195,9 +195,13 @@ pub(crate) enum PlanError {
     )]
     GuardrailResource { sid: String },
     #[error(
-        "the Control Tower Region deny blocks {action} for {profile_id}: GRREGIONDENY has no parameter that exempts an action or a resource, and CT.MULTISERVICE.PV.1's ExemptedActions (documented as IAM actions taken out of the deny) would exempt {action} on every resource, not on {profile_id} alone; govern the Regions and deploy a customer SCP whose Region deny exempts it (not generated yet)"
+        "the Control Tower Region deny blocks {action} for {profile_id}, a Marketplace first-use request: Control Tower's Region denies exempt `aws-marketplace:*`, so this deny is not one cris-guard knows how to re-shape; check the policy by hand"
     )]
-    ControlTowerOtherKind { action: String, profile_id: String },
+    ControlTowerMarketplace { action: String, profile_id: String },
+    #[error(
+        "the customer-managed SCP {policy_id} blocks both inference and a guardrail profile or Marketplace request of findings that the Control Tower Region deny also blocks; cris-guard patches one policy for one kind at a time, so fix {policy_id} first and run propose again"
+    )]
+    SharedPatch { policy_id: String },
     #[error(
         "{level_name} ({level_id}) has no SCP that allows {actions}; cris-guard adds Allows for inference only"
     )]

@@ -41,7 +41,8 @@ struct Exempt {
 }
 
 /// The plan for a group of guardrail-profile and Marketplace first-use findings: every customer
-/// SCP that blocks them patched; a missing Allow or the Control Tower Region deny has no plan.
+/// SCP that blocks them patched; a missing Allow has no plan. The Control Tower Region deny is
+/// left to `control_tower`, which plans it for every kind of the group at once.
 pub(crate) fn plans(ctx: &Ctx, group: &Group) -> Result<Vec<Plan>, PlanError> {
     let mut plan: Option<Plan> = None;
     for unit in &group.units {
@@ -56,20 +57,8 @@ pub(crate) fn plans(ctx: &Ctx, group: &Group) -> Result<Vec<Plan>, PlanError> {
                     }),
                 });
             }
-            Unit::ControlTower => {
-                return Err(PlanError::ControlTowerOtherKind {
-                    action: blocked_actions(group, |b| b.kind == BlockerKind::ExplicitDeny),
-                    profile_id: join_list(
-                        &group
-                            .findings
-                            .iter()
-                            .map(|f| f.profile_id.clone())
-                            .collect::<BTreeSet<_>>()
-                            .into_iter()
-                            .collect::<Vec<_>>(),
-                    ),
-                });
-            }
+            // Planned with the group's inference findings (`control_tower`).
+            Unit::ControlTower => continue,
         };
         match &mut plan {
             Some(plan) => plan.absorb(&next),
@@ -91,7 +80,7 @@ fn blocked_actions(group: &Group, wanted: impl Fn(&crate::findings::Blocker) -> 
 
 /// `arn:<partition>:bedrock:*:*:guardrail-profile/<id>`: the profile as every account sees it in
 /// every Region it routes to.
-fn any_region_and_account(resource: &str) -> String {
+pub(crate) fn any_region_and_account(resource: &str) -> String {
     match Arn::parse(resource) {
         Some(mut arn) => {
             arn.region = "*".to_string();
@@ -328,6 +317,16 @@ fn not_resource(statement: &mut Json, sid: &str, resources: &[String]) -> Result
 /// use: `bedrock:ApplyGuardrail` on a guardrail (not its profile), and direct Marketplace calls
 /// (no `aws:CalledVia`).
 fn probes(ctx: &Ctx, exempt: &BTreeMap<usize, Exempt>) -> Vec<Probe> {
+    extra_probes(
+        ctx,
+        exempt.values().any(|e| !e.guardrail_profiles.is_empty()),
+        exempt.values().any(|e| !e.marketplace.is_empty()),
+    )
+}
+
+/// [`probes`] for what a plan exempts: `guardrails` (`bedrock:ApplyGuardrail` on guardrail
+/// profiles) and/or `marketplace` (first-use requests via Bedrock).
+pub(crate) fn extra_probes(ctx: &Ctx, guardrails: bool, marketplace: bool) -> Vec<Probe> {
     let facts = &ctx.snapshot.snapshot;
     let mut regions: BTreeSet<&str> = facts
         .inference_profiles
@@ -344,8 +343,6 @@ fn probes(ctx: &Ctx, exempt: &BTreeMap<usize, Exempt>) -> Vec<Probe> {
             .flat_map(|p| &p.destination_regions)
             .map(String::as_str),
     );
-    let guardrails = exempt.values().any(|e| !e.guardrail_profiles.is_empty());
-    let marketplace = exempt.values().any(|e| !e.marketplace.is_empty());
     let probe = |action: &str, resource: String, region: &str, label: String| Probe {
         leg: Leg {
             action: action.to_string(),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::findings::{BlockerKind, Finding};
+use crate::findings::{BlockerKind, CheckKind, Finding};
 use crate::reachability::LegKind;
 use crate::snapshot::PolicyRecord;
 
@@ -31,7 +31,7 @@ pub(crate) struct Group<'a> {
     pub(crate) hidden: Vec<Finding>,
 }
 
-impl Group<'_> {
+impl<'a> Group<'a> {
     /// Every known blocker of the group's findings.
     pub(crate) fn blockers(&self) -> impl Iterator<Item = &crate::findings::Blocker> {
         self.findings
@@ -39,6 +39,71 @@ impl Group<'_> {
             .copied()
             .chain(self.hidden.iter())
             .flat_map(|f| f.blockers.iter())
+    }
+
+    /// The findings `keep` selects, with the units their own blockers name: a group that mixes
+    /// check kinds under the Control Tower Region deny is planned part by part.
+    pub(crate) fn part(&self, keep: impl Fn(&Finding) -> bool) -> Group<'a> {
+        let findings: Vec<&'a Finding> =
+            self.findings.iter().copied().filter(|f| keep(f)).collect();
+        let hidden: Vec<Finding> = self.hidden.iter().filter(|f| keep(f)).cloned().collect();
+        let blockers: Vec<&crate::findings::Blocker> = findings
+            .iter()
+            .copied()
+            .chain(hidden.iter())
+            .flat_map(|f| f.blockers.iter())
+            .collect();
+        let units = self
+            .units
+            .iter()
+            .filter(|unit| {
+                blockers.iter().any(|b| match unit {
+                    Unit::Patch(policy_id) => {
+                        b.kind == BlockerKind::ExplicitDeny
+                            && b.policy_id.as_deref() == Some(policy_id)
+                    }
+                    Unit::Allow(level) => {
+                        b.kind == BlockerKind::NoAllow && b.attached_to.as_deref() == Some(level)
+                    }
+                    Unit::ControlTower => {
+                        b.kind == BlockerKind::ExplicitDeny
+                            && matches!(b.sid.as_deref(), Some(GRREGIONDENY | CTMULTISERVICEPV1))
+                    }
+                })
+            })
+            .cloned()
+            .collect();
+        Group {
+            units,
+            findings,
+            hidden,
+        }
+    }
+
+    /// The customer SCP that both the inference findings and the other kinds' findings of a
+    /// group would patch, if any: the two patches cannot be made on one document at once.
+    pub(crate) fn shared_patch(&self) -> Option<String> {
+        let inference = self.part(|f| f.check_kind == CheckKind::Inference);
+        let others = self.part(|f| f.check_kind != CheckKind::Inference);
+        inference
+            .units
+            .intersection(&others.units)
+            .find_map(|unit| match unit {
+                Unit::Patch(policy_id) => Some(policy_id.clone()),
+                _ => None,
+            })
+    }
+
+    /// A group whose kinds share a customer SCP patch, split by kind (each planned and proven
+    /// against the current documents, like separate patches of one SCP); else the group.
+    pub(crate) fn split_shared(self) -> Vec<Group<'a>> {
+        if self.shared_patch().is_none() {
+            return vec![self];
+        }
+        vec![
+            self.part(|f| f.check_kind == CheckKind::Inference),
+            self.part(|f| f.check_kind != CheckKind::Inference),
+        ]
     }
 }
 

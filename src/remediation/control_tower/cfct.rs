@@ -106,11 +106,12 @@ pub(super) fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         let name = format!("deny-{}-allow-cris", regions.join("-"));
         let policy = RegionDeny {
             sid: "DenySpecificRegionAllowCRI",
-            action: Json::String("*".into()),
+            action: Some(Json::String("*".into())),
             operator: "StringEquals",
             regions,
             profiles: Some(&needs.patterns),
             principals: &principals,
+            guardrail_profiles: &needs.guardrail_patterns,
             list: doc::one_or_many,
         }
         .policy();
@@ -131,11 +132,12 @@ pub(super) fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         let name = format!("deny-{}", new_regions.join("-"));
         let policy = RegionDeny {
             sid: "DenySpecificRegion",
-            action: Json::String("*".into()),
+            action: Some(Json::String("*".into())),
             operator: "StringEquals",
             regions: &new_regions,
             profiles: None,
             principals: &principals,
+            guardrail_profiles: &[],
             list: doc::one_or_many,
         }
         .policy();
@@ -163,11 +165,22 @@ pub(super) fn option2(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         ));
     }
     summary.push_str(&format!(
-        "deploy with Customizations for Control Tower (manifest entry and policy files in the artifact) the customer SCP {} on {}: it denies every action in the opened Regions unless the request carries {} in `bedrock:InferenceProfileArn`",
+        "deploy with Customizations for Control Tower (manifest entry and policy files in the artifact) the customer SCP {} on {}: it denies every action in the opened Regions",
         names.first().cloned().unwrap_or_default(),
         labels(ctx, &exempt_all),
-        quoted(&needs.patterns)
     ));
+    if !needs.patterns.is_empty() {
+        summary.push_str(&format!(
+            " unless the request carries {} in `bedrock:InferenceProfileArn`",
+            quoted(&needs.patterns)
+        ));
+    }
+    if !needs.guardrail_patterns.is_empty() {
+        summary.push_str(&format!(
+            ", and `bedrock:ApplyGuardrail` there except on the guardrail profiles {} (`NotResource`; a guardrail itself stays denied)",
+            quoted(&needs.guardrail_patterns)
+        ));
+    }
     if !principals.is_empty() {
         summary.push_str(&format!(
             " (Control Tower's own {} stays exempt, as in GRREGIONDENY, so Control Tower can still manage the Region)",
@@ -241,11 +254,12 @@ pub(super) fn edit_region_deny(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) 
     let principals = landing_zone_principals(needs);
     let policy = RegionDeny {
         sid: "DenyOpenedRegionsExceptApprovedCRIS",
-        action: Json::String("*".into()),
+        action: Some(Json::String("*".into())),
         operator: "StringEquals",
         regions: &regions,
         profiles: Some(&needs.patterns),
         principals: &principals,
+        guardrail_profiles: &needs.guardrail_patterns,
         list: doc::one_or_many,
     }
     .policy();
@@ -292,5 +306,11 @@ pub(super) fn edit_region_deny(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) 
         quoted(&needs.patterns),
         quoted(&regions),
     ));
+    if !needs.guardrail_patterns.is_empty() {
+        plan.summary.push(format!(
+            "The customer SCP also denies `bedrock:ApplyGuardrail` there except on the guardrail profiles {} (`NotResource`), so a guardrail itself stays denied.",
+            quoted(&needs.guardrail_patterns)
+        ));
+    }
     plan
 }

@@ -32,7 +32,7 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     } else {
         govern(needs, &mut plan);
     }
-    let actions = ctx.actions.clone();
+    let actions = needs.exempted.clone();
     let previously = governed(needs);
     let mut guards: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
     let mut exempt_ous = BTreeSet::new();
@@ -193,18 +193,30 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
     let principals = landing_zone_principals(needs);
     let mut guard_names = Vec::new();
     for (n, (allowed, targets)) in guards.iter().enumerate() {
-        let name = if n == 0 {
-            "deny-bedrock-invoke-outside-approved-cris".to_string()
+        // Named for what it limits: inference (the blog's) or, alone, guardrail profiles.
+        let base = if needs.inference.is_empty() {
+            "deny-apply-guardrail-outside-approved-guardrail-profiles"
         } else {
-            format!("deny-bedrock-invoke-outside-approved-cris-{}", n + 1)
+            "deny-bedrock-invoke-outside-approved-cris"
+        };
+        let description = if needs.inference.is_empty() {
+            "ApplyGuardrail outside the allowed Regions only on approved guardrail profiles"
+        } else {
+            "Bedrock inference outside the allowed Regions only through approved cross-Region inference profiles"
+        };
+        let name = if n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{}", n + 1)
         };
         let policy = RegionDeny {
             sid: "DenyBedrockInvokeOutsideAllowedRegionsExceptApprovedCRIS",
-            action: doc::strings(&actions),
+            action: (!needs.inference.is_empty()).then(|| doc::strings(&needs.inference)),
             operator: "StringNotEquals",
             regions: allowed,
             profiles: Some(&needs.patterns),
             principals: &principals,
+            guardrail_profiles: &needs.guardrail_patterns,
             list: doc::strings,
         }
         .policy();
@@ -212,7 +224,7 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
         let file = file_name(&name, &id);
         plan.create_policy(id, &name, &policy, targets.iter().cloned().collect());
         plan.apply.push(format!(
-            "# {step}. Keep the exempted actions limited to approved profiles outside {}\nGUARD_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"Bedrock inference outside the allowed Regions only through approved cross-Region inference profiles (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)",
+            "# {step}. Keep the exempted actions limited to approved profiles outside {}\nGUARD_POLICY_ID=$(aws organizations create-policy --name {name} --type SERVICE_CONTROL_POLICY --description \"{description} (cris-guard)\" --content file://{file} --query Policy.PolicySummary.Id --output text)",
             join_list(allowed)
         ));
         step += 1;
@@ -249,8 +261,20 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
             join_list(&needs.govern.iter().cloned().collect::<Vec<_>>())
         ));
     }
+    let why = match (
+        needs.inference.is_empty(),
+        needs.guardrail_patterns.is_empty(),
+    ) {
+        (false, true) => {
+            " — exactly the actions of the check set, not the blog's `bedrock:Invoke*`, which also exempts other Invoke* actions such as InvokeAgent —"
+        }
+        (false, false) => {
+            " — exactly the actions of the check set, not the blog's `bedrock:Invoke*`, which also exempts other Invoke* actions such as InvokeAgent, and `bedrock:ApplyGuardrail` for the guardrail profiles —"
+        }
+        _ => " — `bedrock:ApplyGuardrail` for the guardrail profiles —",
+    };
     summary.push_str(&format!(
-        "enable (or update) CT.MULTISERVICE.PV.1 on {} with AllowedRegions {} and ExemptedActions {} — exactly the actions of the check set, not the blog's `bedrock:Invoke*`, which also exempts other Invoke* actions such as InvokeAgent — and no exempted principals",
+        "enable (or update) CT.MULTISERVICE.PV.1 on {} with AllowedRegions {} and ExemptedActions {}{why} and no exempted principals",
         labels(ctx, &exempt_ous),
         quoted(&previously),
         quoted(&actions)
@@ -261,12 +285,22 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
             labels(ctx, &plain_ous)
         ));
     }
-    summary.push_str(&format!(
-        ". Exempted actions alone would let any principal there call any model directly in the newly opened Regions, so the customer SCP {} keeps {} outside the allowed Regions limited to calls routed through {}.",
-        join_list(&guard_names),
-        quoted(&actions),
-        quoted(&needs.patterns)
-    ));
+    summary.push('.');
+    if !needs.inference.is_empty() {
+        summary.push_str(&format!(
+            " Exempted actions alone would let any principal there call any model directly in the newly opened Regions, so the customer SCP {} keeps {} outside the allowed Regions limited to calls routed through {}.",
+            join_list(&guard_names),
+            quoted(&needs.inference),
+            quoted(&needs.patterns)
+        ));
+    }
+    if !needs.guardrail_patterns.is_empty() {
+        summary.push_str(&format!(
+            " Exempting `bedrock:ApplyGuardrail` alone would let any principal there apply any guardrail in the newly opened Regions, so the customer SCP {} denies it outside the allowed Regions except on the guardrail profiles {} (`NotResource`): applying a guardrail itself there stays denied.",
+            join_list(&guard_names),
+            quoted(&needs.guardrail_patterns)
+        ));
+    }
     if needs.replace {
         summary.push_str(" Trade-offs: the Region deny becomes per OU, so an OU registered later has none until CT.MULTISERVICE.PV.1 is enabled on it; Control Tower's drift detection no longer watches a landing-zone Region deny; no Control Tower SCP is edited, so there is no drift.");
     }
