@@ -57,7 +57,9 @@ pub struct WhatIfInput {
     pub terraform_policies: Vec<TerraformPolicy>,
 }
 
-pub use terraform::{PolicySource, TerraformPolicy, locate};
+pub use terraform::{
+    PolicySource, TerraformPolicy, jsonencode, locate, resource_block, with_content,
+};
 
 /// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array), a
 /// Terraform plan (`terraform show -json`) or a CfCT `manifest.yaml`, mapped to changes against

@@ -206,6 +206,8 @@ fn module_dirs(plan: &Plan) -> BTreeMap<String, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerraformPolicy {
     pub policy_name: String,
+    /// The resource's address without an instance key (`module.scp.aws_organizations_policy.deny`).
+    pub address: String,
     /// The resource's name (`region_deny` of `aws_organizations_policy.region_deny`).
     pub resource_name: String,
     /// The module's directory relative to the root module's (`""` for the root); `None` for a
@@ -266,6 +268,91 @@ fn block_text(text: &str) -> &str {
         }
     }
     text
+}
+
+/// The `resource` block that starts at `offset` of a `.tf` file (as [`locate`] gives it).
+pub fn resource_block(text: &str, offset: usize) -> Option<&str> {
+    Some(block_text(text.get(offset..)?))
+}
+
+/// `text` with the `content` attribute of the resource block at `offset` replaced by
+/// `jsonencode(<document>)` (`document` is pretty JSON, which HCL reads as an object
+/// expression); every other attribute of the block is kept. `None` when the block has no
+/// `content` attribute.
+pub fn with_content(text: &str, offset: usize, document: &str) -> Option<String> {
+    let block = resource_block(text, offset)?;
+    let mut at = 0;
+    let (start, indent) = block.split_inclusive('\n').find_map(|line| {
+        let here = at;
+        at += line.len();
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix("content")?.trim_start();
+        (rest.starts_with('=') && !rest.starts_with("==")).then(|| {
+            let indent = &line[..line.len() - trimmed.len()];
+            (here + indent.len(), indent)
+        })
+    })?;
+    let value_at = start + block.get(start..)?.find('=')? + 1;
+    let end = value_at + expression_len(block.get(value_at..)?);
+    let encoded = jsonencode(document, indent);
+    let block_at = offset;
+    Some(format!(
+        "{}content = {encoded}{}",
+        text.get(..block_at + start)?,
+        text.get(block_at + end..)?
+    ))
+}
+
+/// `jsonencode(…)` of a pretty JSON document, continued at `indent`; `${` and `%{` are
+/// escaped, since HCL would read them as interpolation (IAM policy variables are `${…}`).
+pub fn jsonencode(document: &str, indent: &str) -> String {
+    let escaped = document
+        .trim_end()
+        .replace("${", "$${")
+        .replace("%{", "%%{");
+    let body = escaped.replace('\n', &format!("\n{indent}"));
+    format!("jsonencode({body})")
+}
+
+/// The length of the HCL expression at the start of `text`: a heredoc to its closing marker,
+/// else up to the first newline outside brackets and strings.
+fn expression_len(text: &str) -> usize {
+    let lead = text.len() - text.trim_start_matches([' ', '\t']).len();
+    if let Some(heredoc) = text[lead..].strip_prefix("<<") {
+        let marker: String = heredoc
+            .trim_start_matches('-')
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            at += line.len();
+            if at > lead + 2 && line.trim() == marker {
+                return at - if line.ends_with('\n') { 1 } else { 0 };
+            }
+        }
+        return text.len();
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, c) in text.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '\n' if depth == 0 => return at,
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 /// The literal path of `content = file("…")` / `templatefile("…", …)` in a resource block.
@@ -359,6 +446,7 @@ pub(super) fn changes(
                     if let Some(policy_name) = policy_name {
                         terraform_policies.push(TerraformPolicy {
                             policy_name: policy_name.to_string(),
+                            address: address.to_string(),
                             resource_name: resource_name.to_string(),
                             module_dir: dirs.get(prefix).cloned(),
                         });
@@ -780,11 +868,13 @@ resource  "aws_organizations_policy"   "deny" {
             [
                 TerraformPolicy {
                     policy_name: "deny".into(),
+                    address: "module.scp.aws_organizations_policy.deny".into(),
                     resource_name: "deny".into(),
                     module_dir: Some("modules/scp".into()),
                 },
                 TerraformPolicy {
                     policy_name: "other".into(),
+                    address: "module.remote.aws_organizations_policy.other".into(),
                     resource_name: "other".into(),
                     module_dir: None,
                 },
