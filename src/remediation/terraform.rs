@@ -212,6 +212,8 @@ fn rewrite(proposal: &mut Proposal, snapshot: &ValidSnapshot, managed: &[Managed
         }
         lines.extend(line);
     }
+    // The edits are valid HCL but not in `terraform fmt`'s layout.
+    lines.push("terraform fmt".to_string());
     lines.push(format!("terraform plan -out={PLAN_FILE}"));
     lines.push(format!("terraform apply {PLAN_FILE}"));
     proposal.apply = lines.join("\n");
