@@ -296,7 +296,72 @@ fn new_resources(resource: &str, name: &str, pretty: &str, targets: &[String]) -
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
     use super::*;
+
+    /// A new SCP in a Terraform-managed organization becomes a resource with one attachment
+    /// per target; the commands on a policy the plan does not manage stay as they are.
+    #[test]
+    fn a_new_scp_becomes_a_resource_with_its_attachments() {
+        let apply = [
+            "NEW_POLICY_ID=$(aws organizations create-policy --name allow-bedrock-cris --type SERVICE_CONTROL_POLICY --content file://allow-bedrock-cris.json --query Policy.PolicySummary.Id --output text)",
+            "aws organizations attach-policy --policy-id \"$NEW_POLICY_ID\" --target-id ou-ab12-11111111",
+            "aws organizations update-policy --policy-id p-abcd1234 --content file://aws-guardrails-AbCdEf.json",
+        ]
+        .join("\n");
+        let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
+        let mut proposals: Vec<Proposal> = vec![serde_json::from_value(json!({
+            "id": "prop-1", "fixes": [], "kind": "newScp", "policyId": null, "targetIds": [],
+            "before": null, "after": null, "diff": null, "sizeChars": null,
+            "verification": {"fixedFindings": 1, "stillBlocked": 0, "newlyAllowedOutsideProfiles": []},
+            "apply": apply,
+            "artifact": {
+                "files": {"allow-bedrock-cris.json": document, "aws-guardrails-AbCdEf.json": "{}"},
+                "whatIf": [
+                    {"op": "create", "policyId": "p-whatif01", "name": "allow-bedrock-cris",
+                     "content": document, "targets": ["ou-ab12-11111111"]},
+                    {"op": "update", "policyId": "p-abcd1234", "content": "{}"}
+                ]
+            }
+        }))
+        .unwrap()];
+        let snapshot = crate::snapshot::validate("blog", crate::what_if::tests::blog()).unwrap();
+        let managed = [ManagedPolicy {
+            policy_name: "other".into(),
+            address: "aws_organizations_policy.other".into(),
+            source: ManagedSource::Elsewhere,
+        }];
+        through_terraform(&mut proposals, &snapshot, &managed);
+        let proposal = &proposals[0];
+        assert_eq!(
+            proposal.apply.lines().collect::<Vec<_>>(),
+            [
+                "# In the Terraform root module (the directory of the plan): the edited configuration, then a reviewed plan",
+                "cp terraform/allow_bedrock_cris.tf allow_bedrock_cris.tf",
+                "aws organizations update-policy --policy-id p-abcd1234 --content file://aws-guardrails-AbCdEf.json",
+                "terraform fmt",
+                "terraform plan -out=cris-guard.tfplan",
+                "terraform apply cris-guard.tfplan",
+            ]
+        );
+        let artifact = proposal.artifact.as_ref().unwrap();
+        let files = artifact["files"].as_object().unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            [
+                "aws-guardrails-AbCdEf.json",
+                "terraform/allow_bedrock_cris.tf"
+            ]
+        );
+        let tf = files["terraform/allow_bedrock_cris.tf"].as_str().unwrap();
+        assert!(tf.starts_with("resource \"aws_organizations_policy\" \"allow_bedrock_cris\" {\n  name    = \"allow-bedrock-cris\"\n  type    = \"SERVICE_CONTROL_POLICY\"\n  content = jsonencode({\n    \"Version\": \"2012-10-17\","), "{tf}");
+        assert!(tf.ends_with("resource \"aws_organizations_policy_attachment\" \"allow_bedrock_cris_ou_ab12_11111111\" {\n  policy_id = aws_organizations_policy.allow_bedrock_cris.id\n  target_id = \"ou-ab12-11111111\"\n}\n"), "{tf}");
+        assert_eq!(
+            artifact["terraform"]["resources"][0]["address"],
+            "aws_organizations_policy.allow_bedrock_cris"
+        );
+    }
 
     #[test]
     fn output_names_stay_inside_the_proposal_directory() {

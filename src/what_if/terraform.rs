@@ -256,11 +256,22 @@ pub fn locate(resource_name: &str, files: &[(&str, &str)]) -> Option<PolicySourc
     None
 }
 
-/// The text of the block starting at `text` (to its closing brace, or the end).
+/// The text of the block starting at `text` (to its closing brace, or the end); braces in
+/// quoted strings do not count.
 fn block_text(text: &str) -> &str {
-    let mut depth = 0usize;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for (at, c) in text.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
         match c {
+            '"' => in_string = true,
             '{' => depth += 1,
             '}' if depth <= 1 => return text.get(..=at).unwrap_or(text),
             '}' => depth -= 1,
@@ -836,6 +847,22 @@ resource  "aws_organizations_policy"   "deny" {
             locate("t", &[("t.tf", templated)]),
             Some(PolicySource::Inline { file: 0, offset: 0 })
         );
+    }
+
+    #[test]
+    fn with_content_replaces_only_the_content_expression() {
+        let tf = "resource \"aws_organizations_policy\" \"h\" {\n  name    = \"h\"\n  content = <<-EOT\n    {\"Statement\": []}\n  EOT\n  tags = { team = \"platform\" }\n}\n";
+        let document = "{\n  \"Resource\": \"arn:aws:s3:::${aws:PrincipalTag/team}\"\n}\n";
+        assert_eq!(
+            with_content(tf, 0, document).unwrap(),
+            "resource \"aws_organizations_policy\" \"h\" {\n  name    = \"h\"\n  content = jsonencode({\n    \"Resource\": \"arn:aws:s3:::$${aws:PrincipalTag/team}\"\n  })\n  tags = { team = \"platform\" }\n}\n"
+        );
+        let inline = "resource \"aws_organizations_policy\" \"i\" {\n  content = jsonencode({ S = \"}\\\"\", T = [\n  1] })\n  type = \"SERVICE_CONTROL_POLICY\"\n}\n";
+        assert_eq!(
+            with_content(inline, 0, "{}").unwrap(),
+            "resource \"aws_organizations_policy\" \"i\" {\n  content = jsonencode({})\n  type = \"SERVICE_CONTROL_POLICY\"\n}\n"
+        );
+        assert_eq!(with_content("resource \"x\" \"y\" {\n}\n", 0, "{}"), None);
     }
 
     #[test]
