@@ -101,6 +101,13 @@ fn a_policy_written_inline_is_edited_in_its_tf_file_and_applied_with_terraform()
         apply.ends_with("terraform apply cris-guard.tfplan"),
         "{apply}"
     );
+    // The plan creates the policy: the summary names its resource, not a placeholder id.
+    let summary = proposal["summary"].as_str().unwrap();
+    assert!(!summary.contains("p-whatif"), "{summary}");
+    assert!(
+        summary.contains("(aws_organizations_policy.no_east2, created by the plan, attached to"),
+        "{summary}"
+    );
     // The edited main.tf keeps everything else, and the block is where it was.
     let edited = proposal["artifact"]["files"]["terraform/main.tf"]
         .as_str()

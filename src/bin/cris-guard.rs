@@ -465,10 +465,12 @@ fn terraform_sources(
 }
 
 /// The policies of a Terraform plan for `propose`, paths relative to the root module (the
-/// plan's directory), so the proposals edit them instead of calling `aws organizations`.
+/// plan's directory), so the proposals edit them instead of calling `aws organizations`; one
+/// not in `base` (matched by name, unique in an organization) is created by the plan.
 fn terraform_managed(
     plan_dir: &Path,
     policies: &[what_if::TerraformPolicy],
+    base: &snapshot::Snapshot,
 ) -> Vec<remediation::ManagedPolicy> {
     let relative = |module_dir: &str, name: &str| {
         Path::new(module_dir)
@@ -503,6 +505,7 @@ fn terraform_managed(
                 policy_name: policy.policy_name.clone(),
                 address: policy.address.clone(),
                 source,
+                created: !base.policies.iter().any(|p| p.name == policy.policy_name),
             }
         })
         .collect()
@@ -918,7 +921,7 @@ fn propose(args: ProposeArgs) -> Result<u8, Error> {
         && !input.terraform_policies.is_empty()
     {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let managed = terraform_managed(dir, &input.terraform_policies);
+        let managed = terraform_managed(dir, &input.terraform_policies, &base.snapshot);
         remediation::through_terraform(&mut proposals, loaded, &managed);
     }
     if let Some(dir) = &args.output_dir {

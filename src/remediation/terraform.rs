@@ -22,6 +22,9 @@ pub struct ManagedPolicy {
     /// The resource address (`module.scp.aws_organizations_policy.deny`).
     pub address: String,
     pub source: ManagedSource,
+    /// The plan creates it: its id in the what-if is a placeholder (`p-whatif01`), which the
+    /// proposal's summary replaces by the address.
+    pub created: bool,
 }
 
 /// Where a managed policy's document is written, paths relative to the root module.
@@ -104,6 +107,12 @@ fn rewrite(proposal: &mut Proposal, snapshot: &ValidSnapshot, managed: &[Managed
                     continue;
                 };
                 notes.push(format!("{} ({})", policy.name, tf.address));
+                if tf.created {
+                    proposal.summary = proposal.summary.replace(
+                        policy_id.as_str(),
+                        &format!("{}, created by the plan", tf.address),
+                    );
+                }
                 match &tf.source {
                     ManagedSource::File(path) => {
                         files.remove(&old);
@@ -331,6 +340,7 @@ mod tests {
             policy_name: "other".into(),
             address: "aws_organizations_policy.other".into(),
             source: ManagedSource::Elsewhere,
+            created: false,
         }];
         through_terraform(&mut proposals, &snapshot, &managed);
         let proposal = &proposals[0];
