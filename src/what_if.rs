@@ -53,7 +53,8 @@ pub struct WhatIfInput {
     /// infrastructure code (a CfCT manifest's `resource_file`), so SARIF can point there.
     pub policy_files: Vec<(String, String)>,
     /// The `aws_organizations_policy` resources of a Terraform plan, so SARIF can point at
-    /// their source ([`terraform::locate`]); the plan JSON itself carries no file positions.
+    /// their source ([`terraform::locate`]) and `propose` can edit it; the plan JSON itself
+    /// carries no file positions.
     pub terraform_policies: Vec<TerraformPolicy>,
 }
 

@@ -259,19 +259,9 @@ pub fn locate(resource_name: &str, files: &[(&str, &str)]) -> Option<PolicySourc
 /// The text of the block starting at `text` (to its closing brace, or the end); braces in
 /// quoted strings do not count.
 fn block_text(text: &str) -> &str {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (at, c) in text.char_indices() {
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    for (at, c) in code_chars(text) {
         match c {
-            '"' => in_string = true,
             '{' => depth += 1,
             '}' if depth <= 1 => return text.get(..=at).unwrap_or(text),
             '}' => depth -= 1,
@@ -279,6 +269,24 @@ fn block_text(text: &str) -> &str {
         }
     }
     text
+}
+
+/// The characters of HCL text outside quoted strings, with their offsets.
+fn code_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    text.char_indices().filter(move |&(_, c)| {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        in_string = c == '"';
+        !in_string
+    })
 }
 
 /// The `resource` block that starts at `offset` of a `.tf` file (as [`locate`] gives it).
@@ -336,27 +344,18 @@ fn expression_len(text: &str) -> usize {
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect();
         let mut at = 0;
-        for line in text.split_inclusive('\n') {
+        for (i, line) in text.split_inclusive('\n').enumerate() {
             at += line.len();
-            if at > lead + 2 && line.trim() == marker {
+            // The first line opens the heredoc; the marker alone on a line closes it.
+            if i > 0 && line.trim() == marker {
                 return at - if line.ends_with('\n') { 1 } else { 0 };
             }
         }
         return text.len();
     }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (at, c) in text.char_indices() {
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    for (at, c) in code_chars(text) {
         match c {
-            '"' => in_string = true,
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             '\n' if depth == 0 => return at,
