@@ -309,47 +309,59 @@ mod tests {
 
     use super::*;
 
+    /// `apply` and the artifact's files and what-if, rewritten for `managed` (blog snapshot).
+    fn rewritten(
+        apply: &[&str],
+        files: Value,
+        what_if: Value,
+        managed: &[ManagedPolicy],
+    ) -> Proposal {
+        let mut proposals: Vec<Proposal> = vec![serde_json::from_value(json!({
+            "id": "prop-1", "fixes": [], "kind": "patchScp", "policyId": null, "targetIds": [],
+            "before": null, "after": null, "diff": null, "sizeChars": null,
+            "verification": {"fixedFindings": 1, "stillBlocked": 0, "newlyAllowedOutsideProfiles": []},
+            "apply": apply.join("\n"),
+            "artifact": {"files": files, "whatIf": what_if}
+        }))
+        .unwrap()];
+        let snapshot = crate::snapshot::validate("blog", crate::what_if::tests::blog()).unwrap();
+        through_terraform(&mut proposals, &snapshot, managed);
+        proposals.remove(0)
+    }
+
+    const UPDATE_REGION_DENY: &str = "aws organizations update-policy --policy-id p-abcd1234 --content file://aws-guardrails-AbCdEf.json";
+
     /// A new SCP in a Terraform-managed organization becomes a resource with one attachment
     /// per target; the commands on a policy the plan does not manage stay as they are.
     #[test]
     fn a_new_scp_becomes_a_resource_with_its_attachments() {
-        let apply = [
-            "NEW_POLICY_ID=$(aws organizations create-policy --name allow-bedrock-cris --type SERVICE_CONTROL_POLICY --content file://allow-bedrock-cris.json --query Policy.PolicySummary.Id --output text)",
-            "aws organizations attach-policy --policy-id \"$NEW_POLICY_ID\" --target-id ou-ab12-11111111",
-            "aws organizations update-policy --policy-id p-abcd1234 --content file://aws-guardrails-AbCdEf.json",
-        ]
-        .join("\n");
         let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}"#;
-        let mut proposals: Vec<Proposal> = vec![serde_json::from_value(json!({
-            "id": "prop-1", "fixes": [], "kind": "newScp", "policyId": null, "targetIds": [],
-            "before": null, "after": null, "diff": null, "sizeChars": null,
-            "verification": {"fixedFindings": 1, "stillBlocked": 0, "newlyAllowedOutsideProfiles": []},
-            "apply": apply,
-            "artifact": {
-                "files": {"allow-bedrock-cris.json": document, "aws-guardrails-AbCdEf.json": "{}"},
-                "whatIf": [
-                    {"op": "create", "policyId": "p-whatif01", "name": "allow-bedrock-cris",
-                     "content": document, "targets": ["ou-ab12-11111111"]},
-                    {"op": "update", "policyId": "p-abcd1234", "content": "{}"}
-                ]
-            }
-        }))
-        .unwrap()];
-        let snapshot = crate::snapshot::validate("blog", crate::what_if::tests::blog()).unwrap();
         let managed = [ManagedPolicy {
             policy_name: "other".into(),
             address: "aws_organizations_policy.other".into(),
             source: ManagedSource::Elsewhere,
             created: false,
         }];
-        through_terraform(&mut proposals, &snapshot, &managed);
-        let proposal = &proposals[0];
+        let proposal = rewritten(
+            &[
+                "NEW_POLICY_ID=$(aws organizations create-policy --name allow-bedrock-cris --type SERVICE_CONTROL_POLICY --content file://allow-bedrock-cris.json --query Policy.PolicySummary.Id --output text)",
+                "aws organizations attach-policy --policy-id \"$NEW_POLICY_ID\" --target-id ou-ab12-11111111",
+                UPDATE_REGION_DENY,
+            ],
+            json!({"allow-bedrock-cris.json": document, "aws-guardrails-AbCdEf.json": "{}"}),
+            json!([
+                {"op": "create", "policyId": "p-whatif01", "name": "allow-bedrock-cris",
+                 "content": document, "targets": ["ou-ab12-11111111"]},
+                {"op": "update", "policyId": "p-abcd1234", "content": "{}"}
+            ]),
+            &managed,
+        );
         assert_eq!(
             proposal.apply.lines().collect::<Vec<_>>(),
             [
                 "# In the Terraform root module (the directory of the plan): the edited configuration, then a reviewed plan",
                 "cp terraform/allow_bedrock_cris.tf allow_bedrock_cris.tf",
-                "aws organizations update-policy --policy-id p-abcd1234 --content file://aws-guardrails-AbCdEf.json",
+                UPDATE_REGION_DENY,
                 "terraform fmt",
                 "terraform plan -out=cris-guard.tfplan",
                 "terraform apply cris-guard.tfplan",
@@ -370,6 +382,40 @@ mod tests {
         assert_eq!(
             artifact["terraform"]["resources"][0]["address"],
             "aws_organizations_policy.allow_bedrock_cris"
+        );
+    }
+
+    /// A managed policy whose module is not in this checkout: `apply` says where to put the
+    /// document instead of updating the policy behind Terraform's back.
+    #[test]
+    fn a_policy_of_a_module_elsewhere_gets_a_note_naming_its_address() {
+        let managed = [ManagedPolicy {
+            policy_name: "aws-guardrails-AbCdEf".into(),
+            address: "module.ct.aws_organizations_policy.region_deny".into(),
+            source: ManagedSource::Elsewhere,
+            created: false,
+        }];
+        let proposal = rewritten(
+            &[UPDATE_REGION_DENY],
+            json!({"aws-guardrails-AbCdEf.json": r#"{"Version":"2012-10-17","Statement":[]}"#}),
+            json!([{"op": "update", "policyId": "p-abcd1234", "content": "{}"}]),
+            &managed,
+        );
+        assert_eq!(
+            proposal.apply.lines().next(),
+            Some(
+                "# module.ct.aws_organizations_policy.region_deny is written in a module outside this checkout: set its content to the document in file://aws-guardrails-AbCdEf.json there"
+            )
+        );
+        assert!(
+            proposal
+                .apply
+                .ends_with("terraform apply cris-guard.tfplan")
+        );
+        let files = &proposal.artifact.as_ref().unwrap()["files"];
+        assert_eq!(
+            files["aws-guardrails-AbCdEf.json"],
+            "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": []\n}\n"
         );
     }
 
