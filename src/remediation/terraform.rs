@@ -82,6 +82,8 @@ fn rewrite(proposal: &mut Proposal, snapshot: &ValidSnapshot, managed: &[Managed
     // Where each rewritten file is copied, at the first command it replaces.
     let mut copies: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut notes = Vec::new();
+    // The resources each new SCP adds, by the command it replaces.
+    let mut created: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for change in &changes {
         match change {
             Change::Update { policy_id, .. } => {
@@ -182,6 +184,9 @@ fn rewrite(proposal: &mut Proposal, snapshot: &ValidSnapshot, managed: &[Managed
                     "policyName": name, "change": "create", "tfFile": path, "block": text, "file": key}));
                 files.insert(key.clone(), Value::String(text));
                 copies.entry(line).or_default().push(copy(&key, &path));
+                let addresses = std::iter::once(format!("aws_organizations_policy.{resource}"))
+                    .chain(targets.iter().map(|t| attachment_address(&resource, t)));
+                created.entry(line).or_default().extend(addresses);
                 notes.push(format!("{name} (aws_organizations_policy.{resource})"));
             }
             Change::Attach { .. } | Change::Detach { .. } => {}
@@ -218,6 +223,19 @@ fn rewrite(proposal: &mut Proposal, snapshot: &ValidSnapshot, managed: &[Managed
                 first = false;
             }
             lines.extend(commands);
+            // A policy edited later may lose statements to the new SCP: the new SCP is in
+            // place first, as with the commands it replaces (one plan has no such order).
+            if let Some(addresses) = created.remove(&at)
+                && !copies.is_empty()
+            {
+                lines.push(
+                    "# First the new SCP and its attachments, so nothing opens in between"
+                        .to_string(),
+                );
+                let targets: Vec<String> =
+                    addresses.iter().map(|a| format!("-target={a}")).collect();
+                lines.push(format!("terraform apply {}", targets.join(" ")));
+            }
         }
         lines.extend(line);
     }
@@ -279,6 +297,14 @@ fn identifier(name: &str) -> String {
     }
 }
 
+/// The address of a new SCP's attachment to `target`.
+fn attachment_address(resource: &str, target: &str) -> String {
+    format!(
+        "aws_organizations_policy_attachment.{resource}_{}",
+        identifier(target)
+    )
+}
+
 /// A quoted HCL string (JSON's escapes, interpolation escaped).
 fn hcl_string(text: &str) -> String {
     serde_json::to_string(text)
@@ -295,9 +321,10 @@ fn new_resources(resource: &str, name: &str, pretty: &str, targets: &[String]) -
         what_if::jsonencode(pretty, "  ")
     );
     for target in targets {
+        let name = attachment_address(resource, target);
+        let name = name.trim_start_matches("aws_organizations_policy_attachment.");
         out.push_str(&format!(
-            "\nresource \"aws_organizations_policy_attachment\" \"{resource}_{}\" {{\n  policy_id = aws_organizations_policy.{resource}.id\n  target_id = \"{target}\"\n}}\n",
-            identifier(target)
+            "\nresource \"aws_organizations_policy_attachment\" \"{name}\" {{\n  policy_id = aws_organizations_policy.{resource}.id\n  target_id = \"{target}\"\n}}\n"
         ));
     }
     out
@@ -416,6 +443,59 @@ mod tests {
         assert_eq!(
             files["aws-guardrails-AbCdEf.json"],
             "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": []\n}\n"
+        );
+    }
+
+    /// Statements moved to a new SCP (the split of a full policy): the new SCP and its
+    /// attachments are applied before the policy that loses them is edited.
+    #[test]
+    fn a_new_scp_is_in_place_before_the_policy_it_takes_statements_from() {
+        let document = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        let main =
+            "resource \"aws_organizations_policy\" \"rd\" {\n  content = jsonencode({})\n}\n";
+        let managed = [ManagedPolicy {
+            policy_name: "aws-guardrails-AbCdEf".into(),
+            address: "aws_organizations_policy.rd".into(),
+            source: ManagedSource::Inline {
+                path: "main.tf".into(),
+                text: main.into(),
+                offset: 0,
+            },
+            created: false,
+        }];
+        let proposal = rewritten(
+            &[
+                "NEW_POLICY_ID=$(aws organizations create-policy --name rd-cris --content file://rd-cris.json)",
+                "aws organizations attach-policy --policy-id \"$NEW_POLICY_ID\" --target-id ou-ab12-11111111",
+                UPDATE_REGION_DENY,
+            ],
+            json!({"rd-cris.json": document, "aws-guardrails-AbCdEf.json": document}),
+            json!([
+                {"op": "create", "policyId": "p-whatif01", "name": "rd-cris",
+                 "content": document, "targets": ["ou-ab12-11111111"]},
+                {"op": "update", "policyId": "p-abcd1234", "content": document}
+            ]),
+            &managed,
+        );
+        assert_eq!(
+            proposal.apply.lines().skip(1).collect::<Vec<_>>(),
+            [
+                "cp terraform/rd_cris.tf rd_cris.tf",
+                "# First the new SCP and its attachments, so nothing opens in between",
+                "terraform apply -target=aws_organizations_policy.rd_cris -target=aws_organizations_policy_attachment.rd_cris_ou_ab12_11111111",
+                "cp terraform/main.tf main.tf",
+                "terraform fmt",
+                "terraform plan -out=cris-guard.tfplan",
+                "terraform apply cris-guard.tfplan",
+            ]
+        );
+        let files = &proposal.artifact.as_ref().unwrap()["files"];
+        assert!(
+            files["terraform/main.tf"]
+                .as_str()
+                .unwrap()
+                .contains("\"Statement\": []"),
+            "{files}"
         );
     }
 
