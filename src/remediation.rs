@@ -26,6 +26,7 @@ mod plan;
 mod probe_answers;
 mod problems;
 mod proposal;
+mod terraform;
 mod unresolved;
 mod verify;
 
@@ -44,6 +45,7 @@ use proposal::Failure;
 use unresolved::Rejected;
 
 pub use output::{OutputFile, files, point_apply_into};
+pub use terraform::{ManagedPolicy, ManagedSource, through_terraform};
 pub use unresolved::link_problems;
 
 /// AWS's limit on SCPs attached directly to one root, OU or account.

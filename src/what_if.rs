@@ -53,11 +53,14 @@ pub struct WhatIfInput {
     /// infrastructure code (a CfCT manifest's `resource_file`), so SARIF can point there.
     pub policy_files: Vec<(String, String)>,
     /// The `aws_organizations_policy` resources of a Terraform plan, so SARIF can point at
-    /// their source ([`terraform::locate`]); the plan JSON itself carries no file positions.
+    /// their source ([`terraform::locate`]) and `propose` can edit it; the plan JSON itself
+    /// carries no file positions.
     pub terraform_policies: Vec<TerraformPolicy>,
 }
 
-pub use terraform::{PolicySource, TerraformPolicy, locate};
+pub use terraform::{
+    PolicySource, TerraformPolicy, jsonencode, locate, resource_block, with_content,
+};
 
 /// Reads `--what-if` input, detected by shape (contract §7): a change list (JSON array), a
 /// Terraform plan (`terraform show -json`) or a CfCT `manifest.yaml`, mapped to changes against

@@ -311,11 +311,6 @@ fn file_error(path: &Path, source: std::io::Error) -> Error {
     })
 }
 
-fn load(selection: &SelectionArgs) -> Result<snapshot::ValidSnapshot, Error> {
-    let (base, what_if) = load_with_what_if(selection)?;
-    Ok(what_if.map_or(base, |(applied, _)| applied))
-}
-
 /// The snapshot as read, and with `--what-if` the snapshot with the changes applied and the
 /// what-if input: each file is read once (so `--snapshot -` works with `--what-if`).
 #[allow(
@@ -353,46 +348,81 @@ fn read_what_if(path: &Path, base: &snapshot::Snapshot) -> Result<what_if::WhatI
     )?)
 }
 
-/// Where the policies of a Terraform plan are written: each module's `.tf` files are looked up
-/// next to the plan (`terraform show -json` is usually run in the root module). A policy whose
-/// source is not found keeps pointing at the snapshot, and stderr says so.
+/// The `.tf` files of a module of a Terraform plan, looked up next to the plan (`terraform show
+/// -json` is usually run in the root module): the module's directory as joined to the plan's,
+/// and `(file name, text)` sorted by name.
+fn module_tf_files(plan_dir: &Path, module_dir: &str) -> (PathBuf, Vec<(String, String)>) {
+    let dir = plan_dir.join(module_dir);
+    // `plan.json` has the parent "": list the working directory, keep paths as given.
+    let listed = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir.as_path()
+    };
+    let mut files: Vec<(String, String)> = std::fs::read_dir(listed)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            Path::new(&entry.file_name())
+                .extension()
+                .is_some_and(|e| e == "tf")
+        })
+        .filter_map(|entry| {
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            Some((entry.file_name().to_string_lossy().into_owned(), text))
+        })
+        .collect();
+    files.sort();
+    (dir, files)
+}
+
+/// Where a plan's policy is written: its module's directory and `.tf` files, and the source
+/// [`what_if::locate`] found there.
+struct Located {
+    module_dir: String,
+    files: Vec<(String, String)>,
+    source: Option<what_if::PolicySource>,
+}
+
+/// `None` for a module from outside this checkout.
+fn locate_policy(plan_dir: &Path, policy: &what_if::TerraformPolicy) -> Option<Located> {
+    let module_dir = policy.module_dir.as_ref()?;
+    let (_, files) = module_tf_files(plan_dir, module_dir);
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    let source = what_if::locate(&policy.resource_name, &borrowed);
+    Some(Located {
+        module_dir: module_dir.clone(),
+        files,
+        source,
+    })
+}
+
+/// Where the policies of a Terraform plan are written ([`module_tf_files`]), for SARIF. A
+/// policy whose source is not found keeps pointing at the snapshot, and stderr says so.
 fn terraform_sources(
     plan_dir: &Path,
     policies: &[what_if::TerraformPolicy],
 ) -> Vec<(String, String, String, usize)> {
     let mut out = Vec::new();
     for policy in policies {
-        let address = format!("aws_organizations_policy.{}", policy.resource_name);
-        let Some(module_dir) = &policy.module_dir else {
+        let address = &policy.address;
+        let Some(Located {
+            module_dir,
+            files,
+            source,
+        }) = locate_policy(plan_dir, policy)
+        else {
             eprintln!(
                 "note: {address} comes from a module outside this checkout; its SARIF results point at the snapshot"
             );
             continue;
         };
-        let dir = plan_dir.join(module_dir);
-        // `plan.json` has the parent "": list the working directory, keep paths as given.
-        let listed = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir.as_path()
-        };
-        let mut files: Vec<(String, String)> = std::fs::read_dir(listed)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| dir.join(entry.file_name()))
-            .filter(|path| path.extension().is_some_and(|e| e == "tf"))
-            .filter_map(|path| {
-                let text = std::fs::read_to_string(&path).ok()?;
-                Some((path.display().to_string(), text))
-            })
-            .collect();
-        files.sort();
-        let borrowed: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(path, text)| (path.as_str(), text.as_str()))
-            .collect();
-        match what_if::locate(&policy.resource_name, &borrowed) {
+        let dir = plan_dir.join(&module_dir);
+        match source {
             Some(what_if::PolicySource::File(file)) => {
                 let at = dir.join(&file);
                 match std::fs::read_to_string(&at) {
@@ -411,10 +441,10 @@ fn terraform_sources(
                 }
             }
             Some(what_if::PolicySource::Inline { file, offset }) => {
-                if let Some((path, text)) = files.get(file) {
+                if let Some((name, text)) = files.get(file) {
                     out.push((
                         policy.policy_name.clone(),
-                        path.clone(),
+                        dir.join(name).display().to_string(),
                         text.clone(),
                         offset,
                     ));
@@ -422,11 +452,63 @@ fn terraform_sources(
             }
             None => eprintln!(
                 "note: {address} is not in the .tf files of {}; its SARIF results point at the snapshot",
-                listed.display()
+                if module_dir.is_empty() {
+                    plan_dir.join(".")
+                } else {
+                    dir
+                }
+                .display()
             ),
         }
     }
     out
+}
+
+/// The policies of a Terraform plan for `propose`, paths relative to the root module (the
+/// plan's directory), so the proposals edit them instead of calling `aws organizations`; one
+/// not in `base` (matched by name, unique in an organization) is created by the plan.
+fn terraform_managed(
+    plan_dir: &Path,
+    policies: &[what_if::TerraformPolicy],
+    base: &snapshot::Snapshot,
+) -> Vec<remediation::ManagedPolicy> {
+    let relative = |module_dir: &str, name: &str| {
+        Path::new(module_dir)
+            .join(name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    policies
+        .iter()
+        .map(|policy| {
+            let source = match locate_policy(plan_dir, policy) {
+                Some(Located {
+                    module_dir,
+                    source: Some(what_if::PolicySource::File(file)),
+                    ..
+                }) => remediation::ManagedSource::File(relative(&module_dir, &file)),
+                Some(Located {
+                    module_dir,
+                    mut files,
+                    source: Some(what_if::PolicySource::Inline { file, offset }),
+                }) if file < files.len() => {
+                    let (name, text) = files.swap_remove(file);
+                    remediation::ManagedSource::Inline {
+                        path: relative(&module_dir, &name),
+                        text,
+                        offset,
+                    }
+                }
+                _ => remediation::ManagedSource::Elsewhere,
+            };
+            remediation::ManagedPolicy {
+                policy_name: policy.policy_name.clone(),
+                address: policy.address.clone(),
+                source,
+                created: !base.policies.iter().any(|p| p.name == policy.policy_name),
+            }
+        })
+        .collect()
 }
 
 fn options(selection: &SelectionArgs) -> Result<reachability::Options, Error> {
@@ -825,15 +907,23 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn propose(args: ProposeArgs) -> Result<u8, Error> {
     let options = options(&args.selection)?;
-    let loaded = load(&args.selection)?;
-    check_ous_exist(&args.selection, &loaded)?;
-    let mut report = reachability::evaluate(&loaded, &options);
+    let (base, what_if) = load_with_what_if(&args.selection)?;
+    let loaded = what_if.as_ref().map_or(&base, |(applied, _)| applied);
+    check_ous_exist(&args.selection, loaded)?;
+    let mut report = reachability::evaluate(loaded, &options);
     let proposal_options = remediation::Options {
         approved_profiles: args.approved_profiles,
         evaluation: options,
     };
     let (mut proposals, unresolved) =
-        remediation::propose_with_rejections(&loaded, &report, &proposal_options);
+        remediation::propose_with_rejections(loaded, &report, &proposal_options);
+    if let (Some(path), Some((_, input))) = (&args.selection.what_if, &what_if)
+        && !input.terraform_policies.is_empty()
+    {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let managed = terraform_managed(dir, &input.terraform_policies, &base.snapshot);
+        remediation::through_terraform(&mut proposals, loaded, &managed);
+    }
     if let Some(dir) = &args.output_dir {
         write_proposal_files(dir, &mut proposals)?;
     }

@@ -67,12 +67,37 @@ pub fn point_apply_into(proposal: &mut Proposal, dir: &str) {
     // Longest first, so a name that ends another one is not replaced inside it.
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
     let mut apply = proposal.apply.clone();
-    for name in names {
+    for name in &names {
         let argument = format!("file://{dir}/{}/{name}", proposal.id);
         let quoted = shlex::try_quote(&argument).unwrap_or(Cow::Borrowed(argument.as_str()));
         apply = replace_word(&apply, &format!("file://{name}"), &quoted);
     }
-    proposal.apply = apply;
+    // The Terraform route copies its files into the root module: `cp NAME DEST` (only the
+    // source is re-pointed; the destination may be spelled like it).
+    let lines: Vec<String> = apply
+        .lines()
+        .map(|line| {
+            let source = line
+                .strip_prefix("cp ")
+                .and_then(|rest| rest.split(' ').next());
+            match source.and_then(|s| {
+                names
+                    .iter()
+                    .find(|n| shlex::try_quote(n).is_ok_and(|q| q == s))
+            }) {
+                Some(name) => {
+                    let path = format!("{dir}/{}/{name}", proposal.id);
+                    let quoted = shlex::try_quote(&path).unwrap_or(Cow::Borrowed(path.as_str()));
+                    let rest = line
+                        .get(3 + source.map_or(0, str::len)..)
+                        .unwrap_or_default();
+                    format!("cp {quoted}{rest}")
+                }
+                None => line.to_string(),
+            }
+        })
+        .collect();
+    proposal.apply = lines.join("\n");
 }
 
 /// Replaces `word` where it stands alone (followed by whitespace, a quote or the end).

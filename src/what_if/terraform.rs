@@ -206,6 +206,8 @@ fn module_dirs(plan: &Plan) -> BTreeMap<String, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerraformPolicy {
     pub policy_name: String,
+    /// The resource's address without an instance key (`module.scp.aws_organizations_policy.deny`).
+    pub address: String,
     /// The resource's name (`region_deny` of `aws_organizations_policy.region_deny`).
     pub resource_name: String,
     /// The module's directory relative to the root module's (`""` for the root); `None` for a
@@ -254,10 +256,11 @@ pub fn locate(resource_name: &str, files: &[(&str, &str)]) -> Option<PolicySourc
     None
 }
 
-/// The text of the block starting at `text` (to its closing brace, or the end).
+/// The text of the block starting at `text` (to its closing brace, or the end); braces in
+/// quoted strings do not count.
 fn block_text(text: &str) -> &str {
     let mut depth = 0usize;
-    for (at, c) in text.char_indices() {
+    for (at, c) in code_chars(text) {
         match c {
             '{' => depth += 1,
             '}' if depth <= 1 => return text.get(..=at).unwrap_or(text),
@@ -266,6 +269,100 @@ fn block_text(text: &str) -> &str {
         }
     }
     text
+}
+
+/// The characters of HCL text outside quoted strings, with their offsets.
+fn code_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    text.char_indices().filter(move |&(_, c)| {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        in_string = c == '"';
+        !in_string
+    })
+}
+
+/// The `resource` block that starts at `offset` of a `.tf` file (as [`locate`] gives it).
+pub fn resource_block(text: &str, offset: usize) -> Option<&str> {
+    Some(block_text(text.get(offset..)?))
+}
+
+/// `text` with the `content` attribute of the resource block at `offset` replaced by
+/// `jsonencode(<document>)` (`document` is pretty JSON, which HCL reads as an object
+/// expression); every other attribute of the block is kept. `None` when the block has no
+/// `content` attribute.
+pub fn with_content(text: &str, offset: usize, document: &str) -> Option<String> {
+    let block = resource_block(text, offset)?;
+    let mut at = 0;
+    let (start, indent) = block.split_inclusive('\n').find_map(|line| {
+        let here = at;
+        at += line.len();
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix("content")?.trim_start();
+        (rest.starts_with('=') && !rest.starts_with("==")).then(|| {
+            let indent = &line[..line.len() - trimmed.len()];
+            (here + indent.len(), indent)
+        })
+    })?;
+    let value_at = start + block.get(start..)?.find('=')? + 1;
+    let end = value_at + expression_len(block.get(value_at..)?);
+    let encoded = jsonencode(document, indent);
+    let block_at = offset;
+    Some(format!(
+        "{}content = {encoded}{}",
+        text.get(..block_at + start)?,
+        text.get(block_at + end..)?
+    ))
+}
+
+/// `jsonencode(…)` of a pretty JSON document, continued at `indent`; `${` and `%{` are
+/// escaped, since HCL would read them as interpolation (IAM policy variables are `${…}`).
+pub fn jsonencode(document: &str, indent: &str) -> String {
+    let escaped = document
+        .trim_end()
+        .replace("${", "$${")
+        .replace("%{", "%%{");
+    let body = escaped.replace('\n', &format!("\n{indent}"));
+    format!("jsonencode({body})")
+}
+
+/// The length of the HCL expression at the start of `text`: a heredoc to its closing marker,
+/// else up to the first newline outside brackets and strings.
+fn expression_len(text: &str) -> usize {
+    let lead = text.len() - text.trim_start_matches([' ', '\t']).len();
+    if let Some(heredoc) = text[lead..].strip_prefix("<<") {
+        let marker: String = heredoc
+            .trim_start_matches('-')
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let mut at = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            at += line.len();
+            // The first line opens the heredoc; the marker alone on a line closes it.
+            if i > 0 && line.trim() == marker {
+                return at - if line.ends_with('\n') { 1 } else { 0 };
+            }
+        }
+        return text.len();
+    }
+    let mut depth = 0usize;
+    for (at, c) in code_chars(text) {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '\n' if depth == 0 => return at,
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 /// The literal path of `content = file("…")` / `templatefile("…", …)` in a resource block.
@@ -359,6 +456,7 @@ pub(super) fn changes(
                     if let Some(policy_name) = policy_name {
                         terraform_policies.push(TerraformPolicy {
                             policy_name: policy_name.to_string(),
+                            address: address.to_string(),
                             resource_name: resource_name.to_string(),
                             module_dir: dirs.get(prefix).cloned(),
                         });
@@ -751,6 +849,22 @@ resource  "aws_organizations_policy"   "deny" {
     }
 
     #[test]
+    fn with_content_replaces_only_the_content_expression() {
+        let tf = "resource \"aws_organizations_policy\" \"h\" {\n  name    = \"h\"\n  content = <<-EOT\n    {\"Statement\": []}\n  EOT\n  tags = { team = \"platform\" }\n}\n";
+        let document = "{\n  \"Resource\": \"arn:aws:s3:::${aws:PrincipalTag/team}\"\n}\n";
+        assert_eq!(
+            with_content(tf, 0, document).unwrap(),
+            "resource \"aws_organizations_policy\" \"h\" {\n  name    = \"h\"\n  content = jsonencode({\n    \"Resource\": \"arn:aws:s3:::$${aws:PrincipalTag/team}\"\n  })\n  tags = { team = \"platform\" }\n}\n"
+        );
+        let inline = "resource \"aws_organizations_policy\" \"i\" {\n  content = jsonencode({ S = \"}\\\"\", T = [\n  1] })\n  type = \"SERVICE_CONTROL_POLICY\"\n}\n";
+        assert_eq!(
+            with_content(inline, 0, "{}").unwrap(),
+            "resource \"aws_organizations_policy\" \"i\" {\n  content = jsonencode({})\n  type = \"SERVICE_CONTROL_POLICY\"\n}\n"
+        );
+        assert_eq!(with_content("resource \"x\" \"y\" {\n}\n", 0, "{}"), None);
+    }
+
+    #[test]
     fn policies_name_their_resource_and_local_module_directory() {
         let plan = plan(
             vec![
@@ -780,11 +894,13 @@ resource  "aws_organizations_policy"   "deny" {
             [
                 TerraformPolicy {
                     policy_name: "deny".into(),
+                    address: "module.scp.aws_organizations_policy.deny".into(),
                     resource_name: "deny".into(),
                     module_dir: Some("modules/scp".into()),
                 },
                 TerraformPolicy {
                     policy_name: "other".into(),
+                    address: "module.remote.aws_organizations_policy.other".into(),
                     resource_name: "other".into(),
                     module_dir: None,
                 },
