@@ -328,6 +328,9 @@ fn propose(valid: &ValidSnapshot, repeats: usize) -> Result<()> {
     Ok(())
 }
 
+/// The source Regions of the Lambda-style measurement (the template's default).
+const LAMBDA_REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
+
 /// The source Region the propose measurements use.
 const PROPOSE_REGION: &str = "us-east-1";
 
@@ -335,7 +338,7 @@ const PROPOSE_REGION: &str = "us-east-1";
 /// under `/usr/bin/time -v` when available.
 fn peak_rss(file: &Path, all: bool) -> Result<()> {
     let me = std::env::current_exe()?;
-    let mut modes = vec!["load", "decide", "stream", "evaluate"];
+    let mut modes = vec!["load", "decide", "stream", "evaluate", "lambda"];
     if all {
         modes.push("decide-all");
     }
@@ -412,6 +415,18 @@ fn child(mode: &str, file: &Path) -> Result<()> {
         }
         "evaluate" => reachability::evaluate(&valid, &default).findings.len(),
         "decide-all" => reachability::decide(&org, &all_accounts).summary().checks,
+        // What the guard's Lambda keeps in memory with its default source Regions: the whole
+        // report (every finding with its blockers and explanation).
+        "lambda" => {
+            let lambda = Options {
+                source_regions: LAMBDA_REGIONS.iter().map(|r| r.to_string()).collect(),
+                ..Options::default()
+            };
+            reachability::decide(&org, &lambda)
+                .to_report()
+                .findings
+                .len()
+        }
         other => return Err(format!("unknown child mode {other}").into()),
     };
     let elapsed = start.elapsed();

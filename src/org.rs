@@ -1,7 +1,7 @@
 //! The organization tree: roots, OUs and accounts, the SCPs attached to each, and every
 //! target's SCP chain, interned so that identical chains are evaluated once.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::policy::Policy;
 use crate::request::leg::Caller;
@@ -61,7 +61,7 @@ pub struct Org<'a> {
 impl<'a> Org<'a> {
     pub fn new(snapshot: &'a ValidSnapshot) -> Org<'a> {
         let s = &snapshot.snapshot;
-        let mut containers: HashMap<&str, Node> = HashMap::new();
+        let mut containers: HashMap<&str, Node> = HashMap::default();
         for root in &s.roots {
             containers.insert(
                 &root.id,
@@ -93,7 +93,7 @@ impl<'a> Org<'a> {
         }
         let mut accounts_sorted: Vec<_> = s.accounts.iter().collect();
         accounts_sorted.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        let mut accounts = HashMap::new();
+        let mut accounts = HashMap::default();
         for account in accounts_sorted {
             accounts.insert(account.id.as_str(), account);
             if let Some(parent) = containers.get_mut(account.parent_id.as_str()) {
@@ -117,7 +117,7 @@ impl<'a> Org<'a> {
                 policies.len().saturating_sub(1)
             }
         };
-        let mut attached: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut attached: HashMap<&str, Vec<usize>> = HashMap::default();
         for (index, record) in s.policies.iter().enumerate() {
             for target in &record.targets {
                 attached.entry(target.as_str()).or_default().push(index);
@@ -137,10 +137,10 @@ impl<'a> Org<'a> {
             full_aws_access,
             chains: Vec::new(),
             chain_sensitive: Vec::new(),
-            container_chain: HashMap::new(),
-            new_account_chain: HashMap::new(),
-            account_chain: HashMap::new(),
-            target_index: HashMap::new(),
+            container_chain: HashMap::default(),
+            new_account_chain: HashMap::default(),
+            account_chain: HashMap::default(),
+            target_index: HashMap::default(),
             organization_wide_gap,
             unplaced_policy_gap,
             policy_gaps,
@@ -162,7 +162,7 @@ impl<'a> Org<'a> {
 
     fn intern_chains(&mut self, attached: &HashMap<&'a str, Vec<usize>>) {
         let s = &self.snapshot.snapshot;
-        let mut interned: HashMap<(Option<usize>, Vec<usize>), usize> = HashMap::new();
+        let mut interned: HashMap<(Option<usize>, Vec<usize>), usize> = HashMap::default();
         // Chain 0 is the empty chain: the management account, or SCPs not enabled.
         let exempt = 0;
         self.chains.push(Vec::new());
@@ -527,7 +527,7 @@ fn policy_gaps(
     let s = &snapshot.snapshot;
     let mut organization_wide = None;
     let mut unplaced = None;
-    let mut by_policy = HashMap::new();
+    let mut by_policy = HashMap::default();
     for gap in &s.gaps {
         if gap.scope == "organization" {
             organization_wide

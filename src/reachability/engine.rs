@@ -218,20 +218,25 @@ impl<'a> Engine<'a> {
         if workers == 1 {
             return self.decide_share(targets, 0, 1);
         }
+        // Share 0 is decided on this thread: its memory comes back to the allocator the
+        // findings are built from afterwards, instead of staying in a finished thread's arena.
         let shares: Vec<Vec<Decided>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|worker| scope.spawn(move || self.decide_share(targets, worker, workers)))
-                .collect();
-            handles
-                .into_iter()
-                .enumerate()
-                // A worker that died is redone here: same inputs, same answer.
-                .map(|(worker, handle)| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|_| self.decide_share(targets, worker, workers))
+            let handles: Vec<_> = (1..workers)
+                .map(|worker| {
+                    (
+                        worker,
+                        scope.spawn(move || self.decide_share(targets, worker, workers)),
+                    )
                 })
-                .collect()
+                .collect();
+            let mut shares = vec![self.decide_share(targets, 0, workers)];
+            // A worker that died is redone here: same inputs, same answer.
+            shares.extend(handles.into_iter().map(|(worker, handle)| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| self.decide_share(targets, worker, workers))
+            }));
+            shares
         });
         let mut items = Vec::with_capacity(shares.iter().map(Vec::len).sum());
         for share in shares {

@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use super::layout::{
     Matrix, Tree, blocker_line, condition_line, kind_words, symbol, verification_words,
 };
@@ -417,11 +419,12 @@ struct CellKeys {
 
 impl CellKeys {
     fn of(matrix: &Matrix<'_>, by_problem: bool) -> CellKeys {
-        let mut index: BTreeMap<(Option<Status>, Vec<String>), usize> = BTreeMap::new();
+        // Hashed, and a key cloned only when it is new: this runs once per cell.
+        let mut index: FxHashMap<(Option<Status>, Vec<String>), usize> = FxHashMap::default();
         let mut kinds = Vec::new();
         // Non-reachable findings without problems link to their entry in the finding list
         // (`f-N`, in the order of [`Matrix::problems`]).
-        let loose: BTreeMap<*const Finding, usize> = matrix
+        let loose: FxHashMap<*const Finding, usize> = matrix
             .problems()
             .into_iter()
             .enumerate()
@@ -443,11 +446,15 @@ impl CellKeys {
                     ),
                     Some(f) => (Some(f.status), f.problem_ids.clone()),
                 };
-                let next = kinds.len();
-                let kind = *index.entry(key.clone()).or_insert_with(|| {
-                    kinds.push(key);
-                    next
-                });
+                let kind = match index.get(&key) {
+                    Some(&kind) => kind,
+                    None => {
+                        let next = kinds.len();
+                        index.insert(key.clone(), next);
+                        kinds.push(key);
+                        next
+                    }
+                };
                 kinds_of_row.push(kind);
             }
             cells.push(kinds_of_row);

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::findings::{
     Blocker, BlockerKind, Condition, Finding, Proposal, ProposalKind, Report, Status, TargetKind,
 };
@@ -49,11 +51,16 @@ pub(crate) struct Matrix<'a> {
 
 impl<'a> Matrix<'a> {
     pub(crate) fn of(report: &'a Report) -> Matrix<'a> {
-        let column_keys: BTreeSet<(&str, &str)> = report
+        // Hashed, not ordered, lookups: a 10,000-account report has hundreds of thousands of
+        // findings, and comparing their strings in a B-tree was most of the layout's time.
+        let mut column_keys: Vec<(&str, &str)> = report
             .findings
             .iter()
             .map(|f| (f.profile_id.as_str(), f.source_region.as_str()))
+            .collect::<FxHashSet<_>>()
+            .into_iter()
             .collect();
+        column_keys.sort_unstable();
         let columns: Vec<Column<'a>> = column_keys
             .iter()
             .map(|&(profile_id, source_region)| Column {
@@ -61,14 +68,15 @@ impl<'a> Matrix<'a> {
                 source_region,
             })
             .collect();
-        let column_index: BTreeMap<(&str, &str), usize> = column_keys
+        let column_index: FxHashMap<(&str, &str), usize> = column_keys
             .iter()
             .enumerate()
             .map(|(i, &key)| (key, i))
             .collect();
 
-        // Rows: one per target id, sorted by path segments, then kind, then id.
-        let mut targets: BTreeMap<&str, &Finding> = BTreeMap::new();
+        // Rows: one per target id (its first finding), sorted by path segments, then kind,
+        // then id (unique, so the order is total).
+        let mut targets: FxHashMap<&str, &Finding> = FxHashMap::default();
         for finding in &report.findings {
             targets.entry(finding.target_id.as_str()).or_insert(finding);
         }
@@ -83,13 +91,12 @@ impl<'a> Matrix<'a> {
                 parent: None,
             })
             .collect();
-        rows.sort_by(|a, b| {
-            // Case-insensitive by segment (then exact, so the order stays total).
-            let segments = |path: &'a str| path.split('/').map(|s| (s.to_lowercase(), s));
-            segments(a.path)
-                .cmp(segments(b.path))
-                .then_with(|| kind_rank(a.kind).cmp(&kind_rank(b.kind)))
-                .then_with(|| a.target_id.cmp(b.target_id))
+        // Case-insensitive by segment (then exact, so the order stays total); the lowercased
+        // segments are made once per row, not per comparison.
+        rows.sort_by_cached_key(|row| {
+            let segments: Vec<(String, &'a str)> =
+                row.path.split('/').map(|s| (s.to_lowercase(), s)).collect();
+            (segments, kind_rank(row.kind), row.target_id)
         });
         // Sorted by segments, every subtree directly follows its top: a row's parent is the
         // row before it or one of that row's ancestors. Paths are compared as strings, so a
@@ -120,7 +127,7 @@ impl<'a> Matrix<'a> {
             rows[i].name = name;
             rows[i].depth = depth;
         }
-        let row_index: BTreeMap<&str, usize> = rows
+        let row_index: FxHashMap<&str, usize> = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.target_id, i))
@@ -208,7 +215,7 @@ impl Tree {
             }
         }
         // Shapes are interned bottom-up; rows come parents first, so walk backwards.
-        let mut shapes: BTreeMap<(u8, String, Vec<usize>), usize> = BTreeMap::new();
+        let mut shapes: FxHashMap<(u8, String, Vec<usize>), usize> = FxHashMap::default();
         let mut shape = vec![0usize; n];
         let mut worst = vec![Status::Reachable; n];
         for i in (0..n).rev() {
@@ -245,7 +252,7 @@ impl Tree {
         }
         let group = |rows: &[usize]| {
             let mut groups: Vec<Vec<usize>> = Vec::new();
-            let mut index: BTreeMap<usize, usize> = BTreeMap::new();
+            let mut index: FxHashMap<usize, usize> = FxHashMap::default();
             for &r in rows {
                 let key = shape.get(r).copied().unwrap_or(0);
                 match index.get(&key) {
@@ -570,6 +577,81 @@ mod tests {
             labels["us.anthropic.claude-3-5-sonnet-20240620-v1:0"],
             "us.claude-3-5-sonnet-20240620-v1:0"
         );
+    }
+
+    fn finding(id: &str, kind: TargetKind, path: &str, profile: &str, region: &str) -> Finding {
+        Finding {
+            target_id: id.into(),
+            target_kind: kind,
+            target_path: path.into(),
+            profile_id: profile.into(),
+            source_region: region.into(),
+            check_kind: Default::default(),
+            status: Status::Reachable,
+            blockers: Vec::new(),
+            conditions: Vec::new(),
+            explanation: String::new(),
+            problem_ids: Vec::new(),
+        }
+    }
+
+    /// Rows in tree order by case-insensitive path segments (then kind, then id), columns by
+    /// profile then Region, whatever order the findings come in (the layout is hashed).
+    #[test]
+    fn matrix_orders_rows_and_columns_whatever_the_finding_order() {
+        use TargetKind::{Account, OrganizationalUnit as Ou, Root};
+        let mut findings = vec![
+            finding("r-1", Root, "Root", "us.b", "us-west-2"),
+            finding("ou-b", Ou, "Root/beta", "us.b", "us-east-1"),
+            finding("ou-a", Ou, "Root/Alpha", "us.a", "us-east-1"),
+            finding("111", Account, "Root/Alpha/x", "us.b", "us-west-2"),
+            finding("ou-c", Ou, "Root/Alpha/x", "us.a", "us-east-1"),
+            finding("ou-d", Ou, "Root/alpha/x", "us.a", "us-east-1"),
+            finding("222", Account, "Root/Alpha/x/y", "us.a", "us-east-1"),
+        ];
+        let expect_rows = ["r-1", "ou-a", "ou-c", "111", "222", "ou-d", "ou-b"];
+        let expect_columns = [
+            ("us.a", "us-east-1"),
+            ("us.b", "us-east-1"),
+            ("us.b", "us-west-2"),
+        ];
+        for _ in 0..findings.len() {
+            findings.rotate_left(1);
+            let report = Report {
+                format_version: 1,
+                organization_id: "o-1".into(),
+                snapshot_captured_at: String::new(),
+                summary: Default::default(),
+                expectations: Vec::new(),
+                problems: Vec::new(),
+                findings: findings.clone(),
+                proposals: Vec::new(),
+                what_if: None,
+                unresolved: Vec::new(),
+            };
+            let matrix = Matrix::of(&report);
+            let rows: Vec<&str> = matrix.rows.iter().map(|r| r.target_id).collect();
+            assert_eq!(rows, expect_rows);
+            let columns: Vec<(&str, &str)> = matrix
+                .columns
+                .iter()
+                .map(|c| (c.profile_id, c.source_region))
+                .collect();
+            assert_eq!(columns, expect_columns);
+            let names: Vec<(&str, usize)> = matrix.rows.iter().map(|r| (r.name, r.depth)).collect();
+            assert_eq!(
+                names,
+                [
+                    ("Root", 0),
+                    ("Alpha", 1),
+                    ("x", 2),
+                    ("x", 2),
+                    ("y", 3),
+                    ("alpha/x", 1),
+                    ("beta", 1)
+                ]
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! The log is built from typed structs so key order is fixed whatever `serde_json` features
 //! are enabled.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -402,8 +402,9 @@ fn kind_name(kind: TargetKind) -> &'static str {
     }
 }
 
-/// Target id → (path, kind), from the findings.
-fn target_names(report: &Report) -> BTreeMap<&str, (&str, TargetKind)> {
+/// Target id → (path, kind), from the findings (looked up only: hashed, since a large
+/// report has hundreds of thousands of findings).
+fn target_names(report: &Report) -> FxHashMap<&str, (&str, TargetKind)> {
     report
         .findings
         .iter()
@@ -430,7 +431,7 @@ fn kind_of_id(id: &str) -> TargetKind {
 fn problem_result<'a>(
     report: &Report,
     problem: &'a Problem,
-    targets: &BTreeMap<&str, (&'a str, TargetKind)>,
+    targets: &FxHashMap<&str, (&'a str, TargetKind)>,
     options: &RenderOptions<'_>,
 ) -> SarifResult<'a> {
     let rule_index = problem_rule_index(problem.cause.kind);
