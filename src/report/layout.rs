@@ -603,13 +603,14 @@ mod tests {
         let mut findings = vec![
             finding("r-1", Root, "Root", "us.b", "us-west-2"),
             finding("ou-b", Ou, "Root/beta", "us.b", "us-east-1"),
+            finding("ou-g", Ou, "Root/Gamma", "us.b", "us-east-1"),
             finding("ou-a", Ou, "Root/Alpha", "us.a", "us-east-1"),
             finding("111", Account, "Root/Alpha/x", "us.b", "us-west-2"),
             finding("ou-c", Ou, "Root/Alpha/x", "us.a", "us-east-1"),
             finding("ou-d", Ou, "Root/alpha/x", "us.a", "us-east-1"),
             finding("222", Account, "Root/Alpha/x/y", "us.a", "us-east-1"),
         ];
-        let expect_rows = ["r-1", "ou-a", "ou-c", "111", "222", "ou-d", "ou-b"];
+        let expect_rows = ["r-1", "ou-a", "ou-c", "111", "222", "ou-d", "ou-b", "ou-g"];
         let expect_columns = [
             ("us.a", "us-east-1"),
             ("us.b", "us-east-1"),
@@ -648,7 +649,8 @@ mod tests {
                     ("x", 2),
                     ("y", 3),
                     ("alpha/x", 1),
-                    ("beta", 1)
+                    ("beta", 1),
+                    ("Gamma", 1)
                 ]
             );
         }
