@@ -1,7 +1,8 @@
 //! Scale benchmark: generated organizations of 1,000 / 10,000 / 50,000 accounts with every
 //! system inference profile; prints load, decision, report-building, one-change
 //! re-evaluation and `propose` (one source Region) times, the number of distinct SCP chains, and peak RSS measured in separate
-//! processes.
+//! processes (child `lambda`: the whole report in memory with the template's two source Regions,
+//! as the guard's Lambda keeps it).
 //!
 //! Run: `cargo bench --no-default-features --bench scale`. Environment knobs:
 //! `SCALE_SIZES=1000,10000` (account counts), `SCALE_REPEATS=3`, `SCALE_ALL_ACCOUNTS_MAX=10000`
