@@ -140,7 +140,9 @@ async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
     let phases: Vec<&str> = summary.run.phases_ms.keys().copied().collect();
     assert_eq!(
         phases,
-        ["claim", "commit", "diff", "evaluate", "messages", "publish", "read", "store"]
+        [
+            "claim", "commit", "diff", "evaluate", "messages", "publish", "read", "store"
+        ]
     );
     assert!(summary.response()["phasesMs"]["evaluate"].is_u64());
 
