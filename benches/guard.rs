@@ -12,7 +12,8 @@
 //! `GUARD_REGIONS="us-east-1,us-west-2;us-east-1,us-east-2,us-west-2,eu-west-1,ap-northeast-1"`
 //! (`;` separates the sets; the second is the template's default), `GUARD_SEED=42`,
 //! `GUARD_CALL_MS=100` (0 skips the read), `GUARD_DUMP_DIR` (writes each phase's first SNS
-//! message there, to see what fills it). Each set runs in its own process so peak RSS is its own.
+//! message there, to see what fills it), `GUARD_PROPOSALS=0` (no time for proofs: alerts
+//! without proposals, to see what they cost). Each set runs in its own process so peak RSS is its own.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -180,13 +181,17 @@ fn child(regions: &str) -> Result<()> {
         }
         .map(String::from)
     })?;
-    let guard = config
+    let mut guard = config
         .guard(
             FakeSource::new(before.clone()),
             MemoryStore::default(),
             RecordingSink::default(),
         )
         .with_snapshots(MemorySnapshots::default());
+    if env_usize("GUARD_PROPOSALS", 1) == 0 {
+        // No time for proofs: the alerts carry no proposal, to see what they cost.
+        guard.proposal_budget = Duration::ZERO;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -242,6 +247,13 @@ fn phase(
         messages.len(),
         bytes as f64 / 1024.0,
     );
+    let phases: Vec<String> = summary
+        .run
+        .phases_ms
+        .iter()
+        .map(|(phase, ms)| format!("{phase} {ms}"))
+        .collect();
+    println!("  phases (ms): {}", phases.join(", "));
     Ok(())
 }
 

@@ -53,7 +53,9 @@
 //! Delivery is therefore at least once for each part: a retry after a partial publish resends
 //! the parts that did go out; an alert is never dropped silently.
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -348,6 +350,21 @@ pub struct RunSummary {
     /// The snapshot could not be stored after the run (logged; the next event reads everything).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub store_failed: bool,
+    /// Wall time per phase in milliseconds (`read`, `evaluate`, `diff`, `claim`, `messages`
+    /// for the proposals and renderings, `publish`, `commit`, `store`), for sizing the
+    /// function (README, "Sizing MemorySize and Timeout").
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases_ms: BTreeMap<&'static str, u64>,
+}
+
+impl RunSummary {
+    /// Adds the time since `*since` to `phase` and restarts the clock.
+    fn lap(&mut self, phase: &'static str, since: &mut Instant) {
+        let now = Instant::now();
+        let ms = u64::try_from(now.duration_since(*since).as_millis()).unwrap_or(u64::MAX);
+        *self.phases_ms.entry(phase).or_insert(0) += ms;
+        *since = now;
+    }
 }
 
 /// The guard: the ports, and what to evaluate and may propose.
@@ -427,21 +444,26 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
         events: &[serde_json::Value],
     ) -> Result<RunSummary, GuardError> {
         let mut summary = RunSummary::default();
+        let mut clock = Instant::now();
         let (mut snapshot, as_of, read) = self.read(trigger, events).await?;
         summary.read = Some(read);
+        summary.lap("read", &mut clock);
         // Evaluated as of this read; stored with the time of its last full read.
         let full_read_at = std::mem::replace(&mut snapshot.captured_at, as_of);
         let valid = snapshot::validate("the organization as read", snapshot)
             .map_err(GuardError::InvalidSnapshot)?;
         let report = self.report(&valid)?;
         summary.findings = report.findings.len();
+        summary.lap("evaluate", &mut clock);
         self.alert(trigger, &valid, &report, &mut summary).await?;
+        let mut clock = Instant::now();
         let mut stored = valid.snapshot;
         stored.captured_at = full_read_at;
         if let Err(error) = self.snapshots.save(&stored).await {
             tracing::error!(error = %error, "storing the snapshot failed; the next event reads everything");
             summary.store_failed = true;
         }
+        summary.lap("store", &mut clock);
         Ok(summary)
     }
 
@@ -512,7 +534,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
         summary: &mut RunSummary,
     ) -> Result<(), GuardError> {
         let organization_id = report.organization_id.clone();
-
+        let mut clock = Instant::now();
         let stored = self
             .state
             .load(&organization_id)
@@ -520,6 +542,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
             .map_err(GuardError::State)?;
         let changes = alert::diff(&stored, report);
         summary.changes = changes.len();
+        summary.lap("diff", &mut clock);
         if changes.is_empty() {
             tracing::info!(
                 organization_id = %organization_id,
@@ -531,6 +554,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
         }
 
         let claimed = self.claim_all(&organization_id, changes).await?;
+        summary.lap("claim", &mut clock);
         summary.lost = summary.changes - claimed.len();
         summary.claimed = claimed.len();
         if claimed.is_empty() {
@@ -547,7 +571,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
         // Split, not cloned: at 10,000 accounts a first sweep claims tens of thousands of changes.
         let (claimed_changes, claims): (Vec<FindingChange>, Vec<Claim>) =
             claimed.into_iter().unzip();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let over_budget = || started.elapsed() >= self.proposal_budget;
         let messages = notify::alert_messages(
             valid,
@@ -557,6 +581,7 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
             &self.remediation,
             &over_budget,
         );
+        summary.lap("messages", &mut clock);
         for message in &messages {
             if let Err(error) = self.sink.publish(message).await {
                 tracing::error!(
@@ -575,7 +600,9 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
             }
             summary.messages_published += 1;
         }
+        summary.lap("publish", &mut clock);
         summary.uncommitted = self.commit_all(&claims).await;
+        summary.lap("commit", &mut clock);
         tracing::info!(
             organization_id = %organization_id,
             changes = summary.changes,

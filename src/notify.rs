@@ -103,6 +103,38 @@ mod tests {
     use crate::alert::fixtures::keys_in;
     use crate::generate::{self, GenerateOptions};
 
+    /// A first sweep (empty alert state) of `snapshot`: its parts, each within the budget, as
+    /// JSON, after checking that together they name every change exactly once.
+    fn first_sweep_parts(
+        snapshot: crate::snapshot::Snapshot,
+        options: &remediation::Options,
+        should_stop: &dyn Fn() -> bool,
+    ) -> Vec<Value> {
+        let valid = crate::snapshot::validate("generated", snapshot).unwrap();
+        let report = crate::reachability::evaluate(&valid, &options.evaluation);
+        let changes = alert::diff(&alert::StateView::new(), &report);
+        assert!(changes.len() > 1_000, "{} changes", changes.len());
+        let messages = alert_messages(
+            &valid,
+            &report,
+            &changes,
+            &Trigger::schedule(),
+            options,
+            should_stop,
+        );
+        let parts: Vec<Value> = messages
+            .iter()
+            .map(|message| {
+                assert!(message.publish_bytes() <= alert::PUBLISH_BUDGET_BYTES);
+                serde_json::from_str(&message.json).unwrap()
+            })
+            .collect();
+        let named: BTreeSet<String> = parts.iter().flat_map(keys_in).collect();
+        let changed: BTreeSet<String> = changes.iter().map(FindingChange::key).collect();
+        assert_eq!(named, changed);
+        parts
+    }
+
     /// Regression: the first sweep of a generated 150-account organization was published in
     /// 157 parts, each change carrying its finding and blockers; per problem it fits in one or
     /// two, and still names every changed check.
@@ -112,29 +144,8 @@ mod tests {
             accounts: 150,
             ..GenerateOptions::default()
         });
-        let valid = crate::snapshot::validate("generated", snapshot).unwrap();
-        let options = remediation::Options::default();
-        let org = crate::org::Org::new(&valid);
-        let report = crate::reachability::decide(&org, &options.evaluation).to_report();
-        let changes = alert::diff(&alert::StateView::new(), &report);
-        assert!(changes.len() > 1_000, "{} changes", changes.len());
-        let messages = alert_messages(
-            &valid,
-            &report,
-            &changes,
-            &Trigger::schedule(),
-            &options,
-            &|| true,
-        );
-        assert!(messages.len() <= 2, "{} parts", messages.len());
-        let mut named = BTreeSet::new();
-        for message in &messages {
-            assert!(message.publish_bytes() <= alert::PUBLISH_BUDGET_BYTES);
-            let part: Value = serde_json::from_str(&message.json).unwrap();
-            named.extend(keys_in(&part));
-        }
-        let changed: BTreeSet<String> = changes.iter().map(FindingChange::key).collect();
-        assert_eq!(named, changed);
+        let parts = first_sweep_parts(snapshot, &remediation::Options::default(), &|| true);
+        assert!(parts.len() <= 2, "{} parts", parts.len());
     }
 
     /// Regression: the guard's first sweep of a generated 1,000-account organization (seed 42,
@@ -152,26 +163,13 @@ mod tests {
         snapshot
             .inference_profiles
             .retain(|region, _| regions.contains(&region.as_str()));
-        let valid = crate::snapshot::validate("generated", snapshot).unwrap();
         let mut options = remediation::Options::default();
         options.evaluation.source_regions = regions.iter().map(|r| r.to_string()).collect();
-        let report = crate::reachability::evaluate(&valid, &options.evaluation);
-        let changes = alert::diff(&alert::StateView::new(), &report);
-        let messages = alert_messages(
-            &valid,
-            &report,
-            &changes,
-            &Trigger::schedule(),
-            &options,
-            &|| false,
-        );
-        assert!(messages.len() <= 4, "{} parts", messages.len());
-        let mut named = BTreeSet::new();
+        let parts = first_sweep_parts(snapshot, &options, &|| false);
+        assert!(parts.len() <= 4, "{} parts", parts.len());
         let mut fixed_findings = 0;
-        for message in &messages {
-            assert!(message.publish_bytes() <= alert::PUBLISH_BUDGET_BYTES);
-            let part: Value = serde_json::from_str(&message.json).unwrap();
-            let keys = keys_in(&part);
+        for part in &parts {
+            let keys = keys_in(part);
             for proposal in part["proposals"].as_array().unwrap() {
                 fixed_findings =
                     fixed_findings.max(proposal["verification"]["fixedFindings"].as_u64().unwrap());
@@ -182,13 +180,10 @@ mod tests {
                     );
                 }
             }
-            named.extend(keys);
         }
         assert!(
             fixed_findings > 1_000,
             "a proposal fixes {fixed_findings} findings"
         );
-        let changed: BTreeSet<String> = changes.iter().map(FindingChange::key).collect();
-        assert_eq!(named, changed);
     }
 }

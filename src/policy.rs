@@ -440,6 +440,14 @@ impl Statement {
                 .any(ConditionClause::account_sensitive)
     }
 
+    /// Whether a resource pattern can tell accounts apart (a fixed account segment, a policy
+    /// variable): requests carry the caller's account in their resource ARNs.
+    pub fn resource_pins_accounts(&self) -> bool {
+        let (ResourceMatch::Resource(patterns) | ResourceMatch::NotResource(patterns)) =
+            &self.resource;
+        patterns.iter().any(ResourcePattern::account_sensitive)
+    }
+
     /// Whether this statement applies to the request: `True`, `False`, `Unknown` (a fact the
     /// answer needs is not fixed), with the residual condition clauses when it depends only on
     /// unknown context keys.

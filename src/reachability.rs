@@ -31,6 +31,7 @@ pub mod witness;
 pub use crate::request::leg::{Caller, Leg, LegKind, request_for};
 pub use admin::{ADMIN_PRINCIPALS, admin_patterns, deny_binds_non_admins};
 pub use causes::leg_name;
+pub(crate) use engine::caller_class;
 pub use engine::{Sensitivity, statement_sensitivity};
 pub use kinds::checks;
 pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks_of};

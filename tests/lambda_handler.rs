@@ -136,6 +136,15 @@ async fn first_event_names_the_principal_and_a_duplicate_publishes_nothing() {
         summary.run.changes >= 2,
         "Sandbox and Security from two source Regions"
     );
+    // Every phase of a run that published is timed, for sizing the function.
+    let phases: Vec<&str> = summary.run.phases_ms.keys().copied().collect();
+    assert_eq!(
+        phases,
+        [
+            "claim", "commit", "diff", "evaluate", "messages", "publish", "read", "store"
+        ]
+    );
+    assert!(summary.response()["phasesMs"]["evaluate"].is_u64());
 
     handle(&g, &event("organizations-attach-policy.json"))
         .await

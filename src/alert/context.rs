@@ -2,7 +2,7 @@
 //! the proposals, the counts of changes and the changed problems), and how much detail a part
 //! carries.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::problems::{ChangedProblem, changed_problems};
 use super::state::{ChangeKind, FindingChange};
@@ -84,6 +84,10 @@ pub(super) struct Context<'a> {
     /// Every changed problem of the alert, worst first; empty for a report without problems,
     /// whose renderings then list changed findings.
     pub(super) problems: Vec<ChangedProblem<'a>>,
+    /// Finding key → indices in `proposals` of the proposals fixing it. A Control Tower
+    /// proposal fixes tens of thousands of findings: scanning its `fixes` once per listed
+    /// change made one event alert at 10,000 accounts take 20 s.
+    fixed_by: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -101,6 +105,7 @@ impl<'a> Context<'a> {
             counts,
             total: alert.changes.len(),
             problems: changed_problems(alert.changes, alert.report),
+            fixed_by: fixed_by(alert.proposals),
         }
     }
 
@@ -121,25 +126,37 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// The indices of the proposals fixing one of `changes`.
+    fn fixing(&self, changes: &[&FindingChange]) -> BTreeSet<usize> {
+        changes
+            .iter()
+            .filter_map(|c| self.fixed_by.get(c.key().as_str()))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
     /// The proposals that fix `problem`: those naming it in `fixesProblems`, else (a
     /// remediation that does not fill it) those fixing one of its changed findings.
     pub(super) fn proposals_for_problem(&self, changed: &ChangedProblem<'_>) -> Vec<&'a Proposal> {
-        let keys: BTreeSet<String> = changed.changes.iter().map(|c| c.key()).collect();
+        let fixing = self.fixing(&changed.changes);
         self.proposals
             .iter()
-            .filter(|p| {
+            .enumerate()
+            .filter(|(i, p)| {
                 if p.fixes_problems.is_empty() {
-                    p.fixes.iter().any(|k| keys.contains(k))
+                    fixing.contains(i)
                 } else {
                     p.fixes_problems.contains(&changed.problem.id)
                 }
             })
+            .map(|(_, p)| p)
             .collect()
     }
 
     /// The proposals a part carries: those fixing one of its changes or problems.
     pub(super) fn proposals_in(&self, chunk: &[&FindingChange]) -> Vec<&'a Proposal> {
-        let keys: BTreeSet<String> = chunk.iter().map(|c| c.key()).collect();
+        let fixing = self.fixing(chunk);
         let problems: BTreeSet<&str> = self
             .problems_in(chunk)
             .iter()
@@ -147,12 +164,14 @@ impl<'a> Context<'a> {
             .collect();
         self.proposals
             .iter()
-            .filter(|p| {
-                p.fixes.iter().any(|k| keys.contains(k))
+            .enumerate()
+            .filter(|(i, p)| {
+                fixing.contains(i)
                     || p.fixes_problems
                         .iter()
                         .any(|id| problems.contains(id.as_str()))
             })
+            .map(|(_, p)| p)
             .collect()
     }
 
@@ -162,9 +181,25 @@ impl<'a> Context<'a> {
     }
 
     pub(super) fn proposals_for(&self, key: &str) -> Vec<&'a Proposal> {
-        self.proposals
-            .iter()
-            .filter(|p| p.fixes.iter().any(|k| k == key))
+        self.fixed_by
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.proposals.get(i))
             .collect()
     }
+}
+
+fn fixed_by(proposals: &[Proposal]) -> HashMap<&str, Vec<usize>> {
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, proposal) in proposals.iter().enumerate() {
+        for key in &proposal.fixes {
+            let fixing = index.entry(key.as_str()).or_default();
+            // A proposal naming a key twice is still one proposal for it.
+            if fixing.last() != Some(&i) {
+                fixing.push(i);
+            }
+        }
+    }
+    index
 }

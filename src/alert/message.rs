@@ -119,9 +119,21 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
         }
     }
     all.extend(alert.changes.iter().filter(|c| !placed.contains(&c.key())));
-    let whole = render(&ctx, &all, 1, 1, Detail::Full);
-    if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
-        return vec![whole];
+    // Full detail lists every change with its key and explanation, twice (`sqs`, `lambda`):
+    // past the budget on those alone, it is not rendered (at 10,000 accounts a first sweep's
+    // full rendering held 500 MB only to be thrown away).
+    let listed: usize = all
+        .iter()
+        .map(|c| {
+            let f = &c.finding;
+            f.target_id.len() + f.profile_id.len() + f.source_region.len() + f.explanation.len()
+        })
+        .sum();
+    if 2 * listed <= PUBLISH_BUDGET_BYTES {
+        let whole = render(&ctx, &all, 1, 1, Detail::Full);
+        if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+            return vec![whole];
+        }
     }
     // Changes summarized per problem: a first sweep of a large organization in a part or two.
     let grouped = render(&ctx, &all, 1, 1, Detail::Grouped);

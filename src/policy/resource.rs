@@ -64,7 +64,7 @@ impl ResourcePattern {
     }
 
     /// Whether the account segment can make a difference (not a pure wildcard).
-    pub(super) fn account_sensitive(&self) -> bool {
+    pub(crate) fn account_sensitive(&self) -> bool {
         match &self.kind {
             ResourceKind::Any => false,
             ResourceKind::Arn(parts) => {

@@ -12,7 +12,7 @@ use crate::org::{Org, TargetRef};
 use crate::policy::wildcard::Wildcard;
 use crate::policy::{ActionMatch, ResourceMatch, Statement};
 use crate::request::Request;
-use crate::request::leg::request_for;
+use crate::request::leg::{Caller, request_for};
 
 use super::admin::{AdminMemo, admin_patterns};
 use super::kinds::checks;
@@ -48,7 +48,8 @@ pub(super) struct Engine<'a> {
 }
 
 /// The memo tables of one evaluation run. Work is shared at three grains:
-/// - a verdict per chain × check (per target too when the chain is account-sensitive);
+/// - a verdict per chain × check (per caller class, or per target, when the chain is
+///   account-sensitive);
 /// - a level result per distinct level content (the SCPs attached at one level) × check × leg,
 ///   shared by every chain that has that level, for levels that cannot depend on the account;
 /// - the requests of each check's legs, built once.
@@ -57,7 +58,9 @@ pub(super) struct Engine<'a> {
 /// combining cached level results.
 #[derive(Default)]
 struct Memo {
-    verdicts: HashMap<(usize, usize, Option<usize>), Arc<Verdict>>,
+    verdicts: HashMap<(usize, usize, Share), Arc<Verdict>>,
+    /// Caller class (see [`caller_class`]) → its id in [`Share::Class`].
+    classes: HashMap<String, usize>,
     /// Level content → level-set id.
     level_ids: HashMap<Vec<usize>, usize>,
     /// Level-set id → its policy indices and whether any of them is account-sensitive.
@@ -108,6 +111,52 @@ pub fn statement_sensitivity(statement: &Statement, actions: &[String]) -> Sensi
             }
         })
         .fold(resource, Ord::max)
+}
+
+/// How targets share a verdict of one chain × check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Share {
+    /// Every target with the chain.
+    Chain,
+    /// One target (an account, or an OU with its accounts for a path dependence).
+    Target(usize),
+    /// The accounts of one caller class ([`Memo::classes`]).
+    Class(usize),
+}
+
+/// Appends to `class` what `statement`'s account-sensitive conditions can tell of `caller`:
+/// for each literal `aws:PrincipalAccount` / `aws:ResourceAccount` value whether the account
+/// equals and matches it, and the OU path for a literal `aws:PrincipalOrgPaths`. Callers with
+/// the same class answer those conditions alike. `false` when another condition (a policy
+/// variable, an ARN that pins an account, another operator) can tell them apart.
+pub(crate) fn caller_class(statement: &Statement, caller: &Caller, class: &mut String) -> bool {
+    let account = caller.account();
+    for clause in statement
+        .conditions
+        .iter()
+        .filter(|c| c.account_sensitive())
+    {
+        let literal = clause.operator.starts_with("String")
+            && !clause.values.iter().any(|v| v.contains("${"));
+        match clause.key_lowercase() {
+            "aws:principalaccount" | "aws:resourceaccount" if literal => {
+                for value in &clause.values {
+                    class.push(if value == account { '=' } else { '-' });
+                    class.push(if Wildcard::new(value).matches(account) {
+                        '~'
+                    } else {
+                        '-'
+                    });
+                }
+            }
+            "aws:principalorgpaths" if literal => {
+                class.push_str(&caller.org_path);
+                class.push('|');
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// What, beyond its chain, a level's (or chain's) result for a check can depend on.
@@ -362,10 +411,10 @@ impl<'a> Engine<'a> {
         if let Some(gap) = self.org.gap_for(target) {
             return Arc::new(unknown_verdict(gap));
         }
-        let per_target = match self.chain_sensitive_for(memo, chain, check_index) {
-            Sensitivity::None => None,
+        let share = match self.chain_sensitive_for(memo, chain, check_index) {
+            Sensitivity::None => Share::Chain,
             // Every account directly in an OU has the OU's path: keyed by the container.
-            Sensitivity::Path => Some(match target {
+            Sensitivity::Path => Share::Target(match target {
                 TargetRef::Account(account) => {
                     self.org.target_index(self.org.parent_target(account))
                 }
@@ -373,15 +422,66 @@ impl<'a> Engine<'a> {
                     self.org.target_index(target)
                 }
             }),
-            Sensitivity::Account => Some(self.org.target_index(target)),
+            Sensitivity::Account => match self.caller_class(memo, chain, check_index, target) {
+                Some(class) => {
+                    let next = memo.classes.len();
+                    Share::Class(*memo.classes.entry(class).or_insert(next))
+                }
+                None => Share::Target(self.org.target_index(target)),
+            },
         };
-        let key = (chain, check_index, per_target);
+        let key = (chain, check_index, share);
         if let Some(verdict) = memo.verdicts.get(&key) {
             return Arc::clone(verdict);
         }
         let verdict = Arc::new(self.compute(memo, chain, check_index, check, target));
         memo.verdicts.insert(key, Arc::clone(&verdict));
         verdict
+    }
+
+    /// For an account on an account-sensitive chain: what its account-sensitive statements for
+    /// this check can tell of it, so accounts of one class share a verdict (computed for the
+    /// first of them). 10,000 accounts under an `aws:PrincipalAccount` list fall into a class per
+    /// listed account and one for the rest (and per OU path where paths matter), not one
+    /// evaluation each. `None`: per target (an OU's new-account row, a statement whose resource
+    /// or condition pins accounts another way).
+    fn caller_class(
+        &self,
+        memo: &mut Memo,
+        chain: usize,
+        check_index: usize,
+        target: TargetRef<'a>,
+    ) -> Option<String> {
+        let TargetRef::Account(_) = target else {
+            return None;
+        };
+        let caller = self.org.caller(target);
+        let actions = self
+            .check_actions
+            .get(check_index)
+            .map_or(&[][..], Vec::as_slice);
+        let policies = self.org.policies();
+        let mut class = String::new();
+        for &set in self.chain_sets(memo, chain).iter() {
+            let Some((content, true)) = memo.level_sets.get(set) else {
+                continue;
+            };
+            let statements = content
+                .iter()
+                .filter_map(|&p| policies.get(p))
+                .filter(|p| p.account_sensitive)
+                .flat_map(|p| &p.statements)
+                .filter(|s| statement_sensitivity(s, actions) != Sensitivity::None);
+            for statement in statements {
+                if statement.resource_pins_accounts() {
+                    return None;
+                }
+                if !caller_class(statement, &caller, &mut class) {
+                    return None;
+                }
+            }
+        }
+        Some(class)
     }
 
     /// The same as [`verdict`] for the target's caller, from memoized level results where a

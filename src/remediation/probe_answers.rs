@@ -185,31 +185,9 @@ pub(super) fn caller_class(
         .filter(|statement| statement.caller_sensitive_for_fixed_resource());
     for statement in statements {
         any = true;
-        for clause in statement
-            .conditions
-            .iter()
-            .filter(|c| c.account_sensitive())
-        {
-            let literal = clause.operator.starts_with("String")
-                && !clause.values.iter().any(|v| v.contains("${"));
-            match clause.key_lowercase() {
-                "aws:principalaccount" | "aws:resourceaccount" if literal => {
-                    for value in &clause.values {
-                        class.push(if value == account { '=' } else { '-' });
-                        class.push(if Wildcard::new(value).matches(account) {
-                            '~'
-                        } else {
-                            '-'
-                        });
-                    }
-                }
-                "aws:principalorgpaths" if literal => {
-                    class.push_str(&caller.org_path);
-                    class.push('|');
-                }
-                // Variables, ARN patterns that pin accounts, other operators: per caller.
-                _ => return Some(exact()),
-            }
+        // Variables, ARN patterns that pin accounts, other operators: per caller.
+        if !crate::reachability::caller_class(statement, caller, &mut class) {
+            return Some(exact());
         }
         let (ResourceMatch::Resource(patterns) | ResourceMatch::NotResource(patterns)) =
             &statement.resource;
