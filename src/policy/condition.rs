@@ -154,6 +154,11 @@ fn arn_like(pattern: &Wildcard, value: &str) -> Tri {
     if pattern.is_any() {
         return Tri::True;
     }
+    // Parts that each match make the whole match, so a pattern that fails whole fails part by
+    // part too (unless a part is a new account's id): most values are rejected without splitting.
+    if !value.contains(NEW_ACCOUNT) && !pattern.matches(value) {
+        return Tri::False;
+    }
     let value_parts: Vec<&str> = value.splitn(6, ':').collect();
     let pattern_parts = pattern.split_colons(6);
     if value_parts.len() != 6 || pattern_parts.len() != 6 {
@@ -503,6 +508,30 @@ mod tests {
             arn_like(
                 &Wildcard::new(p),
                 "arn:aws:iam::123456789012:role/awscontroltowerexecution"
+            ),
+            Tri::False
+        );
+    }
+
+    /// The whole-value pre-check rejects early, but never where part-by-part matching says
+    /// otherwise: `*` spanning a colon does not match one part, and a partly wildcarded
+    /// account may or may not be a new account's id.
+    #[test]
+    fn arn_like_pre_check_keeps_part_by_part_answers() {
+        let across = Wildcard::new("arn:aws:iam::*:role/x");
+        assert_eq!(arn_like(&across, "arn:aws:iam::1:2:role/x"), Tri::False);
+        let partial = Wildcard::new("arn:aws:bedrock:*:1234*:inference-profile/*");
+        assert_eq!(
+            arn_like(
+                &partial,
+                &format!("arn:aws:bedrock:us-east-1:{NEW_ACCOUNT}:inference-profile/p")
+            ),
+            Tri::Unknown
+        );
+        assert_eq!(
+            arn_like(
+                &partial,
+                "arn:aws:bedrock:us-east-1:5555:inference-profile/p"
             ),
             Tri::False
         );
