@@ -5,7 +5,7 @@
 use crate::snapshot::GuardrailProfile;
 
 /// Where [`ROUTES`] comes from; written into each snapshot entry it fills.
-pub const ROUTING_SOURCE: &str = "documented routing table: Amazon Bedrock User Guide, \"Supported Regions for cross-Region guardrail inference\" (guardrails-cross-region-support), as of late 2026; no Bedrock API lists guardrail profile destinations";
+pub const ROUTING_SOURCE: &str = "documented routing table: Amazon Bedrock User Guide, \"Supported Regions for cross-Region guardrail inference\" (guardrails-cross-region-support; EU rows from its zh_cn edition), as of late 2026; no Bedrock API lists guardrail profile destinations";
 
 /// One row of the documented tables: a profile called from a source Region and where it routes.
 struct Route {
@@ -18,9 +18,12 @@ struct Route {
 const US: &[&str] = &["us-east-1", "us-east-2", "us-west-2"];
 const US_WITH_WEST_1: &[&str] = &["us-east-1", "us-east-2", "us-west-1", "us-west-2"];
 const US_GOV: &[&str] = &["us-gov-east-1", "us-gov-west-1"];
+const EU: &[&str] = &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"];
 
-/// The rows the project has verified. `eu.guardrail.v1:0` exists, but its table is not among
-/// them: a snapshot lists it (when a guardrail uses it) without destinations, so it is `unknown`.
+/// The rows the project has verified. Of `eu.guardrail.v1:0`'s table only the eu-central-1 and
+/// eu-west-1 rows are (read from the page's zh_cn edition; Region codes are not translated):
+/// from another EU source Region a snapshot lists it (when a guardrail uses it) without
+/// destinations, so its checks are `unknown`.
 const ROUTES: &[Route] = &[
     route("us.guardrail.v1:0", "aws", "us-east-1", US),
     route("us.guardrail.v1:0", "aws", "us-east-2", US),
@@ -38,6 +41,8 @@ const ROUTES: &[Route] = &[
         "us-gov-west-1",
         US_GOV,
     ),
+    route("eu.guardrail.v1:0", "aws", "eu-central-1", EU),
+    route("eu.guardrail.v1:0", "aws", "eu-west-1", EU),
 ];
 
 const fn route(
@@ -128,7 +133,22 @@ mod tests {
             destinations("us.guardrail.v1:0", "us-west-1"),
             Some(US_WITH_WEST_1)
         );
-        assert_eq!(destinations("eu.guardrail.v1:0", "eu-central-1"), None);
+        assert_eq!(destinations("eu.guardrail.v1:0", "eu-central-1"), Some(EU));
+        assert_eq!(destinations("eu.guardrail.v1:0", "eu-south-2"), None);
+    }
+
+    /// A guardrail profile's table routes every listed source to itself too (the pages list
+    /// the source among the destinations): a row that does not is mistyped.
+    #[test]
+    fn every_documented_source_is_among_its_destinations() {
+        for route in ROUTES {
+            assert!(
+                route.destinations.contains(&route.source),
+                "{} from {}",
+                route.profile_id,
+                route.source
+            );
+        }
     }
 
     #[test]
@@ -164,10 +184,10 @@ mod tests {
         assert_eq!(us.first().map(|p| p.guardrail_arns.len()), Some(2));
         assert_eq!(us.first().map(|p| p.destination_regions.len()), Some(3));
         let eu_use = [(
-            arn("eu-central-1", "eu.guardrail.v1:0"),
-            "arn:aws:bedrock:eu-central-1:222222222222:guardrail/g3".to_string(),
+            arn("eu-south-2", "eu.guardrail.v1:0"),
+            "arn:aws:bedrock:eu-south-2:222222222222:guardrail/g3".to_string(),
         )];
-        let eu = profiles_in("eu-central-1", "111111111111", &eu_use);
+        let eu = profiles_in("eu-south-2", "111111111111", &eu_use);
         assert_eq!(
             eu.iter()
                 .map(|p| (p.guardrail_profile_id.as_str(), p.destination_regions.len()))

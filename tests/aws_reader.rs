@@ -1066,11 +1066,11 @@ async fn guardrail_profiles_come_from_the_routing_tables_and_the_guardrails_that
             ),
         ),
         (
-            "eu-central-1".to_string(),
+            "eu-south-2".to_string(),
             bedrock_with_guardrails(
-                "eu-central-1",
+                "eu-south-2",
                 Some(vec![guardrail(
-                    "eu-central-1",
+                    "eu-south-2",
                     "g2",
                     Some("eu.guardrail.v1:0"),
                 )]),
@@ -1089,10 +1089,7 @@ async fn guardrail_profiles_come_from_the_routing_tables_and_the_guardrails_that
     validate(&outcome);
     let read = &outcome.snapshot.guardrail_profiles;
     // us-west-2 could not be listed: not read (a gap), so its checks are unknown.
-    assert_eq!(
-        read.keys().collect::<Vec<_>>(),
-        ["eu-central-1", "us-east-1"]
-    );
+    assert_eq!(read.keys().collect::<Vec<_>>(), ["eu-south-2", "us-east-1"]);
     assert_eq!(gap_scopes(&outcome), ["guardrailProfiles:us-west-2"]);
     let us = &read["us-east-1"];
     assert_eq!(us.len(), 1);
@@ -1106,8 +1103,8 @@ async fn guardrail_profiles_come_from_the_routing_tables_and_the_guardrails_that
         ["arn:aws:bedrock:us-east-1:222222222222:guardrail/g1"]
     );
     assert!(us[0].routing_source.is_some());
-    // The EU table is not among the documented ones: listed, without destinations.
-    let eu = &read["eu-central-1"];
+    // The EU table lacks the eu-south-2 row: listed, without destinations.
+    let eu = &read["eu-south-2"];
     assert_eq!(eu.len(), 1);
     assert_eq!(eu[0].guardrail_profile_id, "eu.guardrail.v1:0");
     assert!(eu[0].destination_regions.is_empty());
