@@ -28,11 +28,29 @@ pub(crate) struct Probe {
 pub(crate) struct BeforeProbes {
     pub(super) ids: HashMap<String, usize>,
     pub(super) cache: ProbeCache,
-    /// Level answers of unchanged level contents (keyed by policy ids), by global probe id.
+    /// Level answers of unchanged level contents (keyed by policy contents), by global probe id.
     pub(super) levels: LevelAnswers,
+    /// An id per distinct compiled policy content, across every organization verified.
+    contents: HashMap<String, usize>,
 }
 
 impl BeforeProbes {
+    /// A name per policy (by index) that only policies with the same compiled statements
+    /// share: identical documents attached in many OUs (Control Tower's) answer probes once.
+    pub(super) fn content_names(&mut self, policies: &[Policy]) -> Vec<String> {
+        policies
+            .iter()
+            .map(|policy| {
+                let next = self.contents.len();
+                let id = *self
+                    .contents
+                    .entry(format!("{:?}", policy.statements))
+                    .or_insert(next);
+                format!("#{id}")
+            })
+            .collect()
+    }
+
     pub(super) fn id_of(&mut self, label: &str) -> usize {
         let next = self.ids.len();
         *self.ids.entry(label.to_string()).or_insert(next)
@@ -57,8 +75,8 @@ pub(super) const UNDECIDED: u8 = 4;
 pub(super) const SENSITIVE: u8 = 8;
 const UNKNOWN: u8 = 0x80;
 
-/// Each level content's answer per probe. A content is named by its policies' ids (policies a
-/// plan creates or updates are tagged so they never share answers with the originals).
+/// Each level content's answer per probe. A content is named by its policies' contents
+/// ([`BeforeProbes::content_names`]) and, where it can tell callers apart, the caller class.
 #[derive(Default)]
 pub(super) struct LevelAnswers {
     ids: HashMap<Vec<String>, usize>,

@@ -392,6 +392,8 @@ fn flipped_probes(
         .iter()
         .map(|probe| before.id_of(&probe.label))
         .collect();
+    let before_contents = before.content_names(before_org.policies());
+    let after_contents = before.content_names(after_org.policies());
     let BeforeProbes {
         cache: before_cache,
         levels: shared,
@@ -433,6 +435,7 @@ fn flipped_probes(
                 org: before_org,
                 chain: b_chain,
                 ids: &before_ids,
+                contents: &before_contents,
                 changes_apply: false,
                 caller: &b_caller,
                 target: *b,
@@ -441,6 +444,7 @@ fn flipped_probes(
                 org: &after_org,
                 chain: a_chain,
                 ids: &after_ids,
+                contents: &after_contents,
                 changes_apply: true,
                 caller: &a_caller,
                 target: *a,
@@ -503,6 +507,8 @@ struct Side<'s, 'a> {
     org: &'s Org<'a>,
     chain: usize,
     ids: &'s [Vec<String>],
+    /// Each policy's content name (by index), which level answers are keyed by.
+    contents: &'s [String],
     /// The organization after the change (its created and updated policies are new content).
     changes_apply: bool,
     caller: &'s reachability::Caller,
@@ -529,7 +535,10 @@ impl<'s> Side<'s, '_> {
                     self.changes_apply && names.iter().any(|id| changed.contains(id.as_str()));
                 let store = if is_fresh { &mut *fresh } else { &mut *shared };
                 let class = caller_class(content, self.org.policies(), self.caller);
-                let mut key = names.clone();
+                let mut key: Vec<String> = content
+                    .iter()
+                    .filter_map(|&p| self.contents.get(p).cloned())
+                    .collect();
                 key.extend(class.iter().cloned());
                 Level {
                     fresh: is_fresh,
