@@ -188,3 +188,51 @@ impl PatternPart {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Context, MissingKeys};
+
+    /// The in-place walk over a resource's ARN parts: a short pattern's final `*` spans the
+    /// rest (colons included), the sixth part takes the rest, too few parts never match.
+    #[test]
+    fn arn_parts_are_walked_in_place() {
+        let cases = [
+            ("arn:aws:*", "arn:aws:s3:::bucket/key", Tri::True),
+            ("arn:aws:*", "arn:aws", Tri::False),
+            ("arn:aws:*", "arn:aws:", Tri::True),
+            ("arn:aws:s3:*", "arn:aws:s3:us-east-1:1:x:y", Tri::True),
+            ("arn:aws:s3:*", "arn:aws:iam::1:role/x", Tri::False),
+            // Only the rest as a whole matches: `b` lies past the next colon.
+            ("arn:aws:s3:a*b*", "arn:aws:s3:a:b", Tri::True),
+            ("arn:aws:s3:a*b*", "arn:aws:s3:a:c", Tri::False),
+            (
+                "arn:aws:s3:::b/*",
+                "arn:aws:s3:::b/k:with:colons",
+                Tri::True,
+            ),
+            ("arn:aws:s3:::b/*", "arn:aws:s3::", Tri::False),
+            ("arn:aws:s3:::*", "arn:aws:s3", Tri::False),
+            (
+                "arn:aws:bedrock:*:*:inference-profile/us.*",
+                "arn:aws:bedrock:us-east-1:1:inference-profile/us.meta.llama3-3-70b-instruct-v1:0",
+                Tri::True,
+            ),
+            (
+                "arn:aws:bedrock:*:*:inference-profile/us.*",
+                "arn:aws:bedrock:us-east-1:1:foundation-model/us.x",
+                Tri::False,
+            ),
+        ];
+        for (pattern, resource, expected) in cases {
+            let compiled = ResourcePattern::compile(pattern).unwrap_or_else(|e| panic!("{e}"));
+            let request = Request::new("s3:GetObject", resource, Context::new(MissingKeys::Absent));
+            assert_eq!(
+                compiled.matches(resource, &request),
+                expected,
+                "{pattern} against {resource}"
+            );
+        }
+    }
+}
