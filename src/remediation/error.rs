@@ -33,13 +33,27 @@ pub(crate) enum Rejection {
     },
 }
 
+/// At most this many reasons behind the first blockers are named in a reason.
+const MAX_BEHIND_LISTED: usize = 10;
+
+/// Bounded like [`did_not_verify`]: at 6,000 accounts the blockers behind a failed plan gave
+/// thousands of distinct reasons, and the reason of every finding of the group repeated them
+/// (5.8 GB in one event's proofs).
 fn behind(unfixable: &BTreeSet<String>) -> String {
     if unfixable.is_empty() {
-        String::new()
-    } else {
-        let reasons: Vec<&str> = unfixable.iter().map(String::as_str).collect();
-        format!(". Behind the first blockers: {}", reasons.join("; "))
+        return String::new();
     }
+    let reasons: Vec<&str> = unfixable
+        .iter()
+        .take(MAX_BEHIND_LISTED)
+        .map(String::as_str)
+        .collect();
+    let more = unfixable.len() - reasons.len();
+    let mut text = format!(". Behind the first blockers: {}", reasons.join("; "));
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
 }
 
 /// A blocker no SCP or Control Tower change may lift.
@@ -302,6 +316,14 @@ mod tests {
             many.to_string()
                 .ends_with("f38 is blocked, f39 is blocked and 5 more"),
             "{many}"
+        );
+        let deep = Rejection::Proof {
+            error: ProofError::FixesNothing { what: "the patch" },
+            unfixable: (0..1_000).map(|i| format!("r{i:04}")).collect(),
+        };
+        assert!(
+            deep.to_string().ends_with("r0008; r0009 and 990 more"),
+            "{deep}"
         );
         let plain = Rejection::Proof {
             error: ProofError::FixesNothing {
