@@ -79,6 +79,13 @@ async fn main() -> Result<(), Error> {
         let summary = result.inspect_err(|err: &GuardError| {
             tracing::error!(code = err.code(), retryable = err.retryable(), error = %err, "invocation failed");
         })?;
+        // Time per phase (read, evaluate, messages, ...): what sizing the function goes by.
+        tracing::info!(
+            phases_ms = %serde_json::to_string(&summary.run.phases_ms).unwrap_or_default(),
+            findings = summary.run.findings,
+            changes = summary.run.changes,
+            "run summary"
+        );
         Ok::<Value, GuardError>(summary.response())
     }))
     .await
