@@ -2,7 +2,7 @@
 //! entry per problem with its reasons, so 411 targets behind one global-profile deny are one
 //! entry, not 411.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::findings::{Report, Unresolved};
 
@@ -26,6 +26,8 @@ pub(crate) fn per_problem(rejected: Vec<Rejected>) -> Vec<Unresolved> {
         problem: Option<String>,
         by_design: bool,
         fixes: Vec<String>,
+        /// `fixes` as a set: a problem can have thousands of findings.
+        listed: HashSet<String>,
         reasons: Vec<String>,
     }
     let mut entries: Vec<Entry> = Vec::new();
@@ -44,12 +46,13 @@ pub(crate) fn per_problem(rejected: Vec<Rejected>) -> Vec<Unresolved> {
                         problem,
                         by_design: item.by_design,
                         fixes: Vec::new(),
+                        listed: HashSet::new(),
                         reasons: Vec::new(),
                     });
                     entries.len() - 1
                 });
             if let Some(entry) = entries.get_mut(slot) {
-                if !entry.fixes.contains(&item.finding) {
+                if entry.listed.insert(item.finding.clone()) {
                     entry.fixes.push(item.finding.clone());
                 }
                 if !entry.reasons.contains(&item.reason) {
