@@ -314,7 +314,6 @@ impl ConditionClause {
         let mut result = Tri::False;
         for compiled in &self.compiled {
             let matched = match compiled {
-                Value::Text { literal, pattern } => self.text_match(literal, pattern, value),
                 Value::Template(pieces) => match resolve(pieces, request) {
                     Resolved::Value { literal, pattern } => {
                         self.text_match(&literal, &pattern, value)
@@ -328,23 +327,7 @@ impl ConditionClause {
                         }
                     }
                 },
-                Value::Number(expected) => Tri::from(
-                    value
-                        .trim()
-                        .parse::<f64>()
-                        .is_ok_and(|actual| compare(self.base, actual, *expected)),
-                ),
-                Value::Date(expected) => Tri::from(
-                    parse_date(value).is_some_and(|actual| compare(self.base, actual, *expected)),
-                ),
-                Value::Bool(expected) => {
-                    Tri::from(value.eq_ignore_ascii_case(if *expected { "true" } else { "false" }))
-                }
-                Value::Network { address, prefix } => Tri::from(
-                    value
-                        .parse::<IpAddr>()
-                        .is_ok_and(|ip| in_network(ip, *address, *prefix)),
-                ),
+                literal => self.literal_match(literal, value),
             };
             result = result.or(matched);
             if result == Tri::True {
@@ -352,6 +335,54 @@ impl ConditionClause {
             }
         }
         result
+    }
+
+    /// One policy value without variables against one request value, under the base operator.
+    fn literal_match(&self, compiled: &Value, value: &str) -> Tri {
+        match compiled {
+            Value::Text { literal, pattern } => self.text_match(literal, pattern, value),
+            Value::Number(expected) => Tri::from(
+                value
+                    .trim()
+                    .parse::<f64>()
+                    .is_ok_and(|actual| compare(self.base, actual, *expected)),
+            ),
+            Value::Date(expected) => Tri::from(
+                parse_date(value).is_some_and(|actual| compare(self.base, actual, *expected)),
+            ),
+            Value::Bool(expected) => {
+                Tri::from(value.eq_ignore_ascii_case(if *expected { "true" } else { "false" }))
+            }
+            Value::Network { address, prefix } => Tri::from(
+                value
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| in_network(ip, *address, *prefix)),
+            ),
+            // Callers resolve variables first.
+            Value::Template(_) => Tri::Unknown,
+        }
+    }
+
+    /// Appends to `class` how each policy value matches `value` (one character per value):
+    /// for a key whose only request value is `value`, two values with the same characters get
+    /// the same answer from this clause, whatever its operator, set qualifier or negation.
+    /// `false` (nothing appended) when a value holds a policy variable, which can read more.
+    pub(crate) fn match_class(&self, value: &str, class: &mut String) -> bool {
+        if self
+            .compiled
+            .iter()
+            .any(|v| matches!(v, Value::Template(_)))
+        {
+            return false;
+        }
+        class.extend(self.compiled.iter().map(
+            |compiled| match self.literal_match(compiled, value) {
+                Tri::True => '1',
+                Tri::False => '0',
+                Tri::Unknown => '?',
+            },
+        ));
+        true
     }
 
     fn text_match(&self, literal: &str, pattern: &Wildcard, value: &str) -> Tri {

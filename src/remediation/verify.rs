@@ -863,4 +863,47 @@ mod tests {
         );
         Ok(())
     }
+    /// Callers share level answers per class of how they match a path guard's values (as with
+    /// the generator's `ForAllValues:StringNotLike` on `aws:PrincipalOrgPaths`), not per account:
+    /// lifting a root deny of everything outside one OU flips exactly the probes of the targets
+    /// outside it. A class that ignored the path would answer every target like the first.
+    #[test]
+    fn shared_answers_agree_for_a_path_guard() -> Result<(), Box<dyn std::error::Error>> {
+        let generated = organization(&GenerateOptions {
+            accounts: 40,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let inside = valid
+            .snapshot
+            .accounts
+            .iter()
+            .map(|a| a.parent_id.clone())
+            .find(|parent| parent.starts_with("ou-"))
+            .ok_or("no account in an OU")?;
+        let guard = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"ForAllValues:StringNotLike":{{"aws:PrincipalOrgPaths":"*/{inside}/*"}}}}}}]}}"#
+        );
+        let roots: Vec<String> = valid.snapshot.roots.iter().map(|r| r.id.clone()).collect();
+        let guarded = crate::what_if::apply(
+            "test",
+            &valid.snapshot,
+            &[Change::Create {
+                policy_id: Some("p-pathguard".to_string()),
+                name: "path-guard".to_string(),
+                content: PolicyContent::Text(guard),
+                targets: roots,
+            }],
+        )?;
+        let lifted = vec![vec![Change::Update {
+            policy_id: "p-pathguard".to_string(),
+            content: PolicyContent::Text(ALLOW_ALL.to_string()),
+            name: None,
+        }]];
+        assert!(
+            compare(&guarded, &lifted)? > 0,
+            "lifting the path guard flipped nothing"
+        );
+        Ok(())
+    }
 }
