@@ -108,12 +108,20 @@ pub struct ConditionClause {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
-    Text { literal: String, pattern: Wildcard },
+    Text {
+        literal: String,
+        pattern: Wildcard,
+        /// For `ArnLike`/`ArnEquals`: the pattern's six ARN parts, split once.
+        arn_parts: Vec<Wildcard>,
+    },
     Template(Vec<Piece>),
     Number(f64),
     Date(f64),
     Bool(bool),
-    Network { address: IpAddr, prefix: u8 },
+    Network {
+        address: IpAddr,
+        prefix: u8,
+    },
 }
 
 /// A piece of a value holding policy variables.
@@ -151,6 +159,11 @@ fn in_network(candidate: IpAddr, network: IpAddr, prefix: u8) -> bool {
 /// ARN matching for ArnLike/ArnEquals: the six parts one by one, wildcards inside each. Works
 /// on the compiled pattern, so a literal `*` from `${*}` is not turned back into a wildcard.
 fn arn_like(pattern: &Wildcard, value: &str) -> Tri {
+    arn_like_split(pattern, None, value)
+}
+
+/// [`arn_like`] with the pattern's ARN parts when they are already split (`None`: split here).
+fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -> Tri {
     if pattern.is_any() {
         return Tri::True;
     }
@@ -159,14 +172,20 @@ fn arn_like(pattern: &Wildcard, value: &str) -> Tri {
     if !value.contains(NEW_ACCOUNT) && !pattern.matches(value) {
         return Tri::False;
     }
-    let value_parts: Vec<&str> = value.splitn(6, ':').collect();
-    let pattern_parts = pattern.split_colons(6);
-    if value_parts.len() != 6 || pattern_parts.len() != 6 {
+    let split;
+    let pattern_parts = match parts {
+        Some(parts) => parts,
+        None => {
+            split = pattern.split_colons(6);
+            &split[..]
+        }
+    };
+    if value.bytes().filter(|&b| b == b':').count() < 5 || pattern_parts.len() != 6 {
         // A short pattern ending in `*` spans the rest; otherwise compare as a whole.
         return Tri::from(pattern.matches(value));
     }
     let mut result = Tri::True;
-    for (p, v) in pattern_parts.iter().zip(value_parts.iter()) {
+    for (p, v) in pattern_parts.iter().zip(value.splitn(6, ':')) {
         result = result.and(match_new_account(p, v));
         if result == Tri::False {
             return Tri::False;
@@ -340,7 +359,14 @@ impl ConditionClause {
     /// One policy value without variables against one request value, under the base operator.
     fn literal_match(&self, compiled: &Value, value: &str) -> Tri {
         match compiled {
-            Value::Text { literal, pattern } => self.text_match(literal, pattern, value),
+            Value::Text {
+                literal,
+                pattern,
+                arn_parts,
+            } if self.base == Base::ArnLike => arn_like_split(pattern, Some(arn_parts), value),
+            Value::Text {
+                literal, pattern, ..
+            } => self.text_match(literal, pattern, value),
             Value::Number(expected) => Tri::from(
                 value
                     .trim()
