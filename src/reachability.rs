@@ -71,6 +71,84 @@ pub fn decide<'a>(org: &'a Org<'a>, options: &'a Options) -> Decisions<'a> {
     }
 }
 
+/// Decides only the cells named (target id, profile id, source Region), in the order given:
+/// a proof reads the statuses of the findings reported before and of those it claims, a few
+/// ten thousand cells, not every account × check (hundreds of thousands at 10,000 accounts).
+/// A cell the organization does not evaluate (unknown target, no such check, a root) has no
+/// verdict. Problems are not tallied: [`CellDecisions::findings_of`] leaves `problemIds` empty.
+pub fn decide_cells<'a>(
+    org: &'a Org<'a>,
+    options: &'a Options,
+    cells: &[(&str, &str, &str)],
+) -> CellDecisions<'a> {
+    let engine = Engine::new(org, options);
+    let targets: rustc_hash::FxHashMap<&str, TargetRef<'a>> = org
+        .targets_in_order(&options.ous)
+        .into_iter()
+        .filter(|t| !matches!(t, TargetRef::Root(_)))
+        .map(|t| (org.target_id(t), t))
+        .collect();
+    let mut checks: rustc_hash::FxHashMap<(&str, &str), Vec<usize>> =
+        rustc_hash::FxHashMap::default();
+    for (index, check) in engine.checks.iter().enumerate() {
+        checks
+            .entry((check.profile_id.as_str(), check.source_region.as_str()))
+            .or_default()
+            .push(index);
+    }
+    let mut wanted: Vec<(TargetRef<'a>, usize)> = Vec::new();
+    let mut ranges = Vec::with_capacity(cells.len());
+    for &(target, profile, region) in cells {
+        let start = wanted.len();
+        if let (Some(&target), Some(list)) = (targets.get(target), checks.get(&(profile, region))) {
+            wanted.extend(list.iter().map(|&check| (target, check)));
+        }
+        ranges.push(start..wanted.len());
+    }
+    let verdicts = engine.verdicts_for(&wanted);
+    CellDecisions {
+        engine,
+        wanted,
+        verdicts,
+        ranges,
+    }
+}
+
+/// The verdicts [`decide_cells`] made: per cell named, one per check with its profile and
+/// Region (one, but for check kinds that share them).
+pub struct CellDecisions<'a> {
+    engine: Engine<'a>,
+    wanted: Vec<(TargetRef<'a>, usize)>,
+    verdicts: Vec<Option<std::sync::Arc<verdict::Verdict>>>,
+    ranges: Vec<std::ops::Range<usize>>,
+}
+
+impl CellDecisions<'_> {
+    /// The status of the `index`-th cell named, that of its last check (as a map from cell to
+    /// status filled in report order would hold); `None` when it is not evaluated.
+    pub fn status(&self, index: usize) -> Option<Status> {
+        let range = self.ranges.get(index)?.clone();
+        self.verdicts.get(range)?.last()?.as_ref().map(|v| v.status)
+    }
+
+    /// The findings of the `index`-th cell named, one per check, without problem ids.
+    pub fn findings_of(&self, index: usize) -> Vec<Finding> {
+        let Some(range) = self.ranges.get(index).cloned() else {
+            return Vec::new();
+        };
+        let org = self.engine.org;
+        range
+            .filter_map(|i| {
+                let &(target, check) = self.wanted.get(i)?;
+                let verdict = self.verdicts.get(i)?.as_ref()?;
+                let check = self.engine.checks.get(check)?;
+                let facts = TargetFacts::of(org, target);
+                Some(finding::finding(org, target, &facts, check, verdict, true))
+            })
+            .collect()
+    }
+}
+
 /// Every decision of one evaluation run, in report order: a shared verdict per reported
 /// target × check. Findings (the contract's strings, several kB each for a blocked check) are
 /// built from it one at a time, so a large organization is decided in little memory and its

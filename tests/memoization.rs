@@ -423,3 +423,92 @@ fn pinned_organizations_tell_accounts_of_one_ou_apart() {
         "only {differing} of 64 organizations tell accounts 0 and 1 apart"
     );
 }
+
+/// `decide_cells` (a proof's statuses) agrees with the full decisions on every cell, whatever
+/// the order cells are named in and with cells the organization does not evaluate among them:
+/// the same status, and the same finding but for its problem ids.
+fn assert_cells_match_decisions(valid: &ValidSnapshot, options: &Options, rotate: usize) {
+    let org = cris_guard::org::Org::new(valid);
+    let decisions = reachability::decide(&org, options);
+    let findings: Vec<_> = decisions.findings().collect();
+    let mut cells: Vec<(&str, &str, &str)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.target_id.as_str(),
+                f.profile_id.as_str(),
+                f.source_region.as_str(),
+            )
+        })
+        .collect();
+    cells.push(("111111111111", "us.no-such-profile", "us-east-1"));
+    if !cells.is_empty() {
+        let by = rotate % cells.len();
+        cells.rotate_left(by);
+    }
+    let decided = reachability::decide_cells(&org, options, &cells);
+    let by_cell: HashMap<(&str, &str, &str), &cris_guard::findings::Finding> = findings
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f.target_id.as_str(),
+                    f.profile_id.as_str(),
+                    f.source_region.as_str(),
+                ),
+                f,
+            )
+        })
+        .collect();
+    for (index, cell) in cells.iter().enumerate() {
+        let Some(expected) = by_cell.get(cell) else {
+            assert_eq!(decided.status(index), None, "{cell:?} is not evaluated");
+            assert!(decided.findings_of(index).is_empty());
+            continue;
+        };
+        assert_eq!(decided.status(index), Some(expected.status), "{cell:?}");
+        let mut got = decided.findings_of(index);
+        assert_eq!(got.len(), 1, "{cell:?}");
+        let mut got = got.remove(0);
+        got.problem_ids = expected.problem_ids.clone();
+        assert_eq!(&got, *expected, "{cell:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn decided_cells_equal_the_full_decisions(
+        accounts in 1usize..60,
+        seed in any::<u64>(),
+        max_depth in 1usize..=5,
+        rotate in any::<usize>(),
+        regions in proptest::sample::subsequence(REGIONS, 1..=2),
+    ) {
+        let valid = generated(accounts, seed, max_depth, 3);
+        let options = Options {
+            all_accounts: true,
+            source_regions: regions.iter().map(|r| (*r).to_string()).collect(),
+            ..Options::default()
+        };
+        assert_cells_match_decisions(&valid, &options, rotate);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn decided_cells_equal_the_full_decisions_when_accounts_differ(
+        org in pinned_org(),
+        rotate in any::<usize>(),
+    ) {
+        let valid = orgs::build(&org)?;
+        let options = Options {
+            all_accounts: true,
+            ..Options::default()
+        };
+        assert_cells_match_decisions(&valid, &options, rotate);
+    }
+}

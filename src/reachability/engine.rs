@@ -251,10 +251,7 @@ impl<'a> Engine<'a> {
     /// its own memo: checks share no verdicts, so the split costs only the level results both
     /// workers compute, and the result does not depend on the number of workers.
     pub(super) fn decide(&self, targets: &[TargetRef<'a>]) -> Vec<Decided> {
-        let workers = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .clamp(1, MAX_WORKERS)
-            .min(self.checks.len().max(1));
+        let workers = self.workers();
         if workers == 1 {
             return self.decide_share(targets, 0, 1);
         }
@@ -284,6 +281,14 @@ impl<'a> Engine<'a> {
         }
         items.sort_unstable_by_key(|item| (item.position, item.check));
         items
+    }
+
+    /// Worker threads: one per core up to [`MAX_WORKERS`], no more than there are checks.
+    fn workers(&self) -> usize {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, MAX_WORKERS)
+            .min(self.checks.len().max(1))
     }
 
     /// Lists a decision unless `only_problems` drops it.
@@ -360,17 +365,59 @@ impl<'a> Engine<'a> {
     }
 
     /// The verdicts of arbitrary target × check cells (targets the report does not list, for
-    /// expectations), sharing one memo; a check index out of range gives `None`.
+    /// expectations; the cells a proof reads), in order; a check index out of range gives
+    /// `None`. Dealt out to workers by check, as [`Engine::decide`] does.
     pub(super) fn verdicts_for(
         &self,
         cells: &[(TargetRef<'a>, usize)],
     ) -> Vec<Option<Arc<Verdict>>> {
+        let workers = self.workers();
+        let mut out: Vec<Option<Arc<Verdict>>> = vec![None; cells.len()];
+        let shares: Vec<Vec<(usize, Arc<Verdict>)>> = if workers == 1 {
+            vec![self.verdicts_share(cells, 0, 1)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..workers)
+                    .map(|worker| {
+                        (
+                            worker,
+                            scope.spawn(move || self.verdicts_share(cells, worker, workers)),
+                        )
+                    })
+                    .collect();
+                let mut shares = vec![self.verdicts_share(cells, 0, workers)];
+                // A worker that died is redone here: same inputs, same answer.
+                shares.extend(handles.into_iter().map(|(worker, handle)| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| self.verdicts_share(cells, worker, workers))
+                }));
+                shares
+            })
+        };
+        for (index, verdict) in shares.into_iter().flatten() {
+            if let Some(slot) = out.get_mut(index) {
+                *slot = Some(verdict);
+            }
+        }
+        out
+    }
+
+    /// [`Engine::verdicts_for`] for the cells whose check index is `worker` modulo `workers`.
+    fn verdicts_share(
+        &self,
+        cells: &[(TargetRef<'a>, usize)],
+        worker: usize,
+        workers: usize,
+    ) -> Vec<(usize, Arc<Verdict>)> {
         let mut memo = Memo::default();
         cells
             .iter()
-            .map(|&(target, c)| {
+            .enumerate()
+            .filter(|&(_, &(_, c))| c % workers == worker)
+            .filter_map(|(index, &(target, c))| {
                 let check = self.checks.get(c)?;
-                Some(match target {
+                let verdict = match target {
                     TargetRef::Root(id) | TargetRef::OrganizationalUnit(id) => {
                         self.cached(&mut memo, self.org.new_account_chain(id), c, check, target)
                     }
@@ -386,7 +433,8 @@ impl<'a> Engine<'a> {
                             inactive_verdict(check)
                         }
                     }
-                })
+                };
+                Some((index, verdict))
             })
             .collect()
     }

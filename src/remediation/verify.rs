@@ -62,46 +62,48 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let mut options = ctx.options.evaluation.clone();
     options.all_accounts = true;
     options.only_problems = false;
-    // Statuses only: a finding (several kB of text) is built just for claims still blocked.
+    // Statuses of the cells the proof reads only (the findings reported before, the claimed
+    // ones): a finding (several kB of text) is built just for claims still blocked.
     let after_org = Org::new(&after);
-    let decisions = reachability::decide(&after_org, &options);
-    let status: HashMap<Cell, Status> = decisions
-        .cells()
-        .map(|(target, profile, region, now)| ((target, profile, region), now))
-        .collect();
-    let mut still: Vec<Cell> = Vec::new();
+    let mut index_of: HashMap<Cell, usize> = HashMap::with_capacity(ctx.report.findings.len());
+    let mut cells: Vec<Cell> = Vec::with_capacity(ctx.report.findings.len());
+    let report_cells = ctx.report.findings.iter().map(|finding| {
+        (
+            finding.target_id.as_str(),
+            finding.profile_id.as_str(),
+            finding.source_region.as_str(),
+        )
+    });
+    for cell in report_cells.chain(claim.fixes.iter().filter_map(|key| cell_of(key))) {
+        index_of.entry(cell).or_insert_with(|| {
+            cells.push(cell);
+            cells.len() - 1
+        });
+    }
+    let decided = reachability::decide_cells(&after_org, &options, &cells);
+    let status = |cell: &Cell| index_of.get(cell).and_then(|&i| decided.status(i));
+    let mut still: Vec<usize> = Vec::new();
     for key in claim.fixes {
         let cell = cell_of(key);
-        match cell.and_then(|cell| status.get(&cell)) {
-            Some(Status::Reachable) => outcome.fixed += 1,
-            Some(other) => {
+        match cell
+            .as_ref()
+            .and_then(|cell| Some((status(cell)?, index_of.get(cell)?)))
+        {
+            Some((Status::Reachable, _)) => outcome.fixed += 1,
+            Some((other, &index)) => {
                 outcome
                     .still_blocked
                     .push(format!("{key} is {}", other.as_str()));
-                still.extend(cell);
+                still.push(index);
             }
             None => outcome
                 .still_blocked
                 .push(format!("{key} is no longer evaluated")),
         }
     }
-    if !still.is_empty() {
-        // Every finding with a still-blocked key, claim by claim, in report order.
-        let wanted: HashSet<Cell> = still.iter().copied().collect();
-        let mut by_key: HashMap<Cell, Vec<usize>> = HashMap::new();
-        for (index, (target, profile, region, _)) in decisions.cells().enumerate() {
-            if wanted.contains(&(target, profile, region)) {
-                by_key
-                    .entry((target, profile, region))
-                    .or_default()
-                    .push(index);
-            }
-        }
-        for key in &still {
-            for &index in by_key.get(key).into_iter().flatten() {
-                outcome.still_findings.extend(decisions.finding_at(index));
-            }
-        }
+    // Every finding of a still-blocked key, claim by claim.
+    for index in still {
+        outcome.still_findings.extend(decided.findings_of(index));
     }
     for finding in &ctx.report.findings {
         let cell = (
@@ -109,7 +111,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             finding.profile_id.as_str(),
             finding.source_region.as_str(),
         );
-        let Some(&now) = status.get(&cell) else {
+        let Some(now) = status(&cell) else {
             continue;
         };
         if now == finding.status || claim.fixes.contains(&finding.key()) {
@@ -141,7 +143,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     outcome.probes = probes.len();
     // Only the entries shown are written out (a change can open millions of target × probe).
     let room = MAX_LISTED.saturating_sub(outcome.newly_allowed.len());
-    let flips = flipped_probes(ctx, &after, &probes, claim.changes, room);
+    let flips = flipped_probes(ctx, &after_org, &probes, claim.changes, room);
     outcome.targets = flips.targets;
     let total = outcome.newly_allowed.len() + flips.count;
     outcome.newly_allowed.extend(flips.listed);
@@ -344,13 +346,12 @@ fn bedrock_probes(
 /// verdict of one target of the pair.
 fn flipped_probes(
     ctx: &Ctx,
-    after: &ValidSnapshot,
+    after_org: &Org<'_>,
     probes: &[Probe],
     changes: &[Change],
     room: usize,
 ) -> Flips {
     let before_org = &ctx.org;
-    let after_org = Org::new(after);
     // Updated policies, and created ones (ids the organization before does not have).
     let known: HashSet<&str> = before_org
         .policies()
@@ -420,7 +421,7 @@ fn flipped_probes(
         };
         flips.targets += 1;
         let before_ids = chain_ids(before_org, b_chain);
-        let after_ids = chain_ids(&after_org, a_chain);
+        let after_ids = chain_ids(after_org, a_chain);
         if before_ids == after_ids
             && !before_ids
                 .iter()
@@ -441,7 +442,7 @@ fn flipped_probes(
                 target: *b,
             },
             after: Side {
-                org: &after_org,
+                org: after_org,
                 chain: a_chain,
                 ids: &after_ids,
                 contents: &after_contents,
@@ -806,7 +807,7 @@ mod tests {
         for changes in cases {
             let after = crate::what_if::apply("test", &valid.snapshot, changes)?;
             let expected = flipped_per_target(&ctx, &after, &sample);
-            let got = flipped_probes(&ctx, &after, &sample, changes, usize::MAX).listed;
+            let got = flipped_probes(&ctx, &Org::new(&after), &sample, changes, usize::MAX).listed;
             assert_eq!(got, expected, "changes {changes:?}");
             flips += got.len();
         }
