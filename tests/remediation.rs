@@ -379,6 +379,17 @@ fn corpus() {
                 );
             }
         }
+        // Text every proposal's summary must hold (e.g. why a document names wildcards).
+        for needle in list(Some(expect), "summaryContains") {
+            for proposal in &proposals {
+                assert!(
+                    proposal.summary.contains(&needle),
+                    "{name}: {} does not say {needle:?}: {}",
+                    proposal.id,
+                    proposal.summary
+                );
+            }
+        }
         if let Some(needle) = expect.get("reasonContains").and_then(Value::as_str) {
             assert!(
                 rejections.iter().any(|r| r.reason.contains(needle)),

@@ -108,12 +108,20 @@ pub struct ConditionClause {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
-    Text { literal: String, pattern: Wildcard },
+    Text {
+        literal: String,
+        pattern: Wildcard,
+        /// For `ArnLike`/`ArnEquals`: the pattern's six ARN parts, split once.
+        arn_parts: Vec<Wildcard>,
+    },
     Template(Vec<Piece>),
     Number(f64),
     Date(f64),
     Bool(bool),
-    Network { address: IpAddr, prefix: u8 },
+    Network {
+        address: IpAddr,
+        prefix: u8,
+    },
 }
 
 /// A piece of a value holding policy variables.
@@ -151,6 +159,11 @@ fn in_network(candidate: IpAddr, network: IpAddr, prefix: u8) -> bool {
 /// ARN matching for ArnLike/ArnEquals: the six parts one by one, wildcards inside each. Works
 /// on the compiled pattern, so a literal `*` from `${*}` is not turned back into a wildcard.
 fn arn_like(pattern: &Wildcard, value: &str) -> Tri {
+    arn_like_split(pattern, None, value)
+}
+
+/// [`arn_like`] with the pattern's ARN parts when they are already split (`None`: split here).
+fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -> Tri {
     if pattern.is_any() {
         return Tri::True;
     }
@@ -159,14 +172,20 @@ fn arn_like(pattern: &Wildcard, value: &str) -> Tri {
     if !value.contains(NEW_ACCOUNT) && !pattern.matches(value) {
         return Tri::False;
     }
-    let value_parts: Vec<&str> = value.splitn(6, ':').collect();
-    let pattern_parts = pattern.split_colons(6);
-    if value_parts.len() != 6 || pattern_parts.len() != 6 {
+    let split;
+    let pattern_parts = match parts {
+        Some(parts) => parts,
+        None => {
+            split = pattern.split_colons(6);
+            &split[..]
+        }
+    };
+    if value.bytes().filter(|&b| b == b':').count() < 5 || pattern_parts.len() != 6 {
         // A short pattern ending in `*` spans the rest; otherwise compare as a whole.
         return Tri::from(pattern.matches(value));
     }
     let mut result = Tri::True;
-    for (p, v) in pattern_parts.iter().zip(value_parts.iter()) {
+    for (p, v) in pattern_parts.iter().zip(value.splitn(6, ':')) {
         result = result.and(match_new_account(p, v));
         if result == Tri::False {
             return Tri::False;
@@ -314,7 +333,6 @@ impl ConditionClause {
         let mut result = Tri::False;
         for compiled in &self.compiled {
             let matched = match compiled {
-                Value::Text { literal, pattern } => self.text_match(literal, pattern, value),
                 Value::Template(pieces) => match resolve(pieces, request) {
                     Resolved::Value { literal, pattern } => {
                         self.text_match(&literal, &pattern, value)
@@ -328,23 +346,7 @@ impl ConditionClause {
                         }
                     }
                 },
-                Value::Number(expected) => Tri::from(
-                    value
-                        .trim()
-                        .parse::<f64>()
-                        .is_ok_and(|actual| compare(self.base, actual, *expected)),
-                ),
-                Value::Date(expected) => Tri::from(
-                    parse_date(value).is_some_and(|actual| compare(self.base, actual, *expected)),
-                ),
-                Value::Bool(expected) => {
-                    Tri::from(value.eq_ignore_ascii_case(if *expected { "true" } else { "false" }))
-                }
-                Value::Network { address, prefix } => Tri::from(
-                    value
-                        .parse::<IpAddr>()
-                        .is_ok_and(|ip| in_network(ip, *address, *prefix)),
-                ),
+                literal => self.literal_match(literal, value),
             };
             result = result.or(matched);
             if result == Tri::True {
@@ -352,6 +354,61 @@ impl ConditionClause {
             }
         }
         result
+    }
+
+    /// One policy value without variables against one request value, under the base operator.
+    fn literal_match(&self, compiled: &Value, value: &str) -> Tri {
+        match compiled {
+            Value::Text {
+                literal,
+                pattern,
+                arn_parts,
+            } if self.base == Base::ArnLike => arn_like_split(pattern, Some(arn_parts), value),
+            Value::Text {
+                literal, pattern, ..
+            } => self.text_match(literal, pattern, value),
+            Value::Number(expected) => Tri::from(
+                value
+                    .trim()
+                    .parse::<f64>()
+                    .is_ok_and(|actual| compare(self.base, actual, *expected)),
+            ),
+            Value::Date(expected) => Tri::from(
+                parse_date(value).is_some_and(|actual| compare(self.base, actual, *expected)),
+            ),
+            Value::Bool(expected) => {
+                Tri::from(value.eq_ignore_ascii_case(if *expected { "true" } else { "false" }))
+            }
+            Value::Network { address, prefix } => Tri::from(
+                value
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| in_network(ip, *address, *prefix)),
+            ),
+            // Callers resolve variables first.
+            Value::Template(_) => Tri::Unknown,
+        }
+    }
+
+    /// Appends to `class` how each policy value matches `value` (one character per value):
+    /// for a key whose only request value is `value`, two values with the same characters get
+    /// the same answer from this clause, whatever its operator, set qualifier or negation.
+    /// `false` (nothing appended) when a value holds a policy variable, which can read more.
+    pub(crate) fn match_class(&self, value: &str, class: &mut String) -> bool {
+        if self
+            .compiled
+            .iter()
+            .any(|v| matches!(v, Value::Template(_)))
+        {
+            return false;
+        }
+        class.extend(self.compiled.iter().map(
+            |compiled| match self.literal_match(compiled, value) {
+                Tri::True => '1',
+                Tri::False => '0',
+                Tri::Unknown => '?',
+            },
+        ));
+        true
     }
 
     fn text_match(&self, literal: &str, pattern: &Wildcard, value: &str) -> Tri {

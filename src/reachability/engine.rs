@@ -125,35 +125,26 @@ enum Share {
 }
 
 /// Appends to `class` what `statement`'s account-sensitive conditions can tell of `caller`:
-/// for each literal `aws:PrincipalAccount` / `aws:ResourceAccount` value whether the account
-/// equals and matches it, and the OU path for a literal `aws:PrincipalOrgPaths`. Callers with
-/// the same class answer those conditions alike. `false` when another condition (a policy
-/// variable, an ARN that pins an account, another operator) can tell them apart.
+/// how each literal `aws:PrincipalAccount` / `aws:ResourceAccount` value matches the account,
+/// and each literal `aws:PrincipalOrgPaths` value the OU path, under the clause's own operator
+/// (set qualifiers, `IfExists` and negation included). Callers with the same class answer those
+/// conditions alike, so the accounts of every OU outside a path guard's OU share one class.
+/// `false` when another condition (a policy variable, an ARN that pins an account) can tell
+/// them apart.
 pub(crate) fn caller_class(statement: &Statement, caller: &Caller, class: &mut String) -> bool {
-    let account = caller.account();
     for clause in statement
         .conditions
         .iter()
         .filter(|c| c.account_sensitive())
     {
-        let literal = clause.operator.starts_with("String")
-            && !clause.values.iter().any(|v| v.contains("${"));
-        match clause.key_lowercase() {
-            "aws:principalaccount" | "aws:resourceaccount" if literal => {
-                for value in &clause.values {
-                    class.push(if value == account { '=' } else { '-' });
-                    class.push(if Wildcard::new(value).matches(account) {
-                        '~'
-                    } else {
-                        '-'
-                    });
-                }
-            }
-            "aws:principalorgpaths" if literal => {
-                class.push_str(&caller.org_path);
-                class.push('|');
-            }
+        // The request's only value of these keys is the caller's account or path.
+        let value = match clause.key_lowercase() {
+            "aws:principalaccount" | "aws:resourceaccount" => caller.account(),
+            "aws:principalorgpaths" => caller.org_path.as_str(),
             _ => return false,
+        };
+        if !clause.match_class(value, class) {
+            return false;
         }
     }
     true

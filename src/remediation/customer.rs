@@ -588,36 +588,36 @@ pub(crate) fn add_allow(
             level_id: level.to_string(),
         });
     }
-    let profile_arns: Vec<String> = profile_arns.into_iter().collect();
-    let model_arns: Vec<String> = model_arns.into_iter().collect();
+    let mut profile_arns: Vec<String> = profile_arns.into_iter().collect();
+    let mut model_arns: Vec<String> = model_arns.into_iter().collect();
+    // Too long to list exactly even in an SCP of its own: profiles by prefix wildcards (as
+    // for a patched deny) and each model in any Region (callable only through those profiles).
+    let exact_size = doc::minified(&doc::policy_of(allow_statements(
+        &ctx.actions,
+        &profile_arns,
+        &model_arns,
+        &mut BTreeSet::new(),
+    )))
+    .chars()
+    .count();
+    let wildcards = exact_size > MAX_SCP_CHARS;
+    if wildcards {
+        profile_arns = ctx.folded_patterns(&profile_arns, profiles);
+        model_arns = model_arns
+            .iter()
+            .map(|arn| match Arn::parse(arn) {
+                Some(mut parsed) => {
+                    parsed.region = "*".to_string();
+                    parsed.to_string()
+                }
+                None => arn.clone(),
+            })
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+    }
     let statements = |taken: &mut BTreeSet<String>| {
-        vec![
-            doc::object(vec![
-                (
-                    "Sid",
-                    Json::String(unique_sid("AllowBedrockCRISProfiles", taken)),
-                ),
-                ("Effect", Json::String("Allow".into())),
-                ("Action", doc::one_or_many(&ctx.actions)),
-                ("Resource", doc::one_or_many(&profile_arns)),
-            ]),
-            doc::object(vec![
-                (
-                    "Sid",
-                    Json::String(unique_sid("AllowBedrockCRISModelsViaProfiles", taken)),
-                ),
-                ("Effect", Json::String("Allow".into())),
-                ("Action", doc::one_or_many(&ctx.actions)),
-                ("Resource", doc::one_or_many(&model_arns)),
-                (
-                    "Condition",
-                    doc::object(vec![(
-                        "ArnLike",
-                        doc::object(vec![(IPA, doc::one_or_many(&profile_arns))]),
-                    )]),
-                ),
-            ]),
-        ]
+        allow_statements(&ctx.actions, &profile_arns, &model_arns, taken)
     };
     let what = format!(
         "an Allow for {} on the approved profiles ({}) and, only when the call carries one of those profiles in `{IPA}`, on their foundation models ({})",
@@ -640,10 +640,15 @@ pub(crate) fn add_allow(
                 .collect::<Vec<_>>()
         ),
     );
-    let why = format!(
+    let mut why = format!(
         "{} has no SCP that allows these requests (an allow-list without Bedrock). This fixes a missing Allow, not a Deny: direct model calls, other profiles and other services get no new Allow at this level.",
         ctx.label(level)
     );
+    if wildcards {
+        why.push_str(&format!(
+            " The exact lists would make the SCP {exact_size} characters, over the 5,120-character limit, so profiles are named by prefix wildcards that match no known profile outside the approved ones, and models in any Region; a profile AWS adds later under the same prefix would be allowed too."
+        ));
+    }
     let mut candidates: Vec<&PolicyRecord> = ctx
         .snapshot
         .snapshot
@@ -726,4 +731,40 @@ pub(crate) fn add_allow(
         ctx.label(level)
     ));
     Ok(plan)
+}
+
+/// The two Allow statements for the approved profiles and, only through them, their models.
+fn allow_statements(
+    actions: &[String],
+    profile_arns: &[String],
+    model_arns: &[String],
+    taken: &mut BTreeSet<String>,
+) -> Vec<Json> {
+    vec![
+        doc::object(vec![
+            (
+                "Sid",
+                Json::String(unique_sid("AllowBedrockCRISProfiles", taken)),
+            ),
+            ("Effect", Json::String("Allow".into())),
+            ("Action", doc::one_or_many(actions)),
+            ("Resource", doc::one_or_many(profile_arns)),
+        ]),
+        doc::object(vec![
+            (
+                "Sid",
+                Json::String(unique_sid("AllowBedrockCRISModelsViaProfiles", taken)),
+            ),
+            ("Effect", Json::String("Allow".into())),
+            ("Action", doc::one_or_many(actions)),
+            ("Resource", doc::one_or_many(model_arns)),
+            (
+                "Condition",
+                doc::object(vec![(
+                    "ArnLike",
+                    doc::object(vec![(IPA, doc::one_or_many(profile_arns))]),
+                )]),
+            ),
+        ]),
+    ]
 }

@@ -184,8 +184,9 @@ pub(super) fn folded_status(flags: u8) -> Option<Status> {
 
 /// What a level's caller-dependent statements can tell of a caller: callers of the same class
 /// answer every probe the same at this level (`None`: nothing there depends on the caller). So
-/// 10,000 accounts behind `aws:PrincipalAccount` lists fall into a few classes (each listed
-/// account, and everyone else per OU path where paths matter), not one evaluation each.
+/// 10,000 accounts behind `aws:PrincipalAccount` lists or an `aws:PrincipalOrgPaths` guard fall
+/// into a few classes (each listed account, and everyone else; inside and outside the guarded
+/// paths), not one evaluation each.
 pub(super) fn caller_class(
     content: &[usize],
     policies: &[Policy],

@@ -842,25 +842,62 @@ mod tests {
         let by_account = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"StringNotEquals":{{"aws:PrincipalAccount":{listed:?}}}}}}}]}}"#
         );
+        assert!(
+            compare_lifting(&valid, "byaccount", by_account)? > 0,
+            "lifting the deny flipped nothing"
+        );
+        Ok(())
+    }
+
+    /// [`compare`] for lifting `deny`, attached to every root as `p-{name}` (an Allow of
+    /// everything in its place).
+    fn compare_lifting(
+        valid: &ValidSnapshot,
+        name: &str,
+        deny: String,
+    ) -> Result<usize, Box<dyn std::error::Error>> {
         let roots: Vec<String> = valid.snapshot.roots.iter().map(|r| r.id.clone()).collect();
         let denied = crate::what_if::apply(
             "test",
             &valid.snapshot,
             &[Change::Create {
-                policy_id: Some("p-byaccount".to_string()),
-                name: "by-account".to_string(),
-                content: PolicyContent::Text(by_account),
+                policy_id: Some(format!("p-{name}")),
+                name: name.to_string(),
+                content: PolicyContent::Text(deny),
                 targets: roots,
             }],
         )?;
         let lifted = vec![vec![Change::Update {
-            policy_id: "p-byaccount".to_string(),
+            policy_id: format!("p-{name}"),
             content: PolicyContent::Text(ALLOW_ALL.to_string()),
             name: None,
         }]];
+        compare(&denied, &lifted)
+    }
+    /// Callers share level answers per class of how they match a path guard's values (as with
+    /// the generator's `ForAllValues:StringNotLike` on `aws:PrincipalOrgPaths`), not per account:
+    /// lifting a root deny of everything outside one OU flips exactly the probes of the targets
+    /// outside it. A class that ignored the path would answer every target like the first.
+    #[test]
+    fn shared_answers_agree_for_a_path_guard() -> Result<(), Box<dyn std::error::Error>> {
+        let generated = organization(&GenerateOptions {
+            accounts: 40,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let inside = valid
+            .snapshot
+            .accounts
+            .iter()
+            .map(|a| a.parent_id.clone())
+            .find(|parent| parent.starts_with("ou-"))
+            .ok_or("no account in an OU")?;
+        let guard = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"ForAllValues:StringNotLike":{{"aws:PrincipalOrgPaths":"*/{inside}/*"}}}}}}]}}"#
+        );
         assert!(
-            compare(&denied, &lifted)? > 0,
-            "lifting the deny flipped nothing"
+            compare_lifting(&valid, "pathguard", guard)? > 0,
+            "lifting the path guard flipped nothing"
         );
         Ok(())
     }

@@ -158,9 +158,16 @@ fn compile_value(base: Base, text: &str) -> Result<Value, String> {
             if text.contains("${") {
                 Ok(Value::Template(parse_template(text)?))
             } else {
+                let pattern = Wildcard::new(text);
+                let arn_parts = if base == Base::ArnLike {
+                    pattern.split_colons(6)
+                } else {
+                    Vec::new()
+                };
                 Ok(Value::Text {
                     literal: text.to_string(),
-                    pattern: Wildcard::new(text),
+                    pattern,
+                    arn_parts,
                 })
             }
         }
