@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::arn::Arn;
-use crate::findings::Status;
+use crate::findings::{Status, TargetKind};
 use crate::org::{Org, TargetRef};
 use crate::reachability::{self, Check, Leg, LegKind, Verdict};
 use crate::snapshot::{MAX_SCP_CHARS, ValidSnapshot};
@@ -62,18 +62,32 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let mut options = ctx.options.evaluation.clone();
     options.all_accounts = true;
     options.only_problems = false;
-    // Statuses of the cells the proof reads only (the findings reported before, the claimed
-    // ones): a finding (several kB of text) is built just for claims still blocked.
+    // Statuses of the cells the proof reads only (the claimed ones, and the findings reported
+    // before on targets the changes reach: the others are as reported): a finding (several kB
+    // of text) is built just for claims still blocked.
     let after_org = Org::new(&after);
+    let mut reach = Reach::new(&ctx.org, &after_org, claim.changes);
     let mut index_of: HashMap<Cell, usize> = HashMap::with_capacity(ctx.report.findings.len());
     let mut cells: Vec<Cell> = Vec::with_capacity(ctx.report.findings.len());
-    let report_cells = ctx.report.findings.iter().map(|finding| {
-        (
-            finding.target_id.as_str(),
-            finding.profile_id.as_str(),
-            finding.source_region.as_str(),
-        )
-    });
+    let report_cells = ctx
+        .report
+        .findings
+        .iter()
+        .filter(|finding| {
+            reach.reaches_target(
+                &ctx.org,
+                &after_org,
+                finding.target_kind,
+                &finding.target_id,
+            )
+        })
+        .map(|finding| {
+            (
+                finding.target_id.as_str(),
+                finding.profile_id.as_str(),
+                finding.source_region.as_str(),
+            )
+        });
     for cell in report_cells.chain(claim.fixes.iter().filter_map(|key| cell_of(key))) {
         index_of.entry(cell).or_insert_with(|| {
             cells.push(cell);
@@ -143,7 +157,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     outcome.probes = probes.len();
     // Only the entries shown are written out (a change can open millions of target × probe).
     let room = MAX_LISTED.saturating_sub(outcome.newly_allowed.len());
-    let flips = flipped_probes(ctx, &after_org, &probes, claim.changes, room);
+    let flips = flipped_probes(ctx, &after_org, &mut reach, &probes, room);
     outcome.targets = flips.targets;
     let total = outcome.newly_allowed.len() + flips.count;
     outcome.newly_allowed.extend(flips.listed);
@@ -336,6 +350,82 @@ fn bedrock_probes(
     }
 }
 
+/// The id of an organization's policy by index.
+fn id<'o>(org: &'o Org<'_>, policy: usize) -> Option<&'o str> {
+    org.policies().get(policy).map(|p| p.id.as_str())
+}
+
+/// Which targets a plan's changes reach: those whose chain holds other policies (or the same at
+/// other levels) after the change, or a policy the plan creates or updates. Every other target
+/// decides every request as before, so a proof evaluates only the reached ones.
+struct Reach<'o> {
+    /// Updated policies, and created ones (ids the organization before does not have).
+    changed: HashSet<&'o str>,
+    /// (chain before, chain after) → reached.
+    pairs: HashMap<(usize, usize), bool>,
+}
+
+impl<'o> Reach<'o> {
+    fn new(before: &Org<'_>, after: &'o Org<'_>, changes: &'o [Change]) -> Reach<'o> {
+        let known: HashSet<&str> = before.policies().iter().map(|p| p.id.as_str()).collect();
+        let changed = changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Update { policy_id, .. } => Some(policy_id.as_str()),
+                _ => None,
+            })
+            .chain(
+                after
+                    .policies()
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .filter(|id| !known.contains(id)),
+            )
+            .collect();
+        Reach {
+            changed,
+            pairs: HashMap::new(),
+        }
+    }
+
+    /// Whether a target with chain `b` before and `a` after is reached.
+    fn reaches(&mut self, before: &Org<'_>, b: usize, after: &Org<'_>, a: usize) -> bool {
+        let changed = &self.changed;
+        *self.pairs.entry((b, a)).or_insert_with(|| {
+            let (b_levels, a_levels) = (before.chain_levels(b), after.chain_levels(a));
+            let same = b_levels.len() == a_levels.len()
+                && b_levels.iter().zip(a_levels).all(|(x, y)| {
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(y)
+                            .all(|(&p, &q)| id(before, p) == id(after, q))
+                });
+            !same
+                || b_levels
+                    .iter()
+                    .flatten()
+                    .any(|&p| id(before, p).is_some_and(|id| changed.contains(id)))
+        })
+    }
+
+    /// [`Reach::reaches`] for the target of a finding (an OU or root as a new account in it).
+    fn reaches_target(
+        &mut self,
+        before: &Org<'_>,
+        after: &Org<'_>,
+        kind: TargetKind,
+        id: &str,
+    ) -> bool {
+        let (b, a) = match kind {
+            TargetKind::Account => (before.account_chain(id), after.account_chain(id)),
+            TargetKind::OrganizationalUnit | TargetKind::Root => {
+                (before.new_account_chain(id), after.new_account_chain(id))
+            }
+        };
+        self.reaches(before, b, after, a)
+    }
+}
+
 /// Probes denied before and allowed (for some non-admin principal) after, per target: the
 /// first `room` as readable strings, the count, and the number of targets probed.
 ///
@@ -347,31 +437,11 @@ fn bedrock_probes(
 fn flipped_probes(
     ctx: &Ctx,
     after_org: &Org<'_>,
+    reach: &mut Reach<'_>,
     probes: &[Probe],
-    changes: &[Change],
     room: usize,
 ) -> Flips {
     let before_org = &ctx.org;
-    // Updated policies, and created ones (ids the organization before does not have).
-    let known: HashSet<&str> = before_org
-        .policies()
-        .iter()
-        .map(|p| p.id.as_str())
-        .collect();
-    let changed: HashSet<&str> = changes
-        .iter()
-        .filter_map(|change| match change {
-            Change::Update { policy_id, .. } => Some(policy_id.as_str()),
-            _ => None,
-        })
-        .chain(
-            after_org
-                .policies()
-                .iter()
-                .map(|p| p.id.as_str())
-                .filter(|id| !known.contains(id)),
-        )
-        .collect();
     let chain_ids = |org: &Org, chain: usize| -> Vec<Vec<String>> {
         org.chain_levels(chain)
             .iter()
@@ -420,16 +490,11 @@ fn flipped_probes(
             _ => continue,
         };
         flips.targets += 1;
-        let before_ids = chain_ids(before_org, b_chain);
-        let after_ids = chain_ids(after_org, a_chain);
-        if before_ids == after_ids
-            && !before_ids
-                .iter()
-                .flatten()
-                .any(|id| changed.contains(id.as_str()))
-        {
+        if !reach.reaches(before_org, b_chain, after_org, a_chain) {
             continue;
         }
+        let before_ids = chain_ids(before_org, b_chain);
+        let after_ids = chain_ids(after_org, a_chain);
         let (b_caller, a_caller) = (before_org.caller(*b), after_org.caller(*a));
         let sides = Sides {
             before: Side {
@@ -450,7 +515,7 @@ fn flipped_probes(
                 caller: &a_caller,
                 target: *a,
             },
-            changed: &changed,
+            changed: &reach.changed,
         };
         let key = (
             b_chain,
@@ -807,7 +872,9 @@ mod tests {
         for changes in cases {
             let after = crate::what_if::apply("test", &valid.snapshot, changes)?;
             let expected = flipped_per_target(&ctx, &after, &sample);
-            let got = flipped_probes(&ctx, &Org::new(&after), &sample, changes, usize::MAX).listed;
+            let after_org = Org::new(&after);
+            let mut reach = Reach::new(&ctx.org, &after_org, changes);
+            let got = flipped_probes(&ctx, &after_org, &mut reach, &sample, usize::MAX).listed;
             assert_eq!(got, expected, "changes {changes:?}");
             flips += got.len();
         }
