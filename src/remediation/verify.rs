@@ -881,6 +881,79 @@ mod tests {
         Ok(flips)
     }
 
+    /// A target the changes do not reach (same policies at the same levels, none created or
+    /// updated) keeps every status: over opening changes, attachments and detachments, each
+    /// finding whose status differs after a full re-evaluation is on a reached target, and some
+    /// targets are left out (the shortcut is taken).
+    #[test]
+    fn targets_a_plan_does_not_reach_keep_their_status() -> Result<(), Box<dyn std::error::Error>> {
+        let generated = organization(&GenerateOptions {
+            accounts: 60,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let options = reachability::Options {
+            all_accounts: true,
+            source_regions: vec!["us-east-1".to_string()],
+            ..reachability::Options::default()
+        };
+        let before = reachability::evaluate(&valid, &options);
+        let before_org = Org::new(&valid);
+        let mut cases = opening_changes(&valid);
+        let first_ou = valid
+            .snapshot
+            .organizational_units
+            .first()
+            .map(|ou| ou.id.clone())
+            .ok_or("no OU")?;
+        for policy in valid
+            .snapshot
+            .policies
+            .iter()
+            .filter(|p| p.name != "FullAWSAccess")
+        {
+            if !policy.targets.contains(&first_ou) {
+                cases.push(vec![Change::Attach {
+                    policy_id: policy.id.clone(),
+                    target_id: first_ou.clone(),
+                }]);
+            }
+            if let Some(target) = policy.targets.first() {
+                cases.push(vec![Change::Detach {
+                    policy_id: policy.id.clone(),
+                    target_id: target.clone(),
+                }]);
+            }
+        }
+        let (mut changed, mut skipped) = (0, 0);
+        for changes in &cases {
+            let after = crate::what_if::apply("test", &valid.snapshot, changes)?;
+            let after_report = reachability::evaluate(&after, &options);
+            let after_org = Org::new(&after);
+            let mut reach = Reach::new(&before_org, &after_org, changes);
+            for (old, new) in before.findings.iter().zip(&after_report.findings) {
+                assert_eq!(old.key(), new.key());
+                let reached =
+                    reach.reaches_target(&before_org, &after_org, old.target_kind, &old.target_id);
+                if old.status != new.status {
+                    changed += 1;
+                    assert!(
+                        reached,
+                        "{} changed but is not reached by {changes:?}",
+                        old.key()
+                    );
+                } else if !reached {
+                    skipped += 1;
+                }
+            }
+        }
+        assert!(
+            changed > 0 && skipped > 0,
+            "changed {changed}, skipped {skipped}"
+        );
+        Ok(())
+    }
+
     /// The shared level answers and caller classes give the same flips as deciding every target
     /// × probe on its own, for changes that open Regions, services and profiles, and for lifting
     /// a deny of every account not listed in `aws:PrincipalAccount` (answers per caller class).
