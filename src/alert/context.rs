@@ -156,6 +156,14 @@ impl<'a> Context<'a> {
 
     /// The proposals a part carries: those fixing one of its changes or problems.
     pub(super) fn proposals_in(&self, chunk: &[&FindingChange]) -> Vec<&'a Proposal> {
+        self.proposal_indices_in(chunk)
+            .into_iter()
+            .filter_map(|i| self.proposals.get(i))
+            .collect()
+    }
+
+    /// The indices in `proposals` of [`Self::proposals_in`], in order.
+    pub(super) fn proposal_indices_in(&self, chunk: &[&FindingChange]) -> Vec<usize> {
         let fixing = self.fixing(chunk);
         let problems: BTreeSet<&str> = self
             .problems_in(chunk)
@@ -171,7 +179,7 @@ impl<'a> Context<'a> {
                         .iter()
                         .any(|id| problems.contains(id.as_str()))
             })
-            .map(|(_, p)| p)
+            .map(|(i, _)| i)
             .collect()
     }
 

@@ -1,0 +1,263 @@
+//! Cutting an alert too large for one SNS message into parts without rendering it again and
+//! again: each run of changes a part carries together (a problem's, the fixed checks, one change
+//! outside any problem) is measured once from the pieces it adds to a part, and the runs are
+//! packed in order into parts the estimate says fit. `message` renders each part once and
+//! halves one that still does not fit, so the estimate decides how fast the parts are found,
+//! never whether they fit.
+
+use std::collections::{BTreeSet, HashSet};
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::context::{Context, Detail};
+use super::document::{change_entry, check_groups, problem_entry, proposal_entry};
+use super::email::{LISTED_CHECKS, Piece, piece_text};
+use super::message::{PUBLISH_BUDGET_BYTES, render};
+use super::notification::notification;
+use super::state::{ChangeKind, FindingChange};
+use super::text::MAX_DEFAULT_CHARS;
+
+/// Part numbers at least as long as any alert's, so numbering cannot outgrow the estimate.
+pub(super) const PROBE_PART: usize = 99_999;
+
+/// Headroom for what the estimate does not add up exactly (separators, list numbers).
+const SLACK_BYTES: usize = PUBLISH_BUDGET_BYTES / 50;
+
+/// The changes of an alert in the order parts carry them: by changed problem, worst first (so a
+/// problem's changes stay together across parts), then the rest in the alert's order.
+pub(super) struct Ordered<'a> {
+    pub(super) changes: Vec<&'a FindingChange>,
+    runs: Vec<(RunKind, Range<usize>)>,
+}
+
+/// What a run of [`Ordered::changes`] is, which decides how a part renders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunKind {
+    /// The changes placed with one changed problem (a change of several problems is placed
+    /// with the first): past full detail, only that problem's `changedChecks`.
+    Problem,
+    /// Checks reachable again outside any problem: grouped in `fixedChecks`.
+    Fixed,
+    /// One change listed with its finding.
+    Listed,
+}
+
+pub(super) fn order<'a>(ctx: &Context<'a>, changes: &'a [FindingChange]) -> Ordered<'a> {
+    let mut placed: HashSet<String> = HashSet::new();
+    let mut all: Vec<&FindingChange> = Vec::with_capacity(changes.len());
+    let mut runs = Vec::new();
+    for changed in &ctx.problems {
+        let start = all.len();
+        for change in &changed.changes {
+            if placed.insert(change.key()) {
+                all.push(change);
+            }
+        }
+        if all.len() > start {
+            runs.push((RunKind::Problem, start..all.len()));
+        }
+    }
+    for change in changes.iter().filter(|c| !placed.contains(&c.key())) {
+        let kind = if ctx.by_problem() && change.kind == ChangeKind::Fixed {
+            RunKind::Fixed
+        } else {
+            RunKind::Listed
+        };
+        match runs.last_mut() {
+            Some((RunKind::Fixed, range)) if kind == RunKind::Fixed => range.end += 1,
+            _ => runs.push((kind, all.len()..all.len() + 1)),
+        }
+        all.push(change);
+    }
+    Ordered { changes: all, runs }
+}
+
+/// The parts the estimate says fit, and what it says the whole alert in one part takes.
+pub(super) struct Plan<'a> {
+    pub(super) chunks: Vec<Vec<&'a FindingChange>>,
+    pub(super) whole_bytes: usize,
+}
+
+/// A run measured at [`Detail::Grouped`]: `fixed` bytes in every part that carries some of it
+/// (its problems' entries), plus `variable` spread over its changes, and its proposals.
+struct Run {
+    range: Range<usize>,
+    fixed: usize,
+    variable: usize,
+    proposals: Vec<usize>,
+}
+
+impl Run {
+    fn per_change(&self) -> usize {
+        self.variable.div_ceil(self.range.len().max(1))
+    }
+}
+
+/// Packs `ordered` greedily, in order, into parts of at most [`PUBLISH_BUDGET_BYTES`] by the
+/// estimate. A run that fits a part of its own is not cut: the part before it closes early.
+pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
+    let all = &ordered.changes;
+    let overhead = overhead(ctx, all);
+    let capacity = PUBLISH_BUDGET_BYTES.saturating_sub(overhead).max(1);
+    let proposal_bytes: Vec<usize> = ctx
+        .proposals
+        .iter()
+        .map(|p| {
+            2 * json_bytes(&proposal_entry(p, &BTreeSet::new(), Detail::Grouped))
+                + escaped_len(&piece_text(ctx, Piece::Proposal(p), Detail::Grouped))
+        })
+        .collect();
+    let proposal_cost = |i: usize| proposal_bytes.get(i).copied().unwrap_or(0);
+    let runs: Vec<Run> = ordered
+        .runs
+        .iter()
+        .map(|(kind, range)| measure(ctx, *kind, range.clone(), &all[range.clone()]))
+        .collect();
+    let mut whole_bytes = overhead;
+    let mut all_proposals = BTreeSet::new();
+    for run in &runs {
+        whole_bytes += run.fixed + run.variable;
+        all_proposals.extend(run.proposals.iter().copied());
+    }
+    whole_bytes += all_proposals.into_iter().map(proposal_cost).sum::<usize>();
+
+    let mut chunks: Vec<Vec<&'a FindingChange>> = Vec::new();
+    let mut current: Vec<&'a FindingChange> = Vec::new();
+    let mut used = 0;
+    let mut carried: BTreeSet<usize> = BTreeSet::new();
+    for run in &runs {
+        let mut rest = run.range.clone();
+        while !rest.is_empty() {
+            let new_proposals: usize = run
+                .proposals
+                .iter()
+                .filter(|i| !carried.contains(i))
+                .map(|&i| proposal_cost(i))
+                .sum();
+            let cost = if rest == run.range {
+                run.fixed + run.variable
+            } else {
+                run.fixed + rest.len() * run.per_change()
+            } + new_proposals;
+            let room = capacity.saturating_sub(used);
+            let take = if cost <= room {
+                rest.len()
+            } else if current.is_empty() || (rest == run.range && cost <= capacity) {
+                // Alone in a part, as many of its changes as fit (at least one); or the whole
+                // run in the next part, where it fits.
+                if current.is_empty() {
+                    (room.saturating_sub(run.fixed + new_proposals) / run.per_change().max(1))
+                        .clamp(1, rest.len())
+                } else {
+                    0
+                }
+            } else {
+                // Too large for any part: fill this one and go on in the next.
+                room.saturating_sub(run.fixed + new_proposals) / run.per_change().max(1)
+            }
+            .min(rest.len());
+            if take > 0 {
+                current.extend(&all[rest.start..rest.start + take]);
+                used += if take == rest.len() {
+                    cost
+                } else {
+                    run.fixed + take * run.per_change() + new_proposals
+                };
+                carried.extend(run.proposals.iter().copied());
+                rest.start += take;
+            }
+            if !rest.is_empty() {
+                chunks.push(std::mem::take(&mut current));
+                used = 0;
+                carried.clear();
+            }
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    Plan {
+        chunks,
+        whole_bytes,
+    }
+}
+
+/// What a run adds to a part at [`Detail::Grouped`]: in the JSON (twice, `sqs` and `lambda`)
+/// its problems' entries, fixed-check groups or listed change, in the e-mail its problems or
+/// (without problems) its findings.
+fn measure(ctx: &Context<'_>, kind: RunKind, range: Range<usize>, chunk: &[&FindingChange]) -> Run {
+    let detail = Detail::Grouped;
+    let proposals = ctx.proposal_indices_in(chunk);
+    let (fixed, variable) = match kind {
+        RunKind::Problem => {
+            let (mut fixed, mut whole) = (0, 0);
+            for changed in ctx.problems_in(chunk) {
+                let email = escaped_len(&piece_text(ctx, Piece::Problem(changed), detail));
+                fixed += 2 * json_bytes(&problem_entry(ctx, changed, &[], detail)) + email;
+                whole += 2 * json_bytes(&problem_entry(ctx, changed, chunk, detail)) + email;
+            }
+            (fixed, whole.saturating_sub(fixed))
+        }
+        RunKind::Fixed => (
+            0,
+            check_groups(chunk)
+                .iter()
+                .map(|group| 2 * json_bytes(group))
+                .sum(),
+        ),
+        RunKind::Listed => {
+            let mut bytes: usize = chunk
+                .iter()
+                .map(|c| 2 * json_bytes(&change_entry(ctx, c, detail)))
+                .sum();
+            if !ctx.by_problem() {
+                bytes += chunk
+                    .iter()
+                    .map(|c| escaped_len(&piece_text(ctx, Piece::Finding(c), detail)))
+                    .sum::<usize>();
+            }
+            (bytes, 0)
+        }
+    };
+    Run {
+        range,
+        fixed,
+        variable,
+        proposals,
+    }
+}
+
+/// What every part takes besides its runs and proposals: a part with no changes, plus what
+/// grows with a part's changes up to a bound (the chat notification, the `default` text, the
+/// e-mail's first changed checks), plus [`SLACK_BYTES`].
+fn overhead(ctx: &Context<'_>, all: &[&FindingChange]) -> usize {
+    let empty = render(ctx, &[], PROBE_PART, PROBE_PART, Detail::Grouped);
+    let chat = escaped_len(&notification(ctx, all, PROBE_PART, PROBE_PART).to_string())
+        .saturating_sub(escaped_len(&empty.notification));
+    let checks = if ctx.by_problem() {
+        let longest = all
+            .iter()
+            .map(|c| escaped_len(&piece_text(ctx, Piece::Check(c), Detail::Grouped)))
+            .max()
+            .unwrap_or(0);
+        // The line counting the checks not listed is shorter than a check's.
+        (LISTED_CHECKS + 1) * longest
+    } else {
+        0
+    };
+    // A character is at most 4 bytes in UTF-8, and escaping doubles a quote at most.
+    let default = 4 * MAX_DEFAULT_CHARS;
+    empty.publish_bytes() + chat + checks + default + SLACK_BYTES
+}
+
+/// What `value` adds to the `Message` as an element of a list in a JSON rendering: escaped
+/// once more, as the rendering is itself a string of the message, and a separator.
+fn json_bytes(value: &Value) -> usize {
+    escaped_len(&value.to_string()) + 1
+}
+
+/// The length of `text` as a JSON string, without the quotes.
+fn escaped_len(text: &str) -> usize {
+    serde_json::to_string(text).map_or(6 * text.len(), |s| s.len() - 2)
+}
