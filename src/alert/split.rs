@@ -261,3 +261,194 @@ fn json_bytes(value: &Value) -> usize {
 fn escaped_len(text: &str) -> usize {
     serde_json::to_string(text).map_or(6 * text.len(), |s| s.len() - 2)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::context::Alert;
+    use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
+    use crate::alert::state::{FindingState, StateView, diff};
+    use crate::alert::trigger::Trigger;
+    use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
+
+    /// An alert's shape: `problems` changed problems behind `targets` accounts each, every
+    /// account with `profiles` changed profiles from `regions` source Regions (`distinct`: each
+    /// account a different profile, so no two accounts group together), `fixed` checks
+    /// reachable again, `outside` changed checks outside any problem (long explanations),
+    /// and a proposal per problem.
+    struct Shape {
+        name: &'static str,
+        problems: usize,
+        targets: usize,
+        profiles: usize,
+        regions: usize,
+        distinct: bool,
+        fixed: usize,
+        outside: usize,
+        proposals: bool,
+    }
+
+    fn alert_of(shape: &Shape) -> (Report, Vec<FindingChange>, Vec<Proposal>) {
+        let mut findings = Vec::new();
+        let mut problems = Vec::new();
+        for p in 0..shape.problems {
+            let mut group: Vec<Finding> = Vec::new();
+            for t in 0..shape.targets {
+                for profile in 0..shape.profiles {
+                    for region in 0..shape.regions {
+                        let mut f = finding(
+                            &format!("{:012}", p * 100_000 + t),
+                            Status::Blocked,
+                            vec![blocker("us-east-2", "bedrock:InvokeModel")],
+                        );
+                        f.target_kind = TargetKind::Account;
+                        let profile = if shape.distinct {
+                            t * shape.profiles + profile
+                        } else {
+                            profile
+                        };
+                        f.profile_id = format!("us.anthropic.model-{profile}-v1:0");
+                        f.source_region = format!("us-west-{region}");
+                        group.push(f);
+                    }
+                }
+            }
+            let mut pb = problem(&format!("pb-{p:08x}"), &mut group);
+            pb.explanation = format!("{} {p}", "Routed to a denied Region.".repeat(20));
+            problems.push(pb);
+            findings.extend(group);
+        }
+        for i in 0..shape.fixed + shape.outside {
+            let mut f = finding(&format!("ou-ab12-{i:08}"), Status::Blocked, vec![]);
+            f.explanation = "x".repeat(300);
+            findings.push(f);
+        }
+        let mut r = report("2026-11-29T00:00:00Z", findings);
+        r.problems = problems;
+        let mut changes = diff(&StateView::new(), &r);
+        let first_fixed = changes.len() - shape.fixed - shape.outside;
+        for change in &mut changes[first_fixed..first_fixed + shape.fixed] {
+            change.previous = Some(change.next.clone());
+            change.kind = ChangeKind::Fixed;
+            change.finding.status = Status::Reachable;
+            change.next = FindingState {
+                status: Status::Reachable,
+                ..change.next.clone()
+            };
+        }
+        let proposals = if shape.proposals {
+            (0..shape.problems)
+                .map(|p| proposal(&format!("prop-{p}"), Vec::new(), &format!("pb-{p:08x}")))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (r, changes, proposals)
+    }
+
+    const SHAPES: &[Shape] = &[
+        Shape {
+            name: "a first sweep: many problems of many grouped checks",
+            problems: 120,
+            targets: 30,
+            profiles: 4,
+            regions: 2,
+            distinct: false,
+            fixed: 0,
+            outside: 0,
+            proposals: false,
+        },
+        Shape {
+            name: "one problem larger than a part",
+            problems: 1,
+            targets: 1_500,
+            profiles: 1,
+            regions: 1,
+            distinct: true,
+            fixed: 0,
+            outside: 0,
+            proposals: false,
+        },
+        Shape {
+            name: "problems with proposals, fixed checks and checks outside any problem",
+            problems: 60,
+            targets: 40,
+            profiles: 2,
+            regions: 2,
+            distinct: true,
+            fixed: 1_000,
+            outside: 100,
+            proposals: true,
+        },
+        Shape {
+            name: "a report without problems",
+            problems: 0,
+            targets: 0,
+            profiles: 0,
+            regions: 0,
+            distinct: false,
+            fixed: 0,
+            outside: 600,
+            proposals: false,
+        },
+    ];
+
+    /// The packer's own promises, before any part is rendered: every change once and in order,
+    /// every part within the budget as rendered (a packer that overfills fails here, not only
+    /// the halving behind it), parts well filled, and a problem that fits a part not cut.
+    #[test]
+    fn planned_parts_fit_hold_every_change_once_and_keep_problems_together() {
+        for shape in SHAPES {
+            let (r, changes, proposals) = alert_of(shape);
+            let trigger = Trigger::schedule();
+            let ctx = Context::new(&Alert::new(&changes, &r, &trigger, &proposals));
+            let ordered = order(&ctx, &changes);
+            let plan = plan(&ctx, &ordered);
+            let name = shape.name;
+            let parts = plan.chunks.len();
+            assert!(parts > 1, "{name}: {parts} parts");
+            let planned: Vec<&FindingChange> = plan.chunks.concat();
+            assert_eq!(planned.len(), changes.len(), "{name}");
+            assert!(
+                planned
+                    .iter()
+                    .zip(&ordered.changes)
+                    .all(|(a, b)| std::ptr::eq(*a, *b)),
+                "{name}: the parts reorder the changes"
+            );
+            let sizes: Vec<usize> = plan
+                .chunks
+                .iter()
+                .enumerate()
+                .map(|(i, chunk)| {
+                    render(&ctx, chunk, i + 1, parts, Detail::Grouped).publish_bytes()
+                })
+                .collect();
+            for (i, size) in sizes.iter().enumerate() {
+                assert!(
+                    *size <= PUBLISH_BUDGET_BYTES,
+                    "{name}: part {} of {parts} is {size} bytes",
+                    i + 1
+                );
+                assert!(
+                    i + 1 == parts || *size > PUBLISH_BUDGET_BYTES * 3 / 4,
+                    "{name}: part {} of {parts} is only {size} bytes: {sizes:?}",
+                    i + 1
+                );
+            }
+            let part_of = |change: &FindingChange| {
+                plan.chunks
+                    .iter()
+                    .position(|chunk| chunk.iter().any(|c| std::ptr::eq(*c, change)))
+            };
+            for changed in &ctx.problems {
+                let alone = render(&ctx, &changed.changes, 1, 1, Detail::Grouped);
+                let holding: BTreeSet<Option<usize>> =
+                    changed.changes.iter().map(|c| part_of(c)).collect();
+                if alone.publish_bytes() <= PUBLISH_BUDGET_BYTES / 2 {
+                    assert_eq!(holding.len(), 1, "{name}: {} is cut", changed.problem.id);
+                }
+            }
+        }
+    }
+}
