@@ -118,6 +118,17 @@ pub(super) fn json_document(
 /// changed checks together, and each target's checks as blocks of profiles × source Regions.
 /// Every key `targetId|profileId|sourceRegion` of `changes` is one target of a group times one
 /// profile and one source Region of one of its blocks.
+/// The checks of `chunk` that `changed` covers, grouped.
+pub(super) fn changed_checks(changed: &ChangedProblem<'_>, chunk: &[&FindingChange]) -> Vec<Value> {
+    let id = changed.problem.id.as_str();
+    let in_part: Vec<&FindingChange> = chunk
+        .iter()
+        .copied()
+        .filter(|c| c.finding.problem_ids.iter().any(|p| p == id))
+        .collect();
+    check_groups(&in_part)
+}
+
 pub(super) fn check_groups(changes: &[&FindingChange]) -> Vec<Value> {
     type Checks<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
     /// Blocks of (profiles, source Regions).
@@ -182,12 +193,6 @@ pub(super) fn problem_entry(
     chunk: &[&FindingChange],
     detail: Detail,
 ) -> Value {
-    let id = changed.problem.id.as_str();
-    let in_part: Vec<&FindingChange> = chunk
-        .iter()
-        .copied()
-        .filter(|c| c.finding.problem_ids.iter().any(|p| p == id))
-        .collect();
     let proposal_ids: Vec<String> = ctx
         .proposals_for_problem(changed)
         .iter()
@@ -215,7 +220,7 @@ pub(super) fn problem_entry(
         "changedTargets": { "organizationalUnits": ous, "accounts": accounts },
         "problem": problem,
         "proposalIds": proposal_ids,
-        "changedChecks": check_groups(&in_part),
+        "changedChecks": changed_checks(changed, chunk),
     });
     if let Some(object) = value.as_object_mut() {
         if omitted > 0 {

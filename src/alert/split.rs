@@ -5,13 +5,13 @@
 //! halves one that still does not fit, so the estimate decides how fast the parts are found,
 //! never whether they fit.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use serde_json::Value;
 
 use super::context::{Context, Detail};
-use super::document::{change_entry, check_groups, problem_entry, proposal_entry};
+use super::document::{change_entry, changed_checks, check_groups, problem_entry, proposal_entry};
 use super::email::{LISTED_CHECKS, Piece, piece_text};
 use super::message::{PUBLISH_BUDGET_BYTES, render};
 use super::notification::notification;
@@ -79,13 +79,23 @@ pub(super) struct Plan<'a> {
     pub(super) whole_bytes: usize,
 }
 
-/// A run measured at [`Detail::Grouped`]: `fixed` bytes in every part that carries some of it
-/// (its problems' entries), plus `variable` spread over its changes, and its proposals.
+/// What a part carries once however many of its runs need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Shared {
+    /// A changed problem (index in `Context::problems`): its entry without changed checks in
+    /// the JSON, its paragraph in the e-mail.
+    Problem(usize),
+    /// A proposal (index in `Context::proposals`).
+    Proposal(usize),
+}
+
+/// A run measured at [`Detail::Grouped`]: `own` bytes in every part that carries some of it,
+/// `variable` bytes spread over its changes, and what it needs a part to carry.
 struct Run {
     range: Range<usize>,
-    fixed: usize,
+    own: usize,
     variable: usize,
-    proposals: Vec<usize>,
+    shared: Vec<Shared>,
 }
 
 impl Run {
@@ -98,78 +108,109 @@ impl Run {
 /// estimate. A run that fits a part of its own is not cut: the part before it closes early.
 pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
     let all = &ordered.changes;
-    let overhead = overhead(ctx, all);
-    let capacity = PUBLISH_BUDGET_BYTES.saturating_sub(overhead).max(1);
+    let detail = Detail::Grouped;
+    let capacity = PUBLISH_BUDGET_BYTES
+        .saturating_sub(overhead(ctx, all))
+        .max(1);
+    let problem_bytes: Vec<usize> = ctx
+        .problems
+        .iter()
+        .map(|changed| {
+            2 * json_bytes(&problem_entry(ctx, changed, &[], detail))
+                + escaped_len(&piece_text(ctx, Piece::Problem(changed), detail))
+        })
+        .collect();
     let proposal_bytes: Vec<usize> = ctx
         .proposals
         .iter()
         .map(|p| {
-            2 * json_bytes(&proposal_entry(p, &BTreeSet::new(), Detail::Grouped))
-                + escaped_len(&piece_text(ctx, Piece::Proposal(p), Detail::Grouped))
+            2 * json_bytes(&proposal_entry(p, &BTreeSet::new(), detail))
+                + escaped_len(&piece_text(ctx, Piece::Proposal(p), detail))
         })
         .collect();
-    let proposal_cost = |i: usize| proposal_bytes.get(i).copied().unwrap_or(0);
+    let cost = |shared: &Shared| match *shared {
+        Shared::Problem(i) => problem_bytes.get(i).copied().unwrap_or(0),
+        Shared::Proposal(i) => proposal_bytes.get(i).copied().unwrap_or(0),
+    };
+    // The e-mail lists a part's first changed checks, which packing in order knows when it
+    // opens the part.
+    let first_checks = |start: usize| -> usize {
+        if !ctx.by_problem() {
+            return 0;
+        }
+        let listed = &all[start..all.len().min(start + LISTED_CHECKS)];
+        listed
+            .iter()
+            .map(|c| escaped_len(&piece_text(ctx, Piece::Check(c), detail)))
+            .sum::<usize>()
+            // The line counting the rest.
+            + if start + LISTED_CHECKS < all.len() { 100 } else { 0 }
+    };
+    let index: HashMap<&str, usize> = ctx
+        .problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.problem.id.as_str(), i))
+        .collect();
     let runs: Vec<Run> = ordered
         .runs
         .iter()
-        .map(|(kind, range)| measure(ctx, *kind, range.clone(), &all[range.clone()]))
+        .map(|(kind, range)| measure(ctx, &index, *kind, range.clone(), &all[range.clone()]))
         .collect();
-    let mut whole_bytes = overhead;
-    let mut all_proposals = BTreeSet::new();
+    let mut whole_bytes = PUBLISH_BUDGET_BYTES - capacity + first_checks(0);
+    let mut everything = BTreeSet::new();
     for run in &runs {
-        whole_bytes += run.fixed + run.variable;
-        all_proposals.extend(run.proposals.iter().copied());
+        whole_bytes += run.own + run.variable;
+        everything.extend(run.shared.iter().copied());
     }
-    whole_bytes += all_proposals.into_iter().map(proposal_cost).sum::<usize>();
+    whole_bytes += everything.iter().map(cost).sum::<usize>();
 
     let mut chunks: Vec<Vec<&'a FindingChange>> = Vec::new();
     let mut current: Vec<&'a FindingChange> = Vec::new();
-    let mut used = 0;
-    let mut carried: BTreeSet<usize> = BTreeSet::new();
+    let mut used = first_checks(0);
+    let mut carried: BTreeSet<Shared> = BTreeSet::new();
     for run in &runs {
         let mut rest = run.range.clone();
         while !rest.is_empty() {
-            let new_proposals: usize = run
-                .proposals
-                .iter()
-                .filter(|i| !carried.contains(i))
-                .map(|&i| proposal_cost(i))
-                .sum();
-            let cost = if rest == run.range {
-                run.fixed + run.variable
-            } else {
-                run.fixed + rest.len() * run.per_change()
-            } + new_proposals;
-            let room = capacity.saturating_sub(used);
-            let take = if cost <= room {
-                rest.len()
-            } else if current.is_empty() || (rest == run.range && cost <= capacity) {
-                // Alone in a part, as many of its changes as fit (at least one); or the whole
-                // run in the next part, where it fits.
-                if current.is_empty() {
-                    (room.saturating_sub(run.fixed + new_proposals) / run.per_change().max(1))
-                        .clamp(1, rest.len())
+            let fixed = run.own
+                + run
+                    .shared
+                    .iter()
+                    .filter(|s| !carried.contains(s))
+                    .map(cost)
+                    .sum::<usize>();
+            let needed = fixed
+                + if rest == run.range {
+                    run.variable
                 } else {
-                    0
-                }
+                    rest.len() * run.per_change()
+                };
+            let room = capacity.saturating_sub(used);
+            let fitting = room.saturating_sub(fixed) / run.per_change().max(1);
+            let take = if needed <= room {
+                rest.len()
+            } else if current.is_empty() {
+                // Alone in a part: as many of its changes as fit, at least one.
+                fitting.max(1)
+            } else if rest == run.range
+                && needed <= capacity.saturating_sub(first_checks(rest.start))
+            {
+                // The whole run in the next part, where it fits.
+                0
             } else {
                 // Too large for any part: fill this one and go on in the next.
-                room.saturating_sub(run.fixed + new_proposals) / run.per_change().max(1)
+                fitting
             }
             .min(rest.len());
             if take > 0 {
                 current.extend(&all[rest.start..rest.start + take]);
-                used += if take == rest.len() {
-                    cost
-                } else {
-                    run.fixed + take * run.per_change() + new_proposals
-                };
-                carried.extend(run.proposals.iter().copied());
+                used += fixed + take * run.per_change();
+                carried.extend(run.shared.iter().copied());
                 rest.start += take;
             }
             if !rest.is_empty() {
                 chunks.push(std::mem::take(&mut current));
-                used = 0;
+                used = first_checks(rest.start);
                 carried.clear();
             }
         }
@@ -183,21 +224,38 @@ pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
     }
 }
 
-/// What a run adds to a part at [`Detail::Grouped`]: in the JSON (twice, `sqs` and `lambda`)
-/// its problems' entries, fixed-check groups or listed change, in the e-mail its problems or
-/// (without problems) its findings.
-fn measure(ctx: &Context<'_>, kind: RunKind, range: Range<usize>, chunk: &[&FindingChange]) -> Run {
+/// What a run adds to a part at [`Detail::Grouped`] besides what it shares: in the JSON
+/// (twice, `sqs` and `lambda`) its changed checks, fixed-check groups or listed change, and
+/// (without problems) its finding in the e-mail.
+fn measure(
+    ctx: &Context<'_>,
+    index: &HashMap<&str, usize>,
+    kind: RunKind,
+    range: Range<usize>,
+    chunk: &[&FindingChange],
+) -> Run {
     let detail = Detail::Grouped;
-    let proposals = ctx.proposal_indices_in(chunk);
-    let (fixed, variable) = match kind {
+    let mut shared: Vec<Shared> = ctx
+        .proposal_indices_in(chunk)
+        .into_iter()
+        .map(Shared::Proposal)
+        .collect();
+    let (own, variable) = match kind {
         RunKind::Problem => {
-            let (mut fixed, mut whole) = (0, 0);
+            let mut variable = 0;
             for changed in ctx.problems_in(chunk) {
-                let email = escaped_len(&piece_text(ctx, Piece::Problem(changed), detail));
-                fixed += 2 * json_bytes(&problem_entry(ctx, changed, &[], detail)) + email;
-                whole += 2 * json_bytes(&problem_entry(ctx, changed, chunk, detail)) + email;
+                // The entry with the run's checks less the bare entry its part carries once.
+                variable += 2 * changed_checks(changed, chunk)
+                    .iter()
+                    .map(json_bytes)
+                    .sum::<usize>();
+                shared.extend(
+                    index
+                        .get(changed.problem.id.as_str())
+                        .map(|&i| Shared::Problem(i)),
+                );
             }
-            (fixed, whole.saturating_sub(fixed))
+            (0, variable)
         }
         RunKind::Fixed => (
             0,
@@ -222,33 +280,22 @@ fn measure(ctx: &Context<'_>, kind: RunKind, range: Range<usize>, chunk: &[&Find
     };
     Run {
         range,
-        fixed,
+        own,
         variable,
-        proposals,
+        shared,
     }
 }
 
-/// What every part takes besides its runs and proposals: a part with no changes, plus what
-/// grows with a part's changes up to a bound (the chat notification, the `default` text, the
-/// e-mail's first changed checks), plus [`SLACK_BYTES`].
+/// What every part takes besides its runs, what they share and its first changed checks: a
+/// part with no changes, plus what grows with a part's changes up to a bound (the chat
+/// notification, the `default` text), plus [`SLACK_BYTES`].
 fn overhead(ctx: &Context<'_>, all: &[&FindingChange]) -> usize {
     let empty = render(ctx, &[], PROBE_PART, PROBE_PART, Detail::Grouped);
     let chat = escaped_len(&notification(ctx, all, PROBE_PART, PROBE_PART).to_string())
         .saturating_sub(escaped_len(&empty.notification));
-    let checks = if ctx.by_problem() {
-        let longest = all
-            .iter()
-            .map(|c| escaped_len(&piece_text(ctx, Piece::Check(c), Detail::Grouped)))
-            .max()
-            .unwrap_or(0);
-        // The line counting the checks not listed is shorter than a check's.
-        (LISTED_CHECKS + 1) * longest
-    } else {
-        0
-    };
     // A character is at most 4 bytes in UTF-8, and escaping doubles a quote at most.
     let default = 4 * MAX_DEFAULT_CHARS;
-    empty.publish_bytes() + chat + checks + default + SLACK_BYTES
+    empty.publish_bytes() + chat + default + SLACK_BYTES
 }
 
 /// What `value` adds to the `Message` as an element of a list in a JSON rendering: escaped
