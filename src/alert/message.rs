@@ -104,7 +104,7 @@ impl SnsMessage {
 /// change too large on its own loses the bulky parts of its proposals (before/after/diff), then
 /// blockers beyond the first few (counted in `blockersOmitted`). No changes, no messages.
 /// With problems in the report, the changes are ordered by problem, so a problem's changes
-/// stay together across parts.
+/// stay together across parts, in one part when they fit one (`split` packs the parts).
 pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
     if alert.changes.is_empty() {
         return Vec::new();
@@ -152,10 +152,14 @@ fn render_parts(ctx: &Context<'_>, mut chunks: Vec<Vec<&FindingChange>>) -> Vec<
             .enumerate()
             .map(|(i, chunk)| render(ctx, chunk, i + 1, parts, Detail::Grouped))
             .collect();
-        let over = |(m, chunk): &(&SnsMessage, &Vec<&FindingChange>)| {
+        let over = |m: &SnsMessage, chunk: &[&FindingChange]| {
             m.publish_bytes() > PUBLISH_BUDGET_BYTES && chunk.len() > 1
         };
-        if !rendered.iter().zip(&chunks).any(|pair| over(&pair)) {
+        if !rendered
+            .iter()
+            .zip(&chunks)
+            .any(|(m, chunk)| over(m, chunk))
+        {
             return rendered
                 .into_iter()
                 .zip(&chunks)
@@ -173,11 +177,10 @@ fn render_parts(ctx: &Context<'_>, mut chunks: Vec<Vec<&FindingChange>>) -> Vec<
         chunks = rendered
             .iter()
             .zip(chunks)
-            .flat_map(|(m, chunk)| {
-                if over(&(m, &chunk)) {
-                    let mut first = chunk;
-                    let second = first.split_off(first.len() / 2);
-                    vec![first, second]
+            .flat_map(|(m, mut chunk)| {
+                if over(m, &chunk) {
+                    let second = chunk.split_off(chunk.len() / 2);
+                    vec![chunk, second]
                 } else {
                     vec![chunk]
                 }
@@ -364,6 +367,36 @@ mod tests {
             );
             let full: Value = serde_json::from_str(&m.json).unwrap();
             seen.extend(keys_in(&full));
+        }
+        let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
+        expected.sort();
+        seen.sort();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_part_the_estimate_got_wrong_is_halved_until_it_fits() {
+        // The packer's estimate decides only how fast: handed every change as one part, the
+        // rendering still ends with parts that fit and hold each change once.
+        let findings: Vec<Finding> = (0..1_500)
+            .map(|i| {
+                let mut f = finding(&format!("ou-{i:06}"), Status::Blocked, vec![]);
+                f.explanation = "x".repeat(300);
+                f
+            })
+            .collect();
+        let r = report("2026-11-29T00:00:00Z", findings);
+        let changes = diff(&StateView::new(), &r);
+        let trigger = trigger();
+        let alert = Alert::new(&changes, &r, &trigger, &[]);
+        let ctx = Context::new(&alert);
+        let msgs = render_parts(&ctx, vec![changes.iter().collect()]);
+        assert!(msgs.len() > 1);
+        let mut seen = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            assert!(m.publish_bytes() <= PUBLISH_BUDGET_BYTES);
+            assert_eq!((m.part, m.parts), (i + 1, msgs.len()));
+            seen.extend(keys_in(&serde_json::from_str(&m.json).unwrap()));
         }
         let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
         expected.sort();
