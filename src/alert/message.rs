@@ -129,16 +129,15 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
         }
     }
     // Changes summarized per problem: a first sweep of a large organization in a part or two.
-    // The estimate errs large; near the budget, the rendering decides.
-    let plan = split::plan(&ctx, &ordered);
-    if plan.chunks.len() > 1 && plan.whole_bytes <= PUBLISH_BUDGET_BYTES + PUBLISH_BUDGET_BYTES / 4
-    {
+    // Not rendered whole when the problems alone cannot fit one part.
+    if split::bare_problems_bytes(&ctx) <= PUBLISH_BUDGET_BYTES {
         let grouped = render(&ctx, all, 1, 1, Detail::Grouped);
         if grouped.publish_bytes() <= PUBLISH_BUDGET_BYTES {
             return vec![grouped];
         }
     }
-    render_parts(&ctx, plan.chunks)
+    let chunks = split::plan(&ctx, &ordered);
+    render_parts(&ctx, chunks)
 }
 
 /// Renders `chunks` as parts, halving any of several changes that does not fit (and then

@@ -15,6 +15,7 @@ use super::document::{change_entry, changed_checks, check_groups, problem_entry,
 use super::email::{LISTED_CHECKS, Piece, piece_text};
 use super::message::{PUBLISH_BUDGET_BYTES, render};
 use super::notification::notification;
+use super::problems::ChangedProblem;
 use super::state::{ChangeKind, FindingChange};
 use super::text::MAX_DEFAULT_CHARS;
 
@@ -73,12 +74,6 @@ pub(super) fn order<'a>(ctx: &Context<'a>, changes: &'a [FindingChange]) -> Orde
     Ordered { changes: all, runs }
 }
 
-/// The parts the estimate says fit, and what it says the whole alert in one part takes.
-pub(super) struct Plan<'a> {
-    pub(super) chunks: Vec<Vec<&'a FindingChange>>,
-    pub(super) whole_bytes: usize,
-}
-
 /// What a part carries once however many of its runs need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Shared {
@@ -106,7 +101,7 @@ impl Run {
 
 /// Packs `ordered` greedily, in order, into parts of at most [`PUBLISH_BUDGET_BYTES`] by the
 /// estimate. A run that fits a part of its own is not cut: the part before it closes early.
-pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
+pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Vec<Vec<&'a FindingChange>> {
     let all = &ordered.changes;
     let detail = Detail::Grouped;
     let capacity = PUBLISH_BUDGET_BYTES
@@ -116,7 +111,7 @@ pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
         .problems
         .iter()
         .map(|changed| {
-            2 * json_bytes(&problem_entry(ctx, changed, &[], detail))
+            bare_problem_json(ctx, changed)
                 + escaped_len(&piece_text(ctx, Piece::Problem(changed), detail))
         })
         .collect();
@@ -157,14 +152,6 @@ pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
         .iter()
         .map(|(kind, range)| measure(ctx, &index, *kind, range.clone(), &all[range.clone()]))
         .collect();
-    let mut whole_bytes = PUBLISH_BUDGET_BYTES - capacity + first_checks(0);
-    let mut everything = BTreeSet::new();
-    for run in &runs {
-        whole_bytes += run.own + run.variable;
-        everything.extend(run.shared.iter().copied());
-    }
-    whole_bytes += everything.iter().map(cost).sum::<usize>();
-
     let mut chunks: Vec<Vec<&'a FindingChange>> = Vec::new();
     let mut current: Vec<&'a FindingChange> = Vec::new();
     let mut used = first_checks(0);
@@ -218,10 +205,21 @@ pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Plan<'a> {
     if !current.is_empty() {
         chunks.push(current);
     }
-    Plan {
-        chunks,
-        whole_bytes,
-    }
+    chunks
+}
+
+/// What the changed problems' entries without their checks take in a part carrying them all
+/// (as a part carrying every change does): a lower bound of the whole alert in one part.
+pub(super) fn bare_problems_bytes(ctx: &Context<'_>) -> usize {
+    ctx.problems
+        .iter()
+        .map(|changed| bare_problem_json(ctx, changed))
+        .sum()
+}
+
+/// A changed problem's entry without its checks, in both JSON renderings.
+fn bare_problem_json(ctx: &Context<'_>, changed: &ChangedProblem<'_>) -> usize {
+    2 * json_bytes(&problem_entry(ctx, changed, &[], Detail::Grouped))
 }
 
 /// What a run adds to a part at [`Detail::Grouped`] besides what it shares: in the JSON
@@ -450,11 +448,11 @@ mod tests {
             let trigger = Trigger::schedule();
             let ctx = Context::new(&Alert::new(&changes, &r, &trigger, &proposals));
             let ordered = order(&ctx, &changes);
-            let plan = plan(&ctx, &ordered);
+            let chunks = plan(&ctx, &ordered);
             let name = shape.name;
-            let parts = plan.chunks.len();
+            let parts = chunks.len();
             assert!(parts > 1, "{name}: {parts} parts");
-            let planned: Vec<&FindingChange> = plan.chunks.concat();
+            let planned: Vec<&FindingChange> = chunks.concat();
             assert_eq!(planned.len(), changes.len(), "{name}");
             assert!(
                 planned
@@ -463,8 +461,7 @@ mod tests {
                     .all(|(a, b)| std::ptr::eq(*a, *b)),
                 "{name}: the parts reorder the changes"
             );
-            let sizes: Vec<usize> = plan
-                .chunks
+            let sizes: Vec<usize> = chunks
                 .iter()
                 .enumerate()
                 .map(|(i, chunk)| {
@@ -484,7 +481,7 @@ mod tests {
                 );
             }
             let part_of = |change: &FindingChange| {
-                plan.chunks
+                chunks
                     .iter()
                     .position(|chunk| chunk.iter().any(|c| std::ptr::eq(*c, change)))
             };
