@@ -26,6 +26,7 @@ mod message;
 mod notification;
 mod phrase;
 mod problems;
+mod split;
 mod state;
 mod text;
 mod trigger;

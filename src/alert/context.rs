@@ -2,7 +2,7 @@
 //! the proposals, the counts of changes and the changed problems), and how much detail a part
 //! carries.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::problems::{ChangedProblem, changed_problems};
 use super::state::{ChangeKind, FindingChange};
@@ -84,10 +84,15 @@ pub(super) struct Context<'a> {
     /// Every changed problem of the alert, worst first; empty for a report without problems,
     /// whose renderings then list changed findings.
     pub(super) problems: Vec<ChangedProblem<'a>>,
+    /// The ids of `problems`.
+    problem_ids: HashSet<&'a str>,
     /// Finding key → indices in `proposals` of the proposals fixing it. A Control Tower
     /// proposal fixes tens of thousands of findings: scanning its `fixes` once per listed
     /// change made one event alert at 10,000 accounts take 20 s.
     fixed_by: HashMap<&'a str, Vec<usize>>,
+    /// [`Self::proposals_for_problem`] of each of `problems` by id, as indices: every
+    /// rendering of a part asks it for each of the part's problems.
+    problem_proposals: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -96,7 +101,9 @@ impl<'a> Context<'a> {
         for change in alert.changes {
             *counts.entry(change.kind).or_insert(0) += 1;
         }
-        Context {
+        let problems = changed_problems(alert.changes, alert.report);
+        let mut ctx = Context {
+            problem_ids: problems.iter().map(|p| p.problem.id.as_str()).collect(),
             report: alert.report,
             trigger: alert.trigger,
             proposals: alert.proposals,
@@ -104,14 +111,35 @@ impl<'a> Context<'a> {
             unproposed: alert.unproposed,
             counts,
             total: alert.changes.len(),
-            problems: changed_problems(alert.changes, alert.report),
+            problems,
             fixed_by: fixed_by(alert.proposals),
-        }
+            problem_proposals: HashMap::new(),
+        };
+        ctx.problem_proposals = ctx
+            .problems
+            .iter()
+            .map(|changed| {
+                (
+                    changed.problem.id.as_str(),
+                    ctx.problem_proposal_indices(changed),
+                )
+            })
+            .collect();
+        ctx
     }
 
     /// Whether renderings speak of problems (the report has them) or of findings.
     pub(super) fn by_problem(&self) -> bool {
         !self.problems.is_empty()
+    }
+
+    /// Whether `change` is one of a changed problem's, so a part listing its problems covers it.
+    pub(super) fn in_a_problem(&self, change: &FindingChange) -> bool {
+        change
+            .finding
+            .problem_ids
+            .iter()
+            .any(|id| self.problem_ids.contains(id.as_str()))
     }
 
     /// The changed problems with at least one change in `chunk`.
@@ -128,6 +156,9 @@ impl<'a> Context<'a> {
 
     /// The indices of the proposals fixing one of `changes`.
     fn fixing(&self, changes: &[&FindingChange]) -> BTreeSet<usize> {
+        if self.fixed_by.is_empty() {
+            return BTreeSet::new();
+        }
         changes
             .iter()
             .filter_map(|c| self.fixed_by.get(c.key().as_str()))
@@ -139,6 +170,24 @@ impl<'a> Context<'a> {
     /// The proposals that fix `problem`: those naming it in `fixesProblems`, else (a
     /// remediation that does not fill it) those fixing one of its changed findings.
     pub(super) fn proposals_for_problem(&self, changed: &ChangedProblem<'_>) -> Vec<&'a Proposal> {
+        let id = changed.problem.id.as_str();
+        match self.problem_proposals.get(id) {
+            Some(indices) => indices
+                .iter()
+                .filter_map(|&i| self.proposals.get(i))
+                .collect(),
+            None => self
+                .problem_proposal_indices(changed)
+                .into_iter()
+                .filter_map(|i| self.proposals.get(i))
+                .collect(),
+        }
+    }
+
+    fn problem_proposal_indices(&self, changed: &ChangedProblem<'_>) -> Vec<usize> {
+        if self.proposals.is_empty() {
+            return Vec::new();
+        }
         let fixing = self.fixing(&changed.changes);
         self.proposals
             .iter()
@@ -150,12 +199,20 @@ impl<'a> Context<'a> {
                     p.fixes_problems.contains(&changed.problem.id)
                 }
             })
-            .map(|(_, p)| p)
+            .map(|(i, _)| i)
             .collect()
     }
 
     /// The proposals a part carries: those fixing one of its changes or problems.
     pub(super) fn proposals_in(&self, chunk: &[&FindingChange]) -> Vec<&'a Proposal> {
+        self.proposal_indices_in(chunk)
+            .into_iter()
+            .filter_map(|i| self.proposals.get(i))
+            .collect()
+    }
+
+    /// The indices in `proposals` of [`Self::proposals_in`], in order.
+    pub(super) fn proposal_indices_in(&self, chunk: &[&FindingChange]) -> Vec<usize> {
         let fixing = self.fixing(chunk);
         let problems: BTreeSet<&str> = self
             .problems_in(chunk)
@@ -171,7 +228,7 @@ impl<'a> Context<'a> {
                         .iter()
                         .any(|id| problems.contains(id.as_str()))
             })
-            .map(|(_, p)| p)
+            .map(|(i, _)| i)
             .collect()
     }
 

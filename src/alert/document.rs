@@ -8,9 +8,10 @@ use serde_json::{Map, Value, json};
 
 use super::context::{Context, Detail, MINIMAL_BLOCKERS, MINIMAL_EXPLANATION_CHARS};
 use super::phrase::{problem_cause, problem_change, truncate_chars};
+use super::problems::ChangedProblem;
 use super::state::{ChangeKind, FindingChange};
 use super::trigger::ChangeEvent;
-use crate::findings::Status;
+use crate::findings::{Proposal, Status};
 
 /// Affected target ids kept per problem in a minimal part (the rest are counted).
 const MINIMAL_TARGET_IDS: usize = 50;
@@ -33,63 +34,7 @@ pub(super) fn json_document(
         .collect();
     let problems: Vec<Value> = listed_problems
         .into_iter()
-        .map(|changed| {
-            let id = changed.problem.id.as_str();
-            let in_part: Vec<&FindingChange> = chunk
-                .iter()
-                .copied()
-                .filter(|c| c.finding.problem_ids.iter().any(|p| p == id))
-                .collect();
-            let proposal_ids: Vec<String> = ctx
-                .proposals_for_problem(changed)
-                .iter()
-                .map(|p| p.id.clone())
-                .collect();
-            let mut problem = changed.problem.clone();
-            // The report's problem names the report's proposals; here, this alert's.
-            problem.proposal_ids.clone_from(&proposal_ids);
-            let mut omitted = 0;
-            if detail == Detail::Minimal {
-                omitted = problem
-                    .affected
-                    .target_ids
-                    .len()
-                    .saturating_sub(MINIMAL_TARGET_IDS);
-                problem.affected.target_ids.truncate(MINIMAL_TARGET_IDS);
-            }
-            let (ous, accounts) = changed.targets();
-            let mut value = json!({
-                "change": changed.kind().as_str(),
-                "description": format!("{} {}", problem_cause(changed.problem), problem_change(changed)),
-                "changedFindings": changed.changes.len(),
-                "changedProfiles": changed.profiles(),
-                "changedSourceRegions": changed.source_regions(),
-                "changedTargets": { "organizationalUnits": ous, "accounts": accounts },
-                "problem": problem,
-                "proposalIds": proposal_ids,
-                "changedChecks": check_groups(&in_part),
-            });
-            if let Some(object) = value.as_object_mut() {
-                if omitted > 0 {
-                    object.insert("targetIdsOmitted".into(), json!(omitted));
-                }
-                if detail != Detail::Full {
-                    // `changedChecks` names the changed profiles and Regions; the report lists
-                    // every affected one.
-                    object.remove("changedProfiles");
-                    object.remove("changedSourceRegions");
-                    if let Some(affected) = object
-                        .get_mut("problem")
-                        .and_then(|p| p.get_mut("affected"))
-                        .and_then(Value::as_object_mut)
-                    {
-                        affected.remove("profiles");
-                        affected.remove("sourceRegions");
-                    }
-                }
-            }
-            value
-        })
+        .map(|changed| problem_entry(ctx, changed, chunk, detail))
         .collect();
     // Past full detail, a change its problem covers is only one of that problem's
     // `changedChecks`, and fixed checks (no problem any more) are grouped the same way. Only
@@ -110,36 +55,7 @@ pub(super) fn json_document(
         .collect();
     let changes: Vec<Value> = listed
         .iter()
-        .map(|change| {
-            let key = change.key();
-            let proposal_ids: Vec<&str> = ctx
-                .proposals_for(&key)
-                .into_iter()
-                .map(|p| p.id.as_str())
-                .collect();
-            let mut finding = change.finding.clone();
-            let mut omitted = 0;
-            if detail == Detail::Minimal {
-                omitted = finding.blockers.len().saturating_sub(MINIMAL_BLOCKERS);
-                finding.blockers.truncate(MINIMAL_BLOCKERS);
-                finding.explanation =
-                    truncate_chars(&finding.explanation, MINIMAL_EXPLANATION_CHARS);
-            }
-            let mut value = json!({
-                "change": change.kind.as_str(),
-                "findingKey": key,
-                "previousStatus": change.previous.as_ref().map(|p| p.status.as_str()),
-                "fingerprint": change.next.fingerprint,
-                "finding": finding,
-                "proposalIds": proposal_ids,
-            });
-            if omitted > 0
-                && let Some(object) = value.as_object_mut()
-            {
-                object.insert("blockersOmitted".into(), json!(omitted));
-            }
-            value
-        })
+        .map(|change| change_entry(ctx, change, detail))
         .collect();
     // A proposal fixing a whole OU's findings names thousands of finding keys, and every part
     // with one of its problems carries it. At full detail it lists only this part's changes it
@@ -153,26 +69,7 @@ pub(super) fn json_document(
     let proposals: Vec<Value> = ctx
         .proposals_in(chunk)
         .into_iter()
-        .map(|p| {
-            let mut p = p.clone();
-            let fixes = p.fixes.len();
-            p.fixes.retain(|k| keys.contains(k));
-            let fixes_omitted = fixes - p.fixes.len();
-            if detail != Detail::Full {
-                p.before = None;
-                p.after = None;
-                p.diff = None;
-                p.artifact = None;
-            }
-            if detail == Detail::Minimal {
-                p.summary = truncate_chars(&p.summary, MINIMAL_EXPLANATION_CHARS);
-            }
-            let mut value = serde_json::to_value(p).unwrap_or(Value::Null);
-            if let Some(object) = value.as_object_mut() {
-                object.insert("fixesOmitted".into(), json!(fixes_omitted));
-            }
-            value
-        })
+        .map(|p| proposal_entry(p, &keys, detail))
         .collect();
     let listed: Vec<&ChangeEvent> = ctx.trigger.events.iter().take(MAX_LISTED_EVENTS).collect();
     let change_summary: Map<String, Value> =
@@ -221,7 +118,18 @@ pub(super) fn json_document(
 /// changed checks together, and each target's checks as blocks of profiles × source Regions.
 /// Every key `targetId|profileId|sourceRegion` of `changes` is one target of a group times one
 /// profile and one source Region of one of its blocks.
-fn check_groups(changes: &[&FindingChange]) -> Vec<Value> {
+/// The checks of `chunk` that `changed` covers, grouped.
+pub(super) fn changed_checks(changed: &ChangedProblem<'_>, chunk: &[&FindingChange]) -> Vec<Value> {
+    let id = changed.problem.id.as_str();
+    let in_part: Vec<&FindingChange> = chunk
+        .iter()
+        .copied()
+        .filter(|c| c.finding.problem_ids.iter().any(|p| p == id))
+        .collect();
+    check_groups(&in_part)
+}
+
+pub(super) fn check_groups(changes: &[&FindingChange]) -> Vec<Value> {
     type Checks<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
     /// Blocks of (profiles, source Regions).
     type Blocks<'a> = Vec<(Vec<&'a str>, Vec<&'a str>)>;
@@ -275,4 +183,116 @@ fn check_groups(changes: &[&FindingChange]) -> Vec<Value> {
         }
     }
     groups
+}
+
+/// A changed problem as a part lists it: what changed, the problem (without what a part that
+/// must shrink leaves out) and the checks of `chunk` it covers.
+pub(super) fn problem_entry(
+    ctx: &Context<'_>,
+    changed: &ChangedProblem<'_>,
+    chunk: &[&FindingChange],
+    detail: Detail,
+) -> Value {
+    let proposal_ids: Vec<String> = ctx
+        .proposals_for_problem(changed)
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    let mut problem = changed.problem.clone();
+    // The report's problem names the report's proposals; here, this alert's.
+    problem.proposal_ids.clone_from(&proposal_ids);
+    let mut omitted = 0;
+    if detail == Detail::Minimal {
+        omitted = problem
+            .affected
+            .target_ids
+            .len()
+            .saturating_sub(MINIMAL_TARGET_IDS);
+        problem.affected.target_ids.truncate(MINIMAL_TARGET_IDS);
+    }
+    let (ous, accounts) = changed.targets();
+    let mut value = json!({
+        "change": changed.kind().as_str(),
+        "description": format!("{} {}", problem_cause(changed.problem), problem_change(changed)),
+        "changedFindings": changed.changes.len(),
+        "changedProfiles": changed.profiles(),
+        "changedSourceRegions": changed.source_regions(),
+        "changedTargets": { "organizationalUnits": ous, "accounts": accounts },
+        "problem": problem,
+        "proposalIds": proposal_ids,
+        "changedChecks": changed_checks(changed, chunk),
+    });
+    if let Some(object) = value.as_object_mut() {
+        if omitted > 0 {
+            object.insert("targetIdsOmitted".into(), json!(omitted));
+        }
+        if detail != Detail::Full {
+            // `changedChecks` names the changed profiles and Regions; the report lists
+            // every affected one.
+            object.remove("changedProfiles");
+            object.remove("changedSourceRegions");
+            if let Some(affected) = object
+                .get_mut("problem")
+                .and_then(|p| p.get_mut("affected"))
+                .and_then(Value::as_object_mut)
+            {
+                affected.remove("profiles");
+                affected.remove("sourceRegions");
+            }
+        }
+    }
+    value
+}
+
+/// A change no problem covers, with its finding.
+pub(super) fn change_entry(ctx: &Context<'_>, change: &FindingChange, detail: Detail) -> Value {
+    let key = change.key();
+    let proposal_ids: Vec<&str> = ctx
+        .proposals_for(&key)
+        .into_iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    let mut finding = change.finding.clone();
+    let mut omitted = 0;
+    if detail == Detail::Minimal {
+        omitted = finding.blockers.len().saturating_sub(MINIMAL_BLOCKERS);
+        finding.blockers.truncate(MINIMAL_BLOCKERS);
+        finding.explanation = truncate_chars(&finding.explanation, MINIMAL_EXPLANATION_CHARS);
+    }
+    let mut value = json!({
+        "change": change.kind.as_str(),
+        "findingKey": key,
+        "previousStatus": change.previous.as_ref().map(|p| p.status.as_str()),
+        "fingerprint": change.next.fingerprint,
+        "finding": finding,
+        "proposalIds": proposal_ids,
+    });
+    if omitted > 0
+        && let Some(object) = value.as_object_mut()
+    {
+        object.insert("blockersOmitted".into(), json!(omitted));
+    }
+    value
+}
+
+/// A proposal a part carries, naming only those of the changes it fixes that are in `keys`.
+pub(super) fn proposal_entry(p: &Proposal, keys: &BTreeSet<String>, detail: Detail) -> Value {
+    let mut p = p.clone();
+    let fixes = p.fixes.len();
+    p.fixes.retain(|k| keys.contains(k));
+    let fixes_omitted = fixes - p.fixes.len();
+    if detail != Detail::Full {
+        p.before = None;
+        p.after = None;
+        p.diff = None;
+        p.artifact = None;
+    }
+    if detail == Detail::Minimal {
+        p.summary = truncate_chars(&p.summary, MINIMAL_EXPLANATION_CHARS);
+    }
+    let mut value = serde_json::to_value(p).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("fixesOmitted".into(), json!(fixes_omitted));
+    }
+    value
 }

@@ -12,6 +12,7 @@ use super::phrase::{
     blocker_line, change_label, headline, params_line, part_suffix, problem_cause, problem_change,
     proposal_kind, summary_line, trigger_line, truncate_chars,
 };
+use super::problems::ChangedProblem;
 use super::state::FindingChange;
 use crate::findings::{Finding, Proposal};
 
@@ -24,7 +25,7 @@ const LISTED_EVENTS: usize = 10;
 /// Blockers listed per change (the rest are counted).
 const LISTED_BLOCKERS: usize = 10;
 /// Changed checks listed under the problems (the JSON alert lists all).
-const LISTED_CHECKS: usize = 100;
+pub(super) const LISTED_CHECKS: usize = 100;
 /// Affected target ids named per problem.
 const LISTED_TARGETS: usize = 10;
 
@@ -101,67 +102,12 @@ fn problems(out: &mut Email, ctx: &Context<'_>, chunk: &[&FindingChange], detail
     out.line("");
     out.line(&format!("PROBLEMS ({})", listed.len()));
     for (i, changed) in listed.iter().enumerate() {
-        let p = changed.problem;
-        out.line("");
-        out.line(&format!(
-            "{}. {}: {} [{}]",
-            i + 1,
-            p.status.as_str().to_uppercase(),
-            problem_cause(p),
-            p.id
-        ));
-        out.line(&format!("   Change:   {}", problem_change(changed)));
-        out.line(&format!(
-            "   Why:      {}",
-            explanation(&p.explanation, detail)
-        ));
-        let ids: Vec<&str> = p
-            .affected
-            .target_ids
-            .iter()
-            .take(LISTED_TARGETS)
-            .map(String::as_str)
-            .collect();
-        let more = p.affected.target_ids.len().saturating_sub(LISTED_TARGETS);
-        out.line(&format!(
-            "   Affected: {} checks on {} targets in all: {}{}",
-            p.affected.findings,
-            p.affected.targets,
-            ids.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
-        let fixes: Vec<&str> = ctx
-            .proposals_for_problem(changed)
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect();
-        if !fixes.is_empty() {
-            out.line(&format!("   Fixed by: {} (below)", fixes.join(", ")));
-        } else if let Some(reason) = &p.unresolved_reason {
-            out.line(&format!("   No fix:   {reason}"));
-        }
+        problem_block(out, ctx, i + 1, changed, detail);
     }
     out.line("");
     out.line(&format!("CHANGED CHECKS ({})", chunk.len()));
     for change in chunk.iter().take(LISTED_CHECKS) {
-        let f = &change.finding;
-        let problems = if f.problem_ids.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", f.problem_ids.join(", "))
-        };
-        out.line(&format!(
-            "- {}: {} ({}), {} from {}{problems}",
-            change_label(change.kind),
-            f.target_path,
-            f.target_id,
-            f.profile_id,
-            f.source_region
-        ));
+        check_line(out, change);
     }
     if chunk.len() > LISTED_CHECKS {
         out.line(&format!(
@@ -174,58 +120,160 @@ fn problems(out: &mut Email, ctx: &Context<'_>, chunk: &[&FindingChange], detail
 /// Without problems in the report: each changed finding with its blockers and conditions.
 fn findings(out: &mut Email, ctx: &Context<'_>, chunk: &[&FindingChange], detail: Detail) {
     for (i, change) in chunk.iter().enumerate() {
-        let f: &Finding = &change.finding;
-        out.line("");
-        out.line(&format!(
-            "{}. {}: {} ({})",
-            i + 1,
-            change_label(change.kind),
-            f.target_path,
-            f.target_id
-        ));
-        out.line(&format!("   Profile:       {}", f.profile_id));
-        out.line(&format!("   Source Region: {}", f.source_region));
-        let was = change.previous.as_ref().map_or_else(
-            || "not seen before".to_string(),
-            |p| format!("was {}", p.status.as_str()),
-        );
-        out.line(&format!("   Status:        {} ({was})", f.status.as_str()));
-        out.line(&format!(
-            "   Why:           {}",
-            explanation(&f.explanation, detail)
-        ));
-        if !f.blockers.is_empty() {
-            out.line("   Blockers:");
-            for b in f.blockers.iter().take(LISTED_BLOCKERS) {
-                out.line(&format!("     - {}", blocker_line(b)));
-            }
-            if f.blockers.len() > LISTED_BLOCKERS {
-                out.line(&format!(
-                    "     - and {} more",
-                    f.blockers.len() - LISTED_BLOCKERS
-                ));
-            }
+        finding_block(out, ctx, i + 1, change, detail);
+    }
+}
+
+/// One changed problem: its cause, what changed, why, what it affects and what fixes it.
+fn problem_block(
+    out: &mut Email,
+    ctx: &Context<'_>,
+    number: usize,
+    changed: &ChangedProblem<'_>,
+    detail: Detail,
+) {
+    let p = changed.problem;
+    out.line("");
+    out.line(&format!(
+        "{}. {}: {} [{}]",
+        number,
+        p.status.as_str().to_uppercase(),
+        problem_cause(p),
+        p.id
+    ));
+    out.line(&format!("   Change:   {}", problem_change(changed)));
+    out.line(&format!(
+        "   Why:      {}",
+        explanation(&p.explanation, detail)
+    ));
+    let ids: Vec<&str> = p
+        .affected
+        .target_ids
+        .iter()
+        .take(LISTED_TARGETS)
+        .map(String::as_str)
+        .collect();
+    let more = p.affected.target_ids.len().saturating_sub(LISTED_TARGETS);
+    out.line(&format!(
+        "   Affected: {} checks on {} targets in all: {}{}",
+        p.affected.findings,
+        p.affected.targets,
+        ids.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
         }
-        if !f.conditions.is_empty() {
-            out.line("   Reachable only when:");
-            for c in &f.conditions {
-                out.line(&format!(
-                    "     - {} {} {}",
-                    c.key,
-                    c.operator,
-                    c.values.join(", ")
-                ));
-            }
+    ));
+    let fixes: Vec<&str> = ctx
+        .proposals_for_problem(changed)
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    if !fixes.is_empty() {
+        out.line(&format!("   Fixed by: {} (below)", fixes.join(", ")));
+    } else if let Some(reason) = &p.unresolved_reason {
+        out.line(&format!("   No fix:   {reason}"));
+    }
+}
+
+/// One changed check, on one line.
+fn check_line(out: &mut Email, change: &FindingChange) {
+    let f = &change.finding;
+    let problems = if f.problem_ids.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", f.problem_ids.join(", "))
+    };
+    out.line(&format!(
+        "- {}: {} ({}), {} from {}{problems}",
+        change_label(change.kind),
+        f.target_path,
+        f.target_id,
+        f.profile_id,
+        f.source_region
+    ));
+}
+
+/// One changed finding with its blockers and conditions.
+fn finding_block(
+    out: &mut Email,
+    ctx: &Context<'_>,
+    number: usize,
+    change: &FindingChange,
+    detail: Detail,
+) {
+    let f: &Finding = &change.finding;
+    out.line("");
+    out.line(&format!(
+        "{}. {}: {} ({})",
+        number,
+        change_label(change.kind),
+        f.target_path,
+        f.target_id
+    ));
+    out.line(&format!("   Profile:       {}", f.profile_id));
+    out.line(&format!("   Source Region: {}", f.source_region));
+    let was = change.previous.as_ref().map_or_else(
+        || "not seen before".to_string(),
+        |p| format!("was {}", p.status.as_str()),
+    );
+    out.line(&format!("   Status:        {} ({was})", f.status.as_str()));
+    out.line(&format!(
+        "   Why:           {}",
+        explanation(&f.explanation, detail)
+    ));
+    if !f.blockers.is_empty() {
+        out.line("   Blockers:");
+        for b in f.blockers.iter().take(LISTED_BLOCKERS) {
+            out.line(&format!("     - {}", blocker_line(b)));
         }
-        let ids: Vec<&str> = ctx
-            .proposals_for(&change.key())
-            .into_iter()
-            .map(|p| p.id.as_str())
-            .collect();
-        if !ids.is_empty() {
-            out.line(&format!("   Fixed by:      {} (below)", ids.join(", ")));
+        if f.blockers.len() > LISTED_BLOCKERS {
+            out.line(&format!(
+                "     - and {} more",
+                f.blockers.len() - LISTED_BLOCKERS
+            ));
         }
     }
+    if !f.conditions.is_empty() {
+        out.line("   Reachable only when:");
+        for c in &f.conditions {
+            out.line(&format!(
+                "     - {} {} {}",
+                c.key,
+                c.operator,
+                c.values.join(", ")
+            ));
+        }
+    }
+    let ids: Vec<&str> = ctx
+        .proposals_for(&change.key())
+        .into_iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    if !ids.is_empty() {
+        out.line(&format!("   Fixed by:      {} (below)", ids.join(", ")));
+    }
+}
+
+/// What one piece of an e-mail adds to it, for the split to measure a part before rendering it:
+/// a changed problem, a changed finding (without problems), a changed check line or a proposal.
+pub(super) enum Piece<'a, 'b> {
+    Problem(&'b ChangedProblem<'a>),
+    Finding(&'b FindingChange),
+    Check(&'b FindingChange),
+    Proposal(&'b Proposal),
+}
+
+pub(super) fn piece_text(ctx: &Context<'_>, piece: Piece<'_, '_>, detail: Detail) -> String {
+    let mut out = Email::default();
+    match piece {
+        Piece::Problem(changed) => problem_block(&mut out, ctx, 1, changed, detail),
+        Piece::Finding(change) => finding_block(&mut out, ctx, 1, change, detail),
+        Piece::Check(change) => check_line(&mut out, change),
+        Piece::Proposal(p) => proposal(&mut out, p, detail),
+    }
+    out.text
 }
 
 fn explanation(text: &str, detail: Detail) -> String {

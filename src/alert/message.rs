@@ -2,7 +2,7 @@
 //! JSON renderings and its attributes, and the split of an alert into parts that each fit SNS's
 //! limit without dropping a change.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -10,6 +10,7 @@ use super::context::{Alert, Context, Detail};
 use super::document::json_document;
 use super::email::email_text;
 use super::notification::notification;
+use super::split;
 use super::state::FindingChange;
 use super::text::{default_text, subject};
 use crate::findings::Status;
@@ -103,22 +104,14 @@ impl SnsMessage {
 /// change too large on its own loses the bulky parts of its proposals (before/after/diff), then
 /// blockers beyond the first few (counted in `blockersOmitted`). No changes, no messages.
 /// With problems in the report, the changes are ordered by problem, so a problem's changes
-/// stay together across parts.
+/// stay together across parts, in one part when they fit one (`split` packs the parts).
 pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
     if alert.changes.is_empty() {
         return Vec::new();
     }
     let ctx = Context::new(alert);
-    let mut placed: BTreeSet<String> = BTreeSet::new();
-    let mut all: Vec<&FindingChange> = Vec::with_capacity(alert.changes.len());
-    for changed in &ctx.problems {
-        for change in &changed.changes {
-            if placed.insert(change.key()) {
-                all.push(change);
-            }
-        }
-    }
-    all.extend(alert.changes.iter().filter(|c| !placed.contains(&c.key())));
+    let ordered = split::order(&ctx, alert.changes);
+    let all = &ordered.changes;
     // Full detail lists every change with its key and explanation, twice (`sqs`, `lambda`):
     // past the budget on those alone, it is not rendered (at 10,000 accounts a first sweep's
     // full rendering held 500 MB only to be thrown away).
@@ -130,56 +123,73 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
         })
         .sum();
     if 2 * listed <= PUBLISH_BUDGET_BYTES {
-        let whole = render(&ctx, &all, 1, 1, Detail::Full);
+        let whole = render(&ctx, all, 1, 1, Detail::Full);
         if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
             return vec![whole];
         }
     }
     // Changes summarized per problem: a first sweep of a large organization in a part or two.
-    let grouped = render(&ctx, &all, 1, 1, Detail::Grouped);
-    if grouped.publish_bytes() <= PUBLISH_BUDGET_BYTES {
-        return vec![grouped];
+    // Not rendered whole when the problems alone cannot fit one part.
+    if split::bare_problems_bytes(&ctx) <= PUBLISH_BUDGET_BYTES {
+        let grouped = render(&ctx, all, 1, 1, Detail::Grouped);
+        if grouped.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+            return vec![grouped];
+        }
     }
-    let mut chunks: Vec<Vec<&FindingChange>> = Vec::new();
-    partition(&ctx, all, &mut chunks);
-    let parts = chunks.len();
-    chunks
-        .iter()
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut rendered = render(&ctx, chunk, i + 1, parts, Detail::Grouped);
-            for detail in [Detail::Compact, Detail::Minimal] {
-                if rendered.publish_bytes() <= PUBLISH_BUDGET_BYTES {
-                    break;
-                }
-                rendered = render(&ctx, chunk, i + 1, parts, detail);
-            }
-            rendered
-        })
-        .collect()
+    let chunks = split::plan(&ctx, &ordered);
+    render_parts(&ctx, chunks)
 }
 
-/// Splits `chunk` in halves until each half fits (or is a single change).
-fn partition<'a>(
-    ctx: &Context<'_>,
-    chunk: Vec<&'a FindingChange>,
-    out: &mut Vec<Vec<&'a FindingChange>>,
-) {
-    // The largest part numbers any alert will have, so the final numbering cannot push a
-    // part over the budget.
-    let probe = render(ctx, &chunk, 99_999, 99_999, Detail::Grouped);
-    if chunk.len() <= 1 || probe.publish_bytes() <= PUBLISH_BUDGET_BYTES {
-        out.push(chunk);
-        return;
+/// Renders `chunks` as parts, halving any of several changes that does not fit (and then
+/// rendering all again, as the number of parts changed), until every part fits or is a single
+/// change, which loses detail (Compact, then Minimal) until it fits.
+fn render_parts(ctx: &Context<'_>, mut chunks: Vec<Vec<&FindingChange>>) -> Vec<SnsMessage> {
+    loop {
+        let parts = chunks.len();
+        let rendered: Vec<SnsMessage> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| render(ctx, chunk, i + 1, parts, Detail::Grouped))
+            .collect();
+        let over = |m: &SnsMessage, chunk: &[&FindingChange]| {
+            m.publish_bytes() > PUBLISH_BUDGET_BYTES && chunk.len() > 1
+        };
+        if !rendered
+            .iter()
+            .zip(&chunks)
+            .any(|(m, chunk)| over(m, chunk))
+        {
+            return rendered
+                .into_iter()
+                .zip(&chunks)
+                .map(|(mut m, chunk)| {
+                    for detail in [Detail::Compact, Detail::Minimal] {
+                        if m.publish_bytes() <= PUBLISH_BUDGET_BYTES {
+                            break;
+                        }
+                        m = render(ctx, chunk, m.part, parts, detail);
+                    }
+                    m
+                })
+                .collect();
+        }
+        chunks = rendered
+            .iter()
+            .zip(chunks)
+            .flat_map(|(m, mut chunk)| {
+                if over(m, &chunk) {
+                    let second = chunk.split_off(chunk.len() / 2);
+                    vec![chunk, second]
+                } else {
+                    vec![chunk]
+                }
+            })
+            .collect();
     }
-    let mut first = chunk;
-    let second = first.split_off(first.len() / 2);
-    partition(ctx, first, out);
-    partition(ctx, second, out);
 }
 
 /// One part: `chunk` in every rendering, with the attributes of its worst status.
-fn render(
+pub(super) fn render(
     ctx: &Context<'_>,
     chunk: &[&FindingChange],
     part: usize,
@@ -356,6 +366,36 @@ mod tests {
             );
             let full: Value = serde_json::from_str(&m.json).unwrap();
             seen.extend(keys_in(&full));
+        }
+        let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
+        expected.sort();
+        seen.sort();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_part_the_estimate_got_wrong_is_halved_until_it_fits() {
+        // The packer's estimate decides only how fast: handed every change as one part, the
+        // rendering still ends with parts that fit and hold each change once.
+        let findings: Vec<Finding> = (0..1_500)
+            .map(|i| {
+                let mut f = finding(&format!("ou-{i:06}"), Status::Blocked, vec![]);
+                f.explanation = "x".repeat(300);
+                f
+            })
+            .collect();
+        let r = report("2026-11-29T00:00:00Z", findings);
+        let changes = diff(&StateView::new(), &r);
+        let trigger = trigger();
+        let alert = Alert::new(&changes, &r, &trigger, &[]);
+        let ctx = Context::new(&alert);
+        let msgs = render_parts(&ctx, vec![changes.iter().collect()]);
+        assert!(msgs.len() > 1);
+        let mut seen = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            assert!(m.publish_bytes() <= PUBLISH_BUDGET_BYTES);
+            assert_eq!((m.part, m.parts), (i + 1, msgs.len()));
+            seen.extend(keys_in(&serde_json::from_str(&m.json).unwrap()));
         }
         let mut expected: Vec<String> = changes.iter().map(FindingChange::key).collect();
         expected.sort();

@@ -84,7 +84,6 @@ pub(super) fn notification(
 fn description(ctx: &Context<'_>, chunk: &[&FindingChange], part: usize, parts: usize) -> String {
     let mut lines: Vec<String> = Vec::new();
     let problems = ctx.problems_in(chunk);
-    let mut listed: BTreeSet<String> = BTreeSet::new();
     for changed in &problems {
         let p = changed.problem;
         let fixes: Vec<&str> = ctx
@@ -107,12 +106,8 @@ fn description(ctx: &Context<'_>, chunk: &[&FindingChange], part: usize, parts: 
             ),
             MAX_LINE_CHARS,
         ));
-        listed.extend(changed.changes.iter().map(|c| c.key()));
     }
-    let rest: Vec<&&FindingChange> = chunk
-        .iter()
-        .filter(|c| !listed.contains(&c.key()))
-        .collect();
+    let rest: Vec<&&FindingChange> = chunk.iter().filter(|c| !ctx.in_a_problem(c)).collect();
     for change in &rest {
         let f = &change.finding;
         let detail = first_blocker_phrase(f)

@@ -54,17 +54,13 @@ pub(super) fn default_text(
     );
     let (clauses, listed) = if ctx.by_problem() {
         let problems = ctx.problems_in(chunk);
-        let keys: BTreeSet<String> = problems
-            .iter()
-            .flat_map(|p| p.changes.iter().map(|c| c.key()))
-            .collect();
         let mut clauses: Vec<String> = problems
             .iter()
             .map(|p| format!("{} {}", problem_cause(p.problem), problem_change(p)))
             .collect();
         let (fixed, others): (Vec<&&FindingChange>, Vec<&&FindingChange>) = chunk
             .iter()
-            .filter(|c| !keys.contains(&c.key()))
+            .filter(|c| !ctx.in_a_problem(c))
             .partition(|c| c.kind == ChangeKind::Fixed);
         if !fixed.is_empty() {
             clauses.push(format!(
