@@ -34,10 +34,17 @@ mod trigger;
 #[cfg(test)]
 pub(crate) mod fixtures;
 
+/// SNS's limit for one `Publish` (message, subject and attributes together).
+pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
+
+/// What a message may use of [`MAX_PUBLISH_BYTES`]: the rest is headroom for the request
+/// encoding SNS does not count exactly as we do.
+pub const PUBLISH_BUDGET_BYTES: usize = MAX_PUBLISH_BYTES - 6 * 1024;
+
 pub use context::Alert;
 pub use document::MAX_LISTED_EVENTS;
 pub use email::EMAIL_COLUMNS;
-pub use message::{MAX_PUBLISH_BYTES, PUBLISH_BUDGET_BYTES, SnsMessage, messages};
+pub use message::{SnsMessage, messages};
 pub use notification::{
     MAX_DESCRIPTION_CHARS, MAX_KEYWORD_CHARS, MAX_NEXT_STEP_CHARS, MAX_TITLE_CHARS,
 };

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::PUBLISH_BUDGET_BYTES;
 use super::context::{Alert, Context, Detail};
 use super::document::json_document;
 use super::email::email_text;
@@ -14,13 +15,6 @@ use super::split;
 use super::state::FindingChange;
 use super::text::{default_text, subject};
 use crate::findings::Status;
-
-/// SNS's limit for one `Publish` (message, subject and attributes together).
-pub const MAX_PUBLISH_BYTES: usize = 256 * 1024;
-
-/// What a message may use of [`MAX_PUBLISH_BYTES`]: the rest is headroom for the request
-/// encoding SNS does not count exactly as we do.
-pub const PUBLISH_BUDGET_BYTES: usize = MAX_PUBLISH_BYTES - 6 * 1024;
 
 /// One SNS `Publish` with `MessageStructure: json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +78,7 @@ impl SnsMessage {
         })
     }
 
-    /// What SNS counts against [`MAX_PUBLISH_BYTES`]: the message, the subject and the
+    /// What SNS counts against [`MAX_PUBLISH_BYTES`](super::MAX_PUBLISH_BYTES): the message, the subject and the
     /// attributes (names, type and values).
     pub fn publish_bytes(&self) -> usize {
         self.body().len()
@@ -136,8 +130,27 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
             return vec![grouped];
         }
     }
-    let chunks = split::plan(&ctx, &ordered);
+    let chunks = planned_parts(&ctx, &ordered);
     render_parts(&ctx, chunks)
+}
+
+/// The parts `split` packs, given what an empty part takes as rendered here.
+pub(super) fn planned_parts<'a>(
+    ctx: &Context<'_>,
+    ordered: &split::Ordered<'a>,
+) -> Vec<Vec<&'a FindingChange>> {
+    let empty = render(
+        ctx,
+        &[],
+        split::PROBE_PART,
+        split::PROBE_PART,
+        Detail::Grouped,
+    );
+    let frame = split::EmptyPart {
+        publish_bytes: empty.publish_bytes(),
+        notification: &empty.notification,
+    };
+    split::plan(ctx, ordered, &frame)
 }
 
 /// Renders `chunks` as parts, halving any of several changes that does not fit (and then
@@ -226,6 +239,7 @@ pub(super) fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::MAX_PUBLISH_BYTES;
     use crate::alert::context::MINIMAL_BLOCKERS;
     use crate::alert::fixtures::{blocker, finding, keys_in, report};
     use crate::alert::state::{StateView, diff};
@@ -428,6 +442,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::alert::MAX_PUBLISH_BYTES;
     use crate::alert::fixtures::keys_in;
     use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;

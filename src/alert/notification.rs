@@ -325,9 +325,10 @@ fn additional_context(
 pub(super) mod tests {
     use serde_json::Value;
 
+    use crate::alert::MAX_PUBLISH_BYTES;
     use crate::alert::context::Alert;
     use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
-    use crate::alert::message::{MAX_PUBLISH_BYTES, SnsMessage, messages};
+    use crate::alert::message::{SnsMessage, messages};
     use crate::alert::state::{FindingChange, StateView, diff};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Finding, Proposal, Report, Status, TargetKind};

@@ -10,10 +10,10 @@ use std::ops::Range;
 
 use serde_json::Value;
 
+use super::PUBLISH_BUDGET_BYTES;
 use super::context::{Context, Detail};
 use super::document::{change_entry, changed_checks, check_groups, problem_entry, proposal_entry};
 use super::email::{LISTED_CHECKS, Piece, piece_text};
-use super::message::{PUBLISH_BUDGET_BYTES, render};
 use super::notification::notification;
 use super::problems::ChangedProblem;
 use super::state::{ChangeKind, FindingChange};
@@ -21,6 +21,13 @@ use super::text::MAX_DEFAULT_CHARS;
 
 /// Part numbers at least as long as any alert's, so numbering cannot outgrow the estimate.
 pub(super) const PROBE_PART: usize = 99_999;
+
+/// A part with no changes, numbered [`PROBE_PART`] of [`PROBE_PART`], as `message` renders it:
+/// what every part takes before its changes. Handed in, so this file does not render.
+pub(super) struct EmptyPart<'s> {
+    pub publish_bytes: usize,
+    pub notification: &'s str,
+}
 
 /// Headroom for what the estimate does not add up exactly (separators, list numbers).
 const SLACK_BYTES: usize = PUBLISH_BUDGET_BYTES / 50;
@@ -101,11 +108,15 @@ impl Run {
 
 /// Packs `ordered` greedily, in order, into parts of at most [`PUBLISH_BUDGET_BYTES`] by the
 /// estimate. A run that fits a part of its own is not cut: the part before it closes early.
-pub(super) fn plan<'a>(ctx: &Context<'_>, ordered: &Ordered<'a>) -> Vec<Vec<&'a FindingChange>> {
+pub(super) fn plan<'a>(
+    ctx: &Context<'_>,
+    ordered: &Ordered<'a>,
+    empty: &EmptyPart<'_>,
+) -> Vec<Vec<&'a FindingChange>> {
     let all = &ordered.changes;
     let detail = Detail::Grouped;
     let capacity = PUBLISH_BUDGET_BYTES
-        .saturating_sub(overhead(ctx, all))
+        .saturating_sub(overhead(ctx, all, empty))
         .max(1);
     let problem_bytes: Vec<usize> = ctx
         .problems
@@ -287,13 +298,12 @@ fn measure(
 /// What every part takes besides its runs, what they share and its first changed checks: a
 /// part with no changes, plus what grows with a part's changes up to a bound (the chat
 /// notification, the `default` text), plus [`SLACK_BYTES`].
-fn overhead(ctx: &Context<'_>, all: &[&FindingChange]) -> usize {
-    let empty = render(ctx, &[], PROBE_PART, PROBE_PART, Detail::Grouped);
+fn overhead(ctx: &Context<'_>, all: &[&FindingChange], empty: &EmptyPart<'_>) -> usize {
     let chat = escaped_len(&notification(ctx, all, PROBE_PART, PROBE_PART).to_string())
-        .saturating_sub(escaped_len(&empty.notification));
+        .saturating_sub(escaped_len(empty.notification));
     // A character is at most 4 bytes in UTF-8, and escaping doubles a quote at most.
     let default = 4 * MAX_DEFAULT_CHARS;
-    empty.publish_bytes() + chat + default + SLACK_BYTES
+    empty.publish_bytes + chat + default + SLACK_BYTES
 }
 
 /// What `value` adds to the `Message` as an element of a list in a JSON rendering: escaped
@@ -312,6 +322,7 @@ mod tests {
     use super::*;
     use crate::alert::context::Alert;
     use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
+    use crate::alert::message::{planned_parts, render};
     use crate::alert::state::{FindingState, StateView, diff};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
@@ -448,7 +459,7 @@ mod tests {
             let trigger = Trigger::schedule();
             let ctx = Context::new(&Alert::new(&changes, &r, &trigger, &proposals));
             let ordered = order(&ctx, &changes);
-            let chunks = plan(&ctx, &ordered);
+            let chunks = planned_parts(&ctx, &ordered);
             let name = shape.name;
             let parts = chunks.len();
             assert!(parts > 1, "{name}: {parts} parts");
