@@ -30,11 +30,12 @@ mod terraform;
 mod unresolved;
 mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::findings::{CheckKind, Finding, Proposal, Report, Status, Unresolved};
+use crate::findings::{Blocker, CheckKind, Finding, Proposal, Report, Status, Unresolved};
 use crate::reachability;
 use crate::snapshot::ValidSnapshot;
+use crate::what_if::Change;
 
 use context::Ctx;
 use error::{PlanError, Rejection};
@@ -178,6 +179,10 @@ fn propose_bounded(
                     break;
                 }
             };
+            // A plan's own new SCP can be what still blocks: its id exists only in the
+            // changed organization, so it is named from the plan, not looked up.
+            let created: Vec<BTreeMap<String, String>> =
+                plans.iter().map(created_policies).collect();
             let results: Vec<Result<Proposal, Failure>> = plans
                 .into_iter()
                 .map(|plan| ctx.prove(&group, plan))
@@ -185,8 +190,28 @@ fn propose_bounded(
             let mut hidden: BTreeSet<Unit> = BTreeSet::new();
             let mut seen: Vec<Finding> = Vec::new();
             let mut unfixable: BTreeSet<String> = BTreeSet::new();
-            for failure in results.iter().filter_map(|r| r.as_ref().err()) {
+            for (failure, created) in results
+                .iter()
+                .zip(&created)
+                .filter_map(|(r, c)| Some((r.as_ref().err()?, c)))
+            {
                 for finding in &failure.still {
+                    let (own, rest): (Vec<&Blocker>, Vec<&Blocker>) =
+                        finding.blockers.iter().partition(|b| {
+                            b.policy_id
+                                .as_ref()
+                                .is_some_and(|id| created.contains_key(id))
+                        });
+                    for blocker in &own {
+                        unfixable.insert(own_policy_blocks(finding, blocker, created));
+                    }
+                    if rest.is_empty() {
+                        continue;
+                    }
+                    let finding = &Finding {
+                        blockers: rest.into_iter().cloned().collect(),
+                        ..finding.clone()
+                    };
                     match ctx.units_of(finding) {
                         Ok(units) => {
                             hidden.extend(units.into_iter().filter(|u| !group.units.contains(u)));
@@ -226,6 +251,42 @@ fn propose_bounded(
         }
     }
     (proposals, unresolved::per_problem(rejections), stopped)
+}
+
+/// The policies `plan` creates, by their hypothetical id (`p-whatif01`, …): their names.
+fn created_policies(plan: &Plan) -> BTreeMap<String, String> {
+    plan.changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Create {
+                policy_id: Some(id),
+                name,
+                ..
+            } => Some((id.clone(), name.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why `finding` stays blocked when the plan's own new SCP denies it.
+fn own_policy_blocks(
+    finding: &Finding,
+    blocker: &Blocker,
+    created: &BTreeMap<String, String>,
+) -> String {
+    let id = blocker.policy_id.as_deref().unwrap_or_default();
+    let name = created.get(id).map_or(id, String::as_str);
+    let statement = blocker.sid.as_ref().map_or_else(
+        || format!("statement #{}", blocker.statement_index.unwrap_or(0)),
+        |sid| format!("Sid {sid}"),
+    );
+    format!(
+        "{}: the plan's new SCP `{name}` ({statement}) denies {} on {} in {}",
+        finding.key(),
+        blocker.action,
+        blocker.resource,
+        blocker.region
+    )
 }
 
 fn rejected(problems: Vec<String>, finding: &Finding, rejection: Rejection) -> Rejected {

@@ -653,6 +653,39 @@ fn propose_is_propose_with_rejections() {
     );
 }
 
+/// Regression: when a plan's own new SCP is what still blocks a finding (its id, `p-whatif…`,
+/// exists only in the changed organization), the reason names that SCP and its Sid; it was
+/// looked up in the unchanged snapshot and reported as "blocking policy `p-whatif17` is
+/// unknown". A small generated organization has such plans.
+#[test]
+fn a_plan_blocked_by_its_own_new_scp_says_so() {
+    let snapshot = cris_guard::generate::organization(&cris_guard::generate::GenerateOptions {
+        accounts: 30,
+        seed: 42,
+        ..Default::default()
+    });
+    let snapshot =
+        snapshot::validate("generated", snapshot).expect("generated snapshots are valid");
+    let eval = EvalOptions::default();
+    let report = reachability::evaluate(&snapshot, &eval);
+    let options = Options {
+        approved_profiles: Vec::new(),
+        evaluation: eval,
+    };
+    let (_, unresolved) = remediation::propose_with_rejections(&snapshot, &report, &options);
+    let reasons: Vec<&str> = unresolved.iter().map(|u| u.reason.as_str()).collect();
+    assert!(
+        reasons.iter().all(|r| !r.contains("is unknown")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("the plan's new SCP `") && r.contains("(Sid ")),
+        "{reasons:#?}"
+    );
+}
+
 // ---- random organizations -------------------------------------------------------------------
 
 const POOL: &[&str] = &["us-east-1", "us-east-2", "us-west-2", "eu-west-1"];
