@@ -31,6 +31,7 @@ mod unresolved;
 mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::findings::{Blocker, CheckKind, Finding, Proposal, Report, Status, Unresolved};
 use crate::reachability;
@@ -188,7 +189,7 @@ fn propose_bounded(
                 .map(|plan| ctx.prove(&group, plan))
                 .collect();
             let mut hidden: BTreeSet<Unit> = BTreeSet::new();
-            let mut seen: Vec<Finding> = Vec::new();
+            let mut seen: Vec<Arc<Finding>> = Vec::new();
             let mut unfixable: BTreeSet<String> = BTreeSet::new();
             for (failure, created) in results
                 .iter()
@@ -208,14 +209,16 @@ fn propose_bounded(
                     if rest.is_empty() {
                         continue;
                     }
-                    let finding = &Finding {
+                    // Copied only when the plan's own SCPs are to be left out.
+                    let stripped = (!own.is_empty()).then(|| Finding {
                         blockers: rest.into_iter().cloned().collect(),
                         ..finding.clone()
-                    };
+                    });
+                    let finding = stripped.as_ref().unwrap_or(finding);
                     match ctx.units_of(finding) {
                         Ok(units) => {
                             hidden.extend(units.into_iter().filter(|u| !group.units.contains(u)));
-                            seen.push(finding.clone());
+                            seen.push(Arc::new(finding.clone()));
                         }
                         Err(error) => {
                             unfixable.insert(error.to_string());

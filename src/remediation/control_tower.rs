@@ -317,7 +317,7 @@ pub(crate) fn plans(
         .collect();
     let mut inference = false;
     let mut guardrail_patterns = BTreeSet::new();
-    for finding in group.findings.iter().copied().chain(group.hidden.iter()) {
+    for finding in group.all() {
         for blocker in &finding.blockers {
             if blocker.kind != BlockerKind::ExplicitDeny
                 || !matches!(

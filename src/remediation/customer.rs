@@ -146,7 +146,7 @@ struct Patch<'a> {
 /// Region), with the profile ARNs to exempt there: the source Region as requested, any account.
 fn profile_legs(ctx: &Ctx, group: &Group, policy_id: &str) -> BTreeMap<usize, BTreeSet<String>> {
     let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    for finding in group.findings.iter().copied().chain(group.hidden.iter()) {
+    for finding in group.all() {
         for blocker in &finding.blockers {
             if blocker.kind != BlockerKind::ExplicitDeny
                 || blocker.policy_id.as_deref() != Some(policy_id)
@@ -570,10 +570,7 @@ pub(crate) fn add_allow(
     ids: &mut IdAllocator,
 ) -> Result<Plan, PlanError> {
     let findings: Vec<&crate::findings::Finding> = group
-        .findings
-        .iter()
-        .copied()
-        .chain(group.hidden.iter())
+        .all()
         .filter(|f| {
             profiles.contains(&f.profile_id)
                 && f.blockers.iter().any(|b| {

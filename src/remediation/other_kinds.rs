@@ -99,7 +99,7 @@ fn patch(ctx: &Ctx, group: &Group, policy_id: &str) -> Result<Plan, PlanError> {
             policy_id: policy_id.to_string(),
         })?;
     let mut exempt: BTreeMap<usize, Exempt> = BTreeMap::new();
-    for finding in group.findings.iter().copied().chain(group.hidden.iter()) {
+    for finding in group.all() {
         for blocker in &finding.blockers {
             if blocker.kind != BlockerKind::ExplicitDeny
                 || blocker.policy_id.as_deref() != Some(policy_id)
