@@ -39,7 +39,7 @@ use crate::snapshot::ValidSnapshot;
 use crate::what_if::Change;
 
 use context::Ctx;
-use error::{PlanError, Rejection};
+use error::{BlockerError, PlanError, Rejection};
 use plan::{IdAllocator, Plan};
 use problems::Group;
 use problems::{Unit, groups};
@@ -191,6 +191,8 @@ fn propose_bounded(
             let mut hidden: BTreeSet<Unit> = BTreeSet::new();
             let mut seen: Vec<Arc<Finding>> = Vec::new();
             let mut unfixable: BTreeSet<String> = BTreeSet::new();
+            // Claimed findings behind a blocker no change may lift, by key.
+            let mut dropped: BTreeMap<String, BlockerError> = BTreeMap::new();
             for (failure, created) in results
                 .iter()
                 .zip(&created)
@@ -222,9 +224,34 @@ fn propose_bounded(
                         }
                         Err(error) => {
                             unfixable.insert(error.to_string());
+                            dropped.entry(finding.key()).or_insert(error);
                         }
                     }
                 }
+            }
+            // A claimed finding whose hidden blocker no change may lift (its source Region
+            // denied by Control Tower behind a customer deny, say) fails every plan: it is
+            // unresolved on its own, with that reason, and the rest of the group is planned
+            // again without it.
+            let keeps_some = group
+                .findings
+                .iter()
+                .any(|f| !dropped.contains_key(&f.key()));
+            if !dropped.is_empty() && keeps_some && round < MAX_REFINEMENTS {
+                for finding in &group.findings {
+                    if let Some(error) = dropped.get(&finding.key()) {
+                        rejections.push(rejected(
+                            ctx.problems_behind(finding, error),
+                            finding,
+                            error.clone().into(),
+                        ));
+                    }
+                }
+                group.findings.retain(|f| !dropped.contains_key(&f.key()));
+                group.hidden.retain(|f| !dropped.contains_key(&f.key()));
+                group.units.extend(hidden);
+                group.hidden.extend(seen);
+                continue;
             }
             if !hidden.is_empty() && round < MAX_REFINEMENTS {
                 group.units.extend(hidden);

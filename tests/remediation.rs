@@ -653,14 +653,14 @@ fn propose_is_propose_with_rejections() {
     );
 }
 
-/// Regression: when a plan's own new SCP is what still blocks a finding (its id, `p-whatif…`,
-/// exists only in the changed organization), the reason names that SCP and its Sid; it was
-/// looked up in the unchanged snapshot and reported as "blocking policy `p-whatif17` is
-/// unknown". A small generated organization has such plans.
-#[test]
-fn a_plan_blocked_by_its_own_new_scp_says_so() {
+/// `propose` on `cris-guard generate --accounts N --seed 42`, with `approve` given the
+/// profiles found blocked or conditional and returning those to approve.
+fn propose_generated(
+    accounts: usize,
+    approve: impl Fn(BTreeSet<String>) -> BTreeSet<String>,
+) -> (ValidSnapshot, Report, Vec<Proposal>, Vec<Unresolved>) {
     let snapshot = cris_guard::generate::organization(&cris_guard::generate::GenerateOptions {
-        accounts: 30,
+        accounts,
         seed: 42,
         ..Default::default()
     });
@@ -669,10 +669,21 @@ fn a_plan_blocked_by_its_own_new_scp_says_so() {
     let eval = EvalOptions::default();
     let report = reachability::evaluate(&snapshot, &eval);
     let options = Options {
-        approved_profiles: Vec::new(),
+        approved_profiles: approve(approved(&report, &[])).into_iter().collect(),
         evaluation: eval,
     };
-    let (_, unresolved) = remediation::propose_with_rejections(&snapshot, &report, &options);
+    let (proposals, unresolved) =
+        remediation::propose_with_rejections(&snapshot, &report, &options);
+    (snapshot, report, proposals, unresolved)
+}
+
+/// Regression: when a plan's own new SCP is what still blocks a finding (its id, `p-whatif…`,
+/// exists only in the changed organization), the reason names that SCP and its Sid; it was
+/// looked up in the unchanged snapshot and reported as "blocking policy `p-whatif17` is
+/// unknown". The generated 200-account organization has such plans.
+#[test]
+fn a_plan_blocked_by_its_own_new_scp_says_so() {
+    let (_, _, _, unresolved) = propose_generated(200, |all| all);
     let reasons: Vec<&str> = unresolved.iter().map(|u| u.reason.as_str()).collect();
     assert!(
         reasons.iter().all(|r| !r.contains("is unknown")),
@@ -684,6 +695,65 @@ fn a_plan_blocked_by_its_own_new_scp_says_so() {
             .any(|r| r.contains("the plan's new SCP `") && r.contains("(Sid ")),
         "{reasons:#?}"
     );
+}
+
+/// Regression, on the generated 30-account organization: `DenyAllBedrock` on an account that
+/// sits directly in a landing-zone OU hides Control Tower's Region deny. Two bugs left all of
+/// its problems unresolved: option 1 placed CT.MULTISERVICE.PV.1 on no OU (an affected account
+/// was not traced to the OU holding it), so replacing the Region deny opened every service in
+/// af-south-1; and the findings from ungoverned source Regions, which no change can fix, kept
+/// every plan from verifying. Now those findings are unresolved on their own and the rest get
+/// both options.
+#[test]
+fn a_customer_deny_over_the_landing_zone_deny_gets_options_for_what_can_be_fixed() {
+    let (_, report, proposals, unresolved) = propose_generated(30, |all| all);
+    let deny_all: Vec<&str> = report
+        .problems
+        .iter()
+        .filter(|p| p.cause.policy_name.as_deref() == Some("DenyAllBedrock"))
+        .map(|p| p.id.as_str())
+        .collect();
+    assert!(!deny_all.is_empty());
+    for id in &deny_all {
+        let kinds: BTreeSet<&str> = proposals
+            .iter()
+            .filter(|p| p.fixes_problems.iter().any(|f| f == id))
+            .map(|p| kind_name(p.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            BTreeSet::from(["cfctManifest", "controlTowerParameters"]),
+            "{id}: {:?}",
+            unresolved
+                .iter()
+                .filter(|u| u.problem_id.as_deref() == Some(id))
+                .map(|u| &u.reason)
+                .collect::<Vec<_>>()
+        );
+    }
+    // Verified by re-evaluation. (`assert_verified`'s independent probes cannot run here: the
+    // profile they probe as not approved, OTHER_PROFILE, is approved in this organization.)
+    for proposal in &proposals {
+        assert!(proposal.verification.fixed_findings > 0, "{}", proposal.id);
+        assert_eq!(proposal.verification.still_blocked, 0, "{}", proposal.id);
+        assert!(
+            proposal
+                .verification
+                .newly_allowed_outside_profiles
+                .is_empty(),
+            "{}",
+            proposal.id
+        );
+    }
+    for u in &unresolved {
+        assert!(
+            u.reason.contains("is not ACTIVE")
+                || u.reason.contains("is denied in its source Region"),
+            "{:?}: {}",
+            u.problem_id,
+            u.reason
+        );
+    }
 }
 
 // ---- random organizations -------------------------------------------------------------------

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use crate::findings::{BlockerKind, CheckKind, ProposalKind};
+use crate::org::TargetRef;
 use crate::policy::json::Json;
 use crate::snapshot::PolicyRecord;
 
@@ -139,6 +140,20 @@ fn placements(ctx: &Ctx, points: &[String], affected: &BTreeSet<String>) -> Vec<
             place(ctx, child, affected, out);
         }
     }
+    // CT.MULTISERVICE.PV.1 is enabled on OUs: an affected account is reached through the OU
+    // that holds it (without this, an account directly in a landing-zone OU got no PV.1 at
+    // all, and replacing the Region deny left its OU without one).
+    let affected: BTreeSet<String> = affected
+        .iter()
+        .flat_map(|id| {
+            let holder = match ctx.org.parent_target(id) {
+                TargetRef::OrganizationalUnit(ou) => Some(ou.to_string()),
+                _ => None,
+            };
+            std::iter::once(id.clone()).chain(holder)
+        })
+        .collect();
+    let affected = &affected;
     let mut out = Vec::new();
     for point in points {
         place(ctx, point, affected, &mut out);
