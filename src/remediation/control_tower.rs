@@ -22,7 +22,7 @@ use serde_json::json;
 use crate::findings::{BlockerKind, CheckKind, ProposalKind};
 use crate::org::TargetRef;
 use crate::policy::json::Json;
-use crate::snapshot::PolicyRecord;
+use crate::snapshot::{MAX_SCP_CHARS, PolicyRecord};
 
 mod cfct;
 mod parameters;
@@ -174,6 +174,8 @@ struct Needs<'a> {
     /// Every PV.1 policy.
     pv1_all: Vec<Control<'a>>,
     affected: BTreeSet<String>,
+    /// The source Regions of the group's findings.
+    sources: BTreeSet<String>,
     patterns: Vec<String>,
     /// The actions CT.MULTISERVICE.PV.1 exempts: the check set for inference findings,
     /// `bedrock:ApplyGuardrail` for guardrail-profile findings.
@@ -189,6 +191,16 @@ struct Needs<'a> {
 }
 
 impl Needs<'_> {
+    /// The approved profiles' ARN patterns, for a Region deny's `NotResource` when it would
+    /// cover a finding's source Region (`denied(source)`): the request on the profile itself
+    /// carries no `bedrock:InferenceProfileArn`, so only its resource can exempt it.
+    fn profile_resources(&self, denied: impl Fn(&str) -> bool) -> Option<&[String]> {
+        self.sources
+            .iter()
+            .any(|source| denied(source))
+            .then_some(self.patterns.as_slice())
+    }
+
     /// An option's plan, about the landing zone's Region deny (else the first blocking PV.1).
     fn plan(&self, kind: ProposalKind) -> Plan {
         let mut plan = Plan::new(kind);
@@ -228,6 +240,9 @@ struct RegionDeny<'a> {
     operator: &'a str,
     regions: &'a [String],
     profiles: Option<&'a [String]>,
+    /// `NotResource` in place of `Resource: *` for the action statement: the approved
+    /// profiles' own requests, for a deny that covers a source Region.
+    profile_resources: Option<&'a [String]>,
     principals: &'a [String],
     guardrail_profiles: &'a [String],
     list: fn(&[String]) -> Json,
@@ -271,12 +286,11 @@ impl RegionDeny<'_> {
             } else {
                 ("Action", action.clone())
             };
-            statements.push(statement(
-                self.sid,
-                action,
-                ("Resource", Json::String("*".into())),
-                exemptions,
-            ));
+            let resource = match self.profile_resources.filter(|p| !p.is_empty()) {
+                Some(profiles) => ("NotResource", list(profiles)),
+                None => ("Resource", Json::String("*".into())),
+            };
+            statements.push(statement(self.sid, action, resource, exemptions));
         }
         if guarded {
             statements.push(statement(
@@ -366,7 +380,9 @@ pub(crate) fn plans(
         exempted.push(APPLY_GUARDRAIL.to_string());
     }
     let global = govern.contains(UNSPECIFIED);
-    let needs = Needs {
+    let patterns = ctx.exemption_patterns(profiles);
+    let folded = ctx.folded_patterns(&patterns, profiles);
+    let mut needs = Needs {
         exempted,
         inference,
         guardrail_patterns: guardrail_patterns.into_iter().collect(),
@@ -376,17 +392,22 @@ pub(crate) fn plans(
         pv1_blocking,
         pv1_all,
         affected: group.findings.iter().map(|f| f.target_id.clone()).collect(),
-        patterns: ctx.exemption_patterns(profiles),
+        sources: group
+            .findings
+            .iter()
+            .map(|f| f.source_region.clone())
+            .collect(),
+        patterns,
     };
     let mut options = if needs.replace {
         // `unspecified` cannot be governed: replace the landing-zone Region deny, or edit it
         // through CfCT (drift-prone).
-        let option1 = parameters::option1(ctx, &needs, ids);
-        let edit = cfct::edit_region_deny(ctx, &needs, ids);
+        let option1 = fitting(ctx, &mut needs, &folded, ids, parameters::option1);
+        let edit = fitting(ctx, &mut needs, &folded, ids, cfct::edit_region_deny);
         vec![option1, edit]
     } else {
-        let option1 = parameters::option1(ctx, &needs, ids);
-        let option2 = cfct::option2(ctx, &needs, ids);
+        let option1 = fitting(ctx, &mut needs, &folded, ids, parameters::option1);
+        let option2 = fitting(ctx, &mut needs, &folded, ids, cfct::option2);
         vec![option1, option2]
     };
     if !needs.guardrail_patterns.is_empty() {
@@ -397,6 +418,35 @@ pub(crate) fn plans(
         }
     }
     Ok(options)
+}
+
+/// The option `build` writes with the approved profiles' exact patterns, or, when a document
+/// of it would not fit an SCP (a guard that also exempts the profiles' own requests by
+/// `NotResource` lists them twice), with them folded into prefix wildcards.
+fn fitting(
+    ctx: &Ctx,
+    needs: &mut Needs,
+    folded: &[String],
+    ids: &mut IdAllocator,
+    build: impl Fn(&Ctx, &Needs, &mut IdAllocator) -> Plan,
+) -> Plan {
+    let before = ids.clone();
+    let plan = build(ctx, needs, ids);
+    let oversized = plan
+        .documents
+        .iter()
+        .any(|d| doc::minified(&d.after).chars().count() > MAX_SCP_CHARS);
+    if !oversized || folded == needs.patterns.as_slice() {
+        return plan;
+    }
+    *ids = before;
+    let exact = std::mem::replace(&mut needs.patterns, folded.to_vec());
+    let mut plan = build(ctx, needs, ids);
+    needs.patterns = exact;
+    plan.summary.push(
+        "The approved profiles are named by prefix wildcards so the policies fit the 5,120-character SCP limit: no profile known today that is not approved matches one, but a profile AWS adds later under the same prefix would be exempted too.".to_string(),
+    );
+    plan
 }
 
 fn ou_arn(ctx: &Ctx, ou: &str) -> String {

@@ -128,6 +128,7 @@ pub(crate) fn file_name(name: &str, id: &str) -> String {
 
 /// Hypothetical ids for policies a plan creates (`p-whatif01`, …), never colliding with the
 /// snapshot's or each other.
+#[derive(Clone)]
 pub(crate) struct IdAllocator {
     used: BTreeSet<String>,
 }

@@ -215,6 +215,8 @@ pub(super) fn option1(ctx: &Ctx, needs: &Needs, ids: &mut IdAllocator) -> Plan {
             operator: "StringNotEquals",
             regions: allowed,
             profiles: Some(&needs.patterns),
+            profile_resources: needs
+                .profile_resources(|source| !allowed.iter().any(|r| r == source)),
             principals: &principals,
             guardrail_profiles: &needs.guardrail_patterns,
             list: doc::strings,
