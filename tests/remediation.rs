@@ -653,16 +653,24 @@ fn propose_is_propose_with_rejections() {
     );
 }
 
-/// `propose` on `cris-guard generate --accounts N --seed 42`, every blocked profile approved.
-fn propose_generated(accounts: usize) -> (Report, Vec<Proposal>, Vec<Unresolved>) {
+/// `propose` on `cris-guard generate --accounts N --seed SEED` for `sources` (empty: every
+/// source Region), every blocked profile approved.
+fn propose_generated(
+    accounts: usize,
+    seed: u64,
+    sources: &[&str],
+) -> (Report, Vec<Proposal>, Vec<Unresolved>) {
     let snapshot = cris_guard::generate::organization(&cris_guard::generate::GenerateOptions {
         accounts,
-        seed: 42,
+        seed,
         ..Default::default()
     });
     let snapshot =
         snapshot::validate("generated", snapshot).expect("generated snapshots are valid");
-    let eval = EvalOptions::default();
+    let eval = EvalOptions {
+        source_regions: sources.iter().map(|r| (*r).to_string()).collect(),
+        ..Default::default()
+    };
     let report = reachability::evaluate(&snapshot, &eval);
     let options = Options {
         approved_profiles: Vec::new(),
@@ -696,7 +704,7 @@ fn only_unfixable(unresolved: &[Unresolved]) {
 /// lists would pass 5,120 characters); every problem left unresolved is one no change fixes.
 #[test]
 fn a_guard_covering_a_source_region_exempts_the_profiles_own_requests() {
-    let (_, proposals, unresolved) = propose_generated(200);
+    let (_, proposals, unresolved) = propose_generated(200, 42, &[]);
     let guards: Vec<&Proposal> = proposals
         .iter()
         .filter(|p| {
@@ -732,7 +740,7 @@ fn a_guard_covering_a_source_region_exempts_the_profiles_own_requests() {
 /// both options.
 #[test]
 fn a_customer_deny_over_the_landing_zone_deny_gets_options_for_what_can_be_fixed() {
-    let (report, proposals, unresolved) = propose_generated(30);
+    let (report, proposals, unresolved) = propose_generated(30, 42, &[]);
     let deny_all: Vec<&str> = report
         .problems
         .iter()
@@ -772,6 +780,31 @@ fn a_customer_deny_over_the_landing_zone_deny_gets_options_for_what_can_be_fixed
         );
     }
     only_unfixable(&unresolved);
+}
+
+/// Regression, on the generated 300-account organization (seed 1, source us-east-1): option 1
+/// enabled CT.MULTISERVICE.PV.1 only on the deepest OUs holding affected targets, so an OU
+/// between them and the landing zone's attachment point, with its own accounts (and a new
+/// account's place), had no Region deny left once the Region was governed ("it would newly
+/// allow: ou-…: ec2:RunInstances in af-south-1"). The topmost OU holding an affected target
+/// now gets PV.1 with the exemptions, and OUs without affected targets below it a plain one.
+#[test]
+fn governing_a_region_leaves_no_ou_between_the_landing_zone_and_the_affected_open() {
+    let (_, proposals, unresolved) = propose_generated(300, 1, &["us-east-1"]);
+    for u in &unresolved {
+        assert!(
+            !u.reason.contains("would newly allow"),
+            "{:?}: {}",
+            u.problem_id,
+            u.reason
+        );
+    }
+    assert!(
+        proposals
+            .iter()
+            .any(|p| p.kind == ProposalKind::ControlTowerParameters),
+        "{proposals:#?}"
+    );
 }
 
 // ---- random organizations -------------------------------------------------------------------

@@ -112,7 +112,8 @@ fn edit_control(policy: &Json, sid: &str, edit: &dyn Fn(&mut Json)) -> Json {
 }
 
 /// Where the Region deny must be re-created after a Region is governed: `(ou, exempt)`.
-/// Exempt OUs are affected (the approved profiles may open there); plain OUs keep a full deny.
+/// Exempt OUs hold affected targets (the approved profiles may open there); plain OUs keep a
+/// full deny.
 fn placements(ctx: &Ctx, points: &[String], affected: &BTreeSet<String>) -> Vec<(String, bool)> {
     fn below(ctx: &Ctx, node: &str, affected: &BTreeSet<String>, out: &mut Vec<(String, bool)>) {
         if !ctx.subtree_has(node, affected) && !ctx.org.is_root(node) {
@@ -129,7 +130,10 @@ fn placements(ctx: &Ctx, points: &[String], affected: &BTreeSet<String>) -> Vec<
             out.push((node.to_string(), false));
             return;
         }
-        if affected.contains(node) && !root {
+        // The topmost OU holding an affected target is exempt: PV.1 there reaches the
+        // accounts directly in it (and the OU itself, as a new account's), which a PV.1 only on
+        // deeper OUs would leave with no Region deny at all.
+        if !root {
             out.push((node.to_string(), true));
             for child in ctx.child_ous(node) {
                 below(ctx, child, affected, out);
