@@ -599,7 +599,22 @@ pub(crate) fn add_allow(
     .count();
     let wildcards = exact_size > MAX_SCP_CHARS;
     if wildcards {
-        profile_arns = ctx.folded_patterns(&profile_arns, profiles);
+        // Each profile in any Region and account, as the guards' patterns name it: with many
+        // source Regions the per-Region ARNs alone pass the limit.
+        let any_region: Vec<String> = profile_arns
+            .iter()
+            .map(|arn| match Arn::parse(arn) {
+                Some(mut parsed) => {
+                    parsed.region = "*".to_string();
+                    parsed.account = "*".to_string();
+                    parsed.to_string()
+                }
+                None => arn.clone(),
+            })
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        profile_arns = ctx.folded_patterns(&any_region, profiles);
         model_arns = model_arns
             .iter()
             .map(|arn| match Arn::parse(arn) {
@@ -643,7 +658,7 @@ pub(crate) fn add_allow(
     );
     if wildcards {
         why.push_str(&format!(
-            " The exact lists would make the SCP {exact_size} characters, over the 5,120-character limit, so profiles are named by prefix wildcards that match no known profile outside the approved ones, and models in any Region; a profile AWS adds later under the same prefix would be allowed too."
+            " The exact lists would make the SCP {exact_size} characters, over the 5,120-character limit, so profiles are named by prefix wildcards that match no known profile outside the approved ones, in any Region and account, and models in any Region; a profile AWS adds later under the same prefix would be allowed too."
         ));
     }
     let mut candidates: Vec<&PolicyRecord> = ctx
