@@ -25,6 +25,7 @@ pub(super) fn json_document(
     part: usize,
     parts: usize,
     detail: Detail,
+    earlier: &BTreeSet<usize>,
 ) -> Value {
     let r = ctx.report;
     let listed_problems = ctx.problems_in(chunk);
@@ -66,11 +67,12 @@ pub(super) fn json_document(
     } else {
         BTreeSet::new()
     };
-    let proposals: Vec<Value> = ctx
-        .proposals_in(chunk)
+    let (given, named) = ctx.proposals_split(chunk, earlier);
+    let proposals: Vec<Value> = given
         .into_iter()
         .map(|p| proposal_entry(p, &keys, detail))
         .collect();
+    let in_earlier_parts: Vec<&str> = named.iter().map(|p| p.id.as_str()).collect();
     let listed: Vec<&ChangeEvent> = ctx.trigger.events.iter().take(MAX_LISTED_EVENTS).collect();
     let change_summary: Map<String, Value> =
         std::iter::once(("changes".to_string(), json!(ctx.total)))
@@ -110,6 +112,7 @@ pub(super) fn json_document(
         "fixedChecks": check_groups(&fixed),
         "changes": changes,
         "proposals": proposals,
+        "proposalsInEarlierParts": in_earlier_parts,
         "proposalsOmitted": ctx.unproposed,
     })
 }

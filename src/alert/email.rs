@@ -35,6 +35,7 @@ pub(super) fn email_text(
     part: usize,
     parts: usize,
     detail: Detail,
+    earlier: &BTreeSet<usize>,
 ) -> String {
     let r = ctx.report;
     let mut out = Email::default();
@@ -79,12 +80,22 @@ pub(super) fn email_text(
     } else {
         findings(&mut out, ctx, chunk, detail);
     }
-    let proposals = ctx.proposals_in(chunk);
-    if !proposals.is_empty() {
+    let (proposals, named) = ctx.proposals_split(chunk, earlier);
+    if !proposals.is_empty() || !named.is_empty() {
         out.line("");
         out.line(
             "PROPOSED FIXES (each verified by re-evaluating the organization with it applied)",
         );
+    }
+    if !named.is_empty() {
+        out.line(&format!(
+            "{}: given in full in an earlier part of this alert.",
+            named
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     for p in proposals {
         proposal(&mut out, p, detail);
@@ -570,9 +581,9 @@ mod tests {
         let alert = Alert::new(&changes, &r, &trigger, &proposals);
         let ctx = Context::new(&alert);
         let chunk: Vec<&FindingChange> = changes.iter().collect();
-        let full = email_text(&ctx, &chunk, 1, 1, Detail::Full);
+        let full = email_text(&ctx, &chunk, 1, 1, Detail::Full, &BTreeSet::new());
         assert!(full.contains("----- begin customer.json -----"), "{full}");
-        let compact = email_text(&ctx, &chunk, 1, 1, Detail::Compact);
+        let compact = email_text(&ctx, &chunk, 1, 1, Detail::Compact, &BTreeSet::new());
         assert!(
             compact.contains("Files the commands read: customer.json (`cris-guard propose"),
             "{compact}"

@@ -2,7 +2,7 @@
 //! JSON renderings and its attributes, and the split of an alert into parts that each fit SNS's
 //! limit without dropping a change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -117,7 +117,7 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
         })
         .sum();
     if 2 * listed <= PUBLISH_BUDGET_BYTES {
-        let whole = render(&ctx, all, 1, 1, Detail::Full);
+        let whole = render(&ctx, all, 1, 1, Detail::Full, &BTreeSet::new());
         if whole.publish_bytes() <= PUBLISH_BUDGET_BYTES {
             return vec![whole];
         }
@@ -125,7 +125,7 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
     // Changes summarized per problem: a first sweep of a large organization in a part or two.
     // Not rendered whole when the problems alone cannot fit one part.
     if split::bare_problems_bytes(&ctx) <= PUBLISH_BUDGET_BYTES {
-        let grouped = render(&ctx, all, 1, 1, Detail::Grouped);
+        let grouped = render(&ctx, all, 1, 1, Detail::Grouped, &BTreeSet::new());
         if grouped.publish_bytes() <= PUBLISH_BUDGET_BYTES {
             return vec![grouped];
         }
@@ -145,6 +145,7 @@ pub(super) fn planned_parts<'a>(
         split::PROBE_PART,
         split::PROBE_PART,
         Detail::Grouped,
+        &BTreeSet::new(),
     );
     let frame = split::EmptyPart {
         publish_bytes: empty.publish_bytes(),
@@ -159,10 +160,12 @@ pub(super) fn planned_parts<'a>(
 fn render_parts(ctx: &Context<'_>, mut chunks: Vec<Vec<&FindingChange>>) -> Vec<SnsMessage> {
     loop {
         let parts = chunks.len();
+        let earlier = given_before(ctx, &chunks);
         let rendered: Vec<SnsMessage> = chunks
             .iter()
+            .zip(&earlier)
             .enumerate()
-            .map(|(i, chunk)| render(ctx, chunk, i + 1, parts, Detail::Grouped))
+            .map(|(i, (chunk, earlier))| render(ctx, chunk, i + 1, parts, Detail::Grouped, earlier))
             .collect();
         let over = |m: &SnsMessage, chunk: &[&FindingChange]| {
             m.publish_bytes() > PUBLISH_BUDGET_BYTES && chunk.len() > 1
@@ -174,13 +177,13 @@ fn render_parts(ctx: &Context<'_>, mut chunks: Vec<Vec<&FindingChange>>) -> Vec<
         {
             return rendered
                 .into_iter()
-                .zip(&chunks)
-                .map(|(mut m, chunk)| {
+                .zip(chunks.iter().zip(&earlier))
+                .map(|(mut m, (chunk, earlier))| {
                     for detail in [Detail::Compact, Detail::Minimal] {
                         if m.publish_bytes() <= PUBLISH_BUDGET_BYTES {
                             break;
                         }
-                        m = render(ctx, chunk, m.part, parts, detail);
+                        m = render(ctx, chunk, m.part, parts, detail, earlier);
                     }
                     m
                 })
@@ -201,13 +204,33 @@ fn render_parts(ctx: &Context<'_>, mut chunks: Vec<Vec<&FindingChange>>) -> Vec<
     }
 }
 
+/// For each part, the proposals (indices) the parts before it carry: each proposal is given in
+/// full once, in the first part that needs it.
+pub(super) fn given_before(
+    ctx: &Context<'_>,
+    chunks: &[Vec<&FindingChange>],
+) -> Vec<BTreeSet<usize>> {
+    let mut given = BTreeSet::new();
+    chunks
+        .iter()
+        .map(|chunk| {
+            let before = given.clone();
+            given.extend(ctx.proposal_indices_in(chunk));
+            before
+        })
+        .collect()
+}
+
 /// One part: `chunk` in every rendering, with the attributes of its worst status.
+/// `earlier`: the proposals (indices) an earlier part of the alert gave in full, which this
+/// part only names.
 pub(super) fn render(
     ctx: &Context<'_>,
     chunk: &[&FindingChange],
     part: usize,
     parts: usize,
     detail: Detail,
+    earlier: &BTreeSet<usize>,
 ) -> SnsMessage {
     let worst = chunk
         .iter()
@@ -227,8 +250,8 @@ pub(super) fn render(
     SnsMessage {
         subject: subject(ctx, part, parts),
         default: default_text(ctx, chunk, part, parts),
-        email: email_text(ctx, chunk, part, parts, detail),
-        json: json_document(ctx, chunk, part, parts, detail).to_string(),
+        email: email_text(ctx, chunk, part, parts, detail, earlier),
+        json: json_document(ctx, chunk, part, parts, detail, earlier).to_string(),
         notification: notification(ctx, chunk, part, parts).to_string(),
         attributes,
         part,

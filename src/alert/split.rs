@@ -209,7 +209,9 @@ pub(super) fn plan<'a>(
             if !rest.is_empty() {
                 chunks.push(std::mem::take(&mut current));
                 used = first_checks(rest.start);
-                carried.clear();
+                // A proposal is given in full once, in the first part that needs it (later
+                // parts name it); a problem's entry is in every part with its changes.
+                carried.retain(|s| matches!(s, Shared::Proposal(_)));
             }
         }
     }
@@ -322,7 +324,7 @@ mod tests {
     use super::*;
     use crate::alert::context::Alert;
     use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
-    use crate::alert::message::{planned_parts, render};
+    use crate::alert::message::{given_before, planned_parts, render};
     use crate::alert::state::{FindingState, StateView, diff};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
@@ -449,6 +451,58 @@ mod tests {
         },
     ];
 
+    /// Regression: five Control Tower proposals of about 10 KB each (their `apply` names every
+    /// OU), each fixing every problem, were repeated in every part, which left room for one
+    /// change per part: a first sweep of a generated 5,000-account organization came out as
+    /// 4,226 parts. Each proposal is now given in full once, in the first part that needs it,
+    /// and named in later parts (`proposalsInEarlierParts`).
+    #[test]
+    fn large_proposals_shared_by_every_problem_are_given_once() {
+        let shape = &SHAPES[0];
+        let (r, changes, _) = alert_of(shape);
+        let problem_ids: Vec<String> = r.problems.iter().map(|p| p.id.clone()).collect();
+        let proposals: Vec<Proposal> = (0..5)
+            .map(|i| {
+                let mut p = proposal(&format!("prop-{i}"), Vec::new(), "pb-0");
+                p.fixes_problems = problem_ids.clone();
+                p.apply = "aws controltower enable-control --target-identifier ou-x\n".repeat(150);
+                p.summary = "Option 1 of the AWS blog. ".repeat(80);
+                p
+            })
+            .collect();
+        let trigger = Trigger::schedule();
+        let msgs = crate::alert::messages(&Alert::new(&changes, &r, &trigger, &proposals));
+        assert!(msgs.len() > 1, "{} parts", msgs.len());
+        // Without the proposals the same alert takes about as many parts.
+        let bare = crate::alert::messages(&Alert::new(&changes, &r, &trigger, &[]));
+        assert!(
+            msgs.len() <= bare.len() + 2,
+            "{} parts with the proposals, {} without",
+            msgs.len(),
+            bare.len()
+        );
+        let mut given: Vec<String> = Vec::new();
+        for m in &msgs {
+            assert!(m.publish_bytes() <= PUBLISH_BUDGET_BYTES);
+            let json: Value = serde_json::from_str(&m.json).expect("the JSON rendering parses");
+            for p in json["proposals"].as_array().into_iter().flatten() {
+                given.push(p["id"].as_str().unwrap_or_default().to_string());
+            }
+            for id in json["proposalsInEarlierParts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                assert!(
+                    given.iter().any(|g| Some(g.as_str()) == id.as_str()),
+                    "{id}"
+                );
+            }
+        }
+        given.sort();
+        assert_eq!(given, ["prop-0", "prop-1", "prop-2", "prop-3", "prop-4"]);
+    }
+
     /// The packer's own promises, before any part is rendered: every change once and in order,
     /// every part within the budget as rendered (a packer that overfills fails here, not only
     /// the halving behind it), parts well filled, and a problem that fits a part not cut.
@@ -472,11 +526,13 @@ mod tests {
                     .all(|(a, b)| std::ptr::eq(*a, *b)),
                 "{name}: the parts reorder the changes"
             );
+            let earlier = given_before(&ctx, &chunks);
             let sizes: Vec<usize> = chunks
                 .iter()
+                .zip(&earlier)
                 .enumerate()
-                .map(|(i, chunk)| {
-                    render(&ctx, chunk, i + 1, parts, Detail::Grouped).publish_bytes()
+                .map(|(i, (chunk, earlier))| {
+                    render(&ctx, chunk, i + 1, parts, Detail::Grouped, earlier).publish_bytes()
                 })
                 .collect();
             for (i, size) in sizes.iter().enumerate() {
@@ -497,7 +553,14 @@ mod tests {
                     .position(|chunk| chunk.iter().any(|c| std::ptr::eq(*c, change)))
             };
             for changed in &ctx.problems {
-                let alone = render(&ctx, &changed.changes, 1, 1, Detail::Grouped);
+                let alone = render(
+                    &ctx,
+                    &changed.changes,
+                    1,
+                    1,
+                    Detail::Grouped,
+                    &BTreeSet::new(),
+                );
                 let holding: BTreeSet<Option<usize>> =
                     changed.changes.iter().map(|c| part_of(c)).collect();
                 if alone.publish_bytes() <= PUBLISH_BUDGET_BYTES / 2 {
