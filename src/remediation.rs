@@ -204,27 +204,25 @@ fn propose_bounded(
             // denied by Control Tower behind a customer deny, say) fails every plan: it is
             // unresolved on its own, with that reason, and the rest of the group is planned
             // again without it.
-            let keeps_some = group
+            let (gone, kept): (Vec<&Finding>, Vec<&Finding>) = group
                 .findings
                 .iter()
-                .any(|f| !dropped.contains_key(&f.key()));
-            if !dropped.is_empty() && keeps_some && round < MAX_REFINEMENTS {
-                for finding in &group.findings {
-                    if let Some(error) = dropped.get(&finding.key()) {
-                        rejections.push(rejected(
-                            ctx.problems_behind(finding, error),
-                            finding,
-                            error.clone().into(),
-                        ));
+                .partition(|f| dropped.contains_key(&f.key()));
+            let drop = !gone.is_empty() && !kept.is_empty();
+            if (drop || !hidden.is_empty()) && round < MAX_REFINEMENTS {
+                if drop {
+                    for finding in gone {
+                        if let Some(error) = dropped.get(&finding.key()) {
+                            rejections.push(rejected(
+                                ctx.problems_behind(finding, error),
+                                finding,
+                                error.clone().into(),
+                            ));
+                        }
                     }
+                    group.findings = kept;
+                    group.hidden.retain(|f| !dropped.contains_key(&f.key()));
                 }
-                group.findings.retain(|f| !dropped.contains_key(&f.key()));
-                group.hidden.retain(|f| !dropped.contains_key(&f.key()));
-                group.units.extend(hidden);
-                group.hidden.extend(seen);
-                continue;
-            }
-            if !hidden.is_empty() && round < MAX_REFINEMENTS {
                 group.units.extend(hidden);
                 group.hidden.extend(seen);
                 continue;

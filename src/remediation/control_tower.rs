@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use crate::findings::{BlockerKind, CheckKind, ProposalKind};
-use crate::org::TargetRef;
 use crate::policy::json::Json;
 use crate::snapshot::{MAX_SCP_CHARS, PolicyRecord};
 
@@ -28,9 +27,10 @@ mod cfct;
 mod parameters;
 
 use super::context::Ctx;
+use super::customer::any_region_and_account;
 use super::document as doc;
 use super::error::PlanError;
-use super::other_kinds::{any_region_and_account, extra_probes};
+use super::other_kinds::extra_probes;
 use super::plan::{IdAllocator, Plan};
 use super::problems::{CTMULTISERVICEPV1, GRREGIONDENY, Group};
 use super::proposal::join_list;
@@ -130,9 +130,10 @@ fn placements(ctx: &Ctx, points: &[String], affected: &BTreeSet<String>) -> Vec<
             out.push((node.to_string(), false));
             return;
         }
-        // The topmost OU holding an affected target is exempt: PV.1 there reaches the
-        // accounts directly in it (and the OU itself, as a new account's), which a PV.1 only on
-        // deeper OUs would leave with no Region deny at all.
+        // The topmost OU holding an affected target is exempt: PV.1 is enabled on OUs, and
+        // there it reaches the accounts directly in it (and the OU itself, as a new account's),
+        // which a PV.1 only on deeper OUs (or none, for an affected account directly in a
+        // landing-zone OU) would leave with no Region deny at all.
         if !root {
             out.push((node.to_string(), true));
             for child in ctx.child_ous(node) {
@@ -144,20 +145,6 @@ fn placements(ctx: &Ctx, points: &[String], affected: &BTreeSet<String>) -> Vec<
             place(ctx, child, affected, out);
         }
     }
-    // CT.MULTISERVICE.PV.1 is enabled on OUs: an affected account is reached through the OU
-    // that holds it (without this, an account directly in a landing-zone OU got no PV.1 at
-    // all, and replacing the Region deny left its OU without one).
-    let affected: BTreeSet<String> = affected
-        .iter()
-        .flat_map(|id| {
-            let holder = match ctx.org.parent_target(id) {
-                TargetRef::OrganizationalUnit(ou) => Some(ou.to_string()),
-                _ => None,
-            };
-            std::iter::once(id.clone()).chain(holder)
-        })
-        .collect();
-    let affected = &affected;
     let mut out = Vec::new();
     for point in points {
         place(ctx, point, affected, &mut out);

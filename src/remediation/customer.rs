@@ -603,14 +603,7 @@ pub(crate) fn add_allow(
         // source Regions the per-Region ARNs alone pass the limit.
         let any_region: Vec<String> = profile_arns
             .iter()
-            .map(|arn| match Arn::parse(arn) {
-                Some(mut parsed) => {
-                    parsed.region = "*".to_string();
-                    parsed.account = "*".to_string();
-                    parsed.to_string()
-                }
-                None => arn.clone(),
-            })
+            .map(|arn| any_region_and_account(arn))
             .collect::<BTreeSet<String>>()
             .into_iter()
             .collect();
@@ -779,4 +772,17 @@ fn allow_statements(
             ),
         ]),
     ]
+}
+
+/// The ARN with any Region and account (`arn:<partition>:bedrock:*:*:guardrail-profile/<id>`):
+/// the profile as every account sees it in every Region it routes to.
+pub(crate) fn any_region_and_account(resource: &str) -> String {
+    match Arn::parse(resource) {
+        Some(mut arn) => {
+            arn.region = "*".to_string();
+            arn.account = "*".to_string();
+            arn.to_string()
+        }
+        None => resource.to_string(),
+    }
 }

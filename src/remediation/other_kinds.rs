@@ -8,13 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::arn::Arn;
 use crate::findings::{BlockerKind, CheckKind};
 use crate::policy::json::Json;
 use crate::request::leg::{BEDROCK_SERVICE, Leg, LegKind};
 
 use super::context::Ctx;
-use super::customer::{rename, unique_sid};
+use super::customer::{any_region_and_account, rename, unique_sid};
 use super::document as doc;
 use super::error::{DocumentError, PlanError};
 use super::plan::Plan;
@@ -76,19 +75,6 @@ fn blocked_actions(group: &Group, wanted: impl Fn(&crate::findings::Blocker) -> 
         .map(|b| b.action.clone())
         .collect();
     join_list(&actions.into_iter().collect::<Vec<_>>())
-}
-
-/// `arn:<partition>:bedrock:*:*:guardrail-profile/<id>`: the profile as every account sees it in
-/// every Region it routes to.
-pub(crate) fn any_region_and_account(resource: &str) -> String {
-    match Arn::parse(resource) {
-        Some(mut arn) => {
-            arn.region = "*".to_string();
-            arn.account = "*".to_string();
-            arn.to_string()
-        }
-        None => resource.to_string(),
-    }
 }
 
 /// Patches the Deny statements of `policy_id` that block the group's findings.
