@@ -362,6 +362,11 @@ pub struct Verification {
     pub fixed_findings: usize,
     pub still_blocked: usize,
     pub newly_allowed_outside_profiles: Vec<String>,
+    /// The organization's own statements (`policyId/Sid`, untouched by the proposal) that
+    /// still limit who may call: claimed findings they leave `conditional` count as fixed,
+    /// reachable for the principals those statements allow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed_for_allowed_principals: Vec<String>,
 }
 
 impl Report {

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use cris_guard::check::{self, ContextValue, RequestSpec};
 use cris_guard::findings::Unresolved;
-use cris_guard::findings::{Proposal, ProposalKind, Report, Status};
+use cris_guard::findings::{Finding, Proposal, ProposalKind, Report, Status};
 use cris_guard::reachability::{self, Options as EvalOptions};
 use cris_guard::remediation::{self, Options};
 use cris_guard::snapshot::{self, PolicyContent, ValidSnapshot};
@@ -203,13 +203,42 @@ fn independent_problems(
     let mut options = eval.clone();
     options.all_accounts = true;
     let after_report = reachability::evaluate(&after, &options);
+    // A claimed finding may stay conditional only on statements the organization had and the
+    // proposal does not touch, each named in `fixedForAllowedPrincipals`.
+    let changes = changes_of(proposal);
+    let touched: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Attach { policy_id, .. }
+            | Change::Detach { policy_id, .. }
+            | Change::Update { policy_id, .. } => Some(policy_id.as_str()),
+            Change::Create { .. } => None,
+        })
+        .collect();
+    let own = |finding: &Finding| {
+        !finding.conditions.is_empty()
+            && finding.conditions.iter().all(|c| {
+                c.from.as_deref().is_some_and(|from| {
+                    let policy = from.split('/').next().unwrap_or_default();
+                    snapshot.snapshot.policies.iter().any(|p| p.id == policy)
+                        && !touched.contains(policy)
+                        && proposal
+                            .verification
+                            .fixed_for_allowed_principals
+                            .iter()
+                            .any(|named| named == from)
+                })
+            })
+    };
     for key in &proposal.fixes {
-        let status = after_report
-            .findings
-            .iter()
-            .find(|f| &f.key() == key)
-            .map(|f| f.status);
-        if status != Some(Status::Reachable) {
+        let found = after_report.findings.iter().find(|f| &f.key() == key);
+        let status = found.map(|f| f.status);
+        let fixed = match found {
+            Some(f) if f.status == Status::Reachable => true,
+            Some(f) if f.status == Status::Conditional => own(f),
+            _ => false,
+        };
+        if !fixed {
             problems.push(format!(
                 "{}: claimed {key} is {status:?} after",
                 proposal.id

@@ -154,7 +154,7 @@ fn sample() -> Report {
                     .to_string(),
             ),
             size_chars: None,
-            verification: Verification { fixed_findings: 1, still_blocked: 0, newly_allowed_outside_profiles: Vec::new() },
+            verification: Verification { fixed_findings: 1, still_blocked: 0, newly_allowed_outside_profiles: Vec::new(), fixed_for_allowed_principals: Vec::new() },
             apply: "aws controltower update-enabled-control --enabled-control-identifier arn:aws:controltower:us-east-1:111111111111:enabledcontrol/EXAMPLE --parameters file://parameters.json".to_string(),
             fixes_problems: Vec::new(),
             summary: "Add the destination Regions of the profile to the Region deny control (CT.MULTISERVICE.PV.1) instead of editing the Control Tower SCP.".to_string(),

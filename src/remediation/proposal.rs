@@ -126,8 +126,22 @@ impl Ctx<'_> {
             .iter()
             .map(|f| f.profile_id.as_str())
             .collect();
+        let becomes = if outcome.allowed_principals.is_empty() {
+            "every claimed finding becomes reachable".to_string()
+        } else {
+            format!(
+                "every claimed finding becomes reachable for the principals the organization's own conditions allow ({}, left as they are)",
+                join_list(
+                    &outcome
+                        .allowed_principals
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                )
+            )
+        };
         summary.push_str(&format!(
-            " Fixes {} finding{} ({} for {}). Verified by re-evaluating the organization with the change applied: every claimed finding becomes reachable, and none of {} probe requests (other services, direct model calls and calls through profiles that are not approved, in every Region the profiles use) changes from denied to allowed in any of the {} OUs and accounts.",
+            " Fixes {} finding{} ({} for {}). Verified by re-evaluating the organization with the change applied: {becomes}, and none of {} probe requests (other services, direct model calls and calls through profiles that are not approved, in every Region the profiles use) changes from denied to allowed in any of the {} OUs and accounts.",
             fixes.len(),
             if fixes.len() == 1 { "" } else { "s" },
             join_list(&profiles.into_iter().map(str::to_string).collect::<Vec<_>>()),
@@ -149,6 +163,7 @@ impl Ctx<'_> {
                 fixed_findings: outcome.fixed,
                 still_blocked: outcome.still_blocked.len(),
                 newly_allowed_outside_profiles: outcome.newly_allowed.clone(),
+                fixed_for_allowed_principals: outcome.allowed_principals.iter().cloned().collect(),
             },
             apply: plan.apply.join("\n"),
             fixes_problems: group

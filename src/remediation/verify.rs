@@ -25,6 +25,9 @@ const MAX_LISTED: usize = 40;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outcome {
     pub fixed: usize,
+    /// The untouched statements of the organization (`policyId/Sid`) that leave claimed
+    /// findings `conditional` on who calls: fixed for the principals they allow.
+    pub allowed_principals: BTreeSet<String>,
     pub still_blocked: Vec<String>,
     /// The claimed findings still not reachable, as re-evaluated.
     pub still_findings: Vec<crate::findings::Finding>,
@@ -97,12 +100,24 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let decided = reachability::decide_cells(&after_org, &options, &cells);
     let status = |cell: &Cell| index_of.get(cell).and_then(|&i| decided.status(i));
     let mut still: Vec<usize> = Vec::new();
+    let touched = touched_policies(claim.changes);
     for key in claim.fixes {
         let cell = cell_of(key);
-        match cell
+        let decided_cell = cell
             .as_ref()
-            .and_then(|cell| Some((status(cell)?, index_of.get(cell)?)))
-        {
+            .and_then(|cell| Some((status(cell)?, index_of.get(cell)?)));
+        let own = match decided_cell {
+            Some((Status::Conditional, &index)) => {
+                own_conditions(&decided.findings_of(index), ctx.snapshot, &touched)
+            }
+            _ => None,
+        };
+        if let Some(statements) = own {
+            outcome.fixed += 1;
+            outcome.allowed_principals.extend(statements);
+            continue;
+        }
+        match decided_cell {
             Some((Status::Reachable, _)) => outcome.fixed += 1,
             Some((other, &index)) => {
                 outcome
@@ -168,6 +183,57 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             .push(format!("… and {} more", total - MAX_LISTED));
     }
     Ok(outcome)
+}
+
+/// The policies a change attaches, detaches, edits or creates.
+fn touched_policies(changes: &[Change]) -> HashSet<&str> {
+    changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Attach { policy_id, .. }
+            | Change::Detach { policy_id, .. }
+            | Change::Update { policy_id, .. } => Some(policy_id.as_str()),
+            Change::Create { policy_id, .. } => policy_id.as_deref(),
+        })
+        .collect()
+}
+
+/// The statements (`policyId/Sid`) that leave `findings` conditional, when each is a deny
+/// the organization already had and the proposal leaves alone: what is left is the
+/// organization's own choice of who may call, which a fix must keep, not a break. `None`
+/// when a finding is still blocked or unknown, or a condition or blocker comes from
+/// anything else (a statement the proposal wrote or changed).
+fn own_conditions(
+    findings: &[crate::findings::Finding],
+    before: &ValidSnapshot,
+    touched: &HashSet<&str>,
+) -> Option<BTreeSet<String>> {
+    let untouched =
+        |id: &str| !touched.contains(id) && before.snapshot.policies.iter().any(|p| p.id == id);
+    let mut statements = BTreeSet::new();
+    for finding in findings {
+        match finding.status {
+            Status::Reachable => continue,
+            Status::Conditional if !finding.conditions.is_empty() => {}
+            _ => return None,
+        }
+        for blocker in &finding.blockers {
+            let own = blocker.kind == crate::findings::BlockerKind::ExplicitDeny
+                && blocker.policy_id.as_deref().is_some_and(untouched);
+            if !own {
+                return None;
+            }
+        }
+        for condition in &finding.conditions {
+            let from = condition.from.as_deref()?;
+            let policy = from.split('/').next().unwrap_or(from);
+            if !untouched(policy) {
+                return None;
+            }
+            statements.insert(from.to_string());
+        }
+    }
+    (!statements.is_empty()).then_some(statements)
 }
 
 /// A finding's target id, profile id and source Region.
