@@ -192,7 +192,13 @@ fn propose_bounded(
                 .zip(&created)
                 .filter_map(|(r, c)| Some((r.as_ref().err()?, c)))
             {
-                behind.read(&ctx, &group.units, &failure.still, created);
+                behind.read(
+                    &ctx,
+                    &group.units,
+                    &failure.left.still,
+                    created,
+                    &failure.left.own_conditions,
+                );
             }
             let Behind {
                 hidden,
@@ -209,7 +215,22 @@ fn propose_bounded(
                 .iter()
                 .partition(|f| dropped.contains_key(&f.key()));
             let drop = !gone.is_empty() && !kept.is_empty();
-            if (drop || !hidden.is_empty()) && round < MAX_REFINEMENTS {
+            // Blockers of units the group already has can still be new where they apply: a
+            // claimed finding re-evaluated under the plan shows the OU whose existing
+            // Control Tower control still denies it, which the next plan places for.
+            let places = |f: &Finding| {
+                let mut at: Vec<(Option<String>, Option<String>)> = f
+                    .blockers
+                    .iter()
+                    .map(|b| (b.policy_id.clone(), b.attached_to.clone()))
+                    .collect();
+                at.sort();
+                at.dedup();
+                (f.key(), at)
+            };
+            let known: BTreeSet<_> = group.hidden.iter().map(|f| places(f)).collect();
+            let new_places = seen.iter().any(|f| !known.contains(&places(f)));
+            if (drop || !hidden.is_empty() || new_places) && round < MAX_REFINEMENTS {
                 if drop {
                     for finding in gone {
                         if let Some(error) = dropped.get(&finding.key()) {
@@ -267,19 +288,34 @@ struct Behind {
 
 impl Behind {
     /// Reads `still`, the findings a plan creating `created` left blocked, for a group of
-    /// `units`.
+    /// `units`. `own_conditions` are the organization's statements the proof found limiting
+    /// only who may call (`policyId/Sid`): a fix leaves them alone, so they are not units
+    /// to plan for, even where another deny still blocks the same finding.
     fn read(
         &mut self,
         ctx: &Ctx,
         units: &BTreeSet<Unit>,
         still: &[Finding],
         created: &BTreeMap<String, String>,
+        own_conditions: &BTreeSet<String>,
     ) {
         for finding in still {
+            let accepted = |b: &Blocker| {
+                b.policy_id.as_ref().is_some_and(|id| {
+                    let label = b
+                        .sid
+                        .clone()
+                        .unwrap_or_else(|| format!("#{}", b.statement_index.unwrap_or_default()));
+                    own_conditions.contains(&format!("{id}/{label}"))
+                })
+            };
             // A plan's own new SCP can be what still blocks: its id exists only in the
             // changed organization, so it is named from the plan, not looked up.
-            let (own, rest): (Vec<&Blocker>, Vec<&Blocker>) =
-                finding.blockers.iter().partition(|b| {
+            let (own, rest): (Vec<&Blocker>, Vec<&Blocker>) = finding
+                .blockers
+                .iter()
+                .filter(|b| !accepted(b))
+                .partition(|b| {
                     b.policy_id
                         .as_ref()
                         .is_some_and(|id| created.contains_key(id))
@@ -291,8 +327,8 @@ impl Behind {
             if rest.is_empty() {
                 continue;
             }
-            // Copied only when the plan's own SCPs are to be left out.
-            let stripped = (!own.is_empty()).then(|| Finding {
+            // Copied only when blockers are to be left out.
+            let stripped = (rest.len() < finding.blockers.len()).then(|| Finding {
                 blockers: rest.into_iter().cloned().collect(),
                 ..finding.clone()
             });
@@ -464,7 +500,7 @@ mod tests {
         let created = BTreeMap::from([("p-whatif01".to_string(), "guard-scp".to_string())]);
 
         let mut behind = Behind::default();
-        behind.read(&ctx, &BTreeSet::new(), &[still], &created);
+        behind.read(&ctx, &BTreeSet::new(), &[still], &created, &BTreeSet::new());
         assert!(
             behind
                 .unfixable

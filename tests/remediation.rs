@@ -857,6 +857,72 @@ fn governing_a_region_leaves_no_ou_between_the_landing_zone_and_the_affected_ope
     );
 }
 
+/// In the generated 300-account organization, OUs under the landing zone carry their own
+/// CT.MULTISERVICE.PV.1 (with a DataScienceAdmin exemption), which still denies the global leg
+/// once the landing-zone deny is dealt with, and `BedrockOnlyFromApprovedRoles` lets only
+/// `role/Bedrock-Access-CRI` call Bedrock. Every problem but an inactive account's gets a
+/// proposal: the plan is refined with the OUs whose own control still denies the claimed
+/// findings, and the role restriction is kept (the findings become reachable for that role),
+/// not patched open.
+#[test]
+fn existing_controls_below_the_landing_zone_are_planned_for_and_role_restrictions_kept() {
+    let (snapshot, _, proposals, unresolved) = propose_generated(300, 1, &["us-east-1"]);
+    only_unfixable(&unresolved);
+    for u in &unresolved {
+        assert!(
+            u.reason.contains("ACTIVE"),
+            "{:?}: {}",
+            u.problem_id,
+            u.reason
+        );
+    }
+    let role_guard = snapshot
+        .snapshot
+        .policies
+        .iter()
+        .find(|p| p.name == "BedrockOnlyFromApprovedRoles")
+        .expect("the generated organization has the role restriction");
+    let control_tower: Vec<&Proposal> = proposals
+        .iter()
+        .filter(|p| p.kind == ProposalKind::ControlTowerParameters)
+        .collect();
+    assert!(!control_tower.is_empty(), "{proposals:#?}");
+    for proposal in &control_tower {
+        assert!(
+            changes_of(proposal).iter().all(|change| match change {
+                Change::Update { policy_id, .. }
+                | Change::Attach { policy_id, .. }
+                | Change::Detach { policy_id, .. } => policy_id != &role_guard.id,
+                Change::Create { .. } => true,
+            }),
+            "{} changes {}",
+            proposal.id,
+            role_guard.name
+        );
+    }
+    // A Region deny that exempts a principal (PV.1's DataScienceAdmin) still breaks the profile
+    // for everyone else: it never counts as the organization's choice of who may call.
+    for proposal in &proposals {
+        for statement in &proposal.verification.fixed_for_allowed_principals {
+            let policy = statement.split('/').next().unwrap_or_default();
+            let record = snapshot.snapshot.policies.iter().find(|p| p.id == policy);
+            assert!(
+                record.is_some_and(|p| !p.name.starts_with("aws-guardrails-")),
+                "{}: {statement}",
+                proposal.id
+            );
+        }
+    }
+    assert!(
+        control_tower.iter().any(|p| p
+            .verification
+            .fixed_for_allowed_principals
+            .iter()
+            .any(|s| s.starts_with(&format!("{}/", role_guard.id)))),
+        "{control_tower:#?}"
+    );
+}
+
 // ---- random organizations -------------------------------------------------------------------
 
 const POOL: &[&str] = &["us-east-1", "us-east-2", "us-west-2", "eu-west-1"];

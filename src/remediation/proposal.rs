@@ -15,15 +15,25 @@ use super::{document, verify};
 /// Why a plan did not become a proposal.
 pub(crate) struct Failure {
     pub(crate) error: ProofError,
+    /// Boxed: `Failure` is the `Err` of every proof.
+    pub(crate) left: Box<Left>,
+}
+
+/// What a failed proof's re-evaluation left.
+#[derive(Default)]
+pub(crate) struct Left {
     /// Claimed findings still not reachable after the change, as re-evaluated.
     pub(crate) still: Vec<Finding>,
+    /// The organization's own statements (`policyId/Sid`) the proof accepted as limiting only
+    /// who may call ([`verify::Outcome::allowed_principals`]): not what still blocks.
+    pub(crate) own_conditions: BTreeSet<String>,
 }
 
 impl From<ProofError> for Failure {
     fn from(error: ProofError) -> Failure {
         Failure {
             error,
-            still: Vec::new(),
+            left: Box::default(),
         }
     }
 }
@@ -62,7 +72,10 @@ impl Ctx<'_> {
                     still_blocked: outcome.still_blocked,
                     newly_allowed: outcome.newly_allowed,
                 },
-                still: outcome.still_findings,
+                left: Box::new(Left {
+                    still: outcome.still_findings,
+                    own_conditions: outcome.allowed_principals,
+                }),
             });
         }
         if outcome.fixed == 0 {

@@ -108,7 +108,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             .and_then(|cell| Some((status(cell)?, index_of.get(cell)?)));
         let own = match decided_cell {
             Some((Status::Conditional, &index)) => {
-                own_conditions(&decided.findings_of(index), ctx.snapshot, &touched)
+                own_conditions(&decided.findings_of(index), &ctx.org, &touched)
             }
             _ => None,
         };
@@ -199,17 +199,28 @@ fn touched_policies(changes: &[Change]) -> HashSet<&str> {
 }
 
 /// The statements (`policyId/Sid`) that leave `findings` conditional, when each is a deny
-/// the organization already had and the proposal leaves alone: what is left is the
-/// organization's own choice of who may call, which a fix must keep, not a break. `None`
+/// of who may call that the organization already had and the proposal leaves alone: a fix
+/// must keep that choice, and it is no break, since it holds wherever a call is routed. `None`
 /// when a finding is still blocked or unknown, or a condition or blocker comes from
-/// anything else (a statement the proposal wrote or changed).
+/// anything else: a policy the proposal writes or changes, or one that names the Region (a
+/// Region deny with a principal exemption, like Control Tower's, still breaks the profile
+/// for everyone else).
 fn own_conditions(
     findings: &[crate::findings::Finding],
-    before: &ValidSnapshot,
+    before: &Org,
     touched: &HashSet<&str>,
 ) -> Option<BTreeSet<String>> {
-    let untouched =
-        |id: &str| !touched.contains(id) && before.snapshot.policies.iter().any(|p| p.id == id);
+    let untouched = |id: &str| {
+        !touched.contains(id)
+            && before.policies().iter().any(|p| {
+                p.id == id
+                    && p.statements.iter().all(|s| {
+                        s.conditions
+                            .iter()
+                            .all(|c| !c.key.eq_ignore_ascii_case("aws:RequestedRegion"))
+                    })
+            })
+    };
     let mut statements = BTreeSet::new();
     for finding in findings {
         match finding.status {
