@@ -30,7 +30,7 @@ mod terraform;
 mod unresolved;
 mod verify;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use crate::findings::{Blocker, CheckKind, Finding, Proposal, Report, Status, Unresolved};
@@ -127,6 +127,23 @@ fn propose_bounded(
                 finding,
                 Rejection::NotApproved {
                     profile_id: finding.profile_id.clone(),
+                },
+            ));
+            continue;
+        }
+        // An inference finding conditional only on who calls (a role restriction on Bedrock
+        // that holds in every Region) is the organization's choice, which a fix must keep:
+        // nothing to propose. (A Marketplace deny on who subscribes is another matter: it was
+        // not written with Bedrock's own first-call subscription in mind.)
+        let who = (finding.check_kind == CheckKind::Inference)
+            .then(|| verify::who_may_call(std::slice::from_ref(finding), &ctx.org, &HashSet::new()))
+            .flatten();
+        if let Some(statements) = who {
+            rejections.push(rejected(
+                finding.problem_ids.clone(),
+                finding,
+                Rejection::WhoMayCall {
+                    statements: statements.into_iter().collect::<Vec<_>>().join(", "),
                 },
             ));
             continue;
@@ -390,7 +407,10 @@ fn rejected(problems: Vec<String>, finding: &Finding, rejection: Rejection) -> R
         finding: finding.key(),
         reason: rejection.to_string(),
         // Intent first: a deny of a profile nobody approved is by design, not a missing fix.
-        by_design: matches!(rejection, Rejection::NotApproved { .. }),
+        by_design: matches!(
+            rejection,
+            Rejection::NotApproved { .. } | Rejection::WhoMayCall { .. }
+        ),
     }
 }
 

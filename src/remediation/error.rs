@@ -16,6 +16,10 @@ pub(crate) enum Rejection {
         "denied by design: {profile_id} is not an approved profile (--approved-profile), so no fix may open it"
     )]
     NotApproved { profile_id: String },
+    #[error(
+        "denied by design: only the principals that {statements} allow may call, wherever the call is routed, and no fix widens who may call"
+    )]
+    WhoMayCall { statements: String },
     #[error("{finding} is {status} but names no SCP statement or level to change")]
     NothingToChange {
         finding: String,

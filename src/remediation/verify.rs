@@ -108,7 +108,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             .and_then(|cell| Some((status(cell)?, index_of.get(cell)?)));
         let own = match decided_cell {
             Some((Status::Conditional, &index)) => {
-                own_conditions(&decided.findings_of(index), &ctx.org, &touched)
+                who_may_call(&decided.findings_of(index), &ctx.org, &touched)
             }
             _ => None,
         };
@@ -199,13 +199,13 @@ fn touched_policies(changes: &[Change]) -> HashSet<&str> {
 }
 
 /// The statements (`policyId/Sid`) that leave `findings` conditional, when each is a deny
-/// of who may call that the organization already had and the proposal leaves alone: a fix
+/// of who may call (conditions on principal keys only) that the organization already had and the proposal leaves alone: a fix
 /// must keep that choice, and it is no break, since it holds wherever a call is routed. `None`
 /// when a finding is still blocked or unknown, or a condition or blocker comes from
 /// anything else: a policy the proposal writes or changes, or one that names the Region (a
 /// Region deny with a principal exemption, like Control Tower's, still breaks the profile
 /// for everyone else).
-fn own_conditions(
+pub(crate) fn who_may_call(
     findings: &[crate::findings::Finding],
     before: &Org,
     touched: &HashSet<&str>,
@@ -236,6 +236,9 @@ fn own_conditions(
             }
         }
         for condition in &finding.conditions {
+            if !is_principal_key(&condition.key) {
+                return None;
+            }
             let from = condition.from.as_deref()?;
             let policy = from.split('/').next().unwrap_or(from);
             if !untouched(policy) {
@@ -245,6 +248,13 @@ fn own_conditions(
         }
     }
     (!statements.is_empty()).then_some(statements)
+}
+
+/// A condition key that says who calls (`aws:PrincipalArn`, `aws:PrincipalTag/…`, `aws:userid`),
+/// not how or from where (`aws:CalledVia`, `aws:SourceVpce`).
+fn is_principal_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("aws:principal") || key == "aws:userid" || key == "aws:username"
 }
 
 /// A finding's target id, profile id and source Region.
