@@ -617,12 +617,12 @@ impl<S: SnapshotSource, T: StateStore, A: AlertSink, K: SnapshotStore> Guard<S, 
     }
 
     /// Claims every change; returns the won ones. On a store error, rolls back what was won.
-    async fn claim_all(
+    async fn claim_all<'r>(
         &self,
         organization_id: &str,
-        changes: Vec<FindingChange>,
-    ) -> Result<Vec<(FindingChange, Claim)>, GuardError> {
-        let results: Vec<(FindingChange, Claim, Result<ClaimOutcome, StateError>)> =
+        changes: Vec<FindingChange<'r>>,
+    ) -> Result<Vec<(FindingChange<'r>, Claim)>, GuardError> {
+        let results: Vec<(FindingChange<'r>, Claim, Result<ClaimOutcome, StateError>)> =
             futures_util::stream::iter(changes)
                 .map(|change| async move {
                     let claim = Claim::of(organization_id, &change);

@@ -13,7 +13,7 @@ use crate::findings::{Proposal, Report};
 /// `report`, why the guard ran, and the verified proposals it carries.
 #[derive(Debug, Clone, Copy)]
 pub struct Alert<'a> {
-    pub changes: &'a [FindingChange],
+    pub changes: &'a [FindingChange<'a>],
     pub report: &'a Report,
     pub trigger: &'a Trigger,
     pub proposals: &'a [Proposal],
@@ -28,7 +28,7 @@ pub struct Alert<'a> {
 impl<'a> Alert<'a> {
     /// An alert with no management account and every proposal computed.
     pub fn new(
-        changes: &'a [FindingChange],
+        changes: &'a [FindingChange<'a>],
         report: &'a Report,
         trigger: &'a Trigger,
         proposals: &'a [Proposal],

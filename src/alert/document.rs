@@ -139,7 +139,7 @@ pub(super) fn check_groups(changes: &[&FindingChange]) -> Vec<Value> {
     let mut by_change: BTreeMap<(ChangeKind, Option<Status>, Status), BTreeMap<&str, Checks<'_>>> =
         BTreeMap::new();
     for change in changes {
-        let f = &change.finding;
+        let f = change.finding;
         by_change
             .entry((
                 change.kind,

@@ -190,7 +190,7 @@ fn problem_block(
 
 /// One changed check, on one line.
 fn check_line(out: &mut Email, change: &FindingChange) {
-    let f = &change.finding;
+    let f = change.finding;
     let problems = if f.problem_ids.is_empty() {
         String::new()
     } else {
@@ -214,7 +214,7 @@ fn finding_block(
     change: &FindingChange,
     detail: Detail,
 ) {
-    let f: &Finding = &change.finding;
+    let f: &Finding = change.finding;
     out.line("");
     out.line(&format!(
         "{}. {}: {} ({})",
@@ -271,8 +271,8 @@ fn finding_block(
 /// a changed problem, a changed finding (without problems), a changed check line or a proposal.
 pub(super) enum Piece<'a, 'b> {
     Problem(&'b ChangedProblem<'a>),
-    Finding(&'b FindingChange),
-    Check(&'b FindingChange),
+    Finding(&'b FindingChange<'a>),
+    Check(&'b FindingChange<'a>),
     Proposal(&'b Proposal),
 }
 
@@ -473,6 +473,7 @@ mod tests {
     use crate::alert::context::Alert;
     use crate::alert::message::messages;
     use crate::alert::notification::tests::problem_alert;
+    use crate::alert::state::{StateView, diff};
     use crate::alert::trigger::Trigger;
 
     /// Lines outside the verbatim file contents.
@@ -494,7 +495,8 @@ mod tests {
 
     #[test]
     fn the_email_leads_with_problems_wraps_at_100_and_carries_the_files_it_applies() {
-        let (r, changes, proposals) = problem_alert();
+        let (r, proposals) = problem_alert();
+        let changes = diff(&StateView::new(), &r);
         let trigger = Trigger::schedule();
         let mut alert = Alert::new(&changes, &r, &trigger, &proposals);
         alert.unproposed = 2;
@@ -545,7 +547,8 @@ mod tests {
     fn the_email_inlines_each_named_file_from_the_proposal_not_its_after_document() {
         // Regression: a Control Tower proposal's `after` is the guardrail Control Tower
         // re-writes, while its commands read the customer SCP it carries in `artifact.files`.
-        let (r, changes, mut proposals) = problem_alert();
+        let (r, mut proposals) = problem_alert();
+        let changes = diff(&StateView::new(), &r);
         let mut p = proposals.remove(0);
         p.apply = "aws organizations create-policy --content file://customer.json".into();
         p.after = Some(r#"{"Sid":"GRREGIONDENY"}"#.into());
@@ -572,7 +575,8 @@ mod tests {
     fn a_part_that_must_shrink_names_the_files_instead_of_inlining_them() {
         // Regression: below full detail the JSON drops a proposal's files but the email still
         // inlined them, so a part could never fit SNS's 256 KB.
-        let (r, changes, mut proposals) = problem_alert();
+        let (r, mut proposals) = problem_alert();
+        let changes = diff(&StateView::new(), &r);
         let mut p = proposals.remove(0);
         p.apply = "aws organizations create-policy --content file://customer.json".into();
         p.artifact = Some(serde_json::json!({"files": {"customer.json": r#"{"Sid":"Customer"}"#}}));

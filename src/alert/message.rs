@@ -112,7 +112,7 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
     let listed: usize = all
         .iter()
         .map(|c| {
-            let f = &c.finding;
+            let f = c.finding;
             f.target_id.len() + f.profile_id.len() + f.source_region.len() + f.explanation.len()
         })
         .sum();
@@ -138,7 +138,7 @@ pub fn messages(alert: &Alert<'_>) -> Vec<SnsMessage> {
 pub(super) fn planned_parts<'a>(
     ctx: &Context<'_>,
     ordered: &split::Ordered<'a>,
-) -> Vec<Vec<&'a FindingChange>> {
+) -> Vec<Vec<&'a FindingChange<'a>>> {
     let empty = render(
         ctx,
         &[],

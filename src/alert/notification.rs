@@ -109,7 +109,7 @@ fn description(ctx: &Context<'_>, chunk: &[&FindingChange], part: usize, parts: 
     }
     let rest: Vec<&&FindingChange> = chunk.iter().filter(|c| !ctx.in_a_problem(c)).collect();
     for change in &rest {
-        let f = &change.finding;
+        let f = change.finding;
         let detail = first_blocker_phrase(f)
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
@@ -474,18 +474,21 @@ pub(super) mod tests {
         );
     }
 
-    /// [`problem_report`], its changes against empty state, and one proposal fixing them all.
-    pub(in crate::alert) fn problem_alert() -> (Report, Vec<FindingChange>, Vec<Proposal>) {
+    /// [`problem_report`] and one proposal fixing all its changes against empty state.
+    pub(in crate::alert) fn problem_alert() -> (Report, Vec<Proposal>) {
         let r = problem_report();
-        let changes = diff(&StateView::new(), &r);
-        let keys: Vec<String> = changes.iter().map(|c| c.key()).collect();
+        let keys: Vec<String> = diff(&StateView::new(), &r)
+            .iter()
+            .map(FindingChange::key)
+            .collect();
         let proposals = vec![proposal("prop-1", keys, "pb-1c9e04d2")];
-        (r, changes, proposals)
+        (r, proposals)
     }
 
     #[test]
     fn the_https_key_is_a_custom_notification_that_matches_the_documented_schema() {
-        let (r, changes, proposals) = problem_alert();
+        let (r, proposals) = problem_alert();
+        let changes = diff(&StateView::new(), &r);
         let trigger = Trigger::schedule();
         let mut alert = Alert::new(&changes, &r, &trigger, &proposals);
         alert.management_account_id = Some("111111111111");

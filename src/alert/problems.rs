@@ -13,7 +13,7 @@ use crate::findings::{Problem, Report, TargetKind};
 pub struct ChangedProblem<'a> {
     pub problem: &'a Problem,
     /// The changed findings that name this problem, in the alert's order.
-    pub changes: Vec<&'a FindingChange>,
+    pub changes: Vec<&'a FindingChange<'a>>,
 }
 
 impl<'a> ChangedProblem<'a> {
@@ -47,7 +47,7 @@ impl<'a> ChangedProblem<'a> {
         let mut ous = BTreeSet::new();
         let mut accounts = BTreeSet::new();
         for change in &self.changes {
-            let f = &change.finding;
+            let f = change.finding;
             match f.target_kind {
                 TargetKind::Account => accounts.insert(f.target_id.as_str()),
                 TargetKind::Root | TargetKind::OrganizationalUnit => {
@@ -62,10 +62,10 @@ impl<'a> ChangedProblem<'a> {
 /// The problems of `report` that `changes` name, worst first (the report's order, which is
 /// worst first), each with its changes. Empty when the report carries no problems.
 pub fn changed_problems<'a>(
-    changes: &'a [FindingChange],
+    changes: &'a [FindingChange<'a>],
     report: &'a Report,
 ) -> Vec<ChangedProblem<'a>> {
-    let mut by_id: BTreeMap<&str, Vec<&'a FindingChange>> = BTreeMap::new();
+    let mut by_id: BTreeMap<&str, Vec<&'a FindingChange<'a>>> = BTreeMap::new();
     for change in changes {
         for id in &change.finding.problem_ids {
             by_id.entry(id.as_str()).or_default().push(change);

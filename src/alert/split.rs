@@ -35,7 +35,7 @@ const SLACK_BYTES: usize = PUBLISH_BUDGET_BYTES / 50;
 /// The changes of an alert in the order parts carry them: by changed problem, worst first (so a
 /// problem's changes stay together across parts), then the rest in the alert's order.
 pub(super) struct Ordered<'a> {
-    pub(super) changes: Vec<&'a FindingChange>,
+    pub(super) changes: Vec<&'a FindingChange<'a>>,
     runs: Vec<(RunKind, Range<usize>)>,
 }
 
@@ -51,7 +51,7 @@ enum RunKind {
     Listed,
 }
 
-pub(super) fn order<'a>(ctx: &Context<'a>, changes: &'a [FindingChange]) -> Ordered<'a> {
+pub(super) fn order<'a>(ctx: &Context<'a>, changes: &'a [FindingChange<'a>]) -> Ordered<'a> {
     let mut placed: HashSet<String> = HashSet::new();
     let mut all: Vec<&FindingChange> = Vec::with_capacity(changes.len());
     let mut runs = Vec::new();
@@ -112,7 +112,7 @@ pub(super) fn plan<'a>(
     ctx: &Context<'_>,
     ordered: &Ordered<'a>,
     empty: &EmptyPart<'_>,
-) -> Vec<Vec<&'a FindingChange>> {
+) -> Vec<Vec<&'a FindingChange<'a>>> {
     let all = &ordered.changes;
     let detail = Detail::Grouped;
     let capacity = PUBLISH_BUDGET_BYTES
@@ -163,8 +163,8 @@ pub(super) fn plan<'a>(
         .iter()
         .map(|(kind, range)| measure(ctx, &index, *kind, range.clone(), &all[range.clone()]))
         .collect();
-    let mut chunks: Vec<Vec<&'a FindingChange>> = Vec::new();
-    let mut current: Vec<&'a FindingChange> = Vec::new();
+    let mut chunks: Vec<Vec<&'a FindingChange<'a>>> = Vec::new();
+    let mut current: Vec<&'a FindingChange<'a>> = Vec::new();
     let mut used = first_checks(0);
     let mut carried: BTreeSet<Shared> = BTreeSet::new();
     for run in &runs {
@@ -325,7 +325,7 @@ mod tests {
     use crate::alert::context::Alert;
     use crate::alert::fixtures::{blocker, finding, problem, proposal, report};
     use crate::alert::message::{given_before, planned_parts, render};
-    use crate::alert::state::{FindingState, StateView, diff};
+    use crate::alert::state::{FindingState, StateView, diff, fingerprint};
     use crate::alert::trigger::Trigger;
     use crate::findings::{Finding, Proposal, Report, Status, TargetKind};
 
@@ -346,7 +346,9 @@ mod tests {
         proposals: bool,
     }
 
-    fn alert_of(shape: &Shape) -> (Report, Vec<FindingChange>, Vec<Proposal>) {
+    /// The report of `shape` (its `fixed` checks reachable again) and its proposals; its
+    /// changes are [`changes_of`] it.
+    fn alert_of(shape: &Shape) -> (Report, Vec<Proposal>) {
         let mut findings = Vec::new();
         let mut problems = Vec::new();
         for p in 0..shape.problems {
@@ -379,21 +381,13 @@ mod tests {
         for i in 0..shape.fixed + shape.outside {
             let mut f = finding(&format!("ou-ab12-{i:08}"), Status::Blocked, vec![]);
             f.explanation = "x".repeat(300);
+            if i < shape.fixed {
+                f.status = Status::Reachable;
+            }
             findings.push(f);
         }
         let mut r = report("2026-11-29T00:00:00Z", findings);
         r.problems = problems;
-        let mut changes = diff(&StateView::new(), &r);
-        let first_fixed = changes.len() - shape.fixed - shape.outside;
-        for change in &mut changes[first_fixed..first_fixed + shape.fixed] {
-            change.previous = Some(change.next.clone());
-            change.kind = ChangeKind::Fixed;
-            change.finding.status = Status::Reachable;
-            change.next = FindingState {
-                status: Status::Reachable,
-                ..change.next.clone()
-            };
-        }
         let proposals = if shape.proposals {
             (0..shape.problems)
                 .map(|p| proposal(&format!("prop-{p}"), Vec::new(), &format!("pb-{p:08x}")))
@@ -401,7 +395,42 @@ mod tests {
         } else {
             Vec::new()
         };
-        (r, changes, proposals)
+        (r, proposals)
+    }
+
+    /// The changes of an [`alert_of`] report: its checks reachable again are fixed, stored as
+    /// blocked, placed where the diff places blocked ones (by key, before the `outside` ones).
+    fn changes_of<'r>(shape: &Shape, r: &'r Report) -> Vec<FindingChange<'r>> {
+        let mut changes = diff(&StateView::new(), r);
+        let mut fixed: Vec<FindingChange<'r>> = r
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Reachable)
+            .map(|f| {
+                let blocked = Finding {
+                    status: Status::Blocked,
+                    ..f.clone()
+                };
+                let stored = FindingState {
+                    fingerprint: fingerprint(&blocked),
+                    status: Status::Blocked,
+                    snapshot_captured_at: r.snapshot_captured_at.clone(),
+                };
+                FindingChange {
+                    kind: ChangeKind::Fixed,
+                    finding: f,
+                    previous: Some(stored.clone()),
+                    next: FindingState {
+                        status: Status::Reachable,
+                        ..stored
+                    },
+                }
+            })
+            .collect();
+        fixed.sort_by_key(FindingChange::key);
+        let at = changes.len() - shape.outside;
+        changes.splice(at..at, fixed);
+        changes
     }
 
     const SHAPES: &[Shape] = &[
@@ -459,7 +488,8 @@ mod tests {
     #[test]
     fn large_proposals_shared_by_every_problem_are_given_once() {
         let shape = &SHAPES[0];
-        let (r, changes, _) = alert_of(shape);
+        let (r, _) = alert_of(shape);
+        let changes = changes_of(shape, &r);
         let problem_ids: Vec<String> = r.problems.iter().map(|p| p.id.clone()).collect();
         let proposals: Vec<Proposal> = (0..5)
             .map(|i| {
@@ -509,7 +539,8 @@ mod tests {
     #[test]
     fn planned_parts_fit_hold_every_change_once_and_keep_problems_together() {
         for shape in SHAPES {
-            let (r, changes, proposals) = alert_of(shape);
+            let (r, proposals) = alert_of(shape);
+            let changes = changes_of(shape, &r);
             let trigger = Trigger::schedule();
             let ctx = Context::new(&Alert::new(&changes, &r, &trigger, &proposals));
             let ordered = order(&ctx, &changes);

@@ -83,16 +83,17 @@ impl ChangeKind {
 
 /// One finding whose fingerprint differs from the stored one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FindingChange {
+pub struct FindingChange<'a> {
     pub kind: ChangeKind,
-    pub finding: Finding,
+    /// The changed finding, borrowed from the diffed [`Report`].
+    pub finding: &'a Finding,
     /// The stored state, `None` when the finding was never stored.
     pub previous: Option<FindingState>,
     /// The state to store once the change is alerted.
     pub next: FindingState,
 }
 
-impl FindingChange {
+impl FindingChange<'_> {
     /// [`Finding::key`] of the changed finding.
     pub fn key(&self) -> String {
         self.finding.key()
@@ -169,7 +170,7 @@ pub(super) fn fnv1a64(bytes: &[u8]) -> u64 {
 ///   out-of-order (older) evaluation never reports or stores anything for them.
 /// - Stored findings missing from the report (a deleted OU, a Region no longer checked) are
 ///   left alone.
-pub fn diff(previous: &StateView, report: &Report) -> Vec<FindingChange> {
+pub fn diff<'a>(previous: &StateView, report: &'a Report) -> Vec<FindingChange<'a>> {
     let mut changes = Vec::new();
     for finding in &report.findings {
         let next = FindingState {
@@ -192,7 +193,7 @@ pub fn diff(previous: &StateView, report: &Report) -> Vec<FindingChange> {
         if let Some(kind) = kind {
             changes.push(FindingChange {
                 kind,
-                finding: finding.clone(),
+                finding,
                 previous: stored.cloned(),
                 next,
             });

@@ -99,7 +99,7 @@ pub(super) fn default_text(
 
 /// "<profile> from <Region> blocked for Sandbox (us-east-2 denied by …)".
 fn change_clause(change: &FindingChange) -> String {
-    let f = &change.finding;
+    let f = change.finding;
     let head = format!("{} from {}", f.profile_id, f.source_region);
     let target = target_name(f);
     match change.kind {
