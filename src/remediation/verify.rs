@@ -199,8 +199,9 @@ fn touched_policies(changes: &[Change]) -> HashSet<&str> {
 }
 
 /// The statements (`policyId/Sid`) that leave `findings` conditional, when each is a deny
-/// of who may call (conditions on principal keys only) that the organization already had and the proposal leaves alone: a fix
-/// must keep that choice, and it is no break, since it holds wherever a call is routed. `None`
+/// of who may call (conditions on principal keys only) that the organization already had and
+/// the proposal leaves alone: a fix must keep that choice, and it is no break, since it holds
+/// wherever a call is routed. `None`
 /// when a finding is still blocked or unknown, or a condition or blocker comes from
 /// anything else: a policy the proposal writes or changes, or one that names the Region (a
 /// Region deny with a principal exemption, like Control Tower's, still breaks the profile
