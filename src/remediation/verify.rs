@@ -65,9 +65,11 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let mut options = ctx.options.evaluation.clone();
     options.all_accounts = true;
     options.only_problems = false;
-    // Statuses of the cells the proof reads only (the claimed ones, and the findings reported
-    // before on targets the changes reach: the others are as reported): a finding (several kB
-    // of text) is built just for claims still blocked.
+    // Statuses of the cells the proof reads only: the claimed ones, and the blocked or
+    // conditional findings outside the approved profiles on targets the changes reach (the
+    // others are as reported, and a plan may open any call through an approved profile, so
+    // those are never compared). A finding (several kB of text) is built just for claims still
+    // blocked.
     let after_org = Org::new(&after);
     let mut reach = Reach::new(&ctx.org, &after_org, claim.changes);
     let mut index_of: HashMap<Cell, usize> = HashMap::with_capacity(ctx.report.findings.len());
@@ -76,6 +78,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
         .report
         .findings
         .iter()
+        .filter(|finding| could_open(finding, claim.approved))
         .filter(|finding| {
             reach.reaches_target(
                 &ctx.org,
@@ -134,7 +137,12 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     for index in still {
         outcome.still_findings.extend(decided.findings_of(index));
     }
-    for finding in &ctx.report.findings {
+    for finding in ctx
+        .report
+        .findings
+        .iter()
+        .filter(|finding| could_open(finding, claim.approved))
+    {
         let cell = (
             finding.target_id.as_str(),
             finding.profile_id.as_str(),
@@ -151,7 +159,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             Status::Conditional => now == Status::Reachable,
             _ => false,
         };
-        if opened && !claim.approved.contains(&finding.profile_id) {
+        if opened {
             outcome.newly_allowed.push(format!(
                 "{}: {} from {} becomes {} (was {})",
                 finding.target_id,
@@ -183,6 +191,13 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             .push(format!("… and {} more", total - MAX_LISTED));
     }
     Ok(outcome)
+}
+
+/// Whether a plan opening this reported finding counts as newly allowed: it is blocked or
+/// conditional, and outside the approved profiles.
+fn could_open(finding: &crate::findings::Finding, approved: &BTreeSet<String>) -> bool {
+    matches!(finding.status, Status::Blocked | Status::Conditional)
+        && !approved.contains(&finding.profile_id)
 }
 
 /// The policies a change attaches, detaches, edits or creates.
@@ -1126,6 +1141,92 @@ mod tests {
         assert!(
             compare_lifting(&valid, "pathguard", guard)? > 0,
             "lifting the path guard flipped nothing"
+        );
+        Ok(())
+    }
+
+    /// A plan that opens reported findings outside the approved profiles lists each of them
+    /// (the proof reads only those cells besides its claims): compared with a full
+    /// re-evaluation of the changed organization.
+    #[test]
+    fn findings_opened_outside_the_approved_profiles_are_newly_allowed()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let generated = organization(&GenerateOptions {
+            accounts: 60,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let evaluation = reachability::Options {
+            all_accounts: true,
+            only_problems: false,
+            source_regions: vec!["us-east-1".to_string()],
+            ..reachability::Options::default()
+        };
+        let report = reachability::evaluate(&valid, &evaluation);
+        let blocked = |f: &&crate::findings::Finding| {
+            matches!(f.status, Status::Blocked | Status::Conditional)
+        };
+        let approved_profile = report
+            .findings
+            .iter()
+            .find(blocked)
+            .map(|f| f.profile_id.clone())
+            .ok_or("nothing blocked")?;
+        let options = super::super::Options {
+            approved_profiles: vec![approved_profile.clone()],
+            evaluation: evaluation.clone(),
+        };
+        let ctx = Ctx::new(&valid, &report, &options);
+        let mut checked = 0;
+        for changes in opening_changes(&valid) {
+            let after = crate::what_if::apply("test", &valid.snapshot, &changes)?;
+            let now: HashMap<String, Status> = reachability::evaluate(&after, &evaluation)
+                .findings
+                .into_iter()
+                .map(|f| (f.key(), f.status))
+                .collect();
+            let expected: Vec<String> = report
+                .findings
+                .iter()
+                .filter(blocked)
+                .filter(|f| f.profile_id != approved_profile)
+                .filter_map(|f| {
+                    let after = *now.get(&f.key())?;
+                    let opened = match f.status {
+                        Status::Blocked => after != Status::Blocked && after != Status::Unknown,
+                        _ => after == Status::Reachable,
+                    };
+                    opened.then(|| {
+                        format!(
+                            "{}: {} from {} becomes {} (was {})",
+                            f.target_id,
+                            f.profile_id,
+                            f.source_region,
+                            after.as_str(),
+                            f.status.as_str()
+                        )
+                    })
+                })
+                .collect();
+            let claim = Claim {
+                changes: &changes,
+                fixes: &BTreeSet::new(),
+                approved: &ctx.approved,
+                new_regions: &BTreeSet::new(),
+                extra_probes: &[],
+            };
+            let outcome = verify(&ctx, &claim)?;
+            let shown = expected.len().min(MAX_LISTED);
+            assert_eq!(
+                outcome.newly_allowed.get(..shown),
+                expected.get(..shown),
+                "changes {changes:?}"
+            );
+            checked += expected.len();
+        }
+        assert!(
+            checked > 0,
+            "no change opened a finding outside the approved profile"
         );
         Ok(())
     }
