@@ -2,6 +2,7 @@
 //! before and after, so that a proposal is shown only when it fixes what it claims and opens
 //! nothing else.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::arn::Arn;
@@ -596,45 +597,57 @@ fn flipped_probes(
         if !reach.reaches(before_org, b_chain, after_org, a_chain) {
             continue;
         }
-        let before_ids = chain_ids(before_org, b_chain);
-        let after_ids = chain_ids(after_org, a_chain);
-        let (b_caller, a_caller) = (before_org.caller(*b), after_org.caller(*a));
-        let sides = Sides {
-            before: Side {
-                org: before_org,
-                chain: b_chain,
-                ids: &before_ids,
-                contents: &before_contents,
-                changes_apply: false,
-                caller: &b_caller,
-                target: *b,
-            },
-            after: Side {
-                org: after_org,
-                chain: a_chain,
-                ids: &after_ids,
-                contents: &after_contents,
-                changes_apply: true,
-                caller: &a_caller,
-                target: *a,
-            },
-            changed: &reach.changed,
-        };
+        // A caller (a few strings) is built only where a chain can tell callers apart, or
+        // for the first target of a pair: most targets share a pair's answers.
+        let b_caller = before_org
+            .chain_is_sensitive(b_chain)
+            .then(|| before_org.caller(*b));
+        let a_caller = after_org
+            .chain_is_sensitive(a_chain)
+            .then(|| after_org.caller(*a));
         let key = (
             b_chain,
             a_chain,
-            sides.before.classes(),
-            sides.after.classes(),
+            classes(before_org, b_chain, b_caller.as_ref()),
+            classes(after_org, a_chain, a_caller.as_ref()),
         );
-        let answers = pairs.entry(key).or_insert_with(|| {
-            let mut caches = Caches {
-                shared: &mut *shared,
-                fresh: &mut fresh,
-                before: &mut *before_cache,
-                after: &mut after_cache,
-            };
-            sides.answers(probes, &ids, &admins, &mut caches)
-        });
+        let answers = match pairs.entry(key) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let b_caller = b_caller.unwrap_or_else(|| before_org.caller(*b));
+                let a_caller = a_caller.unwrap_or_else(|| after_org.caller(*a));
+                let before_ids = chain_ids(before_org, b_chain);
+                let after_ids = chain_ids(after_org, a_chain);
+                let sides = Sides {
+                    before: Side {
+                        org: before_org,
+                        chain: b_chain,
+                        ids: &before_ids,
+                        contents: &before_contents,
+                        changes_apply: false,
+                        caller: &b_caller,
+                        target: *b,
+                    },
+                    after: Side {
+                        org: after_org,
+                        chain: a_chain,
+                        ids: &after_ids,
+                        contents: &after_contents,
+                        changes_apply: true,
+                        caller: &a_caller,
+                        target: *a,
+                    },
+                    changed: &reach.changed,
+                };
+                let mut caches = Caches {
+                    shared: &mut *shared,
+                    fresh: &mut fresh,
+                    before: &mut *before_cache,
+                    after: &mut after_cache,
+                };
+                entry.insert(sides.answers(probes, &ids, &admins, &mut caches))
+            }
+        };
         let id = before_org.target_id(*b);
         for (probe, answer) in probes.iter().zip(answers.iter()) {
             let now = match answer {
@@ -718,18 +731,22 @@ impl<'s> Side<'s, '_> {
             })
             .collect()
     }
+}
 
-    /// The caller class of every level (targets with the same chains and classes answer alike).
-    fn classes(&self) -> Vec<Option<String>> {
-        if !self.org.chain_is_sensitive(self.chain) {
-            return Vec::new();
-        }
-        self.org
-            .chain_levels(self.chain)
-            .iter()
-            .map(|content| caller_class(content, self.org.policies(), self.caller))
-            .collect()
-    }
+/// The caller class of every level of a chain (targets with the same chains and classes answer
+/// alike); none for a chain that cannot tell callers apart (whose caller is not built).
+fn classes(
+    org: &Org<'_>,
+    chain: usize,
+    caller: Option<&reachability::Caller>,
+) -> Vec<Option<String>> {
+    let Some(caller) = caller.filter(|_| org.chain_is_sensitive(chain)) else {
+        return Vec::new();
+    };
+    org.chain_levels(chain)
+        .iter()
+        .map(|content| caller_class(content, org.policies(), caller))
+        .collect()
 }
 
 /// One level of a chain, as [`Side::levels`] names it.
