@@ -45,6 +45,7 @@ use problems::Group;
 use problems::{Unit, groups};
 use proposal::Failure;
 use unresolved::Rejected;
+use verify::Openings;
 
 pub use output::{OutputFile, files, point_apply_into};
 pub use terraform::{ManagedPolicy, ManagedSource, through_terraform};
@@ -201,7 +202,7 @@ fn propose_bounded(
                 plans.iter().map(created_policies).collect();
             let mut results: Vec<Result<Proposal, Failure>> = plans
                 .into_iter()
-                .map(|plan| ctx.prove(&group, plan))
+                .map(|plan| ctx.prove(&group, plan, Openings::WhenClaimsHold))
                 .collect();
             let mut behind = Behind::default();
             for (failure, created) in results
@@ -277,13 +278,24 @@ fn propose_bounded(
                         proposals.push(proposal);
                     }
                     Err(_) if any_verified => {}
-                    Err(failure) => rejections.extend(rejected_group(
-                        &group,
-                        &Rejection::Proof {
-                            error: failure.error,
-                            unfixable: unfixable.clone(),
-                        },
-                    )),
+                    Err(Failure { error, left }) => {
+                        // A proof that stopped at unfixed claims is made again in full, so
+                        // that the reason also names what the plan would open.
+                        let error = match left.unprobed {
+                            Some(plan) => ctx
+                                .prove(&group, plan, Openings::Always)
+                                .err()
+                                .map_or(error, |full| full.error),
+                            None => error,
+                        };
+                        rejections.extend(rejected_group(
+                            &group,
+                            &Rejection::Proof {
+                                error,
+                                unfixable: unfixable.clone(),
+                            },
+                        ));
+                    }
                 }
             }
             break;

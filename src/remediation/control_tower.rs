@@ -594,6 +594,7 @@ mod tests {
     use crate::findings::Status;
     use crate::remediation::Options;
     use crate::remediation::problems::groups;
+    use crate::remediation::verify;
     use crate::snapshot::PolicyContent;
     use crate::what_if::Change;
 
@@ -621,7 +622,10 @@ mod tests {
         let group = groups(problems).into_iter().next().ok_or("no group")?;
         let option1 = ctx.plans(&group)?.into_iter().next().ok_or("no plan")?;
         assert_eq!(option1.kind, ProposalKind::ControlTowerParameters);
-        assert!(ctx.prove(&group, option1.clone()).is_ok());
+        assert!(
+            ctx.prove(&group, option1.clone(), verify::Openings::Always)
+                .is_ok()
+        );
 
         let mut stripped = option1;
         let mut removed = 0;
@@ -642,7 +646,7 @@ mod tests {
         }
         assert_eq!(removed, 1);
         let failure = ctx
-            .prove(&group, stripped)
+            .prove(&group, stripped, verify::Openings::Always)
             .err()
             .ok_or("proved without the guardrail statement")?;
         let error = failure.error.to_string();

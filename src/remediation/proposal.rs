@@ -27,6 +27,10 @@ pub(crate) struct Left {
     /// The organization's own statements (`policyId/Sid`) the proof accepted as limiting only
     /// who may call ([`verify::Outcome::allowed_principals`]): not what still blocks.
     pub(crate) own_conditions: BTreeSet<String>,
+    /// The plan, when the proof stopped at its unfixed claims without probing what it opens
+    /// ([`verify::Openings::WhenClaimsHold`]): proving it again with
+    /// [`verify::Openings::Always`] gives the full reason.
+    pub(crate) unprobed: Option<Plan>,
 }
 
 impl From<ProofError> for Failure {
@@ -40,7 +44,12 @@ impl From<ProofError> for Failure {
 
 impl Ctx<'_> {
     /// Applies, re-evaluates and turns a plan into a proposal, or says why not.
-    pub(crate) fn prove(&self, group: &Group, plan: Plan) -> Result<Proposal, Failure> {
+    pub(crate) fn prove(
+        &self,
+        group: &Group,
+        plan: Plan,
+        openings: verify::Openings,
+    ) -> Result<Proposal, Failure> {
         let fixes: BTreeSet<String> = group.findings.iter().map(|f| f.key()).collect();
         let what = kind_name(plan.kind);
         for doc in &plan.documents {
@@ -62,6 +71,7 @@ impl Ctx<'_> {
                 approved: &self.approved,
                 new_regions: &plan.new_regions,
                 extra_probes: &plan.probes,
+                openings,
             },
         )
         .map_err(|error| Failure::from(ProofError::Invalid { what, error }))?;
@@ -75,6 +85,7 @@ impl Ctx<'_> {
                 left: Box::new(Left {
                     still: outcome.still_findings,
                     own_conditions: outcome.allowed_principals,
+                    unprobed: (!outcome.probed).then_some(plan),
                 }),
             });
         }

@@ -33,6 +33,9 @@ pub(crate) struct Outcome {
     /// The claimed findings still not reachable, as re-evaluated.
     pub still_findings: Vec<crate::findings::Finding>,
     pub newly_allowed: Vec<String>,
+    /// Whether the probes were compared (see [`Openings`]): else `newly_allowed` lists only
+    /// reported findings.
+    pub probed: bool,
     /// Probe requests compared per target.
     pub probes: usize,
     pub targets: usize,
@@ -51,6 +54,17 @@ pub(crate) struct Claim<'a> {
     pub new_regions: &'a BTreeSet<String>,
     /// Probes for what the plan exempts beyond inference (other check kinds).
     pub extra_probes: &'a [Probe],
+    pub openings: Openings,
+}
+
+/// Whether a proof probes what the changes open when they leave claims unfixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Openings {
+    /// Always: the failure's reason says everything that is wrong.
+    Always,
+    /// Only when every claim is fixed: a plan that fixes too little is planned again, and its
+    /// reason is then never read (the probes are the costliest part of a proof).
+    WhenClaimsHold,
 }
 
 /// Builds a probe leg from action, resource, Region and profile ARN.
@@ -171,6 +185,10 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             ));
         }
     }
+    if claim.openings == Openings::WhenClaimsHold && !outcome.still_blocked.is_empty() {
+        return Ok(outcome);
+    }
+    outcome.probed = true;
     let mut probes = probes(
         ctx.snapshot,
         &ctx.actions,
@@ -1231,6 +1249,7 @@ mod tests {
                 approved: &ctx.approved,
                 new_regions: &BTreeSet::new(),
                 extra_probes: &[],
+                openings: Openings::Always,
             };
             let outcome = verify(&ctx, &claim)?;
             let shown = expected.len().min(MAX_LISTED);
@@ -1244,6 +1263,70 @@ mod tests {
         assert!(
             checked > 0,
             "no change opened a finding outside the approved profile"
+        );
+        Ok(())
+    }
+
+    /// A proof that leaves a claim unfixed probes what the changes open only when asked to
+    /// ([`Openings::Always`], for a failure's full reason); its claims are judged alike either
+    /// way.
+    #[test]
+    fn openings_are_probed_when_claims_hold_or_when_asked() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let generated = organization(&GenerateOptions {
+            accounts: 60,
+            ..GenerateOptions::default()
+        });
+        let valid = crate::snapshot::validate("test", generated)?;
+        let options = super::super::Options {
+            approved_profiles: Vec::new(),
+            evaluation: reachability::Options {
+                source_regions: vec!["us-east-1".to_string()],
+                ..reachability::Options::default()
+            },
+        };
+        let report = reachability::evaluate(&valid, &options.evaluation);
+        let ctx = Ctx::new(&valid, &report, &options);
+        let mut compared = 0;
+        let none = BTreeSet::new();
+        for changes in opening_changes(&valid) {
+            let after = crate::what_if::apply("test", &valid.snapshot, &changes)?;
+            let still_blocked: BTreeSet<String> =
+                reachability::evaluate(&after, &options.evaluation)
+                    .findings
+                    .iter()
+                    .filter(|f| f.status == Status::Blocked)
+                    .map(|f| f.key())
+                    .take(1)
+                    .collect();
+            let claim = |openings| Claim {
+                changes: &changes,
+                fixes: &still_blocked,
+                approved: &ctx.approved,
+                new_regions: &none,
+                extra_probes: &[],
+                openings,
+            };
+            let full = verify(&ctx, &claim(Openings::Always))?;
+            let short = verify(&ctx, &claim(Openings::WhenClaimsHold))?;
+            assert!(full.probed);
+            assert_eq!(
+                short.probed,
+                still_blocked.is_empty(),
+                "changes {changes:?}"
+            );
+            assert_eq!(short.still_blocked, full.still_blocked);
+            assert_eq!(short.fixed, full.fixed);
+            if !short.probed
+                && full.targets > 0
+                && full.newly_allowed.len() > short.newly_allowed.len()
+            {
+                compared += 1;
+            }
+        }
+        assert!(
+            compared > 0,
+            "no change left a claim blocked and opened a probe"
         );
         Ok(())
     }
