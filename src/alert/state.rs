@@ -199,13 +199,14 @@ pub fn diff<'a>(previous: &StateView, report: &'a Report) -> Vec<FindingChange<'
             });
         }
     }
-    changes.sort_by(|a, b| {
-        b.finding
-            .status
-            .severity()
-            .cmp(&a.finding.status.severity())
-            .then(a.kind.cmp(&b.kind))
-            .then_with(|| a.key().cmp(&b.key()))
+    // Each key built once, not per comparison (33,000 changes on a first sweep at 10,000
+    // accounts).
+    changes.sort_by_cached_key(|c| {
+        (
+            std::cmp::Reverse(c.finding.status.severity()),
+            c.kind,
+            c.key(),
+        )
     });
     changes
 }
