@@ -50,6 +50,12 @@ use latency::{InFlight, slow_mock_http_client};
 use ports::{FakeSource, MemorySnapshots, MemoryStore, RecordingSink};
 use truth::{Truth, bedrock_rules, org_rules};
 
+// The Lambda binary's allocator and purge delay (src/bin/cris-guard-lambda.rs, template.yaml),
+// so the figures are those of the deployed handler.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+const PURGE_DELAY: (&str, &str) = ("MIMALLOC_PURGE_DELAY", "3");
+
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 const TEMPLATE_REGIONS: &str = "us-east-1,us-east-2,us-west-2,eu-west-1,ap-northeast-1";
@@ -63,9 +69,11 @@ fn main() -> Result<()> {
     let sets = std::env::var("GUARD_REGIONS")
         .unwrap_or_else(|_| format!("us-east-1,us-west-2;{TEMPLATE_REGIONS}"));
     for regions in sets.split(';').filter(|s| !s.trim().is_empty()) {
-        let status = Command::new(std::env::current_exe()?)
-            .args(["--child", regions.trim()])
-            .status()?;
+        let mut child = Command::new(std::env::current_exe()?);
+        if std::env::var_os(PURGE_DELAY.0).is_none() {
+            child.env(PURGE_DELAY.0, PURGE_DELAY.1);
+        }
+        let status = child.args(["--child", regions.trim()]).status()?;
         if !status.success() {
             return Err(format!("the run for {regions} failed: {status}").into());
         }

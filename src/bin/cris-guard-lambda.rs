@@ -14,6 +14,13 @@ use cris_guard::lambda::{self, Config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
+// The guard allocates and frees millions of small strings per run (findings, their keys and
+// text): with mimalloc one event at 10,000 accounts took about 0.9 s instead of 1.3 s in
+// `cargo bench --bench guard`. The template sets `MIMALLOC_PURGE_DELAY` so freed memory goes
+// back to the system soon, which keeps the peak below glibc's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let started = std::time::Instant::now();
