@@ -500,10 +500,16 @@ impl Statement {
 
     /// `policyId/Sid` or `policyId/#index` for display.
     pub fn label(&self) -> String {
-        match &self.sid {
-            Some(sid) => sid.clone(),
-            None => format!("#{}", self.index),
-        }
+        statement_label(self.sid.as_deref(), self.index)
+    }
+}
+
+/// A statement's name within its policy: its Sid, or `#index` when it has none (what
+/// [`Statement::label`] shows, for statements known only by Sid and index, as blockers are).
+pub fn statement_label(sid: Option<&str>, index: usize) -> String {
+    match sid {
+        Some(sid) => sid.to_string(),
+        None => format!("#{index}"),
     }
 }
 

@@ -337,10 +337,10 @@ impl Behind {
         };
         let accepted = |b: &Blocker| {
             b.policy_id.as_ref().is_some_and(|id| {
-                let label = b
-                    .sid
-                    .clone()
-                    .unwrap_or_else(|| format!("#{}", b.statement_index.unwrap_or_default()));
+                let label = crate::policy::statement_label(
+                    b.sid.as_deref(),
+                    b.statement_index.unwrap_or_default(),
+                );
                 own_conditions.contains(&format!("{id}/{label}"))
             })
         };
