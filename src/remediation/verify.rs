@@ -925,6 +925,17 @@ mod tests {
     use crate::generate::{GenerateOptions, organization};
     use crate::snapshot::PolicyContent;
 
+    /// A generated organization of `accounts` accounts, validated.
+    fn generated(accounts: usize) -> Result<ValidSnapshot, crate::error::InputError> {
+        crate::snapshot::validate(
+            "test",
+            organization(&GenerateOptions {
+                accounts,
+                ..GenerateOptions::default()
+            }),
+        )
+    }
+
     const ALLOW_ALL: &str =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
@@ -1025,11 +1036,7 @@ mod tests {
     /// targets are left out (the shortcut is taken).
     #[test]
     fn targets_a_plan_does_not_reach_keep_their_status() -> Result<(), Box<dyn std::error::Error>> {
-        let generated = organization(&GenerateOptions {
-            accounts: 60,
-            ..GenerateOptions::default()
-        });
-        let valid = crate::snapshot::validate("test", generated)?;
+        let valid = generated(60)?;
         let options = reachability::Options {
             all_accounts: true,
             source_regions: vec!["us-east-1".to_string()],
@@ -1097,11 +1104,7 @@ mod tests {
     /// a deny of every account not listed in `aws:PrincipalAccount` (answers per caller class).
     #[test]
     fn shared_answers_agree_with_per_target_verdicts() -> Result<(), Box<dyn std::error::Error>> {
-        let generated = organization(&GenerateOptions {
-            accounts: 60,
-            ..GenerateOptions::default()
-        });
-        let valid = crate::snapshot::validate("test", generated)?;
+        let valid = generated(60)?;
         let cases = opening_changes(&valid);
         assert!(
             cases.len() > 3,
@@ -1158,11 +1161,7 @@ mod tests {
     /// outside it. A class that ignored the path would answer every target like the first.
     #[test]
     fn shared_answers_agree_for_a_path_guard() -> Result<(), Box<dyn std::error::Error>> {
-        let generated = organization(&GenerateOptions {
-            accounts: 40,
-            ..GenerateOptions::default()
-        });
-        let valid = crate::snapshot::validate("test", generated)?;
+        let valid = generated(40)?;
         let inside = valid
             .snapshot
             .accounts
@@ -1186,11 +1185,7 @@ mod tests {
     #[test]
     fn findings_opened_outside_the_approved_profiles_are_newly_allowed()
     -> Result<(), Box<dyn std::error::Error>> {
-        let generated = organization(&GenerateOptions {
-            accounts: 60,
-            ..GenerateOptions::default()
-        });
-        let valid = crate::snapshot::validate("test", generated)?;
+        let valid = generated(60)?;
         let evaluation = reachability::Options {
             all_accounts: true,
             only_problems: false,
@@ -1273,11 +1268,7 @@ mod tests {
     #[test]
     fn openings_are_probed_when_claims_hold_or_when_asked() -> Result<(), Box<dyn std::error::Error>>
     {
-        let generated = organization(&GenerateOptions {
-            accounts: 60,
-            ..GenerateOptions::default()
-        });
-        let valid = crate::snapshot::validate("test", generated)?;
+        let valid = generated(60)?;
         let options = super::super::Options {
             approved_profiles: Vec::new(),
             evaluation: reachability::Options {
