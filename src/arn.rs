@@ -13,18 +13,7 @@ pub struct Arn {
 impl Arn {
     /// Parses an ARN; `None` when it does not have the `arn:` prefix and six parts.
     pub fn parse(text: &str) -> Option<Arn> {
-        let mut parts = text.splitn(6, ':');
-        if parts.next()? != "arn" {
-            return None;
-        }
-        let partition = parts.next()?;
-        let service = parts.next()?;
-        let region = parts.next()?;
-        let account = parts.next()?;
-        let resource = parts.next()?;
-        if partition.is_empty() || service.is_empty() || resource.is_empty() {
-            return None;
-        }
+        let [partition, service, region, account, resource] = parts(text)?;
         Some(Arn {
             partition: partition.to_string(),
             service: service.to_string(),
@@ -33,6 +22,24 @@ impl Arn {
             resource: resource.to_string(),
         })
     }
+}
+
+/// The parts of an ARN as [`Arn::parse`] reads them, borrowed: `[partition, service, region,
+/// account, resource]`.
+pub fn parts(text: &str) -> Option<[&str; 5]> {
+    let mut parts = text.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let partition = parts.next()?;
+    let service = parts.next()?;
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let resource = parts.next()?;
+    if partition.is_empty() || service.is_empty() || resource.is_empty() {
+        return None;
+    }
+    Some([partition, service, region, account, resource])
 }
 
 /// The model id of a foundation-model ARN (`anthropic.claude-…`), `None` for any other ARN.

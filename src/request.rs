@@ -48,7 +48,8 @@ const ABSENT_FOR_DIRECT_CALLS: &[&str] = &[
 impl Context {
     pub fn new(missing: MissingKeys) -> Context {
         Context {
-            entries: Vec::new(),
+            // Room for the keys a leg's request sets, so building one never regrows.
+            entries: Vec::with_capacity(8),
             missing,
         }
     }

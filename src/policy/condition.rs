@@ -169,7 +169,7 @@ fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -
     }
     // Parts that each match make the whole match, so a pattern that fails whole fails part by
     // part too (unless a part is a new account's id): most values are rejected without splitting.
-    if !value.contains(NEW_ACCOUNT) && !pattern.matches(value) {
+    if !pattern.matches(value) && !holds_new_account(value) {
         return Tri::False;
     }
     let split;
@@ -192,6 +192,11 @@ fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -
         }
     }
     result
+}
+
+/// Whether `value` holds [`NEW_ACCOUNT`]; a byte scan for its `{` first, as most values have none.
+fn holds_new_account(value: &str) -> bool {
+    value.as_bytes().contains(&b'{') && value.contains(NEW_ACCOUNT)
 }
 
 /// Matches one value (or ARN part) that may be [`NEW_ACCOUNT`], the id of an account not yet

@@ -130,12 +130,22 @@ fn literal_at(literal: &[u8], text: &[u8], at: usize, ignore_case: bool) -> bool
 
 /// Greedy matching with backtracking to the last star: O(len(text) × len(pattern)) at worst.
 fn matches_tokens(tokens: &[Token], text: &[u8], ignore_case: bool) -> bool {
+    // A closing literal must end the text. Checked first, it rejects most values of a long
+    // pattern list (profile ARNs differ at their end) without walking any star.
+    if let [_, .., Token::Literal(last)] = tokens
+        && !(text.len() >= last.len()
+            && literal_at(last.as_bytes(), text, text.len() - last.len(), ignore_case))
+    {
+        return false;
+    }
     let mut t = 0usize; // token index
     let mut pos = 0usize; // byte position in text
     let mut backtrack: Option<(usize, usize)> = None; // (token after the star, text position)
     loop {
         if let Some(token) = tokens.get(t) {
             match token {
+                // A closing star takes whatever is left.
+                Token::Star if t + 1 == tokens.len() => return true,
                 Token::Star => {
                     backtrack = Some((t + 1, pos));
                     t += 1;
@@ -159,19 +169,43 @@ fn matches_tokens(tokens: &[Token], text: &[u8], ignore_case: bool) -> bool {
         } else if pos == text.len() {
             return true;
         }
-        // Mismatch (or tokens exhausted with text left): let the last star eat one more char.
-        match backtrack {
-            Some((after_star, star_pos)) => match char_width(text, star_pos) {
-                Some(width) => {
-                    backtrack = Some((after_star, star_pos + width));
-                    t = after_star;
-                    pos = star_pos + width;
-                }
+        // Mismatch (or tokens exhausted with text left): let the last star eat one more char,
+        // and on to where the literal after it occurs next (the positions between would fail
+        // on it at once; a literal starts at a character boundary, so none is skipped wrongly).
+        let Some((after_star, star_pos)) = backtrack else {
+            return false;
+        };
+        let Some(width) = char_width(text, star_pos) else {
+            return false;
+        };
+        let mut next = star_pos + width;
+        if let Some(Token::Literal(literal)) = tokens.get(after_star) {
+            match find_literal(literal.as_bytes(), text, next, ignore_case) {
+                Some(found) => next = found,
                 None => return false,
-            },
-            None => return false,
+            }
         }
+        backtrack = Some((after_star, next));
+        t = after_star;
+        pos = next;
     }
+}
+
+/// The first position at or after `from` where `literal` occurs in `text`.
+fn find_literal(literal: &[u8], text: &[u8], from: usize, ignore_case: bool) -> Option<usize> {
+    let Some(&first) = literal.first() else {
+        return Some(from);
+    };
+    let last_start = text.len().checked_sub(literal.len())?;
+    (from..=last_start).find(|&at| {
+        text.get(at).is_some_and(|&b| {
+            if ignore_case {
+                b.eq_ignore_ascii_case(&first)
+            } else {
+                b == first
+            }
+        }) && literal_at(literal, text, at, ignore_case)
+    })
 }
 
 /// Width in bytes of the UTF-8 character starting at `pos`, `None` at the end.

@@ -47,6 +47,9 @@ pub(super) struct Engine<'a> {
     check_actions: Vec<Vec<String>>,
 }
 
+/// Statements as (policy, statement) indices.
+type Statements = Rc<[(usize, usize)]>;
+
 /// The memo tables of one evaluation run. Work is shared at three grains:
 /// - a verdict per chain × check (per caller class, or per target, when the chain is
 ///   account-sensitive);
@@ -76,6 +79,12 @@ struct Memo {
     set_sensitive: HashMap<(usize, usize), Sensitivity>,
     /// Chain → whether its result for some check can depend on the account.
     chain_sensitive: HashMap<usize, bool>,
+    /// (level set, check) → the statements of its account-sensitive policies that the check's
+    /// answer can depend on, as (policy, statement) indices: what a caller class reads.
+    class_statements: HashMap<(usize, usize), Statements>,
+    /// The last target's caller with its id: cells come target by target, and building one
+    /// (its OU path) per cell was a tenth of the work.
+    caller: Option<(String, Rc<Caller>)>,
 }
 
 /// What a statement's answer for `actions` can depend on beyond the chain: nothing when it
@@ -494,23 +503,14 @@ impl<'a> Engine<'a> {
         let TargetRef::Account(_) = target else {
             return None;
         };
-        let caller = self.org.caller(target);
-        let actions = self
-            .check_actions
-            .get(check_index)
-            .map_or(&[][..], Vec::as_slice);
+        let caller = self.caller(memo, target);
         let policies = self.org.policies();
         let mut class = String::new();
         for &set in self.chain_sets(memo, chain).iter() {
-            let Some((content, true)) = memo.level_sets.get(set) else {
-                continue;
-            };
-            let statements = content
+            let found = self.class_statements(memo, set, check_index);
+            let statements = found
                 .iter()
-                .filter_map(|&p| policies.get(p))
-                .filter(|p| p.account_sensitive)
-                .flat_map(|p| &p.statements)
-                .filter(|s| statement_sensitivity(s, actions) != Sensitivity::None);
+                .filter_map(|&(p, s)| policies.get(p)?.statements.get(s));
             for statement in statements {
                 if statement.resource_pins_accounts() {
                     return None;
@@ -521,6 +521,51 @@ impl<'a> Engine<'a> {
             }
         }
         Some(class)
+    }
+
+    /// The statements of a level set's account-sensitive policies a check's answer can depend
+    /// on (none for a set without such policies), found once per set × check.
+    fn class_statements(&self, memo: &mut Memo, set: usize, check_index: usize) -> Statements {
+        if let Some(found) = memo.class_statements.get(&(set, check_index)) {
+            return Rc::clone(found);
+        }
+        let actions = self
+            .check_actions
+            .get(check_index)
+            .map_or(&[][..], Vec::as_slice);
+        let policies = self.org.policies();
+        let found: Statements = match memo.level_sets.get(set) {
+            Some((content, true)) => content
+                .iter()
+                .filter_map(|&p| Some((p, policies.get(p)?)))
+                .filter(|(_, policy)| policy.account_sensitive)
+                .flat_map(|(p, policy)| {
+                    policy
+                        .statements
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| statement_sensitivity(s, actions) != Sensitivity::None)
+                        .map(move |(s, _)| (p, s))
+                })
+                .collect(),
+            _ => Rc::from([]),
+        };
+        memo.class_statements
+            .insert((set, check_index), Rc::clone(&found));
+        found
+    }
+
+    /// The caller `target` stands for, built once per run of cells of the same target.
+    fn caller(&self, memo: &mut Memo, target: TargetRef<'a>) -> Rc<Caller> {
+        let id = self.org.target_id(target);
+        match &memo.caller {
+            Some((last, caller)) if last == id => Rc::clone(caller),
+            _ => {
+                let caller = Rc::new(self.org.caller(target));
+                memo.caller = Some((id.to_string(), Rc::clone(&caller)));
+                caller
+            }
+        }
     }
 
     /// The same as [`verdict`] for the target's caller, from memoized level results where a
@@ -538,7 +583,7 @@ impl<'a> Engine<'a> {
         }
         let policies = self.org.policies();
         let sets = self.chain_sets(memo, chain);
-        let mut caller = None;
+        let mut caller: Option<Rc<Caller>> = None;
         // Account-independent levels: computed once per level content × check.
         let sensitive: Vec<usize> = sets
             .iter()
@@ -552,17 +597,24 @@ impl<'a> Engine<'a> {
             if sensitive.contains(&position) || memo.levels.contains_key(&(set, check_index)) {
                 continue;
             }
-            let Some((content, _)) = memo.level_sets.get(set) else {
+            if memo.level_sets.get(set).is_none() {
                 continue;
-            };
-            let requests = memo.requests.entry(check_index).or_insert_with(|| {
-                let caller = caller.get_or_insert_with(|| self.org.caller(target));
-                check
+            }
+            if !memo.requests.contains_key(&check_index) {
+                let caller = caller.get_or_insert_with(|| self.caller(memo, target));
+                let built = check
                     .legs
                     .iter()
                     .map(|leg| request_for(leg, caller))
-                    .collect()
-            });
+                    .collect();
+                memo.requests.insert(check_index, built);
+            }
+            let Some((content, _)) = memo.level_sets.get(set) else {
+                continue;
+            };
+            let Some(requests) = memo.requests.get(&check_index) else {
+                continue;
+            };
             let results = requests
                 .iter()
                 .map(|request| {
@@ -578,7 +630,7 @@ impl<'a> Engine<'a> {
         let own: Vec<Vec<LevelResult>> = if sensitive.is_empty() {
             Vec::new()
         } else {
-            let caller = caller.get_or_insert_with(|| self.org.caller(target));
+            let caller = caller.get_or_insert_with(|| self.caller(memo, target));
             check
                 .legs
                 .iter()
@@ -596,6 +648,10 @@ impl<'a> Engine<'a> {
                         .collect()
                 })
                 .collect()
+        };
+        let caller = match caller {
+            Some(caller) => caller,
+            None => self.caller(memo, target),
         };
         let Memo { levels, admin, .. } = memo;
         let mut legs: Vec<Vec<&LevelResult>> = Vec::with_capacity(check.legs.len());
@@ -624,7 +680,6 @@ impl<'a> Engine<'a> {
             }
             legs.push(row);
         }
-        let caller = caller.unwrap_or_else(|| self.org.caller(target));
         assemble(check, &legs, policies, &self.admins, &caller, admin)
     }
 

@@ -1,8 +1,6 @@
 //! A leg: one request Bedrock authorizes for a call through an inference profile, and the
 //! concrete [`Request`] it makes for a caller (an account, or a new account in an OU).
 
-use crate::arn::Arn;
-
 use super::{Context, MissingKeys, NEW_ACCOUNT, Request};
 
 /// One request Bedrock authorizes for a call through a profile (contract §3, domain.md §1.3).
@@ -65,11 +63,12 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
     context.set("aws:PrincipalOrgPaths", vec![caller.org_path.clone()]);
     context.set("aws:PrincipalAccount", vec![caller.account().to_string()]);
     // A system profile's ARN carries the caller's own account (domain.md §11).
-    match &leg.inference_profile_arn {
-        Some(arn) => context.set(
-            "bedrock:InferenceProfileArn",
-            vec![with_account(arn, caller.account())],
-        ),
+    let profile_arn = leg
+        .inference_profile_arn
+        .as_ref()
+        .map(|arn| (arn, with_account(arn, caller.account())));
+    match &profile_arn {
+        Some((_, arn)) => context.set("bedrock:InferenceProfileArn", vec![arn.clone()]),
         None => context.set_absent("bedrock:InferenceProfileArn"),
     }
     if leg.kind == LegKind::Marketplace {
@@ -82,10 +81,12 @@ pub fn request_for(leg: &Leg, caller: &Caller) -> Request {
         context.set_absent("aws:CalledVia");
         context.set_absent("aws:CalledViaLast");
     }
-    let resource = if matches!(leg.kind, LegKind::Profile | LegKind::GuardrailProfile) {
-        with_account(&leg.resource, caller.account())
-    } else {
-        leg.resource.clone()
+    let names_profile = matches!(leg.kind, LegKind::Profile | LegKind::GuardrailProfile);
+    let resource = match profile_arn {
+        // A profile leg's resource is usually the profile ARN just rewritten.
+        Some((arn, rewritten)) if names_profile && *arn == leg.resource => rewritten,
+        _ if names_profile => with_account(&leg.resource, caller.account()),
+        _ => leg.resource.clone(),
     };
     Request::new(&leg.action, &resource, context)
 }
@@ -100,10 +101,16 @@ const MARKETPLACE_PREFIX: &str = "aws-marketplace:";
 
 /// The profile ARN as seen from the caller's account (profiles are per-account resources).
 pub(crate) fn with_account(arn: &str, account: &str) -> String {
-    match Arn::parse(arn) {
-        Some(mut parsed) if !parsed.account.is_empty() => {
-            parsed.account = account.to_string();
-            parsed.to_string()
+    match crate::arn::parts(arn) {
+        Some([partition, service, region, old, resource]) if !old.is_empty() => {
+            // Spliced rather than formatted: this runs for every request the engine builds.
+            let mut out = String::with_capacity(arn.len() + account.len());
+            for part in ["arn", partition, service, region, account] {
+                out.push_str(part);
+                out.push(':');
+            }
+            out.push_str(resource);
+            out
         }
         _ => arn.to_string(),
     }
