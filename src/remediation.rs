@@ -190,6 +190,7 @@ fn propose_bounded(
         // A blocker can hide another (a definite Deny is reported, an admin-only-escapable one
         // behind it is not): when a plan leaves claimed findings blocked, their new blockers
         // join the group and it is planned again.
+        let mut failed = Failed::default();
         for round in 0..=MAX_REFINEMENTS {
             let plans = match ctx.plans(&group) {
                 Ok(plans) => plans,
@@ -202,7 +203,16 @@ fn propose_bounded(
                 plans.iter().map(created_policies).collect();
             let mut results: Vec<Result<Proposal, Failure>> = plans
                 .into_iter()
-                .map(|plan| ctx.prove(&group, plan, Openings::WhenClaimsHold))
+                .map(|plan| match failed.of(&plan) {
+                    Some(failure) => Err(failure),
+                    None => {
+                        let result = ctx.prove(&group, plan.clone(), Openings::WhenClaimsHold);
+                        if let Err(failure) = &result {
+                            failed.keep(plan, failure);
+                        }
+                        result
+                    }
+                })
                 .collect();
             let mut behind = Behind::default();
             for (failure, created) in results
@@ -263,6 +273,8 @@ fn propose_bounded(
                     }
                     group.findings = kept;
                     group.hidden.retain(|f| !dropped.contains_key(&f.key()));
+                    // Fewer claims: an earlier failure says nothing of the same plan now.
+                    failed = Failed::default();
                 }
                 group.units.extend(hidden);
                 group.hidden.extend(seen);
@@ -302,6 +314,26 @@ fn propose_bounded(
         }
     }
     (proposals, unresolved::per_problem(rejections), stopped)
+}
+
+/// The plans a group's earlier rounds failed to prove, with their failures. A plan that does
+/// not depend on what a round found (option 2 of the Control Tower plans does not depend on
+/// where the controls are) comes back unchanged, and proving it again for the same claims
+/// would fail the same way: its failure is reused (a copy: the round reads it).
+#[derive(Default)]
+struct Failed(Vec<(Plan, Failure)>);
+
+impl Failed {
+    fn of(&self, plan: &Plan) -> Option<Failure> {
+        self.0
+            .iter()
+            .find(|(failed, _)| failed == plan)
+            .map(|(_, failure)| failure.clone())
+    }
+
+    fn keep(&mut self, plan: Plan, failure: &Failure) {
+        self.0.push((plan, failure.clone()));
+    }
 }
 
 /// What a failed plan's still-blocked findings say about the group.

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::arn::Arn;
-use crate::findings::{Problem, Report, Status};
+use crate::findings::{Finding, Problem, Report, Status};
 use crate::org::{Org, TargetRef};
 use crate::reachability;
 use crate::snapshot::{PolicyRecord, ValidSnapshot};
@@ -21,7 +21,14 @@ pub(crate) struct Ctx<'a> {
     pub options: &'a Options,
     /// The check set (`bedrock:InvokeModel`, `bedrock:InvokeModelWithResponseStream` by default).
     pub actions: Vec<String>,
+    /// The approved profiles: a proposal may open any CRIS check through one of them, at any
+    /// target (contract §4: only other services and calls not made through an approved
+    /// profile count as newly allowed), not only the checks it claims.
     pub approved: BTreeSet<String>,
+    /// The report's findings a plan could newly allow (by index): blocked or conditional, and
+    /// outside the approved profiles. Found once for every proof (none by default, as every
+    /// blocked profile is approved).
+    openable: Vec<usize>,
     pub org: Org<'a>,
     /// The checks behind the report's findings.
     pub checks: legs::Checks,
@@ -55,17 +62,36 @@ impl<'a> Ctx<'a> {
         } else {
             options.approved_profiles.iter().cloned().collect()
         };
+        let openable = report
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                matches!(f.status, Status::Blocked | Status::Conditional)
+                    && !approved.contains(&f.profile_id)
+            })
+            .map(|(index, _)| index)
+            .collect();
         Ctx {
             snapshot,
             report,
             options,
             actions,
             approved,
+            openable,
             org: Org::new(snapshot),
             checks: legs::Checks::new(snapshot, &options.evaluation),
             problems: report.problems.iter().map(|p| (p.id.as_str(), p)).collect(),
             before_probes: RefCell::default(),
         }
+    }
+
+    /// The reported findings a plan could newly allow (see `openable`), in report order.
+    pub(crate) fn openable(&self) -> impl Iterator<Item = &'a Finding> + '_ {
+        let findings = &self.report.findings;
+        self.openable
+            .iter()
+            .filter_map(|&index| findings.get(index))
     }
 
     /// `Sandbox (ou-…)`.

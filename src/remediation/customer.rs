@@ -3,7 +3,7 @@
 //! the exemption covers exactly the checked actions), and a level lacking an Allow gets one,
 //! restricted to the approved profiles and their models.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::arn::Arn;
 use crate::findings::{BlockerKind, ProposalKind};
@@ -146,17 +146,21 @@ struct Patch<'a> {
 /// Region), with the profile ARNs to exempt there: the source Region as requested, any account.
 fn profile_legs(ctx: &Ctx, group: &Group, policy_id: &str) -> BTreeMap<usize, BTreeSet<String>> {
     let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    // Thousands of findings repeat a few statement × profile ARN pairs: each is read once.
+    let mut seen: HashSet<(usize, &str)> = HashSet::new();
     for finding in group.all() {
         for blocker in &finding.blockers {
+            let Some(index) = blocker.statement_index else {
+                continue;
+            };
             if blocker.kind != BlockerKind::ExplicitDeny
                 || blocker.policy_id.as_deref() != Some(policy_id)
+                || seen.contains(&(index, blocker.resource.as_str()))
                 || ctx.checks.leg_kind(finding, blocker) != Some(LegKind::Profile)
             {
                 continue;
             }
-            let Some(index) = blocker.statement_index else {
-                continue;
-            };
+            seen.insert((index, blocker.resource.as_str()));
             let pattern = match Arn::parse(&blocker.resource) {
                 Some(mut arn) => {
                     arn.account = "*".to_string();

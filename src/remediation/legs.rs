@@ -12,17 +12,21 @@ use crate::snapshot::ValidSnapshot;
 /// The checks of an evaluation, by profile and source Region.
 pub(crate) struct Checks {
     checks: Vec<Check>,
-    by_finding: HashMap<(String, String), Vec<usize>>,
+    /// Profile id → source Region → check indices: nested, so a lookup borrows the finding's
+    /// strings instead of building a key (it runs per finding × blocker).
+    by_finding: HashMap<String, HashMap<String, Vec<usize>>>,
 }
 
 impl Checks {
     /// The checks `reachability::evaluate` decides with these options.
     pub(crate) fn new(snapshot: &ValidSnapshot, options: &reachability::Options) -> Checks {
         let checks = reachability::checks(snapshot, options);
-        let mut by_finding: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        let mut by_finding: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
         for (index, check) in checks.iter().enumerate() {
             by_finding
-                .entry((check.profile_id.clone(), check.source_region.clone()))
+                .entry(check.profile_id.clone())
+                .or_default()
+                .entry(check.source_region.clone())
                 .or_default()
                 .push(index);
         }
@@ -32,7 +36,8 @@ impl Checks {
     /// The checks a finding was decided from.
     fn of<'s>(&'s self, finding: &Finding) -> impl Iterator<Item = &'s Check> {
         self.by_finding
-            .get(&(finding.profile_id.clone(), finding.source_region.clone()))
+            .get(&finding.profile_id)
+            .and_then(|regions| regions.get(&finding.source_region))
             .into_iter()
             .flatten()
             .filter_map(|&index| self.checks.get(index))

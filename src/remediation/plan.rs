@@ -13,7 +13,7 @@ use super::document;
 use super::probe_answers::Probe;
 
 /// One policy document a plan touches.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Doc {
     /// `<name>.json`, the file `apply` refers to.
     pub file: String,
@@ -22,7 +22,7 @@ pub(crate) struct Doc {
 }
 
 /// A candidate fix, before it is proven.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
     pub kind: ProposalKind,
     /// The existing policy the plan changes or works around.

@@ -17,7 +17,7 @@ pub(crate) const OTHER_PROFILE: &str =
     "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.meta.llama3-3-70b-instruct-v1:0";
 
 /// One probe request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Probe {
     pub leg: Leg,
     pub label: String,

@@ -13,6 +13,7 @@ use super::problems::Group;
 use super::{document, verify};
 
 /// Why a plan did not become a proposal.
+#[derive(Clone)]
 pub(crate) struct Failure {
     pub(crate) error: ProofError,
     /// Boxed: `Failure` is the `Err` of every proof.
@@ -20,7 +21,7 @@ pub(crate) struct Failure {
 }
 
 /// What a failed proof's re-evaluation left.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Left {
     /// Claimed findings still not reachable after the change, as re-evaluated.
     pub(crate) still: Vec<Finding>,
@@ -68,7 +69,6 @@ impl Ctx<'_> {
             &verify::Claim {
                 changes: &plan.changes,
                 fixes: &fixes,
-                approved: &self.approved,
                 new_regions: &plan.new_regions,
                 extra_probes: &plan.probes,
                 openings,

@@ -46,10 +46,6 @@ pub(crate) struct Claim<'a> {
     pub changes: &'a [Change],
     /// Finding keys the proposal claims to fix.
     pub fixes: &'a BTreeSet<String>,
-    /// The approved profiles: a proposal may open any CRIS check through one of them, at any
-    /// target (contract §4: only other services and calls not made through an approved
-    /// profile count as newly allowed), not only the checks it claims.
-    pub approved: &'a BTreeSet<String>,
     /// Regions the proposal starts governing (probed too).
     pub new_regions: &'a BTreeSet<String>,
     /// Probes for what the plan exempts beyond inference (other check kinds).
@@ -90,10 +86,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     let mut index_of: HashMap<Cell, usize> = HashMap::with_capacity(ctx.report.findings.len());
     let mut cells: Vec<Cell> = Vec::with_capacity(ctx.report.findings.len());
     let report_cells = ctx
-        .report
-        .findings
-        .iter()
-        .filter(|finding| could_open(finding, claim.approved))
+        .openable()
         .filter(|finding| {
             reach.reaches_target(
                 &ctx.org,
@@ -152,12 +145,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
     for index in still {
         outcome.still_findings.extend(decided.findings_of(index));
     }
-    for finding in ctx
-        .report
-        .findings
-        .iter()
-        .filter(|finding| could_open(finding, claim.approved))
-    {
+    for finding in ctx.openable() {
         let cell = (
             finding.target_id.as_str(),
             finding.profile_id.as_str(),
@@ -189,12 +177,7 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
         return Ok(outcome);
     }
     outcome.probed = true;
-    let mut probes = probes(
-        ctx.snapshot,
-        &ctx.actions,
-        claim.approved,
-        claim.new_regions,
-    );
+    let mut probes = probes(ctx.snapshot, &ctx.actions, &ctx.approved, claim.new_regions);
     probes.extend(claim.extra_probes.iter().cloned());
     outcome.probes = probes.len();
     // Only the entries shown are written out (a change can open millions of target × probe).
@@ -210,13 +193,6 @@ pub(crate) fn verify(ctx: &Ctx, claim: &Claim) -> Result<Outcome, VerifyError> {
             .push(format!("… and {} more", total - MAX_LISTED));
     }
     Ok(outcome)
-}
-
-/// Whether a plan opening this reported finding counts as newly allowed: it is blocked or
-/// conditional, and outside the approved profiles.
-fn could_open(finding: &crate::findings::Finding, approved: &BTreeSet<String>) -> bool {
-    matches!(finding.status, Status::Blocked | Status::Conditional)
-        && !approved.contains(&finding.profile_id)
 }
 
 /// The policies a change attaches, detaches, edits or creates.
@@ -1241,7 +1217,6 @@ mod tests {
             let claim = Claim {
                 changes: &changes,
                 fixes: &BTreeSet::new(),
-                approved: &ctx.approved,
                 new_regions: &BTreeSet::new(),
                 extra_probes: &[],
                 openings: Openings::Always,
@@ -1293,7 +1268,6 @@ mod tests {
             let claim = |openings| Claim {
                 changes: &changes,
                 fixes: &still_blocked,
-                approved: &ctx.approved,
                 new_regions: &none,
                 extra_probes: &[],
                 openings,
