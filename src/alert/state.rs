@@ -1,7 +1,7 @@
 //! Alert state and the diff: what was stored per finding when it last changed, how a finding is
 //! reduced to what an alert is about (its fingerprint), and which findings changed since.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -103,8 +103,13 @@ impl FindingChange<'_> {
 /// A stable digest of what an alert is about: the status, the set of blockers as
 /// (kind, policy, Sid, Region, action) and the conditions. Written `"<status>:<16 hex digits>"`.
 pub fn fingerprint(finding: &Finding) -> String {
-    let blockers: BTreeSet<String> = finding.blockers.iter().map(blocker_identity).collect();
-    let conditions: BTreeSet<String> = finding
+    // Sorted and deduplicated like a set, then hashed piece by piece: the bytes hashed are
+    // those of the canonical string the stored fingerprints were made from (a test pins them),
+    // without building it (this runs for every finding of every run).
+    let mut blockers: Vec<String> = finding.blockers.iter().map(blocker_identity).collect();
+    blockers.sort_unstable();
+    blockers.dedup();
+    let mut conditions: Vec<String> = finding
         .conditions
         .iter()
         .map(|c| {
@@ -120,22 +125,17 @@ pub fn fingerprint(finding: &Finding) -> String {
             )
         })
         .collect();
-    let mut canonical = String::from(finding.status.as_str());
-    for blocker in &blockers {
-        canonical.push('\u{1d}');
-        canonical.push('b');
-        canonical.push_str(blocker);
+    conditions.sort_unstable();
+    conditions.dedup();
+    let mut hash = Fnv1a64::default();
+    hash.write(finding.status.as_str().as_bytes());
+    for (tag, pieces) in [("\u{1d}b", &blockers), ("\u{1d}c", &conditions)] {
+        for piece in pieces {
+            hash.write(tag.as_bytes());
+            hash.write(piece.as_bytes());
+        }
     }
-    for condition in &conditions {
-        canonical.push('\u{1d}');
-        canonical.push('c');
-        canonical.push_str(condition);
-    }
-    format!(
-        "{}:{:016x}",
-        finding.status.as_str(),
-        fnv1a64(canonical.as_bytes())
-    )
+    format!("{}:{:016x}", finding.status.as_str(), hash.0)
 }
 
 fn blocker_identity(b: &Blocker) -> String {
@@ -151,12 +151,27 @@ fn blocker_identity(b: &Blocker) -> String {
 
 /// FNV-1a, 64 bits: deterministic across builds and platforms (unlike `DefaultHasher`).
 pub(super) fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut hash = Fnv1a64::default();
+    hash.write(bytes);
+    hash.0
+}
+
+/// [`fnv1a64`] fed in pieces: the hash of their concatenation.
+struct Fnv1a64(u64);
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
     }
-    hash
+}
+
+impl Fnv1a64 {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
 }
 
 /// The changes of `report` against `previous`, worst first.
@@ -173,16 +188,12 @@ pub(super) fn fnv1a64(bytes: &[u8]) -> u64 {
 pub fn diff<'a>(previous: &StateView, report: &'a Report) -> Vec<FindingChange<'a>> {
     let mut changes = Vec::new();
     for finding in &report.findings {
-        let next = FindingState {
-            fingerprint: fingerprint(finding),
-            status: finding.status,
-            snapshot_captured_at: report.snapshot_captured_at.clone(),
-        };
+        let fingerprint = fingerprint(finding);
         let stored = previous.get(&finding.key());
         let kind = match stored {
             None => newly(finding.status),
             Some(stored) if stored.snapshot_captured_at > report.snapshot_captured_at => None,
-            Some(stored) if stored.fingerprint == next.fingerprint => None,
+            Some(stored) if stored.fingerprint == fingerprint => None,
             Some(stored) => match (stored.status, finding.status) {
                 (Status::Reachable, Status::Reachable) => None,
                 (_, Status::Reachable) => Some(ChangeKind::Fixed),
@@ -195,7 +206,11 @@ pub fn diff<'a>(previous: &StateView, report: &'a Report) -> Vec<FindingChange<'
                 kind,
                 finding,
                 previous: stored.cloned(),
-                next,
+                next: FindingState {
+                    fingerprint,
+                    status: finding.status,
+                    snapshot_captured_at: report.snapshot_captured_at.clone(),
+                },
             });
         }
     }
@@ -274,6 +289,38 @@ mod tests {
         });
         assert_ne!(fingerprint(&a), fingerprint(&e));
         assert!(fingerprint(&a).starts_with("blocked:"));
+    }
+
+    /// Stored alert state keeps fingerprints across releases: the same finding must hash to
+    /// the same value (pinned from the first implementation), or every finding would be
+    /// reported as changed after an upgrade.
+    #[test]
+    fn fingerprints_stay_the_same_across_releases() {
+        let mut f = finding(
+            "ou-a",
+            Status::Conditional,
+            vec![
+                blocker("us-west-2", "bedrock:InvokeModel"),
+                blocker("us-east-2", "bedrock:InvokeModel"),
+                blocker("us-east-2", "bedrock:InvokeModel"),
+            ],
+        );
+        f.conditions.push(Condition {
+            key: "aws:PrincipalARN".into(),
+            operator: "ArnLike".into(),
+            values: vec![
+                "arn:aws:iam::*:role/Y".into(),
+                "arn:aws:iam::*:role/X".into(),
+            ],
+            effect: "reachableOnlyIf".into(),
+            group: Some(2),
+            from: None,
+        });
+        assert_eq!(fingerprint(&f), "conditional:9ad072af2e323d4c");
+        assert_eq!(
+            fingerprint(&finding("ou-b", Status::Blocked, vec![])),
+            "blocked:7efbf1594f60e733"
+        );
     }
 
     #[test]
