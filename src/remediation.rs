@@ -201,34 +201,28 @@ fn propose_bounded(
             };
             let created: Vec<BTreeMap<String, String>> =
                 plans.iter().map(created_policies).collect();
-            let mut results: Vec<Result<Proposal, Failure>> = plans
-                .into_iter()
-                .map(|plan| match failed.of(&plan) {
-                    Some(failure) => Err(failure),
-                    None => {
-                        let result = ctx.prove(&group, plan.clone(), Openings::WhenClaimsHold);
-                        if let Err(failure) = &result {
-                            failed.keep(plan, failure);
-                        }
-                        result
-                    }
-                })
-                .collect();
+            let mut results: Vec<Result<Proposal, Failure>> = Vec::with_capacity(plans.len());
             let mut behind = Behind::default();
-            for (failure, created) in results
-                .iter_mut()
-                .zip(&created)
-                .filter_map(|(r, c)| Some((r.as_mut().err()?, c)))
-            {
-                // Moved, not copied: tens of MB of findings at 10,000 accounts, unused after.
-                let still = std::mem::take(&mut failure.left.still);
-                behind.read(
-                    &ctx,
-                    &group.units,
-                    still,
-                    created,
-                    &failure.left.own_conditions,
-                );
+            for (plan, created) in plans.into_iter().zip(&created) {
+                let (failure, read) = match failed.of(&plan) {
+                    Some(earlier) => earlier,
+                    None => match ctx.prove(&group, plan.clone(), Openings::WhenClaimsHold) {
+                        Ok(proposal) => {
+                            results.push(Ok(proposal));
+                            continue;
+                        }
+                        Err(mut failure) => {
+                            // Moved, not copied: tens of MB of findings at 10,000 accounts,
+                            // read once (what is kept of them is shared with the group).
+                            let still = std::mem::take(&mut failure.left.still);
+                            let read = Read::of(&ctx, still, created, &failure.left.own_conditions);
+                            failed.keep(plan, &failure, &read);
+                            (failure, read)
+                        }
+                    },
+                };
+                behind.add(&read, &group.units);
+                results.push(Err(failure));
             }
             let Behind {
                 hidden,
@@ -316,27 +310,41 @@ fn propose_bounded(
     (proposals, unresolved::per_problem(rejections), stopped)
 }
 
-/// The plans a group's earlier rounds failed to prove, with their failures. A plan that does
-/// not depend on what a round found (option 2 of the Control Tower plans does not depend on
-/// where the controls are) comes back unchanged, and proving it again for the same claims
-/// would fail the same way: its failure is reused (a copy: the round reads it).
+/// The plans a group's earlier rounds failed to prove, with their failures and what their
+/// still-blocked findings said. A plan that does not depend on what a round found (option 2 of
+/// the Control Tower plans does not depend on where the controls are) comes back unchanged,
+/// and proving it again for the same claims would fail the same way: both are reused.
 #[derive(Default)]
-struct Failed(Vec<(Plan, Failure)>);
+struct Failed(Vec<(Plan, Failure, Read)>);
 
 impl Failed {
-    fn of(&self, plan: &Plan) -> Option<Failure> {
+    fn of(&self, plan: &Plan) -> Option<(Failure, Read)> {
         self.0
             .iter()
-            .find(|(failed, _)| failed == plan)
-            .map(|(_, failure)| failure.clone())
+            .find(|(failed, _, _)| failed == plan)
+            .map(|(_, failure, read)| (failure.clone(), read.clone()))
     }
 
-    fn keep(&mut self, plan: Plan, failure: &Failure) {
-        self.0.push((plan, failure.clone()));
+    /// Keeps a failure whose still-blocked findings were read into `read` (and taken out).
+    fn keep(&mut self, plan: Plan, failure: &Failure, read: &Read) {
+        self.0.push((plan, failure.clone(), read.clone()));
     }
 }
 
-/// What a failed plan's still-blocked findings say about the group.
+/// What one failed plan's still-blocked findings say, whatever units the group has.
+#[derive(Clone, Default)]
+struct Read {
+    /// The units of the findings' blockers (the group's own ones too).
+    found: BTreeSet<Unit>,
+    /// The findings as re-evaluated under the plan, with blockers to plan for.
+    seen: Vec<Arc<Finding>>,
+    /// Why some stay blocked, for the unresolved reason.
+    unfixable: BTreeSet<String>,
+    /// Claimed findings behind a blocker no change may lift, by key.
+    dropped: BTreeMap<String, BlockerError>,
+}
+
+/// What a round's failed plans' still-blocked findings say about the group.
 #[derive(Default)]
 struct Behind {
     /// Units behind the first blockers, to plan the group again with.
@@ -350,18 +358,32 @@ struct Behind {
 }
 
 impl Behind {
-    /// Reads `still`, the findings a plan creating `created` left blocked, for a group of
-    /// `units`. `own_conditions` are the organization's statements the proof found limiting
-    /// only who may call (`policyId/Sid`): a fix leaves them alone, so they are not units
-    /// to plan for, even where another deny still blocks the same finding.
-    fn read(
-        &mut self,
+    /// Adds what one failed plan's findings said, for a group of `units`.
+    fn add(&mut self, read: &Read, units: &BTreeSet<Unit>) {
+        self.hidden
+            .extend(read.found.iter().filter(|u| !units.contains(u)).cloned());
+        self.seen.extend(read.seen.iter().cloned());
+        self.unfixable.extend(read.unfixable.iter().cloned());
+        for (key, error) in &read.dropped {
+            self.dropped
+                .entry(key.clone())
+                .or_insert_with(|| error.clone());
+        }
+    }
+}
+
+impl Read {
+    /// Reads `still`, the findings a plan creating `created` left blocked. `own_conditions`
+    /// are the organization's statements the proof found limiting only who may call
+    /// (`policyId/Sid`): a fix leaves them alone, so they are not units to plan for, even
+    /// where another deny still blocks the same finding.
+    fn of(
         ctx: &Ctx,
-        units: &BTreeSet<Unit>,
         still: Vec<Finding>,
         created: &BTreeMap<String, String>,
         own_conditions: &BTreeSet<String>,
-    ) {
+    ) -> Read {
+        let mut read = Read::default();
         let own = |b: &Blocker| {
             b.policy_id
                 .as_ref()
@@ -381,7 +403,7 @@ impl Behind {
             // A plan's own new SCP can be what still blocks: its id exists only in the
             // changed organization, so it is named from the plan, not looked up.
             for blocker in finding.blockers.iter().filter(|b| own(b)) {
-                self.unfixable
+                read.unfixable
                     .insert(own_policy_blocks(&finding, blocker, created));
             }
             // The plan's own SCPs are left out of what the group is planned again with.
@@ -391,16 +413,16 @@ impl Behind {
             }
             match ctx.units_of(&finding) {
                 Ok(found) => {
-                    self.hidden
-                        .extend(found.into_iter().filter(|u| !units.contains(u)));
-                    self.seen.push(Arc::new(finding));
+                    read.found.extend(found);
+                    read.seen.push(Arc::new(finding));
                 }
                 Err(error) => {
-                    self.unfixable.insert(error.to_string());
-                    self.dropped.entry(finding.key()).or_insert(error);
+                    read.unfixable.insert(error.to_string());
+                    read.dropped.entry(finding.key()).or_insert(error);
                 }
             }
         }
+        read
     }
 }
 
@@ -559,11 +581,8 @@ mod tests {
         let created = BTreeMap::from([("p-whatif01".to_string(), "guard-scp".to_string())]);
 
         let mut behind = Behind::default();
-        behind.read(
-            &ctx,
-            &BTreeSet::new(),
-            vec![still],
-            &created,
+        behind.add(
+            &Read::of(&ctx, vec![still], &created, &BTreeSet::new()),
             &BTreeSet::new(),
         );
         assert!(
