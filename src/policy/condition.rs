@@ -169,7 +169,8 @@ fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -
     }
     // Parts that each match make the whole match, so a pattern that fails whole fails part by
     // part too (unless a part is a new account's id): most values are rejected without splitting.
-    if !pattern.matches(value) && !holds_new_account(value) {
+    let whole = pattern.matches(value);
+    if !whole && !holds_new_account(value) {
         return Tri::False;
     }
     let split;
@@ -180,18 +181,32 @@ fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -
             &split[..]
         }
     };
-    if value.bytes().filter(|&b| b == b':').count() < 5 || pattern_parts.len() != 6 {
+    let (Some(value_parts), 6) = (six_parts(value), pattern_parts.len()) else {
         // A short pattern ending in `*` spans the rest; otherwise compare as a whole.
-        return Tri::from(pattern.matches(value));
-    }
+        return Tri::from(whole);
+    };
     let mut result = Tri::True;
-    for (p, v) in pattern_parts.iter().zip(value.splitn(6, ':')) {
+    for (p, v) in pattern_parts.iter().zip(value_parts) {
         result = result.and(match_new_account(p, v));
         if result == Tri::False {
             return Tri::False;
         }
     }
     result
+}
+
+/// `value` split at its first five colons (the last part keeps the rest), as ARN parts are;
+/// `None` with fewer than five.
+fn six_parts(value: &str) -> Option<[&str; 6]> {
+    let mut parts = [""; 6];
+    let mut rest = value;
+    for part in parts.iter_mut().take(5) {
+        let (head, tail) = rest.split_once(':')?;
+        *part = head;
+        rest = tail;
+    }
+    parts[5] = rest;
+    Some(parts)
 }
 
 /// Whether `value` holds [`NEW_ACCOUNT`]; a byte scan for its `{` first, as most values have none.
