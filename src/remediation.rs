@@ -510,12 +510,13 @@ impl Ctx<'_> {
             return Err(PlanError::SharedPatch { policy_id });
         }
         let profiles = self.profiles_of(&inference);
+        let denies = customer::Denies::of(self, &inference);
         let mut ids = IdAllocator::new(self.snapshot);
         let mut base: Option<Plan> = None;
         for unit in &inference.units {
             let plan = match unit {
                 Unit::Patch(policy_id) => {
-                    customer::patch_deny(self, &inference, policy_id, &profiles, &mut ids)?
+                    customer::patch_deny(self, &denies, policy_id, &profiles, &mut ids)?
                 }
                 Unit::Allow(level) => {
                     customer::add_allow(self, &inference, level, &profiles, &mut ids)?

@@ -3,7 +3,7 @@
 //! the exemption covers exactly the checked actions), and a level lacking an Allow gets one,
 //! restricted to the approved profiles and their models.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::arn::Arn;
 use crate::findings::{BlockerKind, ProposalKind};
@@ -49,10 +49,66 @@ enum Edit {
     },
 }
 
-/// Patches the Deny statements of `policy_id` that block the group's findings.
+/// The Deny statements of each customer SCP that block a group's findings, read in one pass
+/// over their blockers (a group holds thousands of findings, and names several SCPs).
+#[derive(Default)]
+pub(crate) struct Denies {
+    by_policy: HashMap<String, PolicyDenies>,
+}
+
+/// One SCP's blocking Deny statements.
+#[derive(Default)]
+struct PolicyDenies {
+    /// The statements' indices.
+    indices: BTreeSet<usize>,
+    /// The statements that deny an approved profile's own request (its source Region), with
+    /// the profile ARNs to exempt there: the source Region as requested, any account.
+    narrow: BTreeMap<usize, BTreeSet<String>>,
+}
+
+impl Denies {
+    pub(crate) fn of(ctx: &Ctx, group: &Group) -> Denies {
+        let mut denies = Denies::default();
+        // Thousands of findings repeat a few statement × profile ARN pairs: each is read once.
+        let mut seen: HashSet<(&str, usize, &str)> = HashSet::new();
+        for finding in group.all() {
+            for blocker in &finding.blockers {
+                let (BlockerKind::ExplicitDeny, Some(policy_id)) =
+                    (blocker.kind, blocker.policy_id.as_deref())
+                else {
+                    continue;
+                };
+                let Some(index) = blocker.statement_index else {
+                    continue;
+                };
+                let entry = denies.by_policy.entry(policy_id.to_string()).or_default();
+                entry.indices.insert(index);
+                let key = (policy_id, index, blocker.resource.as_str());
+                if seen.contains(&key)
+                    || ctx.checks.leg_kind(finding, blocker) != Some(LegKind::Profile)
+                {
+                    continue;
+                }
+                seen.insert(key);
+                let pattern = match Arn::parse(&blocker.resource) {
+                    Some(mut arn) => {
+                        arn.account = "*".to_string();
+                        arn.to_string()
+                    }
+                    None => blocker.resource.clone(),
+                };
+                entry.narrow.entry(index).or_default().insert(pattern);
+            }
+        }
+        denies
+    }
+}
+
+/// Patches the Deny statements of `policy_id` that block the group's findings (`denies`, read
+/// from the group).
 pub(crate) fn patch_deny(
     ctx: &Ctx,
-    group: &Group,
+    denies: &Denies,
     policy_id: &str,
     profiles: &BTreeSet<String>,
     ids: &mut IdAllocator,
@@ -62,14 +118,8 @@ pub(crate) fn patch_deny(
         .ok_or_else(|| PlanError::UnknownPolicy {
             policy_id: policy_id.to_string(),
         })?;
-    let indices: BTreeSet<usize> = group
-        .blockers()
-        .filter(|b| {
-            b.kind == BlockerKind::ExplicitDeny && b.policy_id.as_deref() == Some(policy_id)
-        })
-        .filter_map(|b| b.statement_index)
-        .collect();
-    let narrow = profile_legs(ctx, group, policy_id);
+    let none = PolicyDenies::default();
+    let PolicyDenies { indices, narrow } = denies.by_policy.get(policy_id).unwrap_or(&none);
     let patterns = ctx.exemption_patterns(profiles);
     let original = doc::parse(&record.content.text())?;
     let file = file_name(&record.name, &record.id);
@@ -88,15 +138,15 @@ pub(crate) fn patch_deny(
             )
         })
         .collect();
-    let mut candidates = vec![(&patterns, &narrow, false)];
-    if folded != patterns || folded_narrow != narrow {
+    let mut candidates = vec![(&patterns, narrow, false)];
+    if folded != patterns || folded_narrow != *narrow {
         candidates.push((&folded, &folded_narrow, true));
     }
     let mut sizes = Vec::new();
     for (patterns, narrow, wildcards) in candidates {
         for split in [true, false] {
             let (after, edits) =
-                patched(&original, &indices, narrow, patterns, &ctx.actions, split)?;
+                patched(&original, indices, narrow, patterns, &ctx.actions, split)?;
             let size = doc::minified(&after).chars().count();
             if size <= MAX_SCP_CHARS {
                 let mut plan = Plan::new(ProposalKind::PatchScp);
@@ -126,8 +176,8 @@ pub(crate) fn patch_deny(
     }
     let patch = Patch {
         original: &original,
-        indices: &indices,
-        narrow: &narrow,
+        indices,
+        narrow,
         patterns: &patterns,
     };
     moved(ctx, record, &patch, ids, &sizes)
@@ -140,38 +190,6 @@ struct Patch<'a> {
     indices: &'a BTreeSet<usize>,
     narrow: &'a BTreeMap<usize, BTreeSet<String>>,
     patterns: &'a [String],
-}
-
-/// The statements of `policy_id` that deny an approved profile's own request (its source
-/// Region), with the profile ARNs to exempt there: the source Region as requested, any account.
-fn profile_legs(ctx: &Ctx, group: &Group, policy_id: &str) -> BTreeMap<usize, BTreeSet<String>> {
-    let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    // Thousands of findings repeat a few statement × profile ARN pairs: each is read once.
-    let mut seen: HashSet<(usize, &str)> = HashSet::new();
-    for finding in group.all() {
-        for blocker in &finding.blockers {
-            let Some(index) = blocker.statement_index else {
-                continue;
-            };
-            if blocker.kind != BlockerKind::ExplicitDeny
-                || blocker.policy_id.as_deref() != Some(policy_id)
-                || seen.contains(&(index, blocker.resource.as_str()))
-                || ctx.checks.leg_kind(finding, blocker) != Some(LegKind::Profile)
-            {
-                continue;
-            }
-            seen.insert((index, blocker.resource.as_str()));
-            let pattern = match Arn::parse(&blocker.resource) {
-                Some(mut arn) => {
-                    arn.account = "*".to_string();
-                    arn.to_string()
-                }
-                None => blocker.resource.clone(),
-            };
-            out.entry(index).or_default().insert(pattern);
-        }
-    }
-    out
 }
 
 fn is_star(json: Option<&Json>) -> bool {
