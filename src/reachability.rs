@@ -38,10 +38,10 @@ pub use profiles::{Check, DEFAULT_ACTIONS, Options, checks_of};
 pub use verdict::{AbstractBlocker, Verdict, verdict};
 
 use engine::{Decided, Engine};
+use finding::TargetFacts;
 
 /// Below this many decisions the findings are built on one thread (a thread costs more).
 const PARALLEL_FINDINGS: usize = 4_096;
-use finding::TargetFacts;
 
 /// Evaluates every target × profile × source Region of the snapshot.
 pub fn evaluate(snapshot: &ValidSnapshot, options: &Options) -> Report {

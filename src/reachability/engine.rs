@@ -597,9 +597,6 @@ impl<'a> Engine<'a> {
             if sensitive.contains(&position) || memo.levels.contains_key(&(set, check_index)) {
                 continue;
             }
-            if memo.level_sets.get(set).is_none() {
-                continue;
-            }
             if !memo.requests.contains_key(&check_index) {
                 let caller = caller.get_or_insert_with(|| self.caller(memo, target));
                 let built = check
@@ -609,10 +606,9 @@ impl<'a> Engine<'a> {
                     .collect();
                 memo.requests.insert(check_index, built);
             }
-            let Some((content, _)) = memo.level_sets.get(set) else {
-                continue;
-            };
-            let Some(requests) = memo.requests.get(&check_index) else {
+            let (Some((content, _)), Some(requests)) =
+                (memo.level_sets.get(set), memo.requests.get(&check_index))
+            else {
                 continue;
             };
             let results = requests

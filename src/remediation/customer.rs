@@ -17,6 +17,7 @@ use super::MAX_SCPS_PER_TARGET;
 use super::context::Ctx;
 use super::document as doc;
 use super::error::{DocumentError, Oversize, PlanError};
+use super::legs;
 use super::plan::{Doc, IdAllocator, Plan, file_name};
 use super::problems::Group;
 use super::proposal::join_list;
@@ -90,14 +91,11 @@ impl Denies {
                     continue;
                 }
                 seen.insert(key);
-                let pattern = match Arn::parse(&blocker.resource) {
-                    Some(mut arn) => {
-                        arn.account = "*".to_string();
-                        arn.to_string()
-                    }
-                    None => blocker.resource.clone(),
-                };
-                entry.narrow.entry(index).or_default().insert(pattern);
+                entry
+                    .narrow
+                    .entry(index)
+                    .or_default()
+                    .insert(legs::any_account(&blocker.resource));
             }
         }
         denies

@@ -9,6 +9,18 @@ use crate::findings::{Blocker, Finding};
 use crate::reachability::{self, Check, LegKind};
 use crate::snapshot::ValidSnapshot;
 
+/// A profile ARN with its account wildcarded (`*`), as exemptions name profiles; text that is
+/// not an ARN as it is.
+pub(crate) fn any_account(resource: &str) -> String {
+    match Arn::parse(resource) {
+        Some(mut arn) => {
+            arn.account = "*".to_string();
+            arn.to_string()
+        }
+        None => resource.to_string(),
+    }
+}
+
 /// The checks of an evaluation, by profile and source Region.
 pub(crate) struct Checks {
     checks: Vec<Check>,
@@ -66,14 +78,7 @@ impl Checks {
         for finding in findings {
             for leg in self.of(finding).flat_map(|check| &check.legs) {
                 if leg.kind == LegKind::Profile {
-                    let pattern = match Arn::parse(&leg.resource) {
-                        Some(mut arn) => {
-                            arn.account = "*".to_string();
-                            arn.to_string()
-                        }
-                        None => leg.resource.clone(),
-                    };
-                    profile_arns.insert(pattern);
+                    profile_arns.insert(any_account(&leg.resource));
                 } else {
                     model_arns.insert(leg.resource.clone());
                 }
