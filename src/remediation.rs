@@ -33,13 +33,15 @@ mod verify;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use crate::findings::{Blocker, CheckKind, Finding, Proposal, Report, Status, Unresolved};
+use crate::findings::{
+    Blocker, CheckKind, Finding, Proposal, ProposalKind, Report, Status, Unresolved,
+};
 use crate::reachability;
 use crate::snapshot::ValidSnapshot;
 use crate::what_if::Change;
 
 use context::Ctx;
-use error::{BlockerError, PlanError, Rejection};
+use error::{BlockerError, PlanError, ProofError, Rejection};
 use plan::{IdAllocator, Plan};
 use problems::Group;
 use problems::{Unit, groups};
@@ -204,9 +206,15 @@ fn propose_bounded(
             let mut results: Vec<Result<Proposal, Failure>> = Vec::with_capacity(plans.len());
             let mut behind = Behind::default();
             for (plan, created) in plans.into_iter().zip(&created) {
-                let (failure, read) = match failed.of(&plan) {
-                    Some(earlier) => earlier,
-                    None => match ctx.prove(&group, plan.clone(), Openings::WhenClaimsHold) {
+                let (failure, read) = if let Some(earlier) = failed.of(&plan) {
+                    earlier
+                } else {
+                    #[cfg(test)]
+                    tests::PROVEN.with_borrow_mut(|proven| {
+                        let claims = group.findings.iter().map(|f| f.key()).collect();
+                        proven.push((claims, Proven::of(&plan)));
+                    });
+                    match ctx.prove(&group, plan.clone(), Openings::WhenClaimsHold) {
                         Ok(proposal) => {
                             results.push(Ok(proposal));
                             continue;
@@ -216,10 +224,10 @@ fn propose_bounded(
                             // read once (what is kept of them is shared with the group).
                             let still = std::mem::take(&mut failure.left.still);
                             let read = Read::of(&ctx, still, created, &failure.left.own_conditions);
-                            failed.keep(plan, &failure, &read);
+                            failed.keep(&plan, &failure, &read);
                             (failure, read)
                         }
-                    },
+                    }
                 };
                 behind.add(&read, &group.units);
                 results.push(Err(failure));
@@ -315,19 +323,73 @@ fn propose_bounded(
 /// the Control Tower plans does not depend on where the controls are) comes back unchanged,
 /// and proving it again for the same claims would fail the same way: both are reused.
 #[derive(Default)]
-struct Failed(Vec<(Plan, Failure, Read)>);
+struct Failed(Vec<(Proven, Failure, Read)>);
 
 impl Failed {
     fn of(&self, plan: &Plan) -> Option<(Failure, Read)> {
-        self.0
-            .iter()
-            .find(|(failed, _, _)| failed == plan)
-            .map(|(_, failure, read)| (failure.clone(), read.clone()))
+        let proven = Proven::of(plan);
+        let (_, failure, read) = self.0.iter().find(|(failed, _, _)| *failed == proven)?;
+        let mut failure = failure.clone();
+        // The full proof of the reason is made of this round's plan (its ids, its summary).
+        if failure.left.unprobed.is_some() {
+            failure.left.unprobed = Some(plan.clone());
+        }
+        Some((failure, read.clone()))
     }
 
     /// Keeps a failure whose still-blocked findings were read into `read` (and taken out).
-    fn keep(&mut self, plan: Plan, failure: &Failure, read: &Read) {
-        self.0.push((plan, failure.clone(), read.clone()));
+    fn keep(&mut self, plan: &Plan, failure: &Failure, read: &Read) {
+        // An invalid changed organization can be named by a plan's own hypothetical ids.
+        if !matches!(failure.error, ProofError::Invalid { .. }) {
+            self.0
+                .push((Proven::of(plan), failure.clone(), read.clone()));
+        }
+    }
+}
+
+/// What a proof of a plan reads ([`Ctx::prove`]), with the hypothetical ids of the policies it
+/// creates numbered by first appearance: one option's ids depend on how many the other option
+/// of the same round took, so the same option of a later round can differ in them alone.
+#[derive(PartialEq)]
+struct Proven {
+    kind: ProposalKind,
+    changes: Vec<Change>,
+    documents: Vec<plan::Doc>,
+    new_regions: BTreeSet<String>,
+    probes: Vec<probe_answers::Probe>,
+}
+
+impl Proven {
+    fn of(plan: &Plan) -> Proven {
+        let mut created: Vec<String> = Vec::new();
+        let mut changes = plan.changes.clone();
+        for change in &mut changes {
+            let id = match change {
+                Change::Create {
+                    policy_id: Some(id),
+                    ..
+                } => {
+                    created.push(id.clone());
+                    id
+                }
+                Change::Create {
+                    policy_id: None, ..
+                } => continue,
+                Change::Attach { policy_id, .. }
+                | Change::Detach { policy_id, .. }
+                | Change::Update { policy_id, .. } => policy_id,
+            };
+            if let Some(n) = created.iter().position(|c| c == id) {
+                *id = format!("#{n}");
+            }
+        }
+        Proven {
+            kind: plan.kind,
+            changes,
+            documents: plan.documents.clone(),
+            new_regions: plan.new_regions.clone(),
+            probes: plan.probes.clone(),
+        }
     }
 }
 
@@ -556,6 +618,58 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// Each proof `propose_bounded` makes on this thread: the claims and what it reads.
+        pub(super) static PROVEN: RefCell<Vec<(BTreeSet<String>, Proven)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Regression: a plan an earlier round of a group failed to prove for the same claims was
+    /// proven again when it differed only in the hypothetical ids of the policies it creates
+    /// (option 2 of the Control Tower plans takes its ids after option 1's, and option 1 grows
+    /// from round to round): at 10,000 accounts one event made five proofs instead of four.
+    #[test]
+    fn a_plan_that_failed_for_the_same_claims_is_not_proven_again() {
+        let mut snapshot = crate::generate::organization(&crate::generate::GenerateOptions {
+            accounts: 300,
+            seed: 42,
+            ..Default::default()
+        });
+        snapshot
+            .inference_profiles
+            .retain(|region, _| region == "us-east-1" || region == "us-west-2");
+        let valid = crate::snapshot::validate("generated", snapshot).expect("valid");
+        let options = Options::default();
+        let report = reachability::evaluate(&valid, &options.evaluation);
+        PROVEN.with_borrow_mut(Vec::clear);
+        let (proposals, _) = propose_with_rejections(&valid, &report, &options);
+        let proven = PROVEN.with_borrow_mut(std::mem::take);
+
+        assert!(!proposals.is_empty());
+        // The organization has a group planned in several rounds whose option 2 comes back
+        // with other ids (the case this guards), so some plans were not proven.
+        let created = |p: &Proven| {
+            p.changes.iter().any(
+                |c| matches!(c, Change::Create { policy_id: Some(id), .. } if id.starts_with('#')),
+            )
+        };
+        assert!(
+            proven
+                .iter()
+                .any(|(_, p)| p.kind == ProposalKind::CfctManifest && created(p))
+        );
+        for (i, (claims, plan)) in proven.iter().enumerate() {
+            let again = proven[..i]
+                .iter()
+                .any(|(earlier_claims, earlier)| earlier_claims == claims && earlier == plan);
+            assert!(
+                !again,
+                "proof {i} ({:?}) repeats an earlier one for the same claims",
+                plan.kind
+            );
+        }
+    }
 
     /// A still-blocked finding whose blocker is a policy the plan created (`p-whatif01`, known
     /// only in the changed organization) is explained by the plan's name for it, Sid and
