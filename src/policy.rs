@@ -5,6 +5,7 @@
 //! Everything a request is matched against is compiled here, once: lowercased action patterns
 //! bucketed by service, wildcard tokens, condition operators.
 
+mod arn_index;
 pub mod condition;
 pub mod json;
 mod resource;
@@ -15,6 +16,7 @@ pub(crate) use resource::split_arn_pattern;
 
 use std::collections::{HashMap, HashSet};
 
+use arn_index::ArnIndex;
 use condition::{ConditionClause, Tri};
 use json::Json;
 use wildcard::Wildcard;
@@ -59,6 +61,8 @@ pub struct Statement {
     pub action: ActionMatch,
     pub resource: ResourceMatch,
     pub conditions: Vec<ConditionClause>,
+    /// For a long resource list: its patterns by literal resource part.
+    resource_index: Option<ArnIndex>,
 }
 
 /// `Action` or `NotAction`.
@@ -389,6 +393,8 @@ fn parse_statement(index: usize, json: &Json, path: &str) -> Result<Statement, P
     // SCPs written before the full IAM language often omit Resource; AWS reads that as `*`.
     let resource =
         resource.unwrap_or_else(|| ResourceMatch::Resource(vec![ResourcePattern::any()]));
+    let (ResourceMatch::Resource(patterns) | ResourceMatch::NotResource(patterns)) = &resource;
+    let resource_index = ArnIndex::of(patterns.iter().map(ResourcePattern::literal_resource));
     Ok(Statement {
         index,
         sid,
@@ -396,6 +402,7 @@ fn parse_statement(index: usize, json: &Json, path: &str) -> Result<Statement, P
         action,
         resource,
         conditions,
+        resource_index,
     })
 }
 
@@ -488,13 +495,20 @@ impl Statement {
     }
 
     fn resource_matches(&self, resource: &str, request: &Request) -> Tri {
-        match &self.resource {
-            ResourceMatch::Resource(patterns) => {
-                any_tri(patterns.iter().map(|p| p.matches(resource, request)))
-            }
-            ResourceMatch::NotResource(patterns) => {
-                !any_tri(patterns.iter().map(|p| p.matches(resource, request)))
-            }
+        let (ResourceMatch::Resource(patterns) | ResourceMatch::NotResource(patterns)) =
+            &self.resource;
+        let matched = match &self.resource_index {
+            Some(index) => any_tri(
+                index
+                    .candidates(resource)
+                    .filter_map(|i| patterns.get(i))
+                    .map(|p| p.matches(resource, request)),
+            ),
+            None => any_tri(patterns.iter().map(|p| p.matches(resource, request))),
+        };
+        match self.resource {
+            ResourceMatch::Resource(_) => matched,
+            ResourceMatch::NotResource(_) => !matched,
         }
     }
 
@@ -547,6 +561,47 @@ pub enum Applies {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::arn_index::INDEXED_MIN;
+    use crate::policy::arn_index::tests::{pattern, value};
+    use crate::request::{Context, MissingKeys};
+    use proptest::prelude::*;
+
+    /// `text` with its first ARN part `arn` when it has six, as ARN patterns and ARNs start.
+    fn arn(text: &str) -> String {
+        match text.split_once(':') {
+            Some((_, rest)) if text.matches(':').count() >= 5 => format!("arn:{rest}"),
+            _ => text.to_string(),
+        }
+    }
+
+    proptest! {
+        /// The resource-part index of a long `Resource`/`NotResource` list gives what walking
+        /// every pattern gives.
+        #[test]
+        fn an_indexed_resource_list_agrees_with_the_walk(
+            literal in proptest::collection::vec(pattern(true), INDEXED_MIN..14),
+            wild in proptest::collection::vec(pattern(false), 0..4),
+            resource in value(),
+            not in prop::bool::ANY,
+        ) {
+            let listed: Vec<String> = literal.iter().chain(&wild).map(|p| arn(p)).collect();
+            let body = serde_json::json!({
+                "Effect": "Deny",
+                "Action": "*",
+                if not { "NotResource" } else { "Resource" }: listed,
+            });
+            let text = format!(r#"{{"Version":"2012-10-17","Statement":[{body}]}}"#);
+            let mut policy = parse("p-1", "p", &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let indexed = policy.statements.remove(0);
+            let mut walked = indexed.clone();
+            walked.resource_index = None;
+            let request = Request::new("s3:GetObject", &arn(&resource), Context::new(MissingKeys::Absent));
+            prop_assert_eq!(
+                indexed.resource_matches(&request.resource, &request),
+                walked.resource_matches(&request.resource, &request)
+            );
+        }
+    }
 
     fn statement(body: &str) -> Statement {
         let text = format!(r#"{{"Version":"2012-10-17","Statement":[{body}]}}"#);

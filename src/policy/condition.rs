@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use super::arn_index::{ArnIndex, six_parts};
 use super::wildcard::{Token, Wildcard};
 use crate::request::{Lookup, NEW_ACCOUNT, Request};
 
@@ -104,6 +105,19 @@ pub struct ConditionClause {
     if_exists: bool,
     set: Option<SetQualifier>,
     compiled: Vec<Value>,
+    /// For a long `ArnLike` list: its values by literal resource part.
+    index: Option<ArnIndex>,
+}
+
+/// The [`ArnIndex`] of an `ArnLike` clause's values, when it has many.
+fn arn_index(base: Base, compiled: &[Value]) -> Option<ArnIndex> {
+    if base != Base::ArnLike {
+        return None;
+    }
+    ArnIndex::of(compiled.iter().map(|value| match value {
+        Value::Text { arn_parts, .. } if arn_parts.len() == 6 => arn_parts[5].literal(),
+        _ => None,
+    }))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,20 +207,6 @@ fn arn_like_split(pattern: &Wildcard, parts: Option<&[Wildcard]>, value: &str) -
         }
     }
     result
-}
-
-/// `value` split at its first five colons (the last part keeps the rest), as ARN parts are;
-/// `None` with fewer than five.
-fn six_parts(value: &str) -> Option<[&str; 6]> {
-    let mut parts = [""; 6];
-    let mut rest = value;
-    for part in parts.iter_mut().take(5) {
-        let (head, tail) = rest.split_once(':')?;
-        *part = head;
-        rest = tail;
-    }
-    parts[5] = rest;
-    Some(parts)
 }
 
 /// Whether `value` holds [`NEW_ACCOUNT`]; a byte scan for its `{` first, as most values have none.
@@ -350,8 +350,25 @@ impl ConditionClause {
 
     /// Whether one request value matches any policy value under the base operator.
     fn base_match(&self, value: &str, request: &Request) -> Tri {
+        match &self.index {
+            Some(index) => self.match_any(
+                index.candidates(value).filter_map(|i| self.compiled.get(i)),
+                value,
+                request,
+            ),
+            None => self.match_any(self.compiled.iter(), value, request),
+        }
+    }
+
+    /// Whether one request value matches any of `values` (of this clause's).
+    fn match_any<'a>(
+        &self,
+        values: impl Iterator<Item = &'a Value>,
+        value: &str,
+        request: &Request,
+    ) -> Tri {
         let mut result = Tri::False;
-        for compiled in &self.compiled {
+        for compiled in values {
             let matched = match compiled {
                 Value::Template(pieces) => match resolve(pieces, request) {
                     Resolved::Value { literal, pattern } => {
@@ -570,6 +587,58 @@ fn compare(base: Base, actual: f64, expected: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::arn_index::INDEXED_MIN;
+    use crate::policy::arn_index::tests::{pattern, value};
+    use crate::policy::json::Json;
+    use crate::request::{Context, MissingKeys};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The resource-part index of a long `ArnLike` list gives what walking every value
+        /// gives, for positive, negated and set operators alike.
+        #[test]
+        fn indexed_arn_like_agrees_with_the_walk(
+            literal in proptest::collection::vec(pattern(true), INDEXED_MIN..14),
+            wild in proptest::collection::vec(pattern(false), 0..4),
+            values in proptest::collection::vec(value(), 1..3),
+            operator in prop::sample::select(vec![
+                "ArnLike", "ArnNotLike", "ArnEquals", "ForAnyValue:ArnLike",
+                "ForAllValues:ArnNotLike",
+            ]),
+        ) {
+            let listed: Vec<Json> = literal
+                .iter()
+                .chain(&wild)
+                .map(|v| Json::String(v.clone()))
+                .collect();
+            let block = Json::Object(vec![(
+                operator.to_string(),
+                Json::Object(vec![("aws:PrincipalArn".to_string(), Json::Array(listed))]),
+            )]);
+            let clauses = operator::parse_block(&block, "Condition").expect("parses");
+            let indexed = &clauses[0];
+            let mut walked = indexed.clone();
+            walked.index = None;
+            let mut context = Context::new(MissingKeys::Absent);
+            context.set("aws:PrincipalArn", values.clone());
+            let request = Request::new("s3:GetObject", "*", context);
+            prop_assert_eq!(indexed.evaluate(&request), walked.evaluate(&request));
+        }
+    }
+
+    /// A long list of exact ARNs is indexed (the property above compares it with the walk).
+    #[test]
+    fn a_long_arn_like_list_is_indexed() {
+        let listed = (0..INDEXED_MIN)
+            .map(|i| Json::String(format!("arn:aws:iam::*:role/r{i}")))
+            .collect();
+        let block = Json::Object(vec![(
+            "ArnNotLike".to_string(),
+            Json::Object(vec![("aws:PrincipalArn".to_string(), Json::Array(listed))]),
+        )]);
+        let clauses = operator::parse_block(&block, "Condition").expect("parses");
+        assert!(clauses[0].index.is_some());
+    }
 
     #[test]
     fn arn_parts() {

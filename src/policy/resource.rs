@@ -63,6 +63,19 @@ impl ResourcePattern {
         })
     }
 
+    /// The resource part (the sixth) when it has no wildcard or variable, for [`ArnIndex`].
+    ///
+    /// [`ArnIndex`]: super::arn_index::ArnIndex
+    pub(super) fn literal_resource(&self) -> Option<&str> {
+        match &self.kind {
+            ResourceKind::Arn(parts) if parts.len() == 6 => match &parts[5] {
+                PatternPart::Fixed(wildcard) => wildcard.literal(),
+                PatternPart::WithVariables(_) => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether the account segment can make a difference (not a pure wildcard).
     pub(crate) fn account_sensitive(&self) -> bool {
         match &self.kind {

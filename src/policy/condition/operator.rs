@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{Base, ConditionClause, Ordering, Piece, SetQualifier, Value};
+use super::{Base, ConditionClause, Ordering, Piece, SetQualifier, Value, arn_index};
 use crate::policy::json::Json;
 use crate::policy::wildcard::Wildcard;
 use crate::policy::{ParseError, check_duplicates, string_list};
@@ -62,6 +62,7 @@ pub fn parse_block(value: &Json, path: &str) -> Result<Vec<ConditionClause>, Par
                 negated,
                 if_exists,
                 set,
+                index: arn_index(base, &compiled),
                 compiled,
             });
         }
