@@ -85,6 +85,10 @@ struct Memo {
     /// The last target's caller with its id: cells come target by target, and building one
     /// (its OU path) per cell was a tenth of the work.
     caller: Option<(String, Rc<Caller>)>,
+    /// (level set, position, check, caller class of the level) → the level's result for each
+    /// leg, for account-sensitive sets: targets whose callers its statements cannot tell apart
+    /// share it (see [`Engine::level_class`]).
+    class_levels: HashMap<(usize, usize, usize, String), Rc<[LevelResult]>>,
 }
 
 /// What a statement's answer for `actions` can depend on beyond the chain: nothing when it
@@ -523,6 +527,29 @@ impl<'a> Engine<'a> {
         Some(class)
     }
 
+    /// What an account-sensitive level's statements for a check can tell of `caller` (see
+    /// [`caller_class`]): callers of one class get the same level result. `None` when a
+    /// statement pins accounts another way.
+    fn level_class(
+        &self,
+        memo: &mut Memo,
+        set: usize,
+        check_index: usize,
+        caller: &Caller,
+    ) -> Option<String> {
+        let policies = self.org.policies();
+        let mut class = String::new();
+        for &(p, s) in self.class_statements(memo, set, check_index).iter() {
+            let statement = policies.get(p)?.statements.get(s)?;
+            if statement.resource_pins_accounts() || !caller_class(statement, caller, &mut class) {
+                return None;
+            }
+            // Statements apart: "10" then "1" is not "1" then "01".
+            class.push('|');
+        }
+        Some(class)
+    }
+
     /// The statements of a level set's account-sensitive policies a check's answer can depend
     /// on (none for a set without such policies), found once per set × check.
     fn class_statements(&self, memo: &mut Memo, set: usize, check_index: usize) -> Statements {
@@ -622,29 +649,43 @@ impl<'a> Engine<'a> {
                 .collect();
             memo.levels.insert((set, check_index), results);
         }
-        // Account-sensitive levels: computed for this target's own requests.
-        let own: Vec<Vec<LevelResult>> = if sensitive.is_empty() {
-            Vec::new()
-        } else {
-            let caller = caller.get_or_insert_with(|| self.caller(memo, target));
-            check
-                .legs
-                .iter()
-                .map(|leg| {
-                    let request = request_for(leg, caller);
-                    sensitive
+        // Account-sensitive levels: per caller class of the level where its statements tell
+        // one (the OUs under a path guard fall into two), else for this target's own requests.
+        let mut own: Vec<Rc<[LevelResult]>> = Vec::with_capacity(sensitive.len());
+        if !sensitive.is_empty() {
+            let caller = Rc::clone(caller.get_or_insert_with(|| self.caller(memo, target)));
+            let mut requests: Option<Vec<Request>> = None;
+            for &position in &sensitive {
+                let Some(&set) = sets.get(position) else {
+                    continue;
+                };
+                let class = self.level_class(memo, set, check_index, &caller);
+                let key = class.map(|class| (set, position, check_index, class));
+                if let Some(results) = key.as_ref().and_then(|k| memo.class_levels.get(k)) {
+                    own.push(Rc::clone(results));
+                    continue;
+                }
+                let requests = requests.get_or_insert_with(|| {
+                    check
+                        .legs
                         .iter()
-                        .map(|&position| {
-                            let content = sets
-                                .get(position)
-                                .and_then(|&set| memo.level_sets.get(set))
-                                .map_or(&[][..], |(content, _)| content.as_slice());
-                            evaluation::evaluate_level(position, content, policies, &request)
-                        })
+                        .map(|leg| request_for(leg, &caller))
                         .collect()
-                })
-                .collect()
-        };
+                });
+                let content = memo
+                    .level_sets
+                    .get(set)
+                    .map_or(&[][..], |(content, _)| content.as_slice());
+                let results: Rc<[LevelResult]> = requests
+                    .iter()
+                    .map(|request| evaluation::evaluate_level(position, content, policies, request))
+                    .collect();
+                if let Some(key) = key {
+                    memo.class_levels.insert(key, Rc::clone(&results));
+                }
+                own.push(results);
+            }
+        }
         let caller = match caller {
             Some(caller) => caller,
             None => self.caller(memo, target),
@@ -653,10 +694,10 @@ impl<'a> Engine<'a> {
         let mut legs: Vec<Vec<&LevelResult>> = Vec::with_capacity(check.legs.len());
         for leg in 0..check.legs.len() {
             let mut row = Vec::with_capacity(sets.len());
-            let mut own_row = own.get(leg).map(|r| r.iter());
+            let mut own_levels = own.iter();
             for (position, &set) in sets.iter().enumerate() {
                 let result = if sensitive.contains(&position) {
-                    own_row.as_mut().and_then(Iterator::next)
+                    own_levels.next().and_then(|results| results.get(leg))
                 } else {
                     levels.get(&(set, check_index)).and_then(|r| r.get(leg))
                 };
