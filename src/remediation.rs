@@ -206,13 +206,14 @@ fn propose_bounded(
             let mut results: Vec<Result<Proposal, Failure>> = Vec::with_capacity(plans.len());
             let mut behind = Behind::default();
             for (plan, created) in plans.into_iter().zip(&created) {
-                let (failure, read) = if let Some(earlier) = failed.of(&plan) {
+                let proven = Proven::of(&plan);
+                let (failure, read) = if let Some(earlier) = failed.of(&proven, &plan) {
                     earlier
                 } else {
                     #[cfg(test)]
-                    tests::PROVEN.with_borrow_mut(|proven| {
+                    tests::PROVEN.with_borrow_mut(|all| {
                         let claims = group.findings.iter().map(|f| f.key()).collect();
-                        proven.push((claims, Proven::of(&plan)));
+                        all.push((claims, Proven::of(&plan)));
                     });
                     match ctx.prove(&group, plan.clone(), Openings::WhenClaimsHold) {
                         Ok(proposal) => {
@@ -224,7 +225,7 @@ fn propose_bounded(
                             // read once (what is kept of them is shared with the group).
                             let still = std::mem::take(&mut failure.left.still);
                             let read = Read::of(&ctx, still, created, &failure.left.own_conditions);
-                            failed.keep(&plan, &failure, &read);
+                            failed.keep(proven, &failure, &read);
                             (failure, read)
                         }
                     }
@@ -326,9 +327,9 @@ fn propose_bounded(
 struct Failed(Vec<(Proven, Failure, Read)>);
 
 impl Failed {
-    fn of(&self, plan: &Plan) -> Option<(Failure, Read)> {
-        let proven = Proven::of(plan);
-        let (_, failure, read) = self.0.iter().find(|(failed, _, _)| *failed == proven)?;
+    /// The earlier failure of `plan`, which `proven` reads.
+    fn of(&self, proven: &Proven, plan: &Plan) -> Option<(Failure, Read)> {
+        let (_, failure, read) = self.0.iter().find(|(failed, _, _)| failed == proven)?;
         let mut failure = failure.clone();
         // The full proof of the reason is made of this round's plan (its ids, its summary).
         if failure.left.unprobed.is_some() {
@@ -338,11 +339,10 @@ impl Failed {
     }
 
     /// Keeps a failure whose still-blocked findings were read into `read` (and taken out).
-    fn keep(&mut self, plan: &Plan, failure: &Failure, read: &Read) {
+    fn keep(&mut self, proven: Proven, failure: &Failure, read: &Read) {
         // An invalid changed organization can be named by a plan's own hypothetical ids.
         if !matches!(failure.error, ProofError::Invalid { .. }) {
-            self.0
-                .push((Proven::of(plan), failure.clone(), read.clone()));
+            self.0.push((proven, failure.clone(), read.clone()));
         }
     }
 }

@@ -1,11 +1,11 @@
 //! The engine: decides every target × check once per distinct chain (and level content),
 //! memoizing verdicts and level results, with checks dealt out to worker threads.
 
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::evaluation::{self, LevelResult};
 use crate::findings::{BlockerKind, Status};
@@ -511,46 +511,34 @@ impl<'a> Engine<'a> {
             return None;
         };
         let caller = self.caller(memo, target);
-        let policies = self.org.policies();
         let mut class = String::new();
         for &set in self.chain_sets(memo, chain).iter() {
-            let found = self.class_statements(memo, set, check_index);
-            let statements = found
-                .iter()
-                .filter_map(|&(p, s)| policies.get(p)?.statements.get(s));
-            for statement in statements {
-                if statement.resource_pins_accounts() {
-                    return None;
-                }
-                if !caller_class(statement, &caller, &mut class) {
-                    return None;
-                }
+            if !self.level_class(memo, set, check_index, &caller, &mut class) {
+                return None;
             }
         }
         Some(class)
     }
 
-    /// What an account-sensitive level's statements for a check can tell of `caller` (see
-    /// [`caller_class`]): callers of one class get the same level result. `None` when a
-    /// statement pins accounts another way.
+    /// Appends to `class` what a level's account-sensitive statements for a check can tell of
+    /// `caller` (see [`caller_class`]): callers of one class get the same level result. `false`
+    /// when a statement pins accounts another way (its resource, a variable, an ARN key).
     fn level_class(
         &self,
         memo: &mut Memo,
         set: usize,
         check_index: usize,
         caller: &Caller,
-    ) -> Option<String> {
+        class: &mut String,
+    ) -> bool {
         let policies = self.org.policies();
-        let mut class = String::new();
-        for &(p, s) in self.class_statements(memo, set, check_index).iter() {
-            let statement = policies.get(p)?.statements.get(s)?;
-            if statement.resource_pins_accounts() || !caller_class(statement, caller, &mut class) {
-                return None;
-            }
-            // Statements apart: "10" then "1" is not "1" then "01".
-            class.push('|');
-        }
-        Some(class)
+        let found = self.class_statements(memo, set, check_index);
+        found
+            .iter()
+            .filter_map(|&(p, s)| policies.get(p)?.statements.get(s))
+            .all(|statement| {
+                !statement.resource_pins_accounts() && caller_class(statement, caller, class)
+            })
     }
 
     /// The statements of a level set's account-sensitive policies a check's answer can depend
@@ -662,12 +650,19 @@ impl<'a> Engine<'a> {
                 let Some(&set) = sets.get(position) else {
                     continue;
                 };
-                let class = self.level_class(memo, set, check_index, &caller);
-                let key = class.map(|class| (set, position, check_index, class));
+                let mut class = String::new();
+                let key = self
+                    .level_class(memo, set, check_index, &caller, &mut class)
+                    .then_some((set, position, check_index, class));
                 if let Some(results) = key.as_ref().and_then(|k| memo.class_levels.get(k)) {
                     own.push(Rc::clone(results));
                     continue;
                 }
+                // Kept from the second time a key comes up: most OUs' own levels come up once
+                // per check, and keeping those cost 20 MB at 10,000 accounts.
+                let keep = key
+                    .as_ref()
+                    .is_some_and(|k| !memo.class_levels_seen.insert(FxBuildHasher.hash_one(k)));
                 let requests = requests.get_or_insert_with(|| {
                     check
                         .legs
@@ -684,19 +679,15 @@ impl<'a> Engine<'a> {
                     .map(|request| {
                         let mut result =
                             evaluation::evaluate_level(position, content, policies, request);
-                        // Kept for the whole run when shared: no spare capacity.
-                        result.matched.shrink_to_fit();
+                        if keep {
+                            // Kept for the whole run: no spare capacity.
+                            result.matched.shrink_to_fit();
+                        }
                         result
                     })
                     .collect();
-                // Kept from the second time a key comes up: most OUs' own levels come up once
-                // per check, and keeping those cost 20 MB at 10,000 accounts.
-                if let Some(key) = key {
-                    let mut hasher = rustc_hash::FxHasher::default();
-                    key.hash(&mut hasher);
-                    if !memo.class_levels_seen.insert(hasher.finish()) {
-                        memo.class_levels.insert(key, Rc::clone(&results));
-                    }
+                if let Some(key) = key.filter(|_| keep) {
+                    memo.class_levels.insert(key, Rc::clone(&results));
                 }
                 own.push(results);
             }
